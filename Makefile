@@ -1,0 +1,41 @@
+# The two commands: `make demo` runs the lesson, `make test` runs lint, types and tests.
+# Each sets itself up in .venv on first use (and again when pyproject.toml changes).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Extras installed for each target; tests need the dev tools.
+DEMO_EXTRAS ?=
+TEST_EXTRAS ?= [dev]
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch's CPU build is pinned and installed first: a loose `torch` requirement would otherwise
+# pull a CUDA build of several GB.
+$(VENV)/.torch: | $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
+	touch $@
+
+$(VENV)/.demo: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install -q -e ".$(DEMO_EXTRAS)"
+	touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install -q -e ".$(TEST_EXTRAS)"
+	touch $@
+
+demo: $(VENV)/.demo
+	$(BIN)/rnntrace demo $(ARGS)
+
+test: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,7 @@
+"""`python -m rnntrace`, so that `torchrun -m rnntrace train ...` works."""
+
+import sys
+
+from rnntrace.cli import main
+
+sys.exit(main())

@@ -1,0 +1,70 @@
+"""The command line: a thin layer over the Python API. Heavy imports (torch) stay inside commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from rnntrace.errors import RnnTraceError
+
+app = typer.Typer(
+    name="rnntrace",
+    help="Build, train, trace and explain recurrent sequence classifiers in PyTorch.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+Seed = Annotated[int, typer.Option(help="Seed for data, split, initial weights and shuffling.")]
+
+
+@app.callback()
+def _root() -> None:
+    """Build, train, trace and explain recurrent sequence classifiers in PyTorch."""
+
+
+Out = Annotated[
+    Path | None, typer.Option("--out", help="Run directory to write (default: runs/<command>-<time>).")
+]
+
+
+@app.command()
+def demo(
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 5,
+    seed: Seed = 0,
+    out: Out = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON instead.")] = False,
+) -> None:
+    """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
+    from rnntrace.experiment import run_lesson
+    from rnntrace.render import text
+
+    console = text.console()
+    progress = text.EpochProgress(console, enabled=not json)
+    with progress:
+        run = run_lesson(epochs=epochs, seed=seed, out=out, on_epoch_end=progress.update)
+    if json:
+        sys.stdout.write(run.trace.to_json() + "\n")
+    else:
+        text.print_trace(run.trace, console)
+        console.print(f"\nRun written to [bold]{run.path}[/bold]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rnntrace` script; returns the exit status."""
+    try:
+        result = app(args=argv, prog_name="rnntrace", standalone_mode=False)
+    except RnnTraceError as exc:
+        print(f"rnntrace: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except click.UsageError as exc:
+        exc.show()
+        return 2
+    except (click.Abort, KeyboardInterrupt):
+        print("rnntrace: interrupted", file=sys.stderr)
+        return 130
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,143 @@
+"""SequenceSet: labelled sequences of (T_i, F) float32 values, stored padded and contiguous.
+
+Sequences are kept as one (N, T_max, F) array plus each one's length, so batches are slices of
+contiguous memory and a large `.npy` can stay memory-mapped. Steps past a sequence's length are
+zero and never read as data:
+
+    seq 0  [x0 x1 x2 x3 x4]      length 5
+    seq 1  [x0 x1 x2 0  0 ]      length 3   ← the zeros are padding, not observations
+    seq 2  [x0 x1 x2 x3 0 ]      length 4
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from rnntrace.errors import DataError
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass
+class SequenceSet:
+    """N labelled sequences, padded to a common length; labels index `class_names`."""
+
+    values: FloatArray  # (N, T_max, F), zero past each sequence's length
+    lengths: IntArray  # (N,), each in 1..T_max
+    labels: IntArray  # (N,), each in 0..C-1
+    class_names: list[str]
+    feature_names: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 3:
+            raise DataError(f"{self._where()}expected values of shape (N, T, F), got {self.values.shape}")
+        n, t_max, f = self.values.shape
+        if n == 0:
+            raise DataError(f"{self._where()}no sequences")
+        if t_max == 0 or f == 0:
+            raise DataError(f"{self._where()}sequences have no time steps or no features")
+        self.lengths = np.asarray(self.lengths, dtype=np.int64)
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        if self.lengths.shape != (n,) or self.labels.shape != (n,):
+            raise DataError(
+                f"{self._where()}{n} sequences but {self.lengths.shape[0]} lengths and "
+                f"{self.labels.shape[0]} labels"
+            )
+        if self.lengths.min() < 1 or self.lengths.max() > t_max:
+            raise DataError(f"{self._where()}lengths must lie in 1..{t_max}")
+        if self.labels.min() < 0 or self.labels.max() >= len(self.class_names):
+            raise DataError(f"{self._where()}labels must index the {len(self.class_names)} classes")
+        if not self.feature_names:
+            self.feature_names = [f"f{i}" for i in range(f)]
+        if len(self.feature_names) != f:
+            raise DataError(f"{self._where()}{f} features but {len(self.feature_names)} names")
+        if not self.ids:
+            self.ids = [str(i) for i in range(n)]
+
+    def _where(self) -> str:
+        return f"{self.source}: " if self.source else ""
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.values.shape[2])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def max_length(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def equal_length(self) -> bool:
+        return bool(self.lengths.min() == self.max_length)
+
+    def sequence(self, i: int) -> FloatArray:
+        """The i-th sequence without padding, (T_i, F)."""
+        return np.asarray(self.values[i, : self.lengths[i]])
+
+    def subset(self, indices: Sequence[int] | IntArray) -> SequenceSet:
+        idx = np.asarray(indices, dtype=np.int64)
+        return SequenceSet(
+            values=np.ascontiguousarray(self.values[idx]),
+            lengths=self.lengths[idx],
+            labels=self.labels[idx],
+            class_names=list(self.class_names),
+            feature_names=list(self.feature_names),
+            ids=[self.ids[i] for i in idx],
+            source=self.source,
+        )
+
+    def class_counts(self) -> IntArray:
+        return np.bincount(self.labels, minlength=self.n_classes).astype(np.int64)
+
+    @classmethod
+    def from_sequences(
+        cls,
+        sequences: Sequence[npt.ArrayLike],
+        labels: Sequence[int] | IntArray,
+        class_names: Sequence[str],
+        **kwargs: object,
+    ) -> SequenceSet:
+        """Pad a list of (T_i, F) arrays into one set."""
+        arrays = [np.asarray(s, dtype=np.float32) for s in sequences]
+        if not arrays:
+            raise DataError("no sequences")
+        f = arrays[0].shape[1] if arrays[0].ndim == 2 else -1
+        for i, a in enumerate(arrays):
+            if a.ndim != 2 or a.shape[1] != f:
+                raise DataError(f"sequence {i} has shape {a.shape}; expected (T, {f})")
+        lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
+        values = np.zeros((len(arrays), int(lengths.max()), f), dtype=np.float32)
+        for i, a in enumerate(arrays):
+            values[i, : a.shape[0]] = a
+        return cls(values, lengths, np.asarray(labels), list(class_names), **kwargs)  # type: ignore[arg-type]
+
+
+def stratified_split(
+    labels: IntArray, fraction: float, seed: int
+) -> tuple[IntArray, IntArray]:
+    """Indices (train, held_out): `fraction` of each class held out, chosen by `seed`."""
+    rng = np.random.default_rng(seed)
+    train: list[int] = []
+    held: list[int] = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        rng.shuffle(members)
+        n_held = int(round(len(members) * fraction))
+        if fraction > 0 and len(members) > 1:
+            n_held = min(max(n_held, 1), len(members) - 1)
+        held.extend(members[:n_held].tolist())
+        train.extend(members[n_held:].tolist())
+    return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(held, dtype=np.int64))

@@ -1,0 +1,149 @@
+"""SequenceClassifier: recurrent layers → the last real hidden state → Linear → logits.
+
+Shape legend used in the comments below:
+    B batch, T time steps, F features, H hidden size, D directions (1 or 2),
+    L layers × directions (the first dimension of h_n), C classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from rnntrace.config import ModelConfig
+
+_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def make_rnn(config: ModelConfig) -> nn.RNNBase:
+    """The torch recurrent layer a config describes."""
+    kwargs: dict[str, Any] = dict(
+        input_size=config.n_features,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        batch_first=config.batch_first,
+        bidirectional=config.bidirectional,
+        # nn.RNN warns when dropout is set on a single layer, where it would do nothing.
+        dropout=config.dropout if config.num_layers > 1 else 0.0,
+    )
+    if config.cell == "rnn":
+        kwargs["nonlinearity"] = config.nonlinearity
+    return _CELLS[config.cell](**kwargs)
+
+
+def hidden_of(state: Tensor | tuple[Tensor, Tensor]) -> Tensor:
+    """h_n from what a recurrent layer returns as its state: LSTM gives (h_n, c_n)."""
+    return state[0] if isinstance(state, tuple) else state
+
+
+def last_hidden_from_h_n(h_n: Tensor, bidirectional: bool) -> Tensor:
+    """The top layer's final state (B, D·H) from h_n (L, B, H).
+
+    h_n holds each direction's state after reading the whole sequence. For the backward direction
+    that is its state at step 0, which is why `output[:, -1]` is wrong for a bidirectional layer:
+
+        forward  →→→→→ h_n[-2]   (summary at the last step)
+        backward h_n[-1] ←←←←←   (summary at step 0)
+    """
+    if bidirectional:
+        return torch.cat([h_n[-2], h_n[-1]], dim=1)  # (B, 2H)
+    return h_n[-1]  # (B, H)
+
+
+def gather_last_step(output: Tensor, lengths: Tensor, batch_first: bool) -> Tensor:
+    """Each sequence's output at its own last real step, (B, H), from a padded output.
+
+    For a padded batch the last column is padding for every shorter sequence:
+
+        seq 0  o0 o1 o2 o3 o4   lengths[0]=5 → o4
+        seq 1  o0 o1 o2 ·  ·    lengths[1]=3 → o2   (output[:, -1] would be a padding step)
+
+    Exact for a unidirectional layer: its output at step t depends only on steps ≤ t.
+    """
+    if not batch_first:
+        output = output.transpose(0, 1)  # (B, T, H)
+    index = (lengths.to(output.device) - 1).view(-1, 1, 1).expand(-1, 1, output.size(2))
+    return output.gather(1, index).squeeze(1)  # (B, H)
+
+
+class SequenceClassifier(nn.Module):
+    """Classify sequences from the last real hidden state of an RNN, LSTM or GRU."""
+
+    def __init__(
+        self,
+        n_features: int = 5,
+        n_classes: int = 3,
+        hidden_size: int = 8,
+        cell: str = "rnn",
+        *,
+        nonlinearity: str = "tanh",
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = True,
+    ) -> None:
+        super().__init__()
+        self.config = ModelConfig(
+            n_features=n_features,
+            n_classes=n_classes,
+            hidden_size=hidden_size,
+            cell=cell,
+            nonlinearity=nonlinearity,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            batch_first=batch_first,
+        )
+        self.rnn = make_rnn(self.config)
+        self.head = nn.Linear(hidden_size * self.config.num_directions, n_classes)
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> SequenceClassifier:
+        return cls(
+            config.n_features,
+            config.n_classes,
+            config.hidden_size,
+            config.cell,
+            nonlinearity=config.nonlinearity,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout,
+            batch_first=config.batch_first,
+        )
+
+    def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The last real hidden state of each sequence, (B, D·H).
+
+        `x` is (B, T, F) with batch_first, else (T, B, F). `lengths` (B,) marks the real steps of
+        a padded batch; None means every sequence fills all T steps.
+        """
+        cfg = self.config
+        if lengths is None:
+            _, state = self.rnn(x)
+            return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)
+        if not cfg.bidirectional:
+            # A padded run plus a gather is exact here and much faster than packing on CPU.
+            output, _ = self.rnn(x)  # (B, T, H) or (T, B, H)
+            return gather_last_step(output, lengths, cfg.batch_first)
+        # The backward direction must start at each sequence's own last step, so pack.
+        packed = pack_padded_sequence(
+            x, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
+        )
+        _, state = self.rnn(packed)
+        # h_n of a packed run is already ordered like the input batch.
+        return last_hidden_from_h_n(hidden_of(state), bidirectional=True)
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Logits (B, C)."""
+        return self.head(self.encode(x, lengths))  # type: ignore[no-any-return]
+
+    @torch.no_grad()
+    def predict_proba(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Softmax probabilities over classes, (B, C)."""
+        return torch.softmax(self(x, lengths), dim=-1)
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

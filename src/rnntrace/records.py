@@ -1,0 +1,128 @@
+"""The Trace and its parts: plain, JSON-ready dataclasses (no tensors, no torch).
+
+Everything rnntrace learns about a run ends up here; the terminal, JSON and HTML views are
+functions of a Trace. `docs/trace.md` documents the schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, Union
+
+SCHEMA_VERSION = 1
+
+Nested = Any  # nested lists of floats: a few real values sampled from a tensor
+
+
+@dataclass
+class Stage:
+    """One stage of the data flow, with the shapes it takes and gives."""
+
+    name: str
+    input_shape: list[int]
+    output_shape: list[int]
+    description: str
+    sample: Nested = None  # a few real values of the output
+    # Other tensors the stage returns or reads, by name: e.g. {"h_n": [1, 1000, 8]}.
+    extra_shapes: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch of training did, in numbers, plus a sentence about them."""
+
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    grad_norm: float  # mean over the epoch's steps of the gradient norm before clipping
+    lr: float
+    observation: str = ""
+
+
+@dataclass
+class PredictionTrace:
+    """One sequence through every layer, with the values each layer produced."""
+
+    sequence_id: str
+    length: int
+    feature_names: list[str]
+    inputs: list[list[float]]  # (T, F)
+    # The top layer's output at each real step, (T, H × directions); for a bidirectional layer
+    # the first H are the forward direction and the last H the backward one.
+    hidden_states: list[list[float]]
+    last_hidden: list[float]  # what feeds the classifier, (H × directions,)
+    logits: list[float]  # (C,)
+    probabilities: list[float]  # softmax(logits), (C,)
+    class_names: list[str]
+    predicted: int
+    true: int | None
+
+    @property
+    def predicted_label(self) -> str:
+        return self.class_names[self.predicted]
+
+    @property
+    def true_label(self) -> str | None:
+        return None if self.true is None else self.class_names[self.true]
+
+
+@dataclass
+class Trace:
+    """Everything about one run: configuration, data flow, training, a prediction, an insight."""
+
+    config: dict[str, Any]
+    data_flow: list[Stage]
+    training: list[EpochRecord]
+    prediction: PredictionTrace | None
+    insight: str
+    schema_version: int = SCHEMA_VERSION
+    # Run-specific facts that differ between identical runs (times, paths, versions).
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Trace:
+        return from_dict(cls, raw)
+
+    @classmethod
+    def from_json(cls, text: str) -> Trace:
+        return cls.from_dict(json.loads(text))
+
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], raw: Any) -> T:
+    """Rebuild a dataclass (and the dataclasses nested in it) from `dataclasses.asdict` output."""
+    return typing.cast(T, _convert(cls, raw))
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(options[0], value) if len(options) == 1 else value
+    if origin is list:
+        (item,) = typing.get_args(tp) or (Any,)
+        return [_convert(item, v) for v in value]
+    if origin is dict:
+        _, item = typing.get_args(tp) or (Any, Any)
+        return {k: _convert(item, v) for k, v in value.items()}
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        hints = typing.get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: _convert(hints[k], v) for k, v in value.items() if k in names})
+    return value
