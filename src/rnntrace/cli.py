@@ -1,4 +1,4 @@
-"""The command line: a thin layer over the Python API. Heavy imports (torch) stay inside commands."""
+"""The command line: a thin layer over the Python API; heavy imports stay inside commands."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _root() -> None:
 
 
 Out = Annotated[
-    Path | None, typer.Option("--out", help="Run directory to write (default: runs/<command>-<time>).")
+    Path | None,
+    typer.Option("--out", help="Run directory to write (default: runs/<command>-<time>)."),
 ]
 
 

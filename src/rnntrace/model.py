@@ -69,6 +69,30 @@ def gather_last_step(output: Tensor, lengths: Tensor, batch_first: bool) -> Tens
     return output.gather(1, index).squeeze(1)  # (B, H)
 
 
+class Standardize(nn.Module):
+    """(x - mean) / std per feature, with statistics from the training split stored as buffers.
+
+    Keeping them in the model means they are saved with the weights and applied by `predict`,
+    and batches can stream from disk without a standardised copy of the data.
+    """
+
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self, n_features: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("std", torch.ones(n_features))
+
+    def set_statistics(self, mean: Tensor, std: Tensor) -> None:
+        # A constant feature has std 0; dividing by 1 leaves it centred instead of infinite.
+        self.mean.copy_(mean)
+        self.std.copy_(torch.where(std > 0, std, torch.ones_like(std)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std  # (..., F)
+
+
 class SequenceClassifier(nn.Module):
     """Classify sequences from the last real hidden state of an RNN, LSTM or GRU."""
 
@@ -97,6 +121,7 @@ class SequenceClassifier(nn.Module):
             dropout=dropout,
             batch_first=batch_first,
         )
+        self.standardize = Standardize(n_features)
         self.rnn = make_rnn(self.config)
         self.head = nn.Linear(hidden_size * self.config.num_directions, n_classes)
 
@@ -120,17 +145,21 @@ class SequenceClassifier(nn.Module):
         `x` is (B, T, F) with batch_first, else (T, B, F). `lengths` (B,) marks the real steps of
         a padded batch; None means every sequence fills all T steps.
         """
+        return self.last_hidden(self.standardize(x), lengths)
+
+    def last_hidden(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Run the recurrent layers on standardised input and pick each sequence's summary."""
         cfg = self.config
         if lengths is None:
-            _, state = self.rnn(x)
+            _, state = self.rnn(z)
             return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)
         if not cfg.bidirectional:
             # A padded run plus a gather is exact here and much faster than packing on CPU.
-            output, _ = self.rnn(x)  # (B, T, H) or (T, B, H)
+            output, _ = self.rnn(z)  # (B, T, H) or (T, B, H)
             return gather_last_step(output, lengths, cfg.batch_first)
         # The backward direction must start at each sequence's own last step, so pack.
         packed = pack_padded_sequence(
-            x, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
+            z, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
         )
         _, state = self.rnn(packed)
         # h_n of a packed run is already ordered like the input batch.

@@ -37,7 +37,9 @@ class SequenceSet:
 
     def __post_init__(self) -> None:
         if self.values.ndim != 3:
-            raise DataError(f"{self._where()}expected values of shape (N, T, F), got {self.values.shape}")
+            raise DataError(
+                f"{self._where()}expected values of shape (N, T, F), got {self.values.shape}"
+            )
         n, t_max, f = self.values.shape
         if n == 0:
             raise DataError(f"{self._where()}no sequences")
@@ -125,9 +127,7 @@ class SequenceSet:
         return cls(values, lengths, np.asarray(labels), list(class_names), **kwargs)  # type: ignore[arg-type]
 
 
-def stratified_split(
-    labels: IntArray, fraction: float, seed: int
-) -> tuple[IntArray, IntArray]:
+def stratified_split(labels: IntArray, fraction: float, seed: int) -> tuple[IntArray, IntArray]:
     """Indices (train, held_out): `fraction` of each class held out, chosen by `seed`."""
     rng = np.random.default_rng(seed)
     train: list[int] = []
@@ -135,7 +135,7 @@ def stratified_split(
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)
         rng.shuffle(members)
-        n_held = int(round(len(members) * fraction))
+        n_held = round(len(members) * fraction)
         if fraction > 0 and len(members) > 1:
             n_held = min(max(n_held, 1), len(members) - 1)
         held.extend(members[:n_held].tolist())

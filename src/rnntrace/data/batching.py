@@ -1,0 +1,115 @@
+"""Batches sliced from contiguous tensors: seeded shuffles, length buckets, no per-sample collate.
+
+A variable-length batch is trimmed to its own longest sequence and carries its lengths:
+
+    all data (T_max = 6)        batch of 3 (trimmed to 4 steps)     lengths
+    seq 7   a a a a · ·    →    a a a a                              4
+    seq 2   b b · · · ·         b b · ·                              2
+    seq 9   c c c · · ·         c c c ·                              3
+
+Bucketing sorts each chunk of shuffled indices by length before cutting batches, so sequences of
+similar length travel together and little time is spent on padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from rnntrace.data.sequences import SequenceSet
+
+# Batches per bucketing chunk: large enough to group similar lengths, small enough to keep
+# the order of batches random from epoch to epoch.
+_BUCKET_CHUNK = 50
+
+
+@dataclass
+class Batch:
+    """One batch in the model's layout: x is (B, T, F), or (T, B, F) when not batch_first."""
+
+    x: Tensor
+    lengths: Tensor | None  # (B,); None when every sequence fills all T steps
+    y: Tensor  # (B,)
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+@dataclass
+class TensorSet:
+    """A SequenceSet as tensors, ready to be sliced into batches."""
+
+    x: Tensor  # (N, T_max, F)
+    lengths: Tensor  # (N,)
+    y: Tensor  # (N,)
+    equal_length: bool
+
+    @classmethod
+    def from_sequences(cls, data: SequenceSet, device: torch.device | str = "cpu") -> TensorSet:
+        # torch.from_numpy shares memory with the array: no copy for in-memory data.
+        x = torch.from_numpy(data.values).to(device)
+        return cls(
+            x=x,
+            lengths=torch.from_numpy(data.lengths).to(device),
+            y=torch.from_numpy(data.labels).to(device),
+            equal_length=data.equal_length,
+        )
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+def batch_order(
+    data: TensorSet,
+    batch_size: int,
+    *,
+    generator: torch.Generator | None = None,
+    bucket: bool = True,
+) -> list[Tensor]:
+    """Index tensors, one per batch: shuffled when a generator is given, else in order."""
+    n = len(data)
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    if bucket and not data.equal_length:
+        chunk = batch_size * _BUCKET_CHUNK
+        lengths = data.lengths.cpu()
+        parts = []
+        for start in range(0, n, chunk):
+            idx = order[start : start + chunk]
+            parts.append(idx[torch.argsort(lengths[idx], stable=True)])
+        order = torch.cat(parts)
+    groups = list(torch.split(order, batch_size))
+    if bucket and not data.equal_length and generator is not None:
+        # Sorted chunks would otherwise feed short batches first, then long ones, every epoch.
+        groups = [groups[i] for i in torch.randperm(len(groups), generator=generator).tolist()]
+    return groups
+
+
+def make_batch(data: TensorSet, index: Tensor, batch_first: bool = True) -> Batch:
+    """Gather one batch and trim it to its longest sequence."""
+    index = index.to(data.x.device)
+    y = data.y[index]
+    if data.equal_length:
+        x, lengths = data.x[index], None  # (B, T, F)
+    else:
+        lengths = data.lengths[index]
+        t = int(lengths.max())
+        x = data.x[index, :t]  # (B, t, F)
+    if not batch_first:
+        x = x.transpose(0, 1)  # (T, B, F)
+    return Batch(x=x, lengths=lengths, y=y)
+
+
+def batches(
+    data: TensorSet,
+    batch_size: int,
+    *,
+    batch_first: bool = True,
+    generator: torch.Generator | None = None,
+    bucket: bool = True,
+) -> Iterator[Batch]:
+    """Iterate over batches; shuffled (seeded) when a generator is given."""
+    for index in batch_order(data, batch_size, generator=generator, bucket=bucket):
+        yield make_batch(data, index, batch_first)

@@ -1,0 +1,175 @@
+"""An experiment end to end: data → split → model → fit → trace → run directory."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from rnntrace.data.scaling import feature_stats
+from rnntrace.data.sequences import SequenceSet, stratified_split
+from rnntrace.errors import DataError
+from rnntrace.model import SequenceClassifier
+from rnntrace.records import Trace
+from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
+from rnntrace.trace.dataflow import data_flow
+from rnntrace.trace.insight import write_insight
+from rnntrace.trace.prediction import trace_prediction
+from rnntrace.train import EpochEnd, History, fit
+
+# The data flow runs the whole data set through the model when it is this small (the lesson's
+# 1000 × 10 × 5 is), else one training batch, so the shapes shown are ones the model really saw.
+_DATAFLOW_MAX_VALUES = 5_000_000
+
+
+@dataclass
+class Run:
+    """A finished run: where it was written, what it was, the trained model and its trace."""
+
+    path: Path
+    config: RunConfig
+    model: SequenceClassifier
+    history: History
+    trace: Trace
+
+
+def split_validation(
+    data: SequenceSet, val: SequenceSet | None, config: TrainConfig
+) -> tuple[SequenceSet, SequenceSet | None]:
+    """The training and held-out sets: `val` when given, else a stratified seeded split."""
+    if val is not None or config.val_fraction == 0:
+        return data, val
+    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
+    if len(val_idx) == 0:
+        raise DataError(f"{data.source}: too few sequences to hold out {config.val_fraction:.0%}")
+    return data.subset(train_idx), data.subset(val_idx)
+
+
+def run_experiment(
+    data: SequenceSet,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    *,
+    val: SequenceSet | None = None,
+    out: Path | None = None,
+    command: str = "train",
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+) -> Run:
+    """Train on `data`, trace the result and write the run directory (removed again on failure)."""
+    started = time.time()
+    if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
+        raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
+    train, held_out = split_validation(data, val, train_config)
+
+    torch.manual_seed(train_config.seed)  # initial weights
+    model = SequenceClassifier.from_config(model_config)
+    mean, std = feature_stats(train)
+    model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
+    config = RunConfig(
+        model=model_config,
+        train=train_config,
+        data=DataConfig(
+            source=data.source,
+            n_sequences=len(data),
+            max_length=data.max_length,
+            n_features=data.n_features,
+            class_names=list(data.class_names),
+            feature_names=list(data.feature_names),
+            feature_mean=[float(v) for v in mean],
+            feature_std=[float(v) for v in std],
+        ),
+    )
+
+    path = new_run_path(out, command)
+    created = not path.exists()
+    try:
+        metrics = MetricsLog(path / METRICS)
+
+        def log_epoch(end: EpochEnd) -> None:
+            metrics.append(
+                asdict(end.record)
+                | {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
+            )
+            if on_epoch_end is not None:
+                on_epoch_end(end)
+
+        history = fit(model, train, held_out, train_config, on_epoch_end=log_epoch)
+        trace = build_trace(model, config, history, data, train, held_out)
+        trace.meta = {
+            "path": str(path),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "seconds": round(time.time() - started, 3),
+            "train_seconds": [round(s, 4) for s in history.train_seconds],
+            "seqs_per_s": [round(s, 1) for s in history.seqs_per_s],
+            "threads": history.threads,
+            "device": history.device,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        }
+        save_run(path, config, trace, model)
+    except BaseException:
+        if created:
+            remove_partial(path)
+        raise
+    return Run(path=path, config=config, model=model, history=history, trace=trace)
+
+
+def build_trace(
+    model: SequenceClassifier,
+    config: RunConfig,
+    history: History,
+    data: SequenceSet,
+    train: SequenceSet,
+    held_out: SequenceSet | None,
+) -> Trace:
+    """The Trace of a trained model: data flow, training history, one prediction, an insight."""
+    flow_set = _dataflow_sample(data, config.train.batch_size)
+    x = torch.from_numpy(np.ascontiguousarray(flow_set.values))  # (B, T, F)
+    if not model.config.batch_first:
+        x = x.transpose(0, 1)  # (T, B, F)
+    lengths = None if flow_set.equal_length else torch.from_numpy(flow_set.lengths)
+    device = next(model.parameters()).device
+    stages = data_flow(model, x.to(device), lengths)
+
+    shown = held_out if held_out is not None else train
+    prediction = trace_prediction(model, shown, 0)
+    insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)
+    return Trace(
+        config=config.to_dict() | {"threads": history.threads, "device": history.device},
+        data_flow=stages,
+        training=history.records,
+        prediction=prediction,
+        insight=insight,
+    )
+
+
+def _dataflow_sample(data: SequenceSet, batch_size: int) -> SequenceSet:
+    if data.values.size <= _DATAFLOW_MAX_VALUES:
+        return data
+    return data.subset(np.arange(min(batch_size, len(data))))
+
+
+def run_lesson(
+    epochs: int = 5,
+    seed: int = 0,
+    out: Path | None = None,
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+) -> Run:
+    """The classic lesson: 1000 × 10 × 5 synthetic sequences → RNN(8) → Linear → 3 classes."""
+    from rnntrace.data.synthetic import lesson
+
+    return run_experiment(
+        lesson(seed=seed),
+        ModelConfig(),
+        TrainConfig(epochs=epochs, seed=seed),
+        out=out,
+        command="demo",
+        on_epoch_end=on_epoch_end,
+    )

@@ -1,0 +1,172 @@
+"""The terminal view of a Trace: rich tables, an ASCII loss chart and a progress bar."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from rnntrace.records import EpochRecord, PredictionTrace, Stage, Trace
+
+if TYPE_CHECKING:
+    from rnntrace.train import EpochEnd
+
+CHART_WIDTH = 40
+
+
+def console(**kwargs: Any) -> Console:
+    return Console(highlight=False, **kwargs)
+
+
+def fmt_shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def fmt_values(values: Any, digits: int = 3, limit: int = 8) -> str:
+    """Nested lists of floats as compact text, at most `limit` items a level: [0.12, -0.53, …]."""
+    if isinstance(values, list):
+        items = [fmt_values(v, digits, limit) for v in values[:limit]]
+        if len(values) > limit:
+            items.append("…")
+        return "[" + ", ".join(items) + "]"
+    if isinstance(values, float):
+        return f"{values:.{digits}f}"
+    return str(values)
+
+
+def _metric(value: float | None, fmt: str = ".3f") -> str:
+    if value is None:
+        return "–"
+    return format(value, fmt) if math.isfinite(value) else str(value)
+
+
+def data_flow_table(stages: Sequence[Stage]) -> Table:
+    table = Table(title="Data Flow", title_justify="left", show_lines=True, expand=True)
+    table.add_column("Stage", style="bold", ratio=2)
+    table.add_column("In → out", ratio=2)
+    table.add_column("What it does", ratio=4)
+    table.add_column("Sample values", ratio=3)
+    for stage in stages:
+        shapes = f"{fmt_shape(stage.input_shape)}\n→ {fmt_shape(stage.output_shape)}"
+        for name, extra in stage.extra_shapes.items():
+            shapes += f"\n{name} {fmt_shape(extra)}"
+        table.add_row(
+            escape(stage.name), shapes, escape(stage.description), fmt_values(stage.sample)
+        )
+    return table
+
+
+def training_table(records: Sequence[EpochRecord]) -> Table:
+    table = Table(title="Training Trace", title_justify="left", expand=True)
+    for name in ("Epoch", "Loss", "Acc", "Val loss", "Val acc", "Grad norm"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("Observation", ratio=1)
+    for r in records:
+        table.add_row(
+            str(r.epoch),
+            _metric(r.loss),
+            _metric(r.accuracy, ".2f"),
+            _metric(r.val_loss),
+            _metric(r.val_accuracy, ".2f"),
+            _metric(r.grad_norm),
+            escape(r.observation),
+        )
+    return table
+
+
+def loss_chart(records: Sequence[EpochRecord], width: int = CHART_WIDTH) -> str:
+    """One bar per epoch, as long as the loss relative to the largest: `1  0.829 |*****`."""
+    finite = [r.loss for r in records if math.isfinite(r.loss)]
+    top = max(finite, default=0.0) or 1.0
+    lines = ["Loss per epoch"]
+    for r in records:
+        bar = "*" * max(1, round(width * r.loss / top)) if math.isfinite(r.loss) else f"({r.loss})"
+        lines.append(f"{r.epoch:>3} {r.loss:>7.3f} |{bar}")
+    return "\n".join(lines)
+
+
+def prediction_table(p: PredictionTrace) -> Group:
+    steps = Table(title="Prediction Trace", title_justify="left", expand=True)
+    steps.add_column("t", justify="right")
+    steps.add_column("x_t (" + escape(", ".join(p.feature_names[:6])) + ")", ratio=1)
+    steps.add_column("h_t (hidden state after step t)", ratio=1)
+    for t, (x, h) in enumerate(zip(p.inputs, p.hidden_states, strict=True)):
+        steps.add_row(str(t), fmt_values(x, 2, limit=6), fmt_values(h, 2))
+
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column()
+    true = f"  (true class: {escape(str(p.true_label))})" if p.true is not None else ""
+    summary.add_row("Sequence", f"{escape(p.sequence_id)}, {p.length} steps{true}")
+    summary.add_row("Last hidden state", fmt_values(p.last_hidden))
+    summary.add_row("Logits", fmt_values(p.logits))
+    for name, prob in zip(p.class_names, p.probabilities, strict=True):
+        bar = "█" * round(prob * 30)
+        marker = "  ← predicted" if name == p.predicted_label else ""
+        summary.add_row(f"P({escape(name)})", f"{prob:.3f} {bar}{marker}")
+    verdict = ""
+    if p.true is not None:
+        verdict = " ✓ correct" if p.true == p.predicted else f" ✗ wrong, it is {p.true_label}"
+    summary.add_row("Predicted", escape(f"{p.predicted_label}{verdict}"))
+    return Group(steps, summary)
+
+
+def print_trace(trace: Trace, out: Console) -> None:
+    """The demo's sections, in the order the data flows."""
+    out.print(data_flow_table(trace.data_flow))
+    out.print()
+    out.print(training_table(trace.training))
+    out.print(Text(loss_chart(trace.training)))
+    if trace.prediction is not None:
+        out.print()
+        out.print(prediction_table(trace.prediction))
+    out.print()
+    out.print(Panel(escape(trace.insight), title="Key Insight", title_align="left"))
+
+
+class EpochProgress:
+    """A progress bar over epochs for the terminal; silent when output is not a terminal."""
+
+    def __init__(self, out: Console, enabled: bool = True) -> None:
+        self._progress: Progress | None = None
+        if enabled and out.is_terminal:
+            self._progress = Progress(
+                TextColumn("training"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                console=out,
+                transient=True,
+            )
+        self._task: Any = None
+
+    def __enter__(self) -> EpochProgress:
+        if self._progress is not None:
+            self._progress.__enter__()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(kind, exc, tb)
+
+    def update(self, end: EpochEnd) -> None:
+        if self._progress is None:
+            return
+        if self._task is None:
+            self._task = self._progress.add_task("train", total=end.epochs, status="")
+        r = end.record
+        status = f"loss {r.loss:.3f}" + (
+            f", held-out acc {r.val_accuracy:.2f}" if r.val_accuracy is not None else ""
+        )
+        self._progress.update(self._task, completed=r.epoch, status=status)

@@ -1,0 +1,171 @@
+"""The run directory: config.json, trace.json, metrics.jsonl, model.safetensors, atomic writes.
+
+Every file is written to a temporary name beside it and renamed into place, so a run killed at
+any moment leaves the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnntrace.config import RunConfig
+from rnntrace.errors import ConfigError, RunError
+from rnntrace.model import SequenceClassifier
+from rnntrace.records import Trace
+
+CONFIG = "config.json"
+TRACE = "trace.json"
+METRICS = "metrics.jsonl"
+WEIGHTS = "model.safetensors"
+FORMAT = "rnntrace-run"
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # stored in the weights' metadata, so a foreign file is recognised
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp makes the file private; a run's files get the usual permissions.
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def new_run_path(out: Path | None, command: str, root: Path = Path("runs")) -> Path:
+    """The directory a run will be written to: `out`, or runs/<command>-<time> (never reused)."""
+    if out is not None:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ConfigError(f"{out} already exists and is not empty: choose another --out")
+        return out
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = root / f"{command}-{stamp}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = root / f"{command}-{stamp}-{n}"
+    return path
+
+
+class MetricsLog:
+    """metrics.jsonl, one line per epoch, flushed to disk as each epoch ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+
+    def append(self, row: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def save_weights(path: Path, model: SequenceClassifier) -> None:
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(path, save(tensors, metadata={"format": FORMAT}))
+
+
+def load_weights(path: Path, model: SequenceClassifier) -> None:
+    """Load weights without executing any code from the file (safetensors holds only tensors)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    if not path.is_file():
+        raise RunError(f"{path.parent} is not a complete rnntrace run: {path.name} is missing")
+    try:
+        tensors = load(path.read_bytes())
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise RunError(f"{path}: not a readable safetensors file ({exc})") from None
+    expected = model.state_dict()
+    if set(tensors) != set(expected):
+        raise RunError(f"{path}: weights do not belong to an rnntrace model of this configuration")
+    for name, value in tensors.items():
+        if value.shape != expected[name].shape:
+            raise RunError(
+                f"{path}: tensor {name} has shape {tuple(value.shape)}, the configuration "
+                f"expects {tuple(expected[name].shape)}"
+            )
+    model.load_state_dict(tensors)
+
+
+def save_run(path: Path, config: RunConfig, trace: Trace, model: SequenceClassifier) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path / CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
+    save_weights(path / WEIGHTS, model)
+    atomic_write_text(path / TRACE, trace.to_json() + "\n")
+
+
+@dataclass
+class SavedRun:
+    """A run directory read back: its configuration, trace and model with trained weights."""
+
+    path: Path
+    config: RunConfig
+    trace: Trace | None
+    model: SequenceClassifier
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path.parent} is not an rnntrace run: {path.name} is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: not valid JSON ({exc})") from None
+
+
+def load_config(path: Path) -> RunConfig:
+    if not path.is_dir():
+        raise RunError(f"{path} is not a run directory")
+    raw = _read_json(path / CONFIG)
+    if not isinstance(raw, dict):
+        raise RunError(f"{path / CONFIG}: not an rnntrace run configuration")
+    try:
+        return RunConfig.from_dict(raw)
+    except ConfigError as exc:
+        raise RunError(f"{path / CONFIG}: {exc.message}") from None
+
+
+def load_run(path: Path) -> SavedRun:
+    """Read a run directory back; weights are loaded without executing code."""
+    config = load_config(path)
+    model = SequenceClassifier.from_config(config.model)
+    with torch.no_grad():
+        load_weights(path / WEIGHTS, model)
+    model.eval()
+    trace = None
+    if (path / TRACE).exists():
+        raw = _read_json(path / TRACE)
+        try:
+            trace = Trace.from_dict(raw)
+        except (TypeError, KeyError, AttributeError):
+            raise RunError(f"{path / TRACE}: not an rnntrace trace") from None
+    return SavedRun(path, config, trace, model)
+
+
+def remove_partial(path: Path) -> None:
+    """Remove a run directory that a failed command created, so nothing half-written remains."""
+    shutil.rmtree(path, ignore_errors=True)

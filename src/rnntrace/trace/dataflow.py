@@ -1,0 +1,159 @@
+"""The stage-by-stage data flow of the classifier pipeline, with real shapes and values."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rnntrace.model import SequenceClassifier, gather_last_step, hidden_of, last_hidden_from_h_n
+from rnntrace.records import Stage
+from rnntrace.trace.sample import sample_values
+
+_EQUATIONS = {
+    "rnn": "h_t = {act}(W_ih·x_t + b_ih + W_hh·h_(t-1) + b_hh)",
+    "gru": "r, z, n gates; h_t = (1 - z)·n + z·h_(t-1)",
+    "lstm": "i, f, g, o gates; c_t = f·c_(t-1) + i·g; h_t = o·tanh(c_t)",
+}
+
+
+def layer_name(model: SequenceClassifier) -> str:
+    cfg = model.config
+    kind = {"rnn": "nn.RNN", "gru": "nn.GRU", "lstm": "nn.LSTM"}[cfg.cell]
+    extras = [f"{cfg.num_layers} layers"] if cfg.num_layers > 1 else []
+    if cfg.bidirectional:
+        extras.append("bidirectional")
+    if cfg.cell == "rnn":
+        extras.append(cfg.nonlinearity)
+    return (
+        f"{kind}({cfg.n_features} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
+    )
+
+
+def shape(t: Tensor) -> list[int]:
+    return [int(d) for d in t.shape]
+
+
+@torch.no_grad()
+def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = None) -> list[Stage]:
+    """Run `x` through the pipeline stage by stage and record what each stage takes and gives.
+
+    `x` is in the model's layout: (B, T, F) with batch_first, else (T, B, F).
+    """
+    cfg = model.config
+    was_training = model.training
+    model.eval()
+    try:
+        b_dim = 0 if cfg.batch_first else 1
+        n, t = x.shape[b_dim], x.shape[1 - b_dim]
+        layout = (
+            f"{n} sequences × {t} steps × {cfg.n_features} features (batch_first=True)"
+            if cfg.batch_first
+            else f"{t} steps × {n} sequences × {cfg.n_features} features (batch_first=False)"
+        )
+        stages = [Stage("Input", shape(x), shape(x), layout, sample_values(_first(x, b_dim)))]
+
+        z = model.standardize(x)
+        stages.append(
+            Stage(
+                "Standardize",
+                shape(x),
+                shape(z),
+                "(x − mean) / std per feature, with statistics from the training split",
+                sample_values(_first(z, b_dim)),
+            )
+        )
+
+        output, state = model.rnn(z)  # output (B, T, D·H); h_n (L, B, H)
+        h_n = hidden_of(state)
+        extra = {"h_n": shape(h_n)}
+        if isinstance(state, tuple):
+            extra["c_n"] = shape(state[1])
+        equation = _EQUATIONS[cfg.cell].format(act=cfg.nonlinearity)
+        stages.append(
+            Stage(
+                f"RNN layer: {layer_name(model)}",
+                shape(z),
+                shape(output),
+                f"reads each sequence one step at a time, {equation}; returns the hidden state at "
+                f"every step (output) and after the last step (h_n {tuple(h_n.shape)})",
+                sample_values(_first(output, b_dim)),
+                extra,
+            )
+        )
+
+        last = _last_hidden(model, z, output, h_n, lengths)
+        stages.append(
+            Stage(
+                "Last hidden state",
+                shape(output),
+                shape(last),
+                _last_rule(model, lengths),
+                sample_values(last),
+            )
+        )
+
+        logits = model.head(last)  # (B, C)
+        n_params = sum(p.numel() for p in model.head.parameters())
+        stages.append(
+            Stage(
+                "Linear",
+                shape(last),
+                shape(logits),
+                f"logits = W·h + b: one score per class ({model.head.in_features}×"
+                f"{model.head.out_features} weights + {model.head.out_features} biases = "
+                f"{n_params} parameters)",
+                sample_values(logits),
+            )
+        )
+
+        probs = torch.softmax(logits, dim=-1)  # (B, C)
+        stages.append(
+            Stage(
+                "Softmax",
+                shape(logits),
+                shape(probs),
+                "exp(logit) / Σ exp(logits): probabilities that sum to 1; the largest is the "
+                "predicted class",
+                sample_values(probs),
+            )
+        )
+        return stages
+    finally:
+        model.train(was_training)
+
+
+def _first(t: Tensor, b_dim: int) -> Tensor:
+    """The first sequence of a batch, (T, ·)."""
+    return t.select(b_dim, 0)
+
+
+def _last_hidden(
+    model: SequenceClassifier, z: Tensor, output: Tensor, h_n: Tensor, lengths: Tensor | None
+) -> Tensor:
+    if lengths is None:
+        return last_hidden_from_h_n(h_n, model.config.bidirectional)
+    if not model.config.bidirectional:
+        return gather_last_step(output, lengths, model.config.batch_first)
+    return model.last_hidden(z, lengths)
+
+
+def _last_rule(model: SequenceClassifier, lengths: Tensor | None) -> str:
+    cfg = model.config
+    if cfg.bidirectional:
+        rule = (
+            "forward direction's state after the last step joined with the backward "
+            "direction's state at step 0 (h_n[-2] and h_n[-1]); output[:, -1] would miss the "
+            "backward summary"
+        )
+        if lengths is not None:
+            rule += "; sequences are packed so each direction starts at its real end"
+        return rule
+    if lengths is not None:
+        return (
+            "each sequence's output at its own last real step (lengths − 1); the final column "
+            "is padding for shorter sequences"
+        )
+    return (
+        "h_n[-1]: the top layer's hidden state after the last step (equal to output[:, -1] "
+        "here), a summary of the whole sequence"
+    )

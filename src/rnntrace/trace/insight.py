@@ -1,0 +1,54 @@
+"""A short paragraph about a run, written from that run's own numbers."""
+
+from __future__ import annotations
+
+from rnntrace.config import ModelConfig
+from rnntrace.records import EpochRecord, PredictionTrace
+
+
+def write_insight(
+    model: ModelConfig,
+    training: list[EpochRecord],
+    prediction: PredictionTrace | None,
+    n_sequences: int,
+    max_length: int,
+) -> str:
+    """What this run shows, in a few sentences a learner can check against the tables above."""
+    cell = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}[model.cell]
+    width = model.hidden_size * model.num_directions
+    parts = [
+        f"The {cell} read each of the {n_sequences} sequences one step at a time "
+        f"(up to {max_length} steps of {model.n_features} features) and folded everything it "
+        f"saw into {width} hidden numbers; only the last hidden state reached the classifier."
+    ]
+    if training:
+        first, last = training[0], training[-1]
+        chance = 1 / model.n_classes
+        acc = last.val_accuracy if last.val_accuracy is not None else last.accuracy
+        where = "held-out" if last.val_accuracy is not None else "training"
+        parts.append(
+            f"Over {len(training)} epochs the loss went from {first.loss:.3f} to {last.loss:.3f} "
+            f"and {where} accuracy reached {acc:.0%}, against {chance:.0%} for guessing"
+            + (
+                ", so the hidden state carries what separates the classes."
+                if acc > 1.5 * chance
+                else ", so the hidden state does not yet separate the classes well."
+            )
+        )
+    if prediction is not None:
+        p = prediction.probabilities[prediction.predicted]
+        verdict = (
+            "correctly"
+            if prediction.true == prediction.predicted
+            else f"wrongly (it is {prediction.true_label})"
+        )
+        parts.append(
+            f"For sequence {prediction.sequence_id} the final hidden state gave "
+            f"{p:.0%} to '{prediction.predicted_label}', {verdict}."
+        )
+    if model.bidirectional:
+        parts.append(
+            "Being bidirectional, it also read each sequence backwards; the backward summary "
+            "sits at step 0, not at the end."
+        )
+    return " ".join(parts)

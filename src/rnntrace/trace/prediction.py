@@ -1,0 +1,44 @@
+"""One sequence through every layer: inputs, hidden state at each step, logits, probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.model import SequenceClassifier
+from rnntrace.records import PredictionTrace
+from rnntrace.trace.sample import to_list
+
+
+@torch.no_grad()
+def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -> PredictionTrace:
+    """Follow sequence `index` of `data` (alone, so no padding is involved) through the model."""
+    cfg = model.config
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        seq = torch.from_numpy(np.ascontiguousarray(data.sequence(index))).to(device)  # (T, F)
+        x = seq.unsqueeze(0) if cfg.batch_first else seq.unsqueeze(1)  # (1, T, F) / (T, 1, F)
+        z = model.standardize(x)
+        output, _ = model.rnn(z)  # (1, T, D·H) / (T, 1, D·H)
+        steps = output[0] if cfg.batch_first else output[:, 0]  # (T, D·H)
+        last = model.last_hidden(z)  # (1, D·H)
+        logits = model.head(last)  # (1, C)
+        probs = torch.softmax(logits, dim=-1)  # (1, C)
+        return PredictionTrace(
+            sequence_id=data.ids[index],
+            length=int(data.lengths[index]),
+            feature_names=list(data.feature_names),
+            inputs=to_list(seq),
+            hidden_states=to_list(steps),
+            last_hidden=to_list(last[0]),
+            logits=to_list(logits[0]),
+            probabilities=to_list(probs[0]),
+            class_names=list(data.class_names),
+            predicted=int(probs[0].argmax()),
+            true=int(data.labels[index]),
+        )
+    finally:
+        model.train(was_training)
