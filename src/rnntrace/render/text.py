@@ -42,6 +42,13 @@ def fmt_values(values: Any, digits: int = 3, limit: int = 8) -> str:
     return str(values)
 
 
+def _sample_lines(sample: Any) -> str:
+    """A 2-D sample one row per line, so rows stay readable in a narrow column."""
+    if isinstance(sample, list) and sample and isinstance(sample[0], list):
+        return "\n".join(fmt_values(row) for row in sample)
+    return fmt_values(sample)
+
+
 def _metric(value: float | None, fmt: str = ".3f") -> str:
     if value is None:
         return "–"
@@ -51,7 +58,7 @@ def _metric(value: float | None, fmt: str = ".3f") -> str:
 def data_flow_table(stages: Sequence[Stage]) -> Table:
     table = Table(title="Data Flow", title_justify="left", show_lines=True, expand=True)
     table.add_column("Stage", style="bold", ratio=2)
-    table.add_column("In → out", ratio=2)
+    table.add_column("In → out", no_wrap=True)
     table.add_column("What it does", ratio=4)
     table.add_column("Sample values", ratio=3)
     for stage in stages:
@@ -59,16 +66,15 @@ def data_flow_table(stages: Sequence[Stage]) -> Table:
         for name, extra in stage.extra_shapes.items():
             shapes += f"\n{name} {fmt_shape(extra)}"
         table.add_row(
-            escape(stage.name), shapes, escape(stage.description), fmt_values(stage.sample)
+            escape(stage.name), shapes, escape(stage.description), _sample_lines(stage.sample)
         )
     return table
 
 
 def training_table(records: Sequence[EpochRecord]) -> Table:
-    table = Table(title="Training Trace", title_justify="left", expand=True)
+    table = Table(title="Training Trace", title_justify="left")
     for name in ("Epoch", "Loss", "Acc", "Val loss", "Val acc", "Grad norm"):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("Observation", ratio=1)
     for r in records:
         table.add_row(
             str(r.epoch),
@@ -77,9 +83,18 @@ def training_table(records: Sequence[EpochRecord]) -> Table:
             _metric(r.val_loss),
             _metric(r.val_accuracy, ".2f"),
             _metric(r.grad_norm),
-            escape(r.observation),
         )
     return table
+
+
+def observations(records: Sequence[EpochRecord]) -> Table:
+    """Each epoch's observation on its own line, where a sentence has room to read."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", style="bold", no_wrap=True)
+    grid.add_column()
+    for r in records:
+        grid.add_row(f"{r.epoch}.", escape(r.observation))
+    return grid
 
 
 def loss_chart(records: Sequence[EpochRecord], width: int = CHART_WIDTH) -> str:
@@ -124,6 +139,8 @@ def print_trace(trace: Trace, out: Console) -> None:
     out.print(data_flow_table(trace.data_flow))
     out.print()
     out.print(training_table(trace.training))
+    out.print(observations(trace.training))
+    out.print()
     out.print(Text(loss_chart(trace.training)))
     if trace.prediction is not None:
         out.print()

@@ -1,0 +1,68 @@
+"""The command line, in process and as the installed script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rnntrace.cli import main
+
+
+def test_demo_prints_every_section_and_writes_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--epochs", "2", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    for section in ("Data Flow", "Training Trace", "Loss per epoch", "Prediction Trace",
+                    "Key Insight"):
+        assert section in out
+    assert "(1000, 10, 5)" in out and "(1000, 10, 8)" in out
+    assert (tmp_path / "run" / "trace.json").exists()
+
+
+def test_demo_json_is_the_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--epochs", "1", "--json", "--out", str(tmp_path / "run")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    saved = json.loads((tmp_path / "run" / "trace.json").read_text())
+    assert printed == saved
+    assert [s["name"].split(":")[0] for s in printed["data_flow"]][0] == "Input"
+
+
+def test_user_errors_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "keep.txt").write_text("mine")
+    assert main(["demo", "--out", str(occupied)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not empty" in err
+    assert [p.name for p in occupied.iterdir()] == ["keep.txt"]
+    assert main(["demo", "--epochs", "0", "--out", str(tmp_path / "zero")]) == 2
+    assert "epochs must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "zero").exists()
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys; from rnntrace.cli import main; "
+        "rc = main(['--help']); rc2 = main(['demo', '--help']); "
+        "assert 'torch' not in sys.modules, 'torch imported'; print(rc, rc2)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("0 0")
+    assert "demo" in done.stdout
+
+
+def test_installed_script_runs() -> None:
+    script = shutil.which("rnntrace", path=os.path.dirname(sys.executable))
+    assert script is not None
+    done = subprocess.run([script, "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "demo" in done.stdout

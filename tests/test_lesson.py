@@ -1,0 +1,57 @@
+"""The lesson end to end: its headline accuracy, and the same seed giving the same trace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rnntrace.experiment import run_lesson
+from rnntrace.run import load_run
+
+
+def test_default_lesson_meets_its_headline(tmp_path: Path) -> None:
+    run = run_lesson(out=tmp_path / "run")
+    last, first = run.trace.training[-1], run.trace.training[0]
+    assert len(run.trace.training) == 5
+    assert last.accuracy >= 0.85 and last.val_accuracy is not None and last.val_accuracy >= 0.85
+    assert last.loss < first.loss
+
+
+def test_nine_of_ten_seeds_meet_the_headline(tmp_path: Path) -> None:
+    met = []
+    for seed in range(10):
+        records = run_lesson(seed=seed, out=tmp_path / f"s{seed}").trace.training
+        last = records[-1]
+        met.append(
+            last.accuracy >= 0.85
+            and (last.val_accuracy or 0) >= 0.85
+            and last.loss < records[0].loss
+        )
+    assert sum(met) >= 9, met
+
+
+def _without_meta(path: Path) -> dict[str, object]:
+    trace = json.loads((path / "trace.json").read_text())
+    trace.pop("meta")
+    return trace  # type: ignore[no-any-return]
+
+
+def test_same_seed_same_trace(tmp_path: Path) -> None:
+    a = run_lesson(epochs=2, seed=5, out=tmp_path / "a")
+    b = run_lesson(epochs=2, seed=5, out=tmp_path / "b")
+    assert _without_meta(a.path) == _without_meta(b.path)
+    c = run_lesson(epochs=2, seed=6, out=tmp_path / "c")
+    assert _without_meta(a.path) != _without_meta(c.path)
+
+
+def test_run_directory_holds_everything(tmp_path: Path) -> None:
+    run = run_lesson(epochs=2, out=tmp_path / "run")
+    names = {p.name for p in run.path.iterdir()}
+    assert {"config.json", "trace.json", "metrics.jsonl", "model.safetensors"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    lines = (run.path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    assert all(json.loads(line)["seqs_per_s"] > 0 for line in lines)
+    saved = load_run(run.path)
+    assert saved.trace == run.trace
+    assert saved.config == run.config

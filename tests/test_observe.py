@@ -1,0 +1,65 @@
+"""Observations are written from the numbers: crafted histories, one per situation."""
+
+from __future__ import annotations
+
+import math
+
+from rnntrace.observe import observe
+from rnntrace.records import EpochRecord
+
+
+def history(*rows: tuple[float, float, float | None, float | None, float]) -> list[EpochRecord]:
+    return [
+        EpochRecord(epoch=i + 1, loss=loss, accuracy=acc, val_loss=vl, val_accuracy=va,
+                    grad_norm=g, lr=0.01)
+        for i, (loss, acc, vl, va, g) in enumerate(rows)
+    ]
+
+
+def test_first_epoch_compares_with_chance() -> None:
+    (text,) = observe(history((0.9, 0.55, 0.8, 0.6, 0.5)), n_classes=3)
+    assert text.startswith("First epoch")
+    assert "0.900" in text and "55%" in text and "33%" in text and "1.10" in text
+    (text,) = observe(history((1.2, 0.3, 1.2, 0.3, 0.5)), n_classes=3)
+    assert "not yet below" in text
+
+
+def test_falling_loss_is_learning_with_its_numbers() -> None:
+    texts = observe(history((1.0, 0.5, 0.9, 0.55, 0.5), (0.6, 0.8, 0.5, 0.82, 0.4)))
+    assert "fell 40%" in texts[1] and "1.000 → 0.600" in texts[1]
+    assert "rose to 82%" in texts[1] and "learning" in texts[1]
+
+
+def test_plateau() -> None:
+    texts = observe(history((0.5, 0.8, 0.5, 0.8, 0.3), (0.498, 0.8, 0.5, 0.8, 0.3)))
+    assert "plateau" in texts[1] and "-0.4%" in texts[1]
+
+
+def test_overfitting_when_held_out_loss_rises_as_training_loss_falls() -> None:
+    texts = observe(history((0.4, 0.9, 0.35, 0.9, 0.3), (0.2, 0.95, 0.45, 0.88, 0.3)))
+    assert "overfitting" in texts[1] and "0.350 → 0.450" in texts[1]
+
+
+def test_diverging_when_training_loss_rises() -> None:
+    texts = observe(history((0.5, 0.8, 0.5, 0.8, 0.3), (0.9, 0.6, 0.9, 0.6, 0.3)))
+    assert "diverging" in texts[1] and "80%" in texts[1]
+
+
+def test_nan_loss() -> None:
+    texts = observe(history((0.5, 0.8, 0.5, 0.8, 0.3), (math.nan, 0.3, math.nan, 0.3, math.nan)))
+    assert "NaN" in texts[1] and "epoch 2" in texts[1] and "weights of epoch 1" in texts[1]
+    texts = observe(history((math.inf, 0.3, None, None, 2.0)))
+    assert "infinite" in texts[0]
+
+
+def test_exploding_and_vanishing_gradients() -> None:
+    texts = observe(history((0.5, 0.8, 0.5, 0.8, 2.0), (0.45, 0.8, 0.5, 0.8, 60.0)))
+    assert "exploding" in texts[1] and "60" in texts[1]
+    texts = observe(history((1.0986, 0.33, 1.0986, 0.33, 3e-6)))
+    assert "vanishing" in texts[0]
+
+
+def test_observations_change_with_the_numbers() -> None:
+    a = observe(history((1.0, 0.5, 0.9, 0.55, 0.5), (0.6, 0.8, 0.5, 0.82, 0.4)))
+    b = observe(history((1.0, 0.5, 0.9, 0.55, 0.5), (0.7, 0.7, 0.6, 0.72, 0.4)))
+    assert a[1] != b[1]
