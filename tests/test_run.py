@@ -49,7 +49,7 @@ def test_broken_config_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RunError, match="not valid JSON"):
         load_run(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({"model": {"cell": "rnn"}}))
-    with pytest.raises(RunError, match="config.json"):
+    with pytest.raises(RunError, match=r"config\.json"):
         load_run(tmp_path)
 
 
