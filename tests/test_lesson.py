@@ -55,3 +55,25 @@ def test_run_directory_holds_everything(tmp_path: Path) -> None:
     saved = load_run(run.path)
     assert saved.trace == run.trace
     assert saved.config == run.config
+
+
+def test_a_test_set_is_scored_against_the_model(tmp_path: Path) -> None:
+    import numpy as np
+    import torch
+
+    from rnntrace.config import ModelConfig, TrainConfig
+    from rnntrace.data.synthetic import lesson
+    from rnntrace.experiment import run_experiment
+
+    test = lesson(n_sequences=90, seed=11)
+    run = run_experiment(
+        lesson(seed=0), ModelConfig(), TrainConfig(epochs=3), test=test, out=tmp_path / "r"
+    )
+    report = run.trace.test
+    assert report is not None and report.labels == ["rising", "falling", "peak"]
+    with torch.no_grad():
+        predicted = run.model(torch.from_numpy(test.values)).argmax(1).numpy()
+    assert report.accuracy == float(np.mean(predicted == test.labels))
+    assert np.sum(report.confusion_matrix) == 90
+    assert [c.support for c in report.per_class] == np.bincount(test.labels).tolist()
+    assert load_run(run.path).trace == run.trace

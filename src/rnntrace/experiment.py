@@ -17,12 +17,13 @@ from rnntrace.data.scaling import feature_stats
 from rnntrace.data.sequences import SequenceSet, stratified_split
 from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import Trace
+from rnntrace.records import TestReport, Trace
 from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
+from rnntrace.scores import score
 from rnntrace.trace.dataflow import data_flow
 from rnntrace.trace.insight import write_insight
 from rnntrace.trace.prediction import trace_prediction
-from rnntrace.train import EpochEnd, History, fit
+from rnntrace.train import EpochEnd, History, fit, predict_logits
 
 # The data flow runs the whole data set through the model when it is this small (the lesson's
 # 1000 × 10 × 5 is), else one training batch, so the shapes shown are ones the model really saw.
@@ -58,11 +59,16 @@ def run_experiment(
     train_config: TrainConfig,
     *,
     val: SequenceSet | None = None,
+    test: SequenceSet | None = None,
     out: Path | None = None,
     command: str = "train",
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
 ) -> Run:
-    """Train on `data`, trace the result and write the run directory (removed again on failure)."""
+    """Train on `data`, trace the result and write the run directory (removed again on failure).
+
+    `val` replaces the held-out split; `test` is scored once at the end. Both must use the
+    class names of `data` in the same order.
+    """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
         raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
@@ -102,6 +108,8 @@ def run_experiment(
 
         history = fit(model, train, held_out, train_config, on_epoch_end=log_epoch)
         trace = build_trace(model, config, history, data, train, held_out)
+        if test is not None:
+            trace.test = score_test(model, test)
         trace.meta = {
             "path": str(path),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
@@ -148,6 +156,14 @@ def build_trace(
         prediction=prediction,
         insight=insight,
     )
+
+
+def score_test(model: SequenceClassifier, test: SequenceSet) -> TestReport:
+    """Accuracy, per-class scores and the confusion matrix on a test set."""
+    logits = predict_logits(model, test)  # (N, C)
+    labels = torch.from_numpy(test.labels)
+    loss = float(torch.nn.functional.cross_entropy(logits, labels))
+    return score(test.labels, logits.argmax(1).numpy(), list(test.class_names), loss)
 
 
 def _dataflow_sample(data: SequenceSet, batch_size: int) -> SequenceSet:

@@ -81,6 +81,7 @@ class Trace:
     training: list[EpochRecord]
     prediction: PredictionTrace | None
     insight: str
+    test: TestReport | None = None  # only when a test file was scored
     schema_version: int = SCHEMA_VERSION
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
@@ -126,3 +127,26 @@ def _convert(tp: Any, value: Any) -> Any:
         names = {f.name for f in dataclasses.fields(tp)}
         return tp(**{k: _convert(hints[k], v) for k, v in value.items() if k in names})
     return value
+
+
+@dataclass
+class ClassScore:
+    """Precision, recall and F1 of one class on the test set."""
+
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int  # test sequences whose true class this is
+
+
+@dataclass
+class TestReport:
+    """How the trained model does on a test file it never saw during training."""
+
+    accuracy: float
+    per_class: list[ClassScore]
+    confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
+    labels: list[str]
+    n_sequences: int = 0
+    loss: float | None = None

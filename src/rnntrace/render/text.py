@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from rnntrace.records import EpochRecord, PredictionTrace, Stage, Trace
+from rnntrace.records import EpochRecord, PredictionTrace, Stage, TestReport, Trace
 
 if TYPE_CHECKING:
     from rnntrace.train import EpochEnd
@@ -134,6 +134,29 @@ def prediction_table(p: PredictionTrace) -> Group:
     return Group(steps, summary)
 
 
+def test_tables(report: TestReport) -> Group:
+    """Per-class scores and the confusion matrix of the test set."""
+    scores = Table(
+        title=f"Test set: {report.n_sequences} sequences, accuracy {report.accuracy:.1%}",
+        title_justify="left",
+    )
+    scores.add_column("Class")
+    for name in ("Precision", "Recall", "F1", "Support"):
+        scores.add_column(name, justify="right")
+    for c in report.per_class:
+        scores.add_row(
+            escape(c.label), f"{c.precision:.2f}", f"{c.recall:.2f}", f"{c.f1:.2f}",
+            str(c.support),
+        )
+    matrix = Table(title="Confusion matrix (rows: true, columns: predicted)", title_justify="left")
+    matrix.add_column("")
+    for label in report.labels:
+        matrix.add_column(escape(label), justify="right")
+    for label, row in zip(report.labels, report.confusion_matrix, strict=True):
+        matrix.add_row(escape(label), *(str(v) for v in row))
+    return Group(scores, matrix)
+
+
 def print_trace(trace: Trace, out: Console) -> None:
     """The demo's sections, in the order the data flows."""
     out.print(data_flow_table(trace.data_flow))
@@ -145,6 +168,9 @@ def print_trace(trace: Trace, out: Console) -> None:
     if trace.prediction is not None:
         out.print()
         out.print(prediction_table(trace.prediction))
+    if trace.test is not None:
+        out.print()
+        out.print(test_tables(trace.test))
     out.print()
     out.print(Panel(escape(trace.insight), title="Key Insight", title_align="left"))
 
