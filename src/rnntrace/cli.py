@@ -65,3 +65,63 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnntrace: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
     return 0
+
+
+# ─── `rnntrace shapes` (issue 5): the shapes of one recurrent layer, measured and explained ───
+
+
+@app.command()
+def shapes(
+    input: Annotated[
+        str, typer.Option("--input", help="Input shape, e.g. 4,7,5 (or 7,5 for one sequence).")
+    ],
+    hidden: Annotated[int, typer.Option("--hidden", help="hidden_size of the layer.")],
+    cell: Annotated[str, typer.Option(help="rnn | lstm | gru.")] = "rnn",
+    layers: Annotated[int, typer.Option(help="num_layers (stacked).")] = 1,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Two directions.")] = False,
+    # rnntrace's models and data are (batch, steps, features); nn.RNN's own default is False.
+    batch_first: Annotated[
+        bool,
+        typer.Option(
+            "--batch-first/--no-batch-first",
+            help="Read the input as (batch, steps, features); --no-batch-first: (steps, batch, "
+            "features), nn.RNN's own default.",
+        ),
+    ] = True,
+    input_size: Annotated[
+        int | None,
+        typer.Option("--input-size", help="input_size of the layer (default: the input's last)."),
+    ] = None,
+    nonlinearity: Annotated[str, typer.Option(help="tanh | relu (cell rnn only).")] = "tanh",
+    json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead.")] = False,
+) -> None:
+    """Run one RNN/LSTM/GRU layer on zeros and explain the shapes of output, h_n (and c_n)."""
+    import dataclasses
+    import json as json_lib
+
+    from rich.console import Console
+
+    from rnntrace.errors import ConfigError
+    from rnntrace.render.dataflow_text import shape_report_view
+    from rnntrace.trace.shapes import layer_shapes
+
+    try:
+        dims = [int(part) for part in input.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--input must be sizes separated by commas, e.g. 4,7,5, got {input!r}"
+        ) from None
+    report = layer_shapes(
+        dims,
+        hidden,
+        cell,
+        num_layers=layers,
+        bidirectional=bidirectional,
+        batch_first=batch_first,
+        input_size=input_size,
+        nonlinearity=nonlinearity,
+    )
+    if json:
+        sys.stdout.write(json_lib.dumps(dataclasses.asdict(report), indent=2) + "\n")
+    else:
+        Console().print(shape_report_view(report))
