@@ -1,0 +1,69 @@
+"""The rich views of tracing records show the real shapes, numbers and explanations."""
+
+from __future__ import annotations
+
+import io
+
+import torch
+from rich.console import Console, RenderableType
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from rnntrace.model import SequenceClassifier
+from rnntrace.render.dataflow_text import (
+    dataflow_table,
+    dynamics_table,
+    finding_view,
+    shape_report_view,
+    steps_view,
+)
+from rnntrace.trace.dynamics import hidden_dynamics
+from rnntrace.trace.explain import explain_call
+from rnntrace.trace.hooks import trace
+from rnntrace.trace.shapes import layer_shapes
+from rnntrace.trace.steps import explain_steps
+
+
+def render(renderable: RenderableType) -> str:
+    buffer = io.StringIO()
+    Console(file=buffer, width=300, color_system=None).print(renderable)
+    return buffer.getvalue()
+
+
+def test_dataflow_table_shows_packing_and_shapes() -> None:
+    class Packed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gru = nn.GRU(3, 2, batch_first=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            packed = pack_padded_sequence(x, [3, 1], batch_first=True)
+            return self.gru(packed)[1]  # type: ignore[no-any-return]
+
+    text = render(dataflow_table(trace(Packed(), torch.randn(2, 3, 3))))
+    assert "input packed (4, 3) batch_sizes [2, 1, 1] lengths [3, 1]" in text
+    assert "h_n (1, 2, 2)" in text
+    assert "reads packed: 2 sequences of lengths 3, 1" in text
+
+
+def test_classifier_flow_and_dynamics_views() -> None:
+    model = SequenceClassifier(5, 3, 8)
+    x = torch.randn(4, 10, 5)
+    text = render(dataflow_table(trace(model, x)))
+    assert "reads batch 4 × 10 steps × 5 features" in text
+    assert "output (4, 10, 8)" in text and "(model)" in text
+    table = render(dynamics_table(hidden_dynamics(model, x, torch.tensor([0, 1, 2, 0]))))
+    assert "‖∂L/∂h_t‖ forward" in table and table.count("\n") >= 10
+
+
+def test_steps_shapes_and_findings_views() -> None:
+    rnn = nn.LSTM(2, 2)
+    steps = explain_steps(rnn, torch.randn(3, 2))
+    text = render(steps_view(steps))
+    assert "step 3 (layer 0, forward, read #3)" in text
+    assert steps[2].with_numbers[-1] in text
+    report = render(shape_report_view(layer_shapes([4, 7, 5], 3, "gru")))
+    assert "(4, 7, 3)" in report and "total 90" in report  # 3 gates · 3 · (5 + 3 + 2)
+    (finding,) = explain_call(nn.RNN(3, 2), torch.randn(5, 3))
+    shown = render(finding_view(finding))
+    assert "warning: unbatched" in shown and finding.fix in shown

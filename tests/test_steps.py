@@ -1,0 +1,122 @@
+"""Step records: every step's recomputed state equals PyTorch's, with readable equations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from rnntrace.errors import ConfigError, ShapeError
+from rnntrace.records import StepRecord, from_dict
+from rnntrace.trace.steps import explain_steps
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    kind=st.sampled_from(["tanh", "relu", "gru", "lstm"]),
+    layers=st.integers(1, 2),
+    bi=st.booleans(),
+    f=st.integers(1, 4),
+    h=st.integers(1, 4),
+    steps=st.integers(1, 5),
+    with_h0=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_every_step_matches_pytorch(
+    kind: str, layers: int, bi: bool, f: int, h: int, steps: int, with_h0: bool, seed: int
+) -> None:
+    torch.manual_seed(seed)
+    if kind in ("tanh", "relu"):
+        rnn: nn.RNNBase = nn.RNN(f, h, layers, nonlinearity=kind, bidirectional=bi)
+    else:
+        rnn = (nn.GRU if kind == "gru" else nn.LSTM)(f, h, layers, bidirectional=bi)
+    x = torch.randn(steps, f)
+    hx = None
+    if with_h0:  # unbatched: (L·D, H)
+        h0 = torch.randn(layers * (2 if bi else 1), h)
+        hx = (h0, torch.randn_like(h0)) if kind == "lstm" else h0
+    output, _ = rnn(x, hx)  # (T, D·H): PyTorch's top layer, the truth for the top layer's steps
+    for direction in ["forward", "backward"] if bi else ["forward"]:
+        for layer in range(layers):
+            records = explain_steps(rnn, x, hx, layer=layer, direction=direction)
+            assert len(records) == steps
+            assert max(r.max_abs_diff for r in records) <= 1e-5
+            if layer == layers - 1:
+                d = 1 if direction == "backward" else 0
+                top = output[:, d * h : (d + 1) * h]
+                for r in records:
+                    assert r.h == pytest.approx(top[r.step - 1].tolist(), abs=1e-5)
+
+
+def test_reading_order_and_previous_state() -> None:
+    torch.manual_seed(0)
+    rnn = nn.GRU(2, 3, bidirectional=True)
+    x = torch.randn(4, 2)
+    forward = explain_steps(rnn, x)
+    backward = explain_steps(rnn, x, direction="backward")
+    assert [r.step for r in forward] == [1, 2, 3, 4]
+    assert [r.step for r in backward] == [4, 3, 2, 1]
+    assert forward[0].h_prev == [0.0, 0.0, 0.0]
+    assert forward[1].h_prev == forward[0].h
+    assert backward[1].h_prev == backward[0].h
+    assert backward[-1].equations[-1] == "h←_1 = (1 − z_1) ⊙ n_1 + z_1 ⊙ h←_2"
+    assert set(forward[0].gates) == {"r", "z", "n"}
+    assert forward[0].x == pytest.approx(x[0].tolist())
+
+
+def test_rnn_equation_with_numbers_by_hand() -> None:
+    rnn = nn.RNN(1, 1)
+    with torch.no_grad():
+        rnn.weight_ih_l0.fill_(0.5)
+        rnn.weight_hh_l0.fill_(-1.0)
+        rnn.bias_ih_l0.fill_(0.1)
+        rnn.bias_hh_l0.fill_(0.0)
+    records = explain_steps(rnn, torch.tensor([[1.0], [2.0], [0.0]]))
+    third = records[2]
+    assert third.equations == ["h_3 = tanh(W_ih·x_3 + b_ih + W_hh·h_2 + b_hh)"]
+    h1 = math.tanh(0.6)
+    h2 = math.tanh(1.1 - h1)
+    h3 = math.tanh(0.1 - h2)
+    assert third.h_prev == pytest.approx([h2], abs=1e-6)
+    assert third.h == pytest.approx([h3], abs=1e-6)
+    assert third.pre_activation["a"] == pytest.approx([0.1 - h2], abs=1e-6)
+    assert third.with_numbers[0] == (
+        f"h_3 = tanh(W_ih·x_3 [0.0000] + b_ih [0.1000] + W_hh·h_2 [{-h2:.4f}] + b_hh [0.0000])"
+        f" = tanh([{0.1 - h2:.4f}]) = [{h3:.4f}]"
+    )
+
+
+def test_lstm_cell_state_and_json_round_trip() -> None:
+    torch.manual_seed(3)
+    lstm = nn.LSTM(3, 2, num_layers=2)
+    x = torch.randn(5, 3)
+    records = explain_steps(lstm, x, layer=1)
+    _, (_, c_n) = lstm(x)
+    assert records[-1].c == pytest.approx(c_n[1].tolist(), abs=1e-6)
+    assert records[-1].c_torch == pytest.approx(c_n[1].tolist(), abs=1e-6)
+    assert [line.split(" =")[0] for line in records[0].equations] == [
+        "i_1",
+        "f_1",
+        "g_1",
+        "o_1",
+        "c_1",
+        "h_1",
+    ]
+    raw = __import__("dataclasses").asdict(records[0])
+    assert from_dict(StepRecord, raw) == records[0]
+
+
+def test_bad_requests_are_explained() -> None:
+    rnn = nn.RNN(3, 2)
+    with pytest.raises(ShapeError, match="one sequence"):
+        explain_steps(rnn, torch.randn(2, 4, 3))
+    with pytest.raises(ShapeError, match="input_size = 3"):
+        explain_steps(rnn, torch.randn(4, 5))
+    with pytest.raises(ConfigError, match="layer"):
+        explain_steps(rnn, torch.randn(4, 3), layer=1)
+    with pytest.raises(ConfigError, match="direction"):
+        explain_steps(rnn, torch.randn(4, 3), direction="backward")
