@@ -77,3 +77,23 @@ def test_a_test_set_is_scored_against_the_model(tmp_path: Path) -> None:
     assert np.sum(report.confusion_matrix) == 90
     assert [c.support for c in report.per_class] == np.bincount(test.labels).tolist()
     assert load_run(run.path).trace == run.trace
+
+
+def test_trace_steps_recompute_the_traced_prediction(tmp_path: Path) -> None:
+    import torch
+
+    run = run_lesson(epochs=1, out=tmp_path / "r")
+    trace, prediction = run.trace, run.trace.prediction
+    assert prediction is not None and len(trace.steps) == prediction.length == 10
+    # The hand-computed h_t of each step are the hidden states PyTorch returned for the sequence.
+    recomputed = torch.tensor([s.h for s in trace.steps])
+    torch.testing.assert_close(
+        recomputed, torch.tensor(prediction.hidden_states), atol=1e-5, rtol=0
+    )
+    assert trace.recomputation is not None and trace.recomputation.matches
+    assert trace.steps[2].equations == ["h_3 = tanh(W_ih·x_3 + b_ih + W_hh·h_2 + b_hh)"]
+    assert trace.dynamics is not None and len(trace.dynamics.saturated) == 10
+    assert trace.modules is not None
+    assert [c.type for c in trace.modules.calls] == [
+        "SequenceClassifier", "Standardize", "RNN", "Linear"
+    ]

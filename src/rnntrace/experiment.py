@@ -17,13 +17,15 @@ from rnntrace.data.scaling import feature_stats
 from rnntrace.data.sequences import SequenceSet, stratified_split
 from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import TestReport, Trace
+from rnntrace.records import Dynamics, TestReport, Trace
 from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
 from rnntrace.scores import score
 from rnntrace.trace.dataflow import data_flow
+from rnntrace.trace.dynamics import hidden_dynamics
+from rnntrace.trace.hooks import trace as trace_modules
 from rnntrace.trace.insight import write_insight
-from rnntrace.trace.prediction import trace_prediction
-from rnntrace.train import EpochEnd, History, fit, predict_logits
+from rnntrace.trace.prediction import trace_prediction, trace_steps
+from rnntrace.train import EpochEnd, History, fit, intra_op_threads, predict_logits
 
 # The data flow runs the whole data set through the model when it is this small (the lesson's
 # 1000 × 10 × 5 is), else one training batch, so the shapes shown are ones the model really saw.
@@ -107,9 +109,10 @@ def run_experiment(
                 on_epoch_end(end)
 
         history = fit(model, train, held_out, train_config, on_epoch_end=log_epoch)
-        trace = build_trace(model, config, history, data, train, held_out)
-        if test is not None:
-            trace.test = score_test(model, test)
+        with intra_op_threads(history.threads):
+            trace = build_trace(model, config, history, data, train, held_out)
+            if test is not None:
+                trace.test = score_test(model, test)
         trace.meta = {
             "path": str(path),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
@@ -144,10 +147,14 @@ def build_trace(
         x = x.transpose(0, 1)  # (T, B, F)
     lengths = None if flow_set.equal_length else torch.from_numpy(flow_set.lengths)
     device = next(model.parameters()).device
-    stages = data_flow(model, x.to(device), lengths)
+    x, lengths = x.to(device), lengths.to(device) if lengths is not None else None
+    stages = data_flow(model, x, lengths)
+    modules = trace_modules(model, x, lengths)
 
     shown = held_out if held_out is not None else train
     prediction = trace_prediction(model, shown, 0)
+    steps, recomputation = trace_steps(model, shown, 0)
+    dynamics = _dynamics(model, shown, config.train.batch_size)
     insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)
     return Trace(
         config=config.to_dict() | {"threads": history.threads, "device": history.device},
@@ -155,6 +162,24 @@ def build_trace(
         training=history.records,
         prediction=prediction,
         insight=insight,
+        modules=modules,
+        steps=steps,
+        recomputation=recomputation,
+        dynamics=dynamics,
+    )
+
+
+def _dynamics(model: SequenceClassifier, data: SequenceSet, batch_size: int) -> Dynamics:
+    """Hidden-state dynamics over a batch of held-out sequences (enough to average, still quick)."""
+    sample = data.subset(np.arange(min(len(data), max(batch_size, 256))))
+    x = torch.from_numpy(np.ascontiguousarray(sample.values))  # (B, T, F)
+    if not model.config.batch_first:
+        x = x.transpose(0, 1)  # (T, B, F)
+    lengths = None if sample.equal_length else torch.from_numpy(sample.lengths)
+    device = next(model.parameters()).device
+    return hidden_dynamics(
+        model, x.to(device), torch.from_numpy(sample.labels).to(device),
+        lengths.to(device) if lengths is not None else None,
     )
 
 

@@ -82,6 +82,14 @@ class Trace:
     prediction: PredictionTrace | None
     insight: str
     test: TestReport | None = None  # only when a test file was scored
+    # Every submodule call of the model on the data-flow batch (hooks), in call order.
+    modules: DataFlow | None = None
+    # The traced sequence through the first layer, one record per step, equations with numbers.
+    steps: list[StepRecord] = field(default_factory=list)
+    # The whole layer recomputed by hand for the traced sequence and compared with PyTorch.
+    recomputation: Recomputation | None = None
+    # Saturated units and ‖∂loss/∂h_t‖ per step over held-out sequences: vanishing gradients.
+    dynamics: Dynamics | None = None
     schema_version: int = SCHEMA_VERSION
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnntrace.records import EpochRecord, PredictionTrace, Stage, TestReport, Trace
+from rnntrace.render.dataflow_text import steps_view
 
 if TYPE_CHECKING:
     from rnntrace.train import EpochEnd
@@ -113,7 +114,8 @@ def prediction_table(p: PredictionTrace) -> Group:
     steps.add_column("t", justify="right")
     steps.add_column("x_t (" + escape(", ".join(p.feature_names[:6])) + ")", ratio=1)
     steps.add_column("h_t (hidden state after step t)", ratio=1)
-    for t, (x, h) in enumerate(zip(p.inputs, p.hidden_states, strict=True)):
+    # Steps count from 1, as in the equations (h_0 is the initial state).
+    for t, (x, h) in enumerate(zip(p.inputs, p.hidden_states, strict=True), start=1):
         steps.add_row(str(t), fmt_values(x, 2, limit=6), fmt_values(h, 2))
 
     summary = Table.grid(padding=(0, 2))
@@ -157,6 +159,40 @@ def test_tables(report: TestReport) -> Group:
     return Group(scores, matrix)
 
 
+def recomputation_section(trace: Trace) -> Group:
+    """The first and last step's equation with its numbers, and the check against PyTorch."""
+    parts: list[Any] = []
+    steps = trace.steps
+    if steps:
+        s = steps[0]
+        parts.append(Text(
+            f"Step by step (layer {s.layer}, {s.direction}; x_t are the standardised inputs)",
+            style="bold",
+        ))
+        parts.append(steps_view([steps[0], steps[-1]] if len(steps) > 1 else steps))
+    r = trace.recomputation
+    if r is not None:
+        ok = "✓ matches" if r.matches else "✗ DIFFERS from"
+        parts.append(Text(
+            f"Every step of every layer recomputed by hand from the layer's weights: largest "
+            f"difference from PyTorch {r.max_abs_diff:.1e} ({ok} PyTorch within {r.tolerance:g})"
+        ))
+    d = trace.dynamics
+    if d is not None and d.grad_norm and d.steps > 1:
+        forward = d.grad_norm[0]
+        first, last = forward[0], forward[-1]
+        if 0 < first < last:
+            fade = f"{last / first:.1f}× weaker at step 1: it fades going back in time"
+        else:
+            fade = "no weaker at step 1: it does not vanish over these steps"
+        parts.append(Text(
+            f"Gradient of the loss reaching each step's hidden state: {last:.2e} at step "
+            f"{d.steps}, {first:.2e} at step 1, {fade}. Saturated units ({d.measure}): "
+            f"{d.saturated[0]:.0%} at step 1, {d.saturated[-1]:.0%} at step {d.steps}."
+        ))
+    return Group(*parts)
+
+
 def print_trace(trace: Trace, out: Console) -> None:
     """The demo's sections, in the order the data flows."""
     out.print(data_flow_table(trace.data_flow))
@@ -168,6 +204,8 @@ def print_trace(trace: Trace, out: Console) -> None:
     if trace.prediction is not None:
         out.print()
         out.print(prediction_table(trace.prediction))
+        out.print()
+        out.print(recomputation_section(trace))
     if trace.test is not None:
         out.print()
         out.print(test_tables(trace.test))

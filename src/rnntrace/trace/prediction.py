@@ -7,8 +7,10 @@ import torch
 
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import PredictionTrace
+from rnntrace.records import PredictionTrace, Recomputation, StepRecord
+from rnntrace.trace.equations import recompute
 from rnntrace.trace.sample import to_list
+from rnntrace.trace.steps import explain_steps
 
 
 @torch.no_grad()
@@ -42,3 +44,17 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
         )
     finally:
         model.train(was_training)
+
+
+@torch.no_grad()
+def trace_steps(
+    model: SequenceClassifier, data: SequenceSet, index: int
+) -> tuple[list[StepRecord], Recomputation]:
+    """Sequence `index` step by step through the first layer, and the whole layer recomputed.
+
+    The recurrent layer reads standardised inputs, so the x_t in the equations are those.
+    """
+    device = next(model.parameters()).device
+    seq = torch.from_numpy(np.ascontiguousarray(data.sequence(index))).to(device)  # (T, F)
+    z = model.standardize(seq)  # (T, F)
+    return explain_steps(model.rnn, z), recompute(model.rnn, z)
