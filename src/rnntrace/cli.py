@@ -125,3 +125,70 @@ def shapes(
         sys.stdout.write(json_lib.dumps(dataclasses.asdict(report), indent=2) + "\n")
     else:
         Console().print(shape_report_view(report))
+
+
+# --- quiz --------------------------------------------------------------------------------------
+
+
+@app.command()
+def quiz(
+    run: Annotated[
+        Path | None,
+        typer.Argument(help="Run directory (with config.json) to quiz on; default: the lesson."),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="Number of questions.")] = 10,
+    level: Annotated[str, typer.Option(help="easy, medium, hard or mixed.")] = "mixed",
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same quiz.")] = 0,
+    random_models: Annotated[
+        bool, typer.Option("--random", help="A different random model for every question.")
+    ] = False,
+    export: Annotated[
+        str | None, typer.Option("--export", help="Write a sheet instead of asking: md or json.")
+    ] = None,
+    answers: Annotated[
+        bool, typer.Option("--answers", help="Include the key, hints and solutions in the sheet.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File for the sheet (default: standard output).")
+    ] = None,
+) -> None:
+    """Questions about your model, every answer verified by running PyTorch.
+
+    Type A–D (or ? for a hint). Answers can also be piped in, one line per question; from a pipe
+    an invalid line counts as wrong, and the end of input ends the quiz with the score so far.
+    """
+    from rnntrace.config import ModelConfig
+    from rnntrace.errors import ConfigError
+    from rnntrace.quiz import make_quiz
+    from rnntrace.quiz.export import FORMATS
+    from rnntrace.quiz.setting import lesson_setting, setting_from_run
+    from rnntrace.run import load_config
+
+    if export is not None and export not in FORMATS:
+        raise ConfigError(f"unknown export format {export!r}: choose md or json")
+    if run is not None and random_models:
+        raise ConfigError("--random draws its own models: leave out the run directory")
+    setting = lesson_setting() if run is None else setting_from_run(load_config(run))
+    config: ModelConfig | None = None if random_models else setting.model
+    shape = None if random_models else setting.input_shape
+    questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
+    about = "random models" if random_models else setting.layer_code()
+    if export is not None:
+        from rnntrace.quiz.export import sheet, write_atomic
+
+        text = sheet(questions, export, answers=answers, about=about, level=level, seed=seed)
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            write_atomic(text, out)
+        return
+    from rich.console import Console
+
+    from rnntrace.quiz import session
+
+    console = Console(highlight=False)
+    console.print(f"[bold]rnntrace quiz[/bold]: {len(questions)} questions on {about}")
+    interactive = sys.stdin.isatty()
+    read = (session.terminal_reader(console) if interactive
+            else session.stream_reader(sys.stdin.readline))
+    session.play(questions, console, read, interactive=interactive)

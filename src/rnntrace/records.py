@@ -317,3 +317,44 @@ class Dynamics:
     grad_norm: list[list[float]]  # (D, T)
     loss: float
     logits_diff: float  # recomputed logits vs the model's own: checks the unrolled graph
+
+
+# --- Quiz ------------------------------------------------------------------------------------
+# Appended by the quiz branch: a question is a plain record so a Trace can hold a quiz and the
+# HTML report can render it; rnntrace.quiz builds them and proves each key with PyTorch.
+
+QUIZ_LEVELS = ("easy", "medium", "hard")
+
+
+@dataclass
+class Question:
+    """One multiple-choice question about a configuration, with its key proved by PyTorch."""
+
+    id: str  # unique within a quiz: "<number>-<template>"
+    template: str  # the template it came from, e.g. "output_shape"
+    level: str  # easy | medium | hard
+    prompt: str
+    code: str  # a snippet shown under the prompt; "" when there is none
+    options: list[str]  # four distinct choices
+    answer: int  # index of the key in options
+    hint: str  # one line that points the way without giving the answer
+    solution: list[str]  # worked steps: "Step 1: …", …, "Final answer: …"
+    verified_by: str  # what was run to prove the key, or why it is reasoning only
+    # The configuration the question is about: cell, sizes, layout and input shape.
+    setting: dict[str, Any] = field(default_factory=dict)
+    options_are_code: bool = False  # render the options as code
+
+    @property
+    def answer_letter(self) -> str:
+        return "ABCD"[self.answer]
+
+    @property
+    def answer_text(self) -> str:
+        return self.options[self.answer]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Question:
+        return from_dict(cls, raw)

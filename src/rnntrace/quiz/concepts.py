@@ -1,0 +1,155 @@
+"""Conceptual templates: what an RNN computes at each step, what its state remembers, why clip."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from rnntrace.config import ModelConfig
+from rnntrace.quiz.draft import Draft, four_options, steps
+from rnntrace.quiz.setting import Setting
+from rnntrace.quiz.verify import agree, build, seeded
+
+Step = Callable[[Tensor, Tensor], Tensor]  # (x_t (F,), h_{t-1} (H,)) -> h_t (H,)
+
+
+def rnn_equation(s: Setting, rng: random.Random) -> Draft:
+    f, h = s.model.n_features, s.model.hidden_size
+    layer = build(ModelConfig(n_features=f, hidden_size=h, cell="rnn"))
+    w_ih, w_hh = layer.get_parameter("weight_ih_l0"), layer.get_parameter("weight_hh_l0")
+    b_ih, b_hh = layer.get_parameter("bias_ih_l0"), layer.get_parameter("bias_hh_l0")
+
+    # W_ih (H, F), W_hh (H, H), b_ih and b_hh (H,)
+
+    def affine(x: Tensor, prev: Tensor) -> Tensor:
+        return w_ih @ x + b_ih + w_hh @ prev + b_hh  # (H,)
+
+    candidates: dict[str, Step] = {
+        "h_t = tanh(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh)": lambda x, p: torch.tanh(affine(x, p)),
+        "h_t = tanh(W_ih·x_t + b_ih)": lambda x, p: torch.tanh(w_ih @ x + b_ih),
+        "h_t = W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh": affine,
+        "h_t = sigmoid(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh)":
+            lambda x, p: torch.sigmoid(affine(x, p)),
+        "h_t = h_{t−1} + tanh(W_ih·x_t + b_ih)": lambda x, p: p + torch.tanh(w_ih @ x + b_ih),
+    }
+    key = next(iter(candidates))
+    options, answer = four_options(key, list(candidates)[1:], rng)
+    with seeded():
+        x = torch.randn(1, 6, f)  # (B=1, T=6, F)
+    with torch.no_grad():
+        output, _ = layer(x)  # (1, T, H)
+
+        def reproduces(formula: str) -> bool:
+            prev = torch.zeros(h)
+            for t in range(x.size(1)):
+                prev = candidates[formula](x[0, t], prev)
+                if not torch.allclose(prev, output[0, t], atol=1e-5):
+                    return False
+            return True
+
+        agree("formulas that reproduce nn.RNN", [answer],
+              [i for i, o in enumerate(options) if reproduces(o)])
+    return Draft(
+        prompt=f"What does `nn.RNN({f}, {h})` (default tanh) compute at each time step t?",
+        options=options,
+        answer=answer,
+        hint="The new state mixes the current input with the previous state, then squashes it.",
+        solution=steps(
+            "The input x_t enters through W_ih (H × F) and the previous state h_{t−1} through "
+            "W_hh (H × H); PyTorch adds a bias to each.",
+            "The sum goes through tanh, which keeps every value in (−1, 1).",
+            "Without W_hh·h_{t−1} there is no memory; without tanh the state can grow unbounded.",
+            final=key,
+        ),
+        verified_by=f"recomputed every option step by step with the weights of a real "
+        f"nn.RNN({f}, {h}) on a random sequence; only the key reproduced its output",
+    )
+
+
+def concept_memory(s: Setting, rng: random.Random) -> Draft:
+    uni = s.with_model(bidirectional=False, num_layers=1)
+    m = uni.model
+    layer = build(m)
+    steps_n, t = 5, 1
+    with seeded():
+        x = torch.randn(1, steps_n, m.n_features)  # (1, T, F), batch first for the check
+
+    def state_at_t(seq: Tensor) -> Tensor:
+        data = seq if m.batch_first else seq.transpose(0, 1)
+        with torch.no_grad():
+            out, _ = layer(data)
+        state: Tensor = out[0, t] if m.batch_first else out[t, 0]  # (H,)
+        return state
+
+    base = state_at_t(x)
+    earlier, later = x.clone(), x.clone()
+    earlier[0, 0] += 1.0
+    later[0, t + 1] += 1.0
+    before = [p.detach().clone() for p in layer.parameters()]
+    # Exact comparisons: any influence at all counts, however small the weights make it.
+    remembers_past = not torch.equal(state_at_t(earlier), base)
+    sees_future = not torch.equal(state_at_t(later), base)
+    after = list(layer.parameters())
+    weights_moved = any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    agree("h_t depends on x_0", True, remembers_past)
+    agree("h_t depends on x_{t+1}", False, sees_future)
+    agree("the forward pass changes the weights", False, weights_moved)
+    agree("h_t width", m.hidden_size, int(base.numel()))
+    key = f"Everything read so far, x_0 … x_t, compressed into {m.hidden_size} numbers"
+    mistakes = [
+        "Only the current input x_t",
+        "The whole sequence, including the steps after t",
+        "The weights W_hh, updated as each step is read",
+        f"The probability of each of the {m.n_classes} classes at step t",
+    ]
+    rng.shuffle(mistakes)
+    options, answer = four_options(key, mistakes, rng)
+    return Draft(
+        prompt=f"In a unidirectional `{uni.layer_code()}`, what does the hidden state h_t hold?",
+        options=options,
+        answer=answer,
+        hint="h_t is computed from x_t and h_{t−1}, and h_{t−1} from x_{t−1} and h_{t−2} …",
+        solution=steps(
+            "h_t = f(x_t, h_{t−1}); unrolling it, h_t depends on x_0 … x_t and nothing later.",
+            f"It is a vector of hidden_size = {m.hidden_size} numbers: a fixed-size summary of "
+            "the past, not class scores (the Linear layer makes those).",
+            "The weights stay fixed during the forward pass; only training changes them.",
+            final=key,
+        ),
+        verified_by="nudged x_0 and x_{t+1} of a real sequence: h_t moved with x_0, not with "
+        "x_{t+1}; the weights were unchanged by the forward pass",
+    )
+
+
+def concept_clipping(s: Setting, rng: random.Random) -> Draft:
+    key = ("Backpropagation through time multiplies by W_hh once per step, so gradients can "
+           "grow exponentially and blow up training")
+    mistakes = [
+        "It keeps the hidden state inside (−1, 1)",
+        "It makes the forward pass faster on long sequences",
+        "Padding steps give NaN gradients, and clipping removes them",
+        "It stops the model from memorising the training set",
+    ]
+    rng.shuffle(mistakes)
+    options, answer = four_options(key, mistakes, rng)
+    return Draft(
+        prompt=f"Training `{s.layer_code()}` on sequences of {s.steps} steps, why do we clip the "
+        "gradient norm (torch.nn.utils.clip_grad_norm_)?",
+        options=options,
+        answer=answer,
+        hint="Think of the chain rule through T copies of the same recurrent matrix.",
+        solution=steps(
+            "The gradient reaching step 0 passes through every step's ∂h_t/∂h_{t−1}, each "
+            "involving W_hh: a product of T matrices.",
+            "If their norms exceed 1 the product grows exponentially with T (exploding "
+            "gradients); one huge step can wreck the weights.",
+            "Clipping rescales the whole gradient when its norm passes a threshold; tanh, not "
+            "clipping, bounds the hidden state.",
+            final=key,
+        ),
+        verified_by="reasoning only: a fact about training dynamics, not a value one forward "
+        "pass returns",
+    )
