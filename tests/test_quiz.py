@@ -60,8 +60,9 @@ def zeros_x(q: Question) -> Tensor:
 def padded(layer: nn.RNNBase, lengths: list[int]) -> tuple[Tensor, list[Tensor]]:
     """A random zero-padded batch and each sequence's final top-layer state, run alone."""
     feats = layer.input_size
-    seqs = [torch.randn(n, feats) for n in lengths]
-    x = torch.zeros(len(lengths), max(lengths), feats)
+    layer.double()  # float64: a padded step's effect must stand out from rounding noise
+    seqs = [torch.randn(n, feats, dtype=torch.float64) for n in lengths]
+    x = torch.zeros(len(lengths), max(lengths), feats, dtype=torch.float64)
     for i, seq in enumerate(seqs):
         x[i, : len(seq)] = seq
     truths = []
@@ -82,7 +83,7 @@ def matching(q: Question, evaluate: Callable[[str], object], truths: list[Tensor
             continue
         if isinstance(got, Tensor) and got.reshape(len(truths), -1).shape == (
             len(truths), truths[0].numel()
-        ) and all(torch.allclose(g, t, atol=1e-5) for g, t in zip(
+        ) and all(torch.allclose(g, t, rtol=0, atol=1e-10) for g, t in zip(
             got.reshape(len(truths), -1), truths, strict=True
         )):
             good.append(i)
@@ -238,7 +239,7 @@ configs = st.builds(
 )
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(config=configs, batch=st.integers(1, 9), steps=st.integers(1, 9), seed=st.integers(0, 99))
 def test_every_key_is_what_pytorch_returns(
     config: ModelConfig, batch: int, steps: int, seed: int

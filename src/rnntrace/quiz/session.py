@@ -44,19 +44,24 @@ def parse_answer(text: str) -> int | None:
     return None
 
 
+def _code(text: str, indent: int = 0) -> Syntax:
+    return Syntax(text, "python", theme="ansi_dark", background_color="default", word_wrap=True,
+                  padding=(0, 0, 0, indent))
+
+
 def show_question(console: Console, q: Question, number: int, total: int) -> None:
     console.print()
     console.rule(f"Question {number}/{total} · {q.level}", align="left")
     console.print(Text(q.prompt))
     if q.code:
-        console.print(Syntax(q.code, "python", theme="ansi_dark", background_color="default"))
-    for letter, option in zip(LETTERS, q.options, strict=False):
-        if q.options_are_code:
+        console.print(_code(q.code, indent=2))
+    for letter, option in zip(LETTERS, q.options, strict=True):
+        if q.options_are_code and "\n" in option:
             console.print(Text(f" {letter})", style="bold"))
-            console.print(Syntax(option, "python", theme="ansi_dark", background_color="default",
-                                 padding=(0, 0, 0, 4)))
+            console.print(_code(option, indent=4))
         else:
-            console.print(Text.assemble((f" {letter}) ", "bold"), option))
+            style = "cyan" if q.options_are_code else ""
+            console.print(Text.assemble((f" {letter}) ", "bold"), (option, style)))
 
 
 def show_feedback(console: Console, q: Question, chosen: int | None) -> None:
