@@ -154,10 +154,11 @@ def weight_sharing(s: Setting, rng: random.Random) -> Draft:
     m = s.model
     layer = build(m)
     before = sum(p.numel() for p in layer.parameters())
-    lengths = (s.steps, 2 * s.steps)
+    # Short sequences and a small batch: the point is the count, not the cost of a long run.
+    lengths, batch = (min(s.steps, 10), 2 * min(s.steps, 10)), min(s.batch, 4)
     with torch.no_grad():
         for t in lengths:
-            dims = (s.batch, t, m.n_features) if m.batch_first else (t, s.batch, m.n_features)
+            dims = (batch, t, m.n_features) if m.batch_first else (t, batch, m.n_features)
             layer(torch.zeros(dims))
     after = sum(p.numel() for p in layer.parameters())
     agree("parameters after reading sequences of two lengths", before, after)
@@ -165,7 +166,7 @@ def weight_sharing(s: Setting, rng: random.Random) -> Draft:
     mistakes = [
         "It doubles: the layer keeps one set of weights per time step",
         f"It grows by {m.hidden_size}×{m.hidden_size}: one more recurrent matrix per extra step",
-        f"The layer rejects it: it only accepts sequences of {s.steps} steps",
+        f"The layer rejects it: it only accepts sequences of {lengths[0]} steps",
     ]
     options, answer = four_options(key, mistakes, rng)
     return Draft(

@@ -8,6 +8,7 @@ a bug in rnntrace, never a user error, so it is not an RnnTraceError.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +60,20 @@ class Shapes:
 
 def run_shapes(setting: Setting) -> Shapes:
     """Run a zero batch of the setting's real input shape and read the shapes PyTorch returns."""
+    # Several templates ask about one setting; a large model's forward pass is worth reusing.
+    # Shapes depend only on what to_dict holds (cell, sizes, layout, input shape).
+    key = json.dumps(setting.to_dict(), sort_keys=True)
+    if key not in _SHAPES:
+        if len(_SHAPES) >= 64:
+            _SHAPES.clear()
+        _SHAPES[key] = _measure_shapes(setting)
+    return _SHAPES[key]
+
+
+_SHAPES: dict[str, Shapes] = {}
+
+
+def _measure_shapes(setting: Setting) -> Shapes:
     layer = build(setting.model)
     x = torch.zeros(setting.input_shape)  # (B, T, F) or (T, B, F)
     with torch.no_grad():
