@@ -22,10 +22,10 @@ import torch
 from rnntrace.config import TrainConfig
 from rnntrace.data.synthetic import lesson
 from rnntrace.model import SequenceClassifier
-from rnntrace.trace.dynamics import hidden_dynamics
-from rnntrace.trace.equations import recompute
-from rnntrace.trace.hooks import trace
-from rnntrace.trace.steps import explain_steps
+from rnntrace.tracing.dynamics import hidden_dynamics
+from rnntrace.tracing.equations import recompute
+from rnntrace.tracing.hooks import trace
+from rnntrace.tracing.steps import explain_steps
 from rnntrace.train import choose_threads, fit, intra_op_threads
 
 LIMIT = 0.05  # tracing must add less than 5 % to an epoch

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from rnntrace.model import SequenceClassifier
-from rnntrace.trace.dataflow import data_flow
+from rnntrace.tracing.dataflow import data_flow
 
 
 def test_lesson_stages_match_pytorch() -> None:

@@ -17,11 +17,11 @@ from rnntrace.render.dataflow_text import (
     shape_report_view,
     steps_view,
 )
-from rnntrace.trace.dynamics import hidden_dynamics
-from rnntrace.trace.explain import explain_call
-from rnntrace.trace.hooks import trace
-from rnntrace.trace.shapes import layer_shapes
-from rnntrace.trace.steps import explain_steps
+from rnntrace.tracing.dynamics import hidden_dynamics
+from rnntrace.tracing.explain import explain_call
+from rnntrace.tracing.hooks import trace
+from rnntrace.tracing.shapes import layer_shapes
+from rnntrace.tracing.steps import explain_steps
 
 
 def render(renderable: RenderableType) -> str:

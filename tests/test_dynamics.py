@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnntrace.model import SequenceClassifier
-from rnntrace.trace.dynamics import hidden_dynamics
+from rnntrace.tracing.dynamics import hidden_dynamics
 
 
 def stepwise_grad_norms(

@@ -12,7 +12,7 @@ from torch import nn
 
 from rnntrace.errors import ConfigError, ShapeError
 from rnntrace.records import Recomputation, from_dict
-from rnntrace.trace.equations import equations, recompute, unroll
+from rnntrace.tracing.equations import equations, recompute, unroll
 
 CELLS = {"rnn_tanh": nn.RNN, "rnn_relu": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 

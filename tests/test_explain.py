@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnntrace.errors import ShapeError
-from rnntrace.trace.explain import checked, explain_call, padded_lengths, run_checked
+from rnntrace.tracing.explain import checked, explain_call, padded_lengths, run_checked
 
 
 def kinds(findings: list) -> list[str]:  # type: ignore[type-arg]

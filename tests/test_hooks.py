@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from rnntrace.errors import ShapeError
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import DataFlow, ModuleCall, from_dict
-from rnntrace.trace.hooks import trace
+from rnntrace.tracing.hooks import trace
 
 
 class Tagger(nn.Module):

@@ -12,7 +12,7 @@ from torch import nn
 
 from rnntrace.cli import main
 from rnntrace.errors import ConfigError, ShapeError
-from rnntrace.trace.shapes import layer_shapes
+from rnntrace.tracing.shapes import layer_shapes
 
 CLASSES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from rnntrace.errors import ConfigError, ShapeError
 from rnntrace.records import StepRecord, from_dict
-from rnntrace.trace.steps import explain_steps
+from rnntrace.tracing.steps import explain_steps
 
 
 @settings(max_examples=30, deadline=None)

@@ -21,18 +21,31 @@ _EXPORTS = {
     "History": "rnntrace.train",
     "observe": "rnntrace.observe",
     "Trace": "rnntrace.records",
-    "data_flow": "rnntrace.trace.dataflow",
-    "trace_prediction": "rnntrace.trace.prediction",
+    "DataFlow": "rnntrace.records",
+    "Question": "rnntrace.records",
+    "data_flow": "rnntrace.tracing.dataflow",
+    "trace_prediction": "rnntrace.tracing.prediction",
+    "trace": "rnntrace.tracing.hooks",
+    "recompute": "rnntrace.tracing.equations",
+    "explain_steps": "rnntrace.tracing.steps",
+    "explain_call": "rnntrace.tracing.explain",
+    "checked": "rnntrace.tracing.explain",
+    "layer_shapes": "rnntrace.tracing.shapes",
+    "hidden_dynamics": "rnntrace.tracing.dynamics",
+    "make_quiz": "rnntrace.quiz",
     "run_experiment": "rnntrace.experiment",
     "run_lesson": "rnntrace.experiment",
     "Run": "rnntrace.experiment",
     "load_run": "rnntrace.run",
+    "predict": "rnntrace.predict",
     "RnnTraceError": "rnntrace.errors",
 }
 
 __all__ = [
+    "DataFlow",
     "History",
     "ModelConfig",
+    "Question",
     "RnnTraceError",
     "Run",
     "RunConfig",
@@ -41,36 +54,114 @@ __all__ = [
     "Trace",
     "TrainConfig",
     "__version__",
+    "checked",
     "data_flow",
     "evaluate",
+    "explain_call",
+    "explain_steps",
     "fit",
+    "hidden_dynamics",
+    "layer_shapes",
     "lesson",
     "load_run",
+    "make_quiz",
     "observe",
+    "predict",
+    "recompute",
     "run_experiment",
     "run_lesson",
+    "trace",
     "trace_prediction",
 ]
 
 if TYPE_CHECKING:
-    from rnntrace.config import ModelConfig as ModelConfig
-    from rnntrace.config import RunConfig as RunConfig
-    from rnntrace.config import TrainConfig as TrainConfig
-    from rnntrace.data.sequences import SequenceSet as SequenceSet
-    from rnntrace.data.synthetic import lesson as lesson
-    from rnntrace.errors import RnnTraceError as RnnTraceError
-    from rnntrace.experiment import Run as Run
-    from rnntrace.experiment import run_experiment as run_experiment
-    from rnntrace.experiment import run_lesson as run_lesson
-    from rnntrace.model import SequenceClassifier as SequenceClassifier
-    from rnntrace.observe import observe as observe
-    from rnntrace.records import Trace as Trace
-    from rnntrace.run import load_run as load_run
-    from rnntrace.trace.dataflow import data_flow as data_flow
-    from rnntrace.trace.prediction import trace_prediction as trace_prediction
-    from rnntrace.train import History as History
-    from rnntrace.train import evaluate as evaluate
-    from rnntrace.train import fit as fit
+    from rnntrace.config import (
+        ModelConfig as ModelConfig,
+    )
+    from rnntrace.config import (
+        RunConfig as RunConfig,
+    )
+    from rnntrace.config import (
+        TrainConfig as TrainConfig,
+    )
+    from rnntrace.data.sequences import (
+        SequenceSet as SequenceSet,
+    )
+    from rnntrace.data.synthetic import (
+        lesson as lesson,
+    )
+    from rnntrace.errors import (
+        RnnTraceError as RnnTraceError,
+    )
+    from rnntrace.experiment import (
+        Run as Run,
+    )
+    from rnntrace.experiment import (
+        run_experiment as run_experiment,
+    )
+    from rnntrace.experiment import (
+        run_lesson as run_lesson,
+    )
+    from rnntrace.model import (
+        SequenceClassifier as SequenceClassifier,
+    )
+    from rnntrace.observe import (
+        observe as observe,
+    )
+    from rnntrace.predict import (
+        predict as predict,
+    )
+    from rnntrace.quiz import (
+        make_quiz as make_quiz,
+    )
+    from rnntrace.records import (
+        DataFlow as DataFlow,
+    )
+    from rnntrace.records import (
+        Question as Question,
+    )
+    from rnntrace.records import (
+        Trace as Trace,
+    )
+    from rnntrace.run import (
+        load_run as load_run,
+    )
+    from rnntrace.tracing.dataflow import (
+        data_flow as data_flow,
+    )
+    from rnntrace.tracing.dynamics import (
+        hidden_dynamics as hidden_dynamics,
+    )
+    from rnntrace.tracing.equations import (
+        recompute as recompute,
+    )
+    from rnntrace.tracing.explain import (
+        checked as checked,
+    )
+    from rnntrace.tracing.explain import (
+        explain_call as explain_call,
+    )
+    from rnntrace.tracing.hooks import (
+        trace as trace,
+    )
+    from rnntrace.tracing.prediction import (
+        trace_prediction as trace_prediction,
+    )
+    from rnntrace.tracing.shapes import (
+        layer_shapes as layer_shapes,
+    )
+    from rnntrace.tracing.steps import (
+        explain_steps as explain_steps,
+    )
+    from rnntrace.train import (
+        History as History,
+    )
+    from rnntrace.train import (
+        evaluate as evaluate,
+    )
+    from rnntrace.train import (
+        fit as fit,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -103,7 +103,7 @@ def shapes(
 
     from rnntrace.errors import ConfigError
     from rnntrace.render.dataflow_text import shape_report_view
-    from rnntrace.trace.shapes import layer_shapes
+    from rnntrace.tracing.shapes import layer_shapes
 
     try:
         dims = [int(part) for part in input.split(",")]

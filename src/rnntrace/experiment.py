@@ -17,19 +17,21 @@ from rnntrace.data.scaling import feature_stats
 from rnntrace.data.sequences import SequenceSet, stratified_split
 from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
+from rnntrace.quiz import make_quiz
 from rnntrace.records import Dynamics, TestReport, Trace
 from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
 from rnntrace.scores import score
-from rnntrace.trace.dataflow import data_flow
-from rnntrace.trace.dynamics import hidden_dynamics
-from rnntrace.trace.hooks import trace as trace_modules
-from rnntrace.trace.insight import write_insight
-from rnntrace.trace.prediction import trace_prediction, trace_steps
+from rnntrace.tracing.dataflow import data_flow
+from rnntrace.tracing.dynamics import hidden_dynamics
+from rnntrace.tracing.hooks import trace as trace_modules
+from rnntrace.tracing.insight import write_insight
+from rnntrace.tracing.prediction import trace_prediction, trace_steps
 from rnntrace.train import EpochEnd, History, fit, intra_op_threads, predict_logits
 
 # The data flow runs the whole data set through the model when it is this small (the lesson's
 # 1000 × 10 × 5 is), else one training batch, so the shapes shown are ones the model really saw.
 _DATAFLOW_MAX_VALUES = 5_000_000
+QUIZ_QUESTIONS = 10  # stored in the trace, for the report
 
 
 @dataclass
@@ -156,6 +158,9 @@ def build_trace(
     steps, recomputation = trace_steps(model, shown, 0)
     dynamics = _dynamics(model, shown, config.train.batch_size)
     insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)
+    layout = tuple(int(d) for d in x.shape)
+    quiz = make_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,
+                     input_shape=(layout[0], layout[1], layout[2]))
     return Trace(
         config=config.to_dict() | {"threads": history.threads, "device": history.device},
         data_flow=stages,
@@ -166,6 +171,7 @@ def build_trace(
         steps=steps,
         recomputation=recomputation,
         dynamics=dynamics,
+        quiz=quiz,
     )
 
 

@@ -90,6 +90,8 @@ class Trace:
     recomputation: Recomputation | None = None
     # Saturated units and ‖∂loss/∂h_t‖ per step over held-out sequences: vanishing gradients.
     dynamics: Dynamics | None = None
+    # Questions about this run's own configuration, each key proved by running PyTorch.
+    quiz: list[Question] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)

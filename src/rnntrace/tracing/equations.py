@@ -26,7 +26,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnntrace.errors import ConfigError
 from rnntrace.records import Recomputation
-from rnntrace.trace.explain import check_lengths, run_checked
+from rnntrace.tracing.explain import check_lengths, run_checked
 
 State = Tensor | tuple[Tensor, Tensor]
 

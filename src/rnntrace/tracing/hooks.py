@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnntrace.records import DataFlow, ModuleCall, TensorInfo
-from rnntrace.trace.explain import checked, reading
+from rnntrace.tracing.explain import checked, reading
 
 _SAMPLE_ROWS, _SAMPLE_COLS, _DIGITS = 2, 4, 4
 

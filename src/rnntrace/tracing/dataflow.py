@@ -7,7 +7,7 @@ from torch import Tensor
 
 from rnntrace.model import SequenceClassifier, gather_last_step, hidden_of, last_hidden_from_h_n
 from rnntrace.records import Stage
-from rnntrace.trace.sample import sample_values
+from rnntrace.tracing.sample import sample_values
 
 _EQUATIONS = {
     "rnn": "h_t = {act}(W_ih·x_t + b_ih + W_hh·h_(t-1) + b_hh)",

@@ -12,7 +12,7 @@ from torch import nn
 from rnntrace.config import CELLS, NONLINEARITIES
 from rnntrace.errors import ConfigError, ShapeError
 from rnntrace.records import ShapeLine, ShapeReport
-from rnntrace.trace.explain import layer_label, reading, run_checked
+from rnntrace.tracing.explain import layer_label, reading, run_checked
 
 _CLASSES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _GATES = {"rnn": 1, "gru": 3, "lstm": 4}

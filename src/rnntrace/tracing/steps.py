@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from rnntrace.errors import ConfigError, ShapeError
 from rnntrace.records import StepRecord
-from rnntrace.trace.equations import (
+from rnntrace.tracing.equations import (
     GATES,
     State,
     Weights,
@@ -22,7 +22,7 @@ from rnntrace.trace.equations import (
     input_part,
     unroll,
 )
-from rnntrace.trace.explain import explain_call
+from rnntrace.tracing.explain import explain_call
 
 _MAX_SHOWN = 8  # vector entries written into an equation line before "…"
 _DIGITS = 4

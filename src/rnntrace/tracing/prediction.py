@@ -8,9 +8,9 @@ import torch
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import PredictionTrace, Recomputation, StepRecord
-from rnntrace.trace.equations import recompute
-from rnntrace.trace.sample import to_list
-from rnntrace.trace.steps import explain_steps
+from rnntrace.tracing.equations import recompute
+from rnntrace.tracing.sample import to_list
+from rnntrace.tracing.steps import explain_steps
 
 
 @torch.no_grad()

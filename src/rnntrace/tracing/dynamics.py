@@ -17,8 +17,8 @@ from torch.nn.utils.rnn import pad_packed_sequence
 
 from rnntrace.model import SequenceClassifier, last_hidden_from_h_n
 from rnntrace.records import Dynamics
-from rnntrace.trace.equations import activation_name, cell_name, unroll
-from rnntrace.trace.explain import check_lengths
+from rnntrace.tracing.equations import activation_name, cell_name, unroll
+from rnntrace.tracing.explain import check_lengths
 
 SATURATION = 0.95  # |tanh| above this passes less than 10 % of the gradient (1 - 0.95² ≈ 0.1)
 
