@@ -1,0 +1,233 @@
+"""NumPy files → SequenceSet: an `.npz` archive, or a pair of `.npy` files read memory-mapped.
+
+`.npz` (np.savez(path, X=X, y=y, ...)) holds
+    X              (N, T, F) numbers, zero-padded past each sequence's length
+    y              (N,) class labels: integers or strings
+    lengths        (N,) optional, each in 1..T (default: every sequence is T long)
+    class_names    (C,) optional strings; then integer y indexes them, string y must be among them
+    feature_names  (F,) optional strings
+    ids            (N,) optional sequence ids
+
+A `.npy` pair keeps X on disk: X is opened with np.load(mmap_mode="r") and never loaded whole,
+so SequenceSet.values is a read-only np.memmap when X is float32 and clean (other dtypes, or
+nan="fill"/"drop" when values are missing, need a copy in memory). The labels are found beside
+X by replacing the token `X` in its name with `y` (X.npy → y.npy, train_X.npy → train_y.npy,
+X_test.npy → y_test.npy), or named with labels="path/to/labels.npy"; lengths likewise
+(X.npy → lengths.npy), optional. Nothing is ever unpickled (allow_pickle=False).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rnntrace.data import labels as label_codes
+from rnntrace.data import missing
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import DataError
+
+_X_TOKEN = re.compile(r"(?<![A-Za-z0-9])X(?![A-Za-z0-9])")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def companion(x_path: Path, name: str) -> Path | None:
+    """The file beside `x_path` whose name has `name` in place of the token X, or None."""
+    matches = list(_X_TOKEN.finditer(x_path.stem))
+    if not matches:
+        return None
+    m = matches[-1]
+    return x_path.with_name(x_path.stem[: m.start()] + name + x_path.stem[m.end() :] + ".npy")
+
+
+def _object_hint(source: str, key: str) -> DataError:
+    return DataError(
+        f"{source}: array {key!r} holds Python objects, which are not loaded (allow_pickle=False "
+        f"keeps files from running code); save {key} as numbers or fixed-width strings, "
+        f"e.g. np.asarray({key}, dtype=str)"
+    )
+
+
+def _magic(path: Path, size: int) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(size)
+
+
+def _load_npy(path: Path, source: str, key: str, mmap: bool) -> npt.NDArray[Any]:
+    if not path.is_file():
+        raise DataError(f"{source}: the {key} file {path} does not exist; see rnntrace.read's "
+                        "docstring for the .npy naming convention")
+    if not _magic(path, 6).startswith(_NPY_MAGIC):
+        raise DataError(f"{path}: not a NumPy .npy file (wrong header); save it with np.save")
+    try:
+        array: npt.NDArray[Any] = np.load(path, mmap_mode="r" if mmap else None,
+                                          allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc) or "object" in str(exc).lower():
+            raise _object_hint(str(path), key) from None
+        raise DataError(f"{path}: unreadable .npy file ({exc}); save it again with np.save"
+                        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: unreadable .npy file ({exc}); save it again with np.save"
+                        ) from None
+    return array
+
+
+def read_npy(
+    path: Path, *, labels: Path | None = None, nan: str = "error", min_classes: int = 2
+) -> SequenceSet:
+    """X from `path` (memory-mapped) and labels from `labels` or the file beside it."""
+    source = str(path)
+    if labels is None:
+        labels = companion(path, "y")
+        if labels is None or labels == path:
+            raise DataError(
+                f"{source}: a .npy file holds only the values; name it X.npy with y.npy beside "
+                "it (or train_X.npy with train_y.npy), or pass labels='path/to/y.npy'"
+            )
+    values = _load_npy(path, source, "X", mmap=True)
+    y = _load_npy(labels, source, "y", mmap=False)
+    lengths_path = companion(path, "lengths")
+    lengths = (
+        _load_npy(lengths_path, source, "lengths", mmap=False)
+        if lengths_path is not None and lengths_path.is_file()
+        else None
+    )
+    return from_arrays(values, y, lengths, source=source, nan=nan, min_classes=min_classes)
+
+
+def read_npz(path: Path, *, nan: str = "error", min_classes: int = 2) -> SequenceSet:
+    """An .npz archive with X, y and optional lengths, class_names, feature_names, ids."""
+    source = str(path)
+    if _magic(path, 4) not in _ZIP_MAGIC:
+        raise DataError(f"{source}: not a .npz archive (not a zip file); save one with "
+                        "np.savez(path, X=X, y=y)")
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            present = list(archive.files)
+            for key in ("X", "y"):
+                if key not in present:
+                    raise DataError(f"{source}: no array {key!r} in the archive (it has "
+                                    f"{', '.join(present) or 'nothing'}); save it with "
+                                    "np.savez(path, X=X, y=y)")
+            for key in ("X", "y", "lengths", "class_names", "feature_names", "ids"):
+                if key in present:
+                    try:
+                        arrays[key] = archive[key]
+                    except ValueError:
+                        raise _object_hint(source, key) from None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataError(f"{source}: damaged .npz archive ({exc}); save it again with np.savez"
+                        ) from None
+
+    def names(key: str) -> list[str] | None:
+        return None if key not in arrays else [str(s) for s in np.asarray(arrays[key]).ravel()]
+
+    return from_arrays(
+        arrays["X"], arrays["y"], arrays.get("lengths"), source=source, nan=nan,
+        min_classes=min_classes, class_names=names("class_names"),
+        feature_names=names("feature_names"), ids=names("ids"),
+    )
+
+
+def _check_shapes(
+    values: npt.NDArray[Any], y: npt.NDArray[Any], lengths: npt.NDArray[Any] | None, source: str
+) -> None:
+    if values.ndim != 3:
+        hint = "; for one feature use X[..., None]" if values.ndim == 2 else ""
+        raise DataError(f"{source}: X has shape {values.shape}; expected (N, T, F) = "
+                        f"(sequences, time steps, features){hint}")
+    if values.dtype.kind not in "biuf":
+        raise DataError(f"{source}: X holds {values.dtype} values; expected numbers")
+    if 0 in values.shape:
+        raise DataError(f"{source}: X has shape {values.shape}; it holds no data")
+    n, t_max = values.shape[:2]
+    if y.ndim != 1:
+        hint = " (for one-hot labels save y.argmax(1))" if y.ndim == 2 else ""
+        raise DataError(f"{source}: y has shape {y.shape}; expected ({n},), one label per "
+                        f"sequence{hint}")
+    if y.shape[0] != n:
+        raise DataError(f"{source}: X has {n} sequences but y has {y.shape[0]} labels; "
+                        "they must match one to one")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        i = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise DataError(f"{source}: y[{i}] is {y[i]}; every sequence needs a label")
+    if lengths is None:
+        return
+    if lengths.shape != (n,) or lengths.dtype.kind not in "iu":
+        raise DataError(f"{source}: lengths has shape {lengths.shape} and dtype {lengths.dtype}; "
+                        f"expected ({n},) integers")
+    bad = np.flatnonzero((lengths < 1) | (lengths > t_max))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(f"{source}: lengths[{i}] is {int(lengths[i])}; each length must lie in "
+                        f"1..{t_max} (the T of X)")
+
+
+def from_arrays(
+    values: npt.NDArray[Any],
+    y: npt.NDArray[Any],
+    lengths: npt.NDArray[Any] | None,
+    *,
+    source: str,
+    nan: str = "error",
+    min_classes: int = 2,
+    class_names: list[str] | None = None,
+    feature_names: list[str] | None = None,
+    ids: list[str] | None = None,
+) -> SequenceSet:
+    """Validate raw arrays and build the set; a float32 memmap X stays mapped when clean."""
+    missing.check_policy(nan)
+    _check_shapes(values, y, lengths, source)
+    n, t_max, f = values.shape
+    for key, given, count in (("feature_names", feature_names, f), ("ids", ids, n)):
+        if given is not None and len(given) != count:
+            raise DataError(f"{source}: {key} has {len(given)} entries but X has {count}")
+    if class_names is not None and len(set(class_names)) != len(class_names):
+        raise DataError(f"{source}: class_names repeats a name; each class needs its own")
+    steps = (np.full(n, t_max, dtype=np.int64) if lengths is None
+             else np.asarray(lengths, dtype=np.int64))
+    if values.dtype != np.float32:
+        values = values.astype(np.float32)  # a copy in memory; save X as float32 to keep it mapped
+    if lengths is not None:
+        if values.flags.writeable:
+            missing.zero_padding(values, steps)
+        elif (stray := missing.first_padding_value(values, steps)) is not None:
+            raise DataError(f"{source}: sequence {stray[0]} has a non-zero value at step "
+                            f"{stray[1]}, past its length {int(steps[stray[0]])}; pad with zeros")
+    id_list = ids if ids is not None else [str(i) for i in range(n)]
+    feature_list = feature_names if feature_names is not None else [f"f{i}" for i in range(f)]
+
+    def describe(i: int, t: int, j: int) -> str:
+        return f"{source}: sequence {i} (id {id_list[i]!r}), step {t}, feature {feature_list[j]!r}"
+
+    values, keep = missing.apply(values, steps, nan, source, describe)
+    if keep is not None:
+        y, steps, id_list = y[keep], steps[keep], [id_list[i] for i in keep]
+    codes, classes = _encode(y, class_names, source)
+    label_codes.require_classes(classes, min_classes, source)
+    return SequenceSet(values=values, lengths=steps, labels=codes, class_names=classes,
+                       feature_names=feature_list, ids=id_list, source=source)
+
+
+def _encode(
+    y: npt.NDArray[Any], class_names: list[str] | None, source: str
+) -> tuple[npt.NDArray[np.int64], list[str]]:
+    if class_names is not None and y.dtype.kind in "iu":
+        bad = np.flatnonzero((y < 0) | (y >= len(class_names)))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"{source}: y[{i}] is {int(y[i])} but class_names has "
+                            f"{len(class_names)} names; integer labels must lie in "
+                            f"0..{len(class_names) - 1}")
+        return y.astype(np.int64), class_names
+    try:
+        return label_codes.encode(y, class_names)
+    except ValueError as exc:
+        raise DataError(f"{source}: {exc}; add them to class_names or fix y") from None

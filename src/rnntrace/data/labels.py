@@ -1,0 +1,79 @@
+"""Class labels: raw strings or numbers → class names in a natural order and integer codes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from rnntrace.errors import DataError
+
+IntArray = npt.NDArray[np.int64]
+
+_CHUNKS = re.compile(r"(\d+)")
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def natural_order(names: Sequence[str]) -> list[str]:
+    """Numbers by value ("2" < "10"), otherwise text with digit runs compared as numbers."""
+    numbers = [_as_number(n) for n in names]
+    if all(v is not None for v in numbers):
+        return [n for _, n in sorted(zip(numbers, names, strict=True), key=lambda p: (p[0], p[1]))]
+
+    def key(name: str) -> tuple[tuple[int, int, str], ...]:
+        chunks = [
+            (0, int(chunk), "") if chunk.isdigit() else (1, 0, chunk.casefold())
+            for chunk in _CHUNKS.split(name)
+            if chunk
+        ]
+        return (*chunks, (2, 0, name))  # ties ("A" vs "a") broken by the exact text
+
+    return sorted(names, key=key)
+
+
+def label_strings(raw: npt.ArrayLike) -> npt.NDArray[np.str_]:
+    """Raw labels as text: integral floats lose their ".0" so 1.0 and 1 name the same class."""
+    array = np.asarray(raw)
+    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        array = array.astype(np.int64)
+    if array.dtype.kind == "b":
+        array = array.astype(np.int64)
+    return array.astype(str)
+
+
+def encode(
+    raw: npt.ArrayLike, order: Sequence[str] | None = None
+) -> tuple[IntArray, list[str]]:
+    """(codes, class_names): codes index class_names; `order` fixes the names (else natural)."""
+    text = label_strings(raw)
+    uniques, codes = np.unique(text, return_inverse=True)
+    names = [str(u) for u in uniques]
+    if order is None:
+        class_names = natural_order(names)
+    else:
+        class_names = [str(c) for c in order]
+        unknown = sorted(set(names) - set(class_names))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not among {class_names}")
+    position = {name: i for i, name in enumerate(class_names)}
+    remap = np.array([position[n] for n in names], dtype=np.int64)
+    return remap[codes.reshape(-1)], class_names
+
+
+def require_classes(class_names: Sequence[str], minimum: int, where: str) -> None:
+    """A classifier needs at least `minimum` distinct classes; say so plainly when it has fewer."""
+    if len(class_names) < minimum:
+        found = ", ".join(repr(c) for c in class_names)
+        raise DataError(
+            f"{where}: only {len(class_names)} class ({found}) but a classifier needs at least "
+            f"{minimum}; check the label column or add sequences of the other classes"
+        )

@@ -1,0 +1,173 @@
+"""Read a data file into a SequenceSet: choose the reader by suffix, check the content fits it.
+
+    .csv .tsv          long format, one row per time step (rnntrace.data.tabular; needs pandas)
+    .parquet .pq       the same as Parquet (needs pyarrow)
+    .npz               X (N, T, F), y (N,), optional lengths ... (rnntrace.data.arrays)
+    .npy               X.npy memory-mapped, y.npy beside it (rnntrace.data.arrays)
+    .ts                UEA/UCR time-series classification format (rnntrace.data.ts_format)
+
+Every problem a user can cause is a DataError with one line: the file, the place, the fix.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rnntrace.data import arrays, missing, tabular, ts_format
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import ConfigError, DataError
+
+READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
+           ".npz": "npz", ".npy": "npy", ".ts": "ts"}
+_TEXT_KINDS = ("csv", "tsv", "ts")
+_NAMES = {"csv": "CSV", "tsv": "TSV", "ts": ".ts", "parquet": "Parquet", "npz": ".npz",
+          "npy": ".npy", "zip": "zip"}
+_SUFFIX_FOR = {"parquet": ".parquet", "npz": ".npz", "npy": ".npy", "zip": ".npz"}
+
+
+def sniff(head: bytes) -> str:
+    """What the first bytes of a file look like: parquet, zip, npy, text or binary."""
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if b"\x00" in head:
+        return "binary"
+    try:
+        # final=False: a multi-byte character cut at the end of `head` is not an error
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "binary"
+    return "text"
+
+
+def _check_file(path: Path) -> str:
+    """The reader's kind for `path`, once the file exists, is not empty and looks right."""
+    source = str(path)
+    if not path.exists():
+        raise DataError(f"{source}: no such file; check the path")
+    if not path.is_file():
+        raise DataError(f"{source}: a directory, not a data file; name the file inside it")
+    kind = READERS.get(path.suffix.lower())
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    looks = sniff(head) if head else "empty"
+    if kind is None:
+        guess = (f"; its content looks like {_NAMES[looks]}, so rename it to "
+                 f"{_SUFFIX_FOR[looks]}" if looks in _SUFFIX_FOR else "")
+        raise DataError(f"{source}: unknown file type {path.suffix or '(no suffix)'!r}; rnntrace "
+                        f"reads {', '.join(READERS)}{guess}")
+    if looks == "empty" or (looks == "text" and not head.strip()):
+        raise DataError(f"{source}: the file is empty")
+    if kind in _TEXT_KINDS and looks != "text":
+        if looks in _SUFFIX_FOR:
+            raise DataError(f"{source}: looks like {_NAMES[looks]} data, not {_NAMES[kind]} "
+                            f"text; rename it to {_SUFFIX_FOR[looks]} or choose the right file")
+        raise DataError(f"{source}: binary data, not {_NAMES[kind]} text (it is not UTF-8); "
+                        "is this the right file?")
+    if kind == "parquet" and looks != "parquet":
+        raise DataError(f"{source}: not a Parquet file (it does not start with PAR1); "
+                        + ("if it is CSV text, rename it to .csv" if looks == "text"
+                           else "is this the right file?"))
+    return kind
+
+
+def _select(data: SequenceSet, features: Sequence[str]) -> SequenceSet:
+    """Keep the named features of a set whose file had no column names to choose from."""
+    absent = [f for f in features if f not in data.feature_names]
+    if absent:
+        raise DataError(f"{data.source}: no feature {', '.join(map(repr, absent))}; the features "
+                        f"are {', '.join(data.feature_names)}")
+    index = [data.feature_names.index(f) for f in features]
+    return SequenceSet(values=np.ascontiguousarray(data.values[:, :, index]),
+                       lengths=data.lengths, labels=data.labels, class_names=data.class_names,
+                       feature_names=list(features), ids=data.ids, source=data.source)
+
+
+def read(
+    path: str | Path,
+    *,
+    label: str = "label",
+    id: str = "id",
+    time: str | None = "time",
+    features: Sequence[str] | None = None,
+    nan: str = "error",
+    labels: str | Path | None = None,
+    min_classes: int = 2,
+) -> SequenceSet:
+    """Read sequences and their class labels from a .csv/.tsv/.parquet/.npz/.npy/.ts file.
+
+    label, id, time: column names in a CSV/Parquet long-format file (one row per time step;
+        rows are sorted by time within each id; time=None keeps file order). Other formats
+        carry their own structure and ignore them.
+    features: the feature columns (default: every other numeric column); for .npz/.npy/.ts,
+        a subset of their feature names (f0, f1, ... or dim_0, dim_1, ... unless named).
+    nan: what to do with NaN/inf on a real time step. "error" (default) names the first one;
+        "drop" leaves out every sequence holding one; "fill" carries the last finite value of
+        the same feature forward within its sequence and puts 0 before the first one.
+    labels: for a .npy X, the labels file; by default X's name with the token X replaced by y
+        (X.npy → y.npy, train_X.npy → train_y.npy, X_test.npy → y_test.npy), and an optional
+        lengths file found the same way (X.npy → lengths.npy). X is memory-mapped, never
+        loaded whole: values is a read-only np.memmap when X is float32 and needs no cleaning.
+    min_classes: the fewest distinct classes accepted; 2 for training, 1 for a test file.
+
+    Class names are the labels as text, in natural order (numbers by value, "w2" before
+    "w10"); a .ts file's @classLabel order is kept. Ids are kept as text.
+    """
+    path = Path(path)
+    missing.check_policy(nan)
+    if min_classes < 1:
+        raise ConfigError(f"min_classes must be at least 1, got {min_classes}")
+    kind = _check_file(path)
+    if kind == "npy":
+        data = arrays.read_npy(path, labels=None if labels is None else Path(labels), nan=nan,
+                               min_classes=min_classes)
+    elif kind == "npz":
+        data = arrays.read_npz(path, nan=nan, min_classes=min_classes)
+    elif kind == "ts":
+        data = ts_format.read_ts(path, nan=nan, min_classes=min_classes)
+    else:
+        return tabular.read_table(path, sep={"csv": ",", "tsv": "\t"}.get(kind), label=label,
+                                  id=id, time=time, features=features, nan=nan,
+                                  min_classes=min_classes)
+    return data if features is None else _select(data, features)
+
+
+def check_compatible(train: SequenceSet, other: SequenceSet, what: str = "test") -> SequenceSet:
+    """`other` with its labels renumbered to `train`'s classes, or a DataError saying why not.
+
+    The features must match in number and name; every class present in `other` must be one
+    the training data had (a test file may hold fewer classes, not new ones).
+    """
+    where = other.source or f"the {what} data"
+    if other.feature_names != train.feature_names:
+        if other.n_features != train.n_features:
+            raise DataError(
+                f"{where}: the {what} data has {other.n_features} features "
+                f"({', '.join(other.feature_names)}) but training had {train.n_features} "
+                f"({', '.join(train.feature_names)}); use the same feature columns")
+        pairs = [(o, t) for o, t in zip(other.feature_names, train.feature_names, strict=True)
+                 if o != t]
+        raise DataError(
+            f"{where}: the {what} features differ from training's: "
+            f"{', '.join(f'{o!r} where training had {t!r}' for o, t in pairs)}; use the same "
+            "feature columns in the same order")
+    present = [other.class_names[c] for c in np.unique(other.labels)]
+    unseen = [c for c in present if c not in train.class_names]
+    if unseen:
+        raise DataError(
+            f"{where}: the {what} data has label{'s' if len(unseen) > 1 else ''} "
+            f"{', '.join(map(repr, unseen))} that training never saw (it knew "
+            f"{', '.join(map(repr, train.class_names))}); remove those sequences or retrain")
+    position = {name: i for i, name in enumerate(train.class_names)}
+    remap = np.array([position.get(name, -1) for name in other.class_names], dtype=np.int64)
+    return SequenceSet(values=other.values, lengths=other.lengths, labels=remap[other.labels],
+                       class_names=list(train.class_names),
+                       feature_names=list(other.feature_names), ids=list(other.ids),
+                       source=other.source)
