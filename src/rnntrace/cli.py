@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -52,6 +52,120 @@ def demo(
     else:
         text.print_trace(run.trace, console)
         console.print(f"\nRun written to [bold]{run.path}[/bold]")
+        console.print(f"Test yourself on this model: [bold]rnntrace quiz {run.path}[/bold]")
+
+
+Epochs = Annotated[int, typer.Option(help="Training epochs.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the trace as JSON instead.")]
+LabelCol = Annotated[str, typer.Option("--label", help="CSV/Parquet: the label column.")]
+IdCol = Annotated[str, typer.Option("--id", help="CSV/Parquet: the sequence id column.")]
+TimeCol = Annotated[str, typer.Option("--time", help="CSV/Parquet: the time column.")]
+Features = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated feature columns (default: every other numeric column)."),
+]
+Nan = Annotated[
+    str,
+    typer.Option(
+        help="NaN/inf on a real step: error (default), drop the sequence, or fill "
+        "(forward-fill within the sequence, 0 before the first value)."
+    ),
+]
+
+
+def _read_options(label: str, id: str, time: str, features: str | None, nan: str) -> dict[str, Any]:
+    names = [f.strip() for f in features.split(",") if f.strip()] if features else None
+    return {"label": label, "id": id, "time": time, "features": names, "nan": nan}
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Training data: .csv .tsv .parquet .npz .npy .ts")],
+    test: Annotated[Path | None, typer.Option(help="A test file, scored at the end.")] = None,
+    val: Annotated[
+        Path | None, typer.Option(help="A validation file instead of a held-out split.")
+    ] = None,
+    cell: Annotated[str, typer.Option(help="rnn, lstm or gru.")] = "rnn",
+    nonlinearity: Annotated[str, typer.Option(help="tanh or relu (cell rnn only).")] = "tanh",
+    hidden: Annotated[int, typer.Option(help="Hidden size.")] = 8,
+    layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
+    bidirectional: Annotated[bool, typer.Option(help="Read each sequence both ways.")] = False,
+    dropout: Annotated[float, typer.Option(help="Dropout between stacked layers.")] = 0.0,
+    epochs: Epochs = 5,
+    batch_size: Annotated[int, typer.Option(help="Sequences per training step.")] = 32,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.01,
+    val_fraction: Annotated[
+        float, typer.Option(help="Held-out share when no --val file is given.")
+    ] = 0.2,
+    seed: Seed = 0,
+    label: LabelCol = "label",
+    id: IdCol = "id",
+    time: TimeCol = "time",
+    features: Features = None,
+    nan: Nan = "error",
+    out: Out = None,
+    json: Json = False,
+) -> None:
+    """Train a classifier on your sequences and trace it, as the demo does for the lesson."""
+    from rnntrace.config import ModelConfig, TrainConfig
+    from rnntrace.data.readers import check_compatible, read
+    from rnntrace.experiment import run_experiment
+    from rnntrace.render import text
+
+    options = _read_options(label, id, time, features, nan)
+    # Check every input before anything is written: a bad file leaves no run directory behind.
+    train_set = read(data, **options)
+    val_set = check_compatible(train_set, read(val, **options, min_classes=1), "validation") if (
+        val is not None
+    ) else None
+    test_set = check_compatible(train_set, read(test, **options, min_classes=1), "test") if (
+        test is not None
+    ) else None
+    model_config = ModelConfig(
+        n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
+        cell=cell, nonlinearity=nonlinearity, num_layers=layers, bidirectional=bidirectional,
+        dropout=dropout,
+    )
+    train_config = TrainConfig(
+        epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed
+    )
+    console = text.console()
+    with text.EpochProgress(console, enabled=not json) as progress:
+        run = run_experiment(
+            train_set, model_config, train_config, val=val_set, test=test_set, out=out,
+            command="train", on_epoch_end=progress.update, read_options=options,
+        )
+    if json:
+        sys.stdout.write(run.trace.to_json() + "\n")
+    else:
+        text.print_trace(run.trace, console)
+        console.print(f"\nRun written to [bold]{run.path}[/bold]")
+
+
+@app.command()
+def predict(
+    run: Annotated[Path, typer.Argument(help="A run directory written by train or demo.")],
+    data: Annotated[Path, typer.Argument(help="Sequences to classify, in a format read by train.")],
+    out: Annotated[Path | None, typer.Option(help="Write here instead of to stdout.")] = None,
+    format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+) -> None:
+    """Classify new sequences with a trained run: one row per sequence, every class's probability."""
+    from rnntrace.data.readers import read
+    from rnntrace.errors import ConfigError
+    from rnntrace.predict import predict as predict_run
+    from rnntrace.run import atomic_write_text, load_run
+
+    if format not in ("csv", "jsonl"):
+        raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
+    saved = load_run(run)
+    options = dict(saved.config.data.read_options)
+    sequences = read(data, **options, min_classes=1, labelled=False)
+    predictions = predict_run(saved, sequences)
+    rendered = predictions.to_csv() if format == "csv" else predictions.to_jsonl()
+    if out is None:
+        sys.stdout.write(rendered)
+    else:
+        atomic_write_text(out, rendered)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,6 +92,8 @@ class DataConfig:
     # Standardisation statistics from the training split only, one per feature.
     feature_mean: list[float] = field(default_factory=list)
     feature_std: list[float] = field(default_factory=list)
+    # How the file was read (label/id/time columns, features, NaN policy), reused by predict.
+    read_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

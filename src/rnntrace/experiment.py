@@ -67,6 +67,7 @@ def run_experiment(
     out: Path | None = None,
     command: str = "train",
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    read_options: dict[str, Any] | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
@@ -94,6 +95,7 @@ def run_experiment(
             feature_names=list(data.feature_names),
             feature_mean=[float(v) for v in mean],
             feature_std=[float(v) for v in std],
+            read_options=dict(read_options or {}),
         ),
     )
 
