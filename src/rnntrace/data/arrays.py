@@ -109,7 +109,8 @@ def read_npz(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequenc
                         "np.savez(path, X=X, y=y)")
     arrays: dict[str, npt.NDArray[Any]] = {}
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # An open handle of our own: np.load leaks its own when the zip is damaged.
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
             present = list(archive.files)
             for key in ("X", "y"):
                 if key not in present:
@@ -194,7 +195,8 @@ def from_arrays(
     steps = (np.full(n, t_max, dtype=np.int64) if lengths is None
              else np.asarray(lengths, dtype=np.int64))
     if values.dtype != np.float32:
-        values = values.astype(np.float32)  # a copy in memory; save X as float32 to keep it mapped
+        # a plain in-memory copy (not a memmap); save X as float32 to keep it mapped
+        values = np.array(values, dtype=np.float32)
     if lengths is not None:
         if values.flags.writeable:
             missing.zero_padding(values, steps)
