@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,7 +120,7 @@ def test_nan_drop_that_leaves_one_class_is_an_error(tmp_path: Path) -> None:
     expect_error(lambda: read(path, nan="drop"), "w.csv", "only 1 class", "'y'")
 
 
-def test_a_million_rows_read_in_seconds(tmp_path: Path) -> None:
+def test_a_hundred_thousand_shuffled_rows_match_the_array(tmp_path: Path) -> None:
     n, t, f = 2000, 50, 3  # 100,000 rows here; the 1,000,000-row timing is in the report
     rng = np.random.default_rng(1)
     x = rng.standard_normal((n, t, f)).astype(np.float32)
@@ -223,3 +225,11 @@ def test_integer_ids_and_labels_in_parquet_become_text(tmp_path: Path) -> None:
     assert data.ids == ["7", "3"]
     assert data.class_names == ["2", "10"]
     np.testing.assert_array_equal(data.sequence(0)[:, 0], [2.0, 1.0])
+
+
+def test_without_pandas_the_message_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "w.csv", GOOD_HEADER + "p,0,x,1,2\n")
+    monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` raise ImportError
+    expect_error(lambda: read(path), "w.csv", "needs pandas", "pip install 'rnntrace[data]'")

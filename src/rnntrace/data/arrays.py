@@ -121,8 +121,11 @@ def read_npz(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequenc
                 if key in present:
                     try:
                         arrays[key] = archive[key]
-                    except ValueError:
-                        raise _object_hint(source, key) from None
+                    except ValueError as exc:
+                        if "pickle" in str(exc) or "object" in str(exc).lower():
+                            raise _object_hint(source, key) from None
+                        raise DataError(f"{source}: array {key!r} is damaged ({exc}); save the "
+                                        "archive again with np.savez") from None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DataError(f"{source}: damaged .npz archive ({exc}); save it again with np.savez"
                         ) from None
