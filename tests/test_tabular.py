@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -144,8 +145,6 @@ def test_any_shuffled_long_table_round_trips(lengths: list[int], seed: int) -> N
     frame = pd.DataFrame([{"id": f"s{i}", "time": t, "label": labels[i], "v": s[t, 0]}
                           for i, s in enumerate(seqs) for t in range(len(s))])
     frame = frame.sample(frac=1.0, random_state=seed)
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "r.csv"
         frame.to_csv(path, index=False)
