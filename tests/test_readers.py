@@ -74,6 +74,8 @@ def test_options_are_checked_before_reading(tmp_path: Path) -> None:
         read(tmp_path / "d.csv", nan="zero")
     with pytest.raises(ConfigError, match="min_classes"):
         read(tmp_path / "d.csv", min_classes=0)
+    with pytest.raises(ConfigError, match=r"labels= names the labels file of a \.npy X"):
+        read(tmp_path / "d.csv", labels="y.npy")
 
 
 def test_a_one_class_test_file_reads_with_min_classes_1(tmp_path: Path) -> None:
