@@ -131,6 +131,10 @@ def test_bad_npz_files(tmp_path: Path) -> None:
     bad[2, 1, 0] = np.inf
     np.savez(p, X=bad, y=y, ids=np.array(list("uvwxyz")))
     expect_error(lambda: read(p), "d.npz", "sequence 2 (id 'w')", "step 1", "'f0'", "inf")
+    huge = x.astype(np.float64)
+    huge[1, 0, 2] = 1e300  # beyond float32
+    np.savez(p, X=huge, y=y)
+    expect_error(lambda: read(p), "d.npz", "sequence 1", "step 0", "'f2'", "is inf")
     truncated = tmp_path / "t.npz"
     np.savez(truncated, X=x, y=y)
     truncated.write_bytes(truncated.read_bytes()[:200])

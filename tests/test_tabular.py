@@ -171,6 +171,7 @@ GOOD_HEADER = "id,time,label,a,b\n"
         (GOOD_HEADER + "p,0,x,1,2\nq,0,y,1,\n", ["line 3", "id 'q'", "feature 'b'", "empty",
                                                  "nan='drop'"]),
         (GOOD_HEADER + "p,0,x,1,2\nq,0,y,-inf,1\n", ["line 3", "id 'q'", "feature 'a'", "-inf"]),
+        (GOOD_HEADER + "p,0,x,1,2\nq,0,y,1,1e300\n", ["line 3", "feature 'b'", "is inf"]),
         (GOOD_HEADER + "p,0,x,1,2\nq,0,x,1,2\n", ["only 1 class", "'x'"]),
         (GOOD_HEADER + "p,0,x,1,2\np,1,y,1,2\nq,0,y,1,2\n",
          ["id 'p'", "changes label", "'x' (line 2)", "'y' (line 3)"]),

@@ -95,6 +95,8 @@ def test_feature_subset_by_dimension_name(tmp_path: Path) -> None:
         (HEADER + "1,2,3:4,5,6:left\n", ["line 10 (series 0)", "label 'left'", "up down"]),
         (HEADER + "1,2,x:4,5,6:up\n", ["line 10 (series 0), dimension 0, value 2", "'x'"]),
         (HEADER + GOOD + "1,2:3,4:up\n", ["line 12 (series 2)", "2 steps", "@seriesLength"]),
+        (HEADER + GOOD + "1,2,3:4,5,1e300:up\n", ["line 12 (series 2)", "step 2 of dimension 1",
+                                                 "is inf"]),
         (HEADER + "1,2,3:4,5:up\n", ["line 10 (series 0)", "dimension 1 has 2 values"]),
         (HEADER + "1,2,3:4,5,6:up\n1,2,3:4,5,6:up\n", ["only 1 class", "'up'"]),
         (HEADER, ["no series after @data (line 9)"]),

@@ -199,7 +199,8 @@ def from_arrays(
              else np.asarray(lengths, dtype=np.int64))
     if values.dtype != np.float32:
         # a plain in-memory copy (not a memmap); save X as float32 to keep it mapped
-        values = np.array(values, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf: reported below
+            values = np.array(values, dtype=np.float32)
     if lengths is not None:
         if values.flags.writeable:
             missing.zero_padding(values, steps)

@@ -194,8 +194,9 @@ def _assemble(
     assert header.class_names is not None
     lengths = np.array([s.shape[0] for s in series], dtype=np.int64)  # (N,)
     values = np.zeros((len(series), int(lengths.max()), series[0].shape[1]), dtype=np.float32)
-    for i, s in enumerate(series):
-        values[i, : s.shape[0]] = s  # (N, T_max, D) ← (T_i, D)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes inf: reported below
+        for i, s in enumerate(series):
+            values[i, : s.shape[0]] = s  # (N, T_max, D) ← (T_i, D)
     ids = [str(i) for i in range(len(series))]
 
     def describe(i: int, t: int, d: int) -> str:
