@@ -127,7 +127,8 @@ def read_ts(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequence
         if len(fields) - 1 != dims:
             said = ("@dimensions says" if "dimensions" in header.numbers
                     else f"series 0 (line {line_of[0]}) has")
-            raise DataError(f"{where}: {len(fields) - 1} dimensions but {said} {dims}; each "
+            found = f"{len(fields) - 1} dimension{'s' if len(fields) != 2 else ''}"
+            raise DataError(f"{where}: {found} but {said} {dims}; each "
                             "dimension ends with ':' and the label comes last")
         label = fields[-1].strip()
         assert header.class_names is not None  # _check_header made sure
