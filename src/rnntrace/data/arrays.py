@@ -109,7 +109,8 @@ def read_npz(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequenc
                         "np.savez(path, X=X, y=y)")
     arrays: dict[str, npt.NDArray[Any]] = {}
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # An open handle of our own: np.load leaks its own when the zip is damaged.
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
             present = list(archive.files)
             for key in ("X", "y"):
                 if key not in present:
@@ -120,8 +121,11 @@ def read_npz(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequenc
                 if key in present:
                     try:
                         arrays[key] = archive[key]
-                    except ValueError:
-                        raise _object_hint(source, key) from None
+                    except ValueError as exc:
+                        if "pickle" in str(exc) or "object" in str(exc).lower():
+                            raise _object_hint(source, key) from None
+                        raise DataError(f"{source}: array {key!r} is damaged ({exc}); save the "
+                                        "archive again with np.savez") from None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DataError(f"{source}: damaged .npz archive ({exc}); save it again with np.savez"
                         ) from None
@@ -194,7 +198,9 @@ def from_arrays(
     steps = (np.full(n, t_max, dtype=np.int64) if lengths is None
              else np.asarray(lengths, dtype=np.int64))
     if values.dtype != np.float32:
-        values = values.astype(np.float32)  # a copy in memory; save X as float32 to keep it mapped
+        # a plain in-memory copy (not a memmap); save X as float32 to keep it mapped
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf: reported below
+            values = np.array(values, dtype=np.float32)
     if lengths is not None:
         if values.flags.writeable:
             missing.zero_padding(values, steps)

@@ -114,8 +114,9 @@ def apply(
         where = first_nonfinite(values, lengths)
         if where is not None:
             value = float(values[where])
+            shown = "NaN (missing)" if np.isnan(value) else str(value)
             raise DataError(
-                f"{describe(*where)} is {value}; clean the file, or pass nan='drop' to leave out "
+                f"{describe(*where)} is {shown}; clean the file, or pass nan='drop' to leave out "
                 "such sequences or nan='fill' to carry the last value forward"
             )
         return values, None

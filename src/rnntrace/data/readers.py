@@ -125,6 +125,9 @@ def read(
     if min_classes < 1:
         raise ConfigError(f"min_classes must be at least 1, got {min_classes}")
     kind = _check_file(path)
+    if labels is not None and kind != "npy":
+        raise ConfigError(f"labels= names the labels file of a .npy X; {path.name} is a "
+                          f"{_NAMES[kind]} file and carries its own labels")
     if kind == "npy":
         data = arrays.read_npy(path, labels=None if labels is None else Path(labels), nan=nan,
                                min_classes=min_classes)

@@ -208,7 +208,8 @@ def read_table(
     blank = frame.isna().all(axis=1).to_numpy()
     if blank.all():
         raise DataError(f"{source}: a header but no rows; expected one row per time step")
-    frame = frame[~blank]
+    if blank.any():
+        frame = frame[~blank]
     keys = [id, label] + ([time] if time is not None else [])
     if (gap := _first_missing(frame, keys)) is not None:
         i, column = int(frame.index[gap[0]]), gap[1]
@@ -231,7 +232,8 @@ def read_table(
     if not names:
         raise DataError(f"{source}: no numeric feature columns besides {id}, {time} and "
                         f"{label}; the columns are {', '.join(str(c) for c in frame.columns)}")
-    feats = np.stack(columns, axis=1).astype(np.float32)  # (rows, F)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes inf, reported below
+        feats = np.stack(columns, axis=1).astype(np.float32)  # (rows, F)
     if nan == "error":
         bad_rows = np.flatnonzero(~np.isfinite(feats).all(axis=1))
         if bad_rows.size:

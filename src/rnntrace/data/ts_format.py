@@ -127,7 +127,8 @@ def read_ts(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequence
         if len(fields) - 1 != dims:
             said = ("@dimensions says" if "dimensions" in header.numbers
                     else f"series 0 (line {line_of[0]}) has")
-            raise DataError(f"{where}: {len(fields) - 1} dimensions but {said} {dims}; each "
+            found = f"{len(fields) - 1} dimension{'s' if len(fields) != 2 else ''}"
+            raise DataError(f"{where}: {found} but {said} {dims}; each "
                             "dimension ends with ':' and the label comes last")
         label = fields[-1].strip()
         assert header.class_names is not None  # _check_header made sure
@@ -194,8 +195,9 @@ def _assemble(
     assert header.class_names is not None
     lengths = np.array([s.shape[0] for s in series], dtype=np.int64)  # (N,)
     values = np.zeros((len(series), int(lengths.max()), series[0].shape[1]), dtype=np.float32)
-    for i, s in enumerate(series):
-        values[i, : s.shape[0]] = s  # (N, T_max, D) ← (T_i, D)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes inf: reported below
+        for i, s in enumerate(series):
+            values[i, : s.shape[0]] = s  # (N, T_max, D) ← (T_i, D)
     ids = [str(i) for i in range(len(series))]
 
     def describe(i: int, t: int, d: int) -> str:
