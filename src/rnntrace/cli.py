@@ -149,7 +149,7 @@ def predict(
     out: Annotated[Path | None, typer.Option(help="Write here instead of to stdout.")] = None,
     format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
 ) -> None:
-    """Classify new sequences with a trained run: one row per sequence, every class's probability."""
+    """Classify new sequences with a trained run: one row each, every class's probability."""
     from rnntrace.data.readers import read
     from rnntrace.errors import ConfigError
     from rnntrace.predict import predict as predict_run

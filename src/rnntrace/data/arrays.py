@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
 from rnntrace.data import missing
+from rnntrace.data.labels import UNLABELLED
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import DataError
 
@@ -79,10 +80,22 @@ def _load_npy(path: Path, source: str, key: str, mmap: bool) -> npt.NDArray[Any]
 
 
 def read_npy(
-    path: Path, *, labels: Path | None = None, nan: str = "error", min_classes: int = 2
+    path: Path,
+    *,
+    labels: Path | None = None,
+    nan: str = "error",
+    min_classes: int = 2,
+    labelled: bool = True,
 ) -> SequenceSet:
     """X from `path` (memory-mapped) and labels from `labels` or the file beside it."""
     source = str(path)
+    if labels is None and not labelled:
+        beside = companion(path, "y")
+        if beside is None or beside == path or not beside.is_file():
+            values = _load_npy(path, source, "X", mmap=True)
+            unknown = np.full(values.shape[0] if values.ndim else 0, UNLABELLED)
+            return from_arrays(values, unknown, _lengths_beside(path, source), source=source,
+                               nan=nan, min_classes=1)
     if labels is None:
         labels = companion(path, "y")
         if labels is None or labels == path:
@@ -92,16 +105,20 @@ def read_npy(
             )
     values = _load_npy(path, source, "X", mmap=True)
     y = _load_npy(labels, source, "y", mmap=False)
+    return from_arrays(values, y, _lengths_beside(path, source), source=source, nan=nan,
+                       min_classes=min_classes)
+
+
+def _lengths_beside(path: Path, source: str) -> npt.NDArray[Any] | None:
     lengths_path = companion(path, "lengths")
-    lengths = (
-        _load_npy(lengths_path, source, "lengths", mmap=False)
-        if lengths_path is not None and lengths_path.is_file()
-        else None
-    )
-    return from_arrays(values, y, lengths, source=source, nan=nan, min_classes=min_classes)
+    if lengths_path is not None and lengths_path.is_file():
+        return _load_npy(lengths_path, source, "lengths", mmap=False)
+    return None
 
 
-def read_npz(path: Path, *, nan: str = "error", min_classes: int = 2) -> SequenceSet:
+def read_npz(
+    path: Path, *, nan: str = "error", min_classes: int = 2, labelled: bool = True
+) -> SequenceSet:
     """An .npz archive with X, y and optional lengths, class_names, feature_names, ids."""
     source = str(path)
     if _magic(path, 4) not in _ZIP_MAGIC:
@@ -112,7 +129,7 @@ def read_npz(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequenc
         # An open handle of our own: np.load leaks its own when the zip is damaged.
         with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
             present = list(archive.files)
-            for key in ("X", "y"):
+            for key in ("X", "y") if labelled else ("X",):
                 if key not in present:
                     raise DataError(f"{source}: no array {key!r} in the archive (it has "
                                     f"{', '.join(present) or 'nothing'}); save it with "
@@ -133,6 +150,8 @@ def read_npz(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequenc
     def names(key: str) -> list[str] | None:
         return None if key not in arrays else [str(s) for s in np.asarray(arrays[key]).ravel()]
 
+    if "y" not in arrays:  # sequences to classify
+        arrays["y"] = np.full(arrays["X"].shape[0] if arrays["X"].ndim else 0, UNLABELLED)
     return from_arrays(
         arrays["X"], arrays["y"], arrays.get("lengths"), source=source, nan=nan,
         min_classes=min_classes, class_names=names("class_names"),

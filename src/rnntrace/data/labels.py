@@ -14,6 +14,9 @@ IntArray = npt.NDArray[np.int64]
 
 _CHUNKS = re.compile(r"(\d+)")
 
+# The label of every sequence in a file read for prediction, which needs none.
+UNLABELLED = ""
+
 
 def _as_number(text: str) -> float | None:
     try:

@@ -100,6 +100,7 @@ def read(
     nan: str = "error",
     labels: str | Path | None = None,
     min_classes: int = 2,
+    labelled: bool = True,
 ) -> SequenceSet:
     """Read sequences and their class labels from a .csv/.tsv/.parquet/.npz/.npy/.ts file.
 
@@ -116,12 +117,16 @@ def read(
         lengths file found the same way (X.npy → lengths.npy). X is memory-mapped, never
         loaded whole: values is a read-only np.memmap when X is float32 and needs no cleaning.
     min_classes: the fewest distinct classes accepted; 2 for training, 1 for a test file.
+    labelled: False for sequences to classify: the label (column, y array, y.npy, .ts labels
+        with @classLabel false) may then be absent, and every sequence gets the label "".
 
     Class names are the labels as text, in natural order (numbers by value, "w2" before
     "w10"); a .ts file's @classLabel order is kept. Ids are kept as text.
     """
     path = Path(path)
     missing.check_policy(nan)
+    if not labelled:
+        min_classes = 1
     if min_classes < 1:
         raise ConfigError(f"min_classes must be at least 1, got {min_classes}")
     kind = _check_file(path)
@@ -130,15 +135,15 @@ def read(
                           f"{_NAMES[kind]} file and carries its own labels")
     if kind == "npy":
         data = arrays.read_npy(path, labels=None if labels is None else Path(labels), nan=nan,
-                               min_classes=min_classes)
+                               min_classes=min_classes, labelled=labelled)
     elif kind == "npz":
-        data = arrays.read_npz(path, nan=nan, min_classes=min_classes)
+        data = arrays.read_npz(path, nan=nan, min_classes=min_classes, labelled=labelled)
     elif kind == "ts":
-        data = ts_format.read_ts(path, nan=nan, min_classes=min_classes)
+        data = ts_format.read_ts(path, nan=nan, min_classes=min_classes, labelled=labelled)
     else:
         return tabular.read_table(path, sep={"csv": ",", "tsv": "\t"}.get(kind), label=label,
                                   id=id, time=time, features=features, nan=nan,
-                                  min_classes=min_classes)
+                                  min_classes=min_classes, labelled=labelled)
     return data if features is None else _select(data, features)
 
 

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
 from rnntrace.data import missing
+from rnntrace.data.labels import UNLABELLED
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import DataError
 
@@ -189,12 +190,15 @@ def read_table(
     features: Sequence[str] | None = None,
     nan: str = "error",
     min_classes: int = 2,
+    labelled: bool = True,
 ) -> SequenceSet:
     """A CSV (sep="," or "\\t") or Parquet (sep=None) file in long format."""
     missing.check_policy(nan)
     source = str(path)
     places = _Places(path, source, sep)
     frame = _load(path, source, sep, [id, label])
+    if not labelled and label not in frame.columns:
+        frame[label] = UNLABELLED  # sequences to classify need no label column
     for name, role in ((id, "id"), (label, "label"), (time, "time")):
         if name is not None:
             _require_column(frame, name, role, source)

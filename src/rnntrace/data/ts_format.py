@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
 from rnntrace.data import missing
+from rnntrace.data.labels import UNLABELLED
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import DataError
 
@@ -43,6 +44,8 @@ class _Header:
     numbers: dict[str, int] = field(default_factory=dict)
     class_names: list[str] | None = None
     data_line: int = 0  # the line number of @data; 0 until it is seen
+    labelled: bool = True  # False: reading sequences to classify, labels may be absent
+    no_labels: bool = False  # @classLabel false, accepted when not labelled
 
 
 def _parse_header_line(text: str, line: int, header: _Header, source: str) -> None:
@@ -63,6 +66,10 @@ def _parse_header_line(text: str, line: int, header: _Header, source: str) -> No
         if not words or words[0].lower() not in ("true", "false"):
             raise DataError(f"{where}: @classLabel must be 'true <labels...>' or false, "
                             f"got {value!r}")
+        if words[0].lower() == "false" and not header.labelled:
+            header.class_names = [UNLABELLED]
+            header.no_labels = True
+            return
         if words[0].lower() == "false":
             raise DataError(f"{where}: @classLabel false means the series have no class labels; "
                             "a classifier needs them (@classLabel true <labels...>)")
@@ -96,7 +103,9 @@ def _values(text: str, where: str) -> npt.NDArray[np.float64]:
         raise
 
 
-def read_ts(path: Path, *, nan: str = "error", min_classes: int = 2) -> SequenceSet:
+def read_ts(
+    path: Path, *, nan: str = "error", min_classes: int = 2, labelled: bool = True
+) -> SequenceSet:
     """A UEA/UCR .ts classification file, univariate or multivariate, equal length or not."""
     missing.check_policy(nan)
     source = str(path)
@@ -105,6 +114,7 @@ def read_ts(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequence
     except UnicodeDecodeError:
         raise DataError(f"{source}: not UTF-8 text; a .ts file is plain text") from None
     header = _Header()
+    header.labelled = labelled
     series: list[npt.NDArray[np.float64]] = []  # each (T_i, D)
     raw_labels: list[str] = []
     line_of: list[int] = []
@@ -122,6 +132,8 @@ def read_ts(path: Path, *, nan: str = "error", min_classes: int = 2) -> Sequence
             continue
         where = f"{source} line {number} (series {len(series)})"
         fields = text.split(":")
+        if header.no_labels:
+            fields.append(UNLABELLED)  # @classLabel false: series carry no label field
         dims = header.numbers.get("dimensions", len(fields) - 1 if not series
                                   else series[0].shape[1])
         if len(fields) - 1 != dims:
