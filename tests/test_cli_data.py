@@ -17,6 +17,7 @@ import torch
 
 from rnntrace.cli import main
 from rnntrace.data.synthetic import lesson
+from rnntrace.errors import DataError
 from rnntrace.run import load_run
 
 FEATURES = ["a", "b"]
@@ -209,5 +210,5 @@ def test_unlabelled_files_read_for_prediction(tmp_path: Path, maker: str) -> Non
     }
     data = read(makers[maker](), labelled=False)
     assert len(data) == 4 and data.class_names == [""]
-    with pytest.raises(Exception, match="label|'y'|classLabel"):
+    with pytest.raises(DataError, match=r"label|'y'|classLabel"):
         read(makers[maker]())
