@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from rnntrace.errors import RnnTraceError
@@ -58,14 +57,11 @@ def demo(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rnntrace` script; returns the exit status."""
     try:
-        result = app(args=argv, prog_name="rnntrace", standalone_mode=False)
+        # Standalone mode lets typer print usage errors and help itself (exiting 2 and 0).
+        app(args=argv, prog_name="rnntrace", standalone_mode=True)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except RnnTraceError as exc:
         print(f"rnntrace: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
-    except click.UsageError as exc:
-        exc.show()
-        return 2
-    except (click.Abort, KeyboardInterrupt):
-        print("rnntrace: interrupted", file=sys.stderr)
-        return 130
-    return result if isinstance(result, int) else 0
+    return 0
