@@ -65,3 +65,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnntrace: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
     return 0
+
+
+# ─── `rnntrace report` (issue 7): one self-contained HTML page of a run ───
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="A run directory, or a trace.json file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: report.html beside the trace)."),
+    ] = None,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default web browser.")
+    ] = False,
+) -> None:
+    """Write the run's report: one self-contained HTML page that works offline."""
+    from rnntrace.render.html import REPORT, read_trace, write_report
+
+    trace = read_trace(run)
+    target = out if out is not None else (run if run.is_dir() else run.parent) / REPORT
+    write_report(trace, target)
+    print(f"Report written to {target}")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(target.resolve().as_uri())

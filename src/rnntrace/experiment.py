@@ -18,6 +18,7 @@ from rnntrace.data.sequences import SequenceSet, stratified_split
 from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import Trace
+from rnntrace.render.html import REPORT, write_report
 from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
 from rnntrace.trace.dataflow import data_flow
 from rnntrace.trace.insight import write_insight
@@ -114,6 +115,7 @@ def run_experiment(
             "python": platform.python_version(),
         }
         save_run(path, config, trace, model)
+        write_report(trace, path / REPORT)
     except BaseException:
         if created:
             remove_partial(path)

@@ -84,6 +84,10 @@ class Trace:
     schema_version: int = SCHEMA_VERSION
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
+    # ─── report (issue 7): what the HTML page shows beyond the above; empty when not computed ───
+    test: TestReport | None = None  # only when a test file was scored
+    quiz: list[QuizItem] = field(default_factory=list)
+    steps: list[StepDetail] = field(default_factory=list)  # the traced sequence, step by step
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -126,3 +130,61 @@ def _convert(tp: Any, value: Any) -> Any:
         names = {f.name for f in dataclasses.fields(tp)}
         return tp(**{k: _convert(hints[k], v) for k, v in value.items() if k in names})
     return value
+
+
+# ─── Report (issue 7): the test-set scores, quiz items and recurrent steps the HTML page shows.
+# Plain records as above; the trainer, quiz and step recomputation fill them. ───
+
+
+@dataclass
+class ClassScore:
+    """Precision, recall and F1 of one class on the test set."""
+
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int  # test sequences whose true class this is
+
+
+@dataclass
+class TestReport:
+    """How the trained model does on a test file it never saw during training."""
+
+    accuracy: float
+    per_class: list[ClassScore]
+    confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
+    labels: list[str]
+
+
+@dataclass
+class QuizItem:
+    """One multiple-choice question about the run, with its answer and worked solution."""
+
+    prompt: str
+    options: list[str]
+    answer: int  # index into options
+    hint: str
+    solution: list[str]  # the worked solution, one line each
+    level: str  # e.g. beginner | intermediate | advanced
+    topic: str  # e.g. shapes | equations | training
+
+
+@dataclass
+class StepDetail:
+    """One time step of one recurrent layer for the traced sequence, with its numbers.
+
+    `t` counts from 1 and `h_prev` of t = 1 is the initial state h_0, as in the textbook
+    equations; the backward direction's previous state is h_(t+1).
+    """
+
+    t: int
+    x: list[float]  # x_t: the input features (layer 0) or the layer below's output
+    h_prev: list[float]
+    h: list[float]
+    equation: list[str]  # the equation lines with this step's numbers in place of the symbols
+    gates: dict[str, list[float]]  # per gate after its activation (GRU r z n, LSTM i f g o)
+    c_prev: list[float] | None = None  # LSTM only
+    c: list[float] | None = None
+    layer: int = 0
+    direction: str = "forward"  # forward | backward
