@@ -266,3 +266,26 @@ def test_read_trace_and_write_report_are_the_library_path(lesson: Run, tmp_path:
     assert trace == Trace.from_json((lesson.path / "trace.json").read_text())
     out = write_report(trace, tmp_path / "sub" / "r.html")
     assert out.read_text(encoding="utf-8") == render_report(trace)
+
+
+def test_a_long_wide_sequence_keeps_the_page_small(tmp_path: Path) -> None:
+    import warnings
+
+    from rnntrace.config import ModelConfig, TrainConfig
+    from rnntrace.data.synthetic import lesson
+    from rnntrace.experiment import run_experiment
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib layout warnings would fail here
+        run = run_experiment(
+            lesson(n_sequences=30, steps=300, n_features=20, seed=3),
+            ModelConfig(n_features=20, hidden_size=32),
+            TrainConfig(epochs=1, seed=3),
+            out=tmp_path / "long",
+        )
+    html = (run.path / REPORT).read_text(encoding="utf-8")
+    assert len(html.encode()) < 5_000_000
+    data = json.loads(Page(html).scripts[0][1])
+    assert len(data["hidden"]) == 300 and len(data["hidden"][0]) == 32
+    # 300 × 32 cells: drawn as pixels with a colour scale instead of 9,600 printed values
+    assert "data:image/png;base64," in html and html.count('class="hm-col"') == 300

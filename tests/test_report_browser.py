@@ -183,3 +183,33 @@ def test_phone_width_has_no_horizontal_scroll(browser: Any, lesson: Run, tmp_pat
     assert widths[0] <= widths[1] == 390
     _shot(visit, tmp_path / "phone.png", "report-390.png")
     visit.close()
+
+
+def test_a_bidirectional_layer_shows_each_directions_previous_state(
+    browser: Any, tmp_path: Path
+) -> None:
+    from rnntrace.config import ModelConfig, TrainConfig
+    from rnntrace.data.synthetic import lesson
+    from rnntrace.experiment import run_experiment
+
+    run = run_experiment(
+        lesson(n_sequences=60, seed=2),
+        ModelConfig(cell="gru", hidden_size=4, bidirectional=True),
+        TrainConfig(epochs=1, seed=2),
+        out=tmp_path / "bigru",
+    )
+    p = run.trace.prediction
+    assert p is not None
+    visit = Visit(browser, run.path / REPORT)
+    names = visit.page.locator("#step-h .cell .unit").all_inner_texts()
+    assert names == [f"fwd h{i}" for i in range(1, 5)] + [f"bwd h{i}" for i in range(1, 5)]
+    visit.page.keyboard.press("ArrowRight")  # t = 2: forward reads h_1, backward reads h_3
+    expected = p.hidden_states[0][:4] + p.hidden_states[2][4:]
+    assert _shown(visit, "#step-hprev") == pytest.approx(expected, abs=5e-4)
+    visit.page.keyboard.press("End")
+    for _ in range(p.length):
+        visit.page.keyboard.press("ArrowRight")
+    # at the last step the backward direction starts from zeros
+    assert _shown(visit, "#step-hprev")[4:] == [0.0] * 4
+    assert visit.errors() == []
+    visit.close()

@@ -135,6 +135,7 @@ def inputs_figure(p: PredictionTrace) -> str:
                 _finite([row[i] for row in p.inputs]),
                 linestyle=style,
                 marker=marker,
+                markevery=max(1, p.length // 15),  # enough markers to tell lines apart, no more
                 markersize=4,
                 color=_COLOURS[i % len(_COLOURS)],
                 label=short(name),
@@ -212,7 +213,7 @@ def heatmap_figure(p: PredictionTrace, units: Sequence[str]) -> str:
 
 
 def softmax_figure(p: PredictionTrace) -> str:
-    """One bar per class with its probability written beside it; the predicted class hatched."""
+    """One bar per class with its probability written beside it; the predicted class marked."""
     n = len(p.class_names)
     labels = []
     for i, name in enumerate(p.class_names):
@@ -224,9 +225,8 @@ def softmax_figure(p: PredictionTrace) -> str:
         ax.grid(False)
         probs = _finite(p.probabilities)
         bars = ax.barh(range(n), probs, color=_COLOURS[0])
-        bars[p.predicted].set_hatch("//")
         bars[p.predicted].set_color(_COLOURS[1])
-        bars[p.predicted].set_edgecolor("black")
+        bars[p.predicted].set_edgecolor("black")  # and "(predicted)" in its label: not colour alone
         for i, v in enumerate(probs):
             ax.text(min(v, 1.0) + 0.01, i, f"{v:.3f}", va="center", fontsize=8)
         ax.set_yticks(range(n))
