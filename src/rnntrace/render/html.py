@@ -101,6 +101,8 @@ def render_report(trace: Trace) -> str:
         config_sections=config_sections(trace.config),
         figures=figures,
         confusion=confusion_cells(trace.test.confusion_matrix) if trace.test else [],
+        quiz=[quiz_view(q) for q in trace.quiz],
+        letters="ABCDEFGHIJ",
         units=units,
         generic_equation=generic_equation(model),
         island=Markup(json_island(island_data(trace, units))),
@@ -159,7 +161,46 @@ def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
         "feature_std": data.get("feature_std", []),
         "inputs": p.inputs if p else [],
         "hidden": p.hidden_states if p else [],
-        "steps": [vars(s) for s in trace.steps],
+        "steps": [step_view(s) for s in trace.steps],
+    }
+
+
+# The two readers below take the report's records (StepDetail, QuizItem) and also the shapes
+# the step recomputation and the quiz write themselves (StepRecord: `step`, `with_numbers`;
+# Question: `template`, `code`), so either can sit in a Trace.
+
+
+def step_view(step: Any) -> dict[str, Any]:
+    """One recurrent step as the step-through reads it: t from 1, equation lines with numbers."""
+    t = getattr(step, "t", None)
+    return {
+        "t": t if t is not None else step.step,
+        "layer": step.layer,
+        "direction": step.direction,
+        "x": step.x,
+        "h_prev": step.h_prev,
+        "h": step.h,
+        "equation": getattr(step, "equation", None) or getattr(step, "with_numbers", []),
+        "gates": step.gates,
+        "c_prev": step.c_prev,
+        "c": step.c,
+    }
+
+
+def quiz_view(item: Any) -> dict[str, Any]:
+    """One question as the page shows it, its key checked to point at one of its options."""
+    options = [str(o) for o in item.options]
+    answer = int(item.answer)
+    return {
+        "prompt": item.prompt,
+        "code": getattr(item, "code", ""),
+        "options": options,
+        "options_are_code": bool(getattr(item, "options_are_code", False)),
+        "answer": answer if 0 <= answer < len(options) else None,
+        "hint": item.hint,
+        "solution": list(item.solution),
+        "level": item.level,
+        "topic": getattr(item, "topic", "") or getattr(item, "template", ""),
     }
 
 
