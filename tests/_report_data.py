@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.synthetic import lesson
 from rnntrace.experiment import Run, run_experiment, run_lesson
-from rnntrace.records import QuizItem, StepDetail, Trace
-from rnntrace.render.html import fmt_shape, fmt_values
+from rnntrace.records import Trace
+from rnntrace.render.html import REPORT, fmt_shape, fmt_values, write_report
 
 # Each payload sets window.__pwned if the page ever treats it as markup or script.
 HOSTILE_CLASSES = [
@@ -30,8 +31,11 @@ HOSTILE_FEATURES = [
 
 
 @torch.no_grad()
-def rnn_steps(run: Run) -> list[StepDetail]:
+def rnn_steps(run: Run) -> list[Any]:
     """Step t of the traced sequence through a one-layer tanh RNN, by hand from its weights."""
+    # Imported here: only needed where the run itself did not record its steps.
+    from rnntrace.records import StepDetail
+
     model, p = run.model, run.trace.prediction
     assert p is not None and model.config.cell == "rnn" and model.config.num_layers == 1
     w_ih, w_hh = model.rnn.weight_ih_l0, model.rnn.weight_hh_l0  # (H, F), (H, H)
@@ -62,8 +66,10 @@ def rnn_steps(run: Run) -> list[StepDetail]:
     return steps
 
 
-def lesson_quiz(trace: Trace) -> list[QuizItem]:
+def lesson_quiz(trace: Trace) -> list[Any]:
     """Questions whose answers are read off the run's own data flow."""
+    from rnntrace.records import QuizItem
+
     rnn = next(s for s in trace.data_flow if s.name.startswith("RNN"))
     out = rnn.output_shape
     wrong = [[out[1], out[0], out[2]], [out[0], out[2]], [out[0], out[1], 2 * out[2]]]
@@ -93,12 +99,12 @@ def lesson_quiz(trace: Trace) -> list[QuizItem]:
 
 
 def lesson_run(out: Path, epochs: int = 2) -> Run:
-    """The demo's lesson, with the trace's steps and quiz filled and the report written again."""
-    from rnntrace.render.html import REPORT, write_report
-
+    """The demo's lesson, its steps and quiz filled here when the run did not fill them."""
     run = run_lesson(epochs=epochs, out=out)
-    run.trace.steps = rnn_steps(run)
-    run.trace.quiz = lesson_quiz(run.trace)
+    if not run.trace.steps:
+        run.trace.steps = rnn_steps(run)
+    if not run.trace.quiz:
+        run.trace.quiz = lesson_quiz(run.trace)
     write_report(run.trace, out / REPORT)
     return run
 
@@ -113,20 +119,20 @@ def hostile_run(out: Path) -> Run:
         source='<iframe src="https://example.com/x"></iframe>',
     )
     run = run_experiment(data, ModelConfig(), TrainConfig(epochs=1, seed=1), out=out)
+    item = run.trace.quiz[0] if run.trace.quiz else lesson_quiz(run.trace)[0]
     run.trace.quiz = [
-        QuizItem(
+        dataclasses.replace(
+            item,
             prompt=HOSTILE_CLASSES[0],
             options=[HOSTILE_CLASSES[1], HOSTILE_FEATURES[0]],
             answer=0,
             hint=HOSTILE_FEATURES[1],
             solution=[HOSTILE_CLASSES[2]],
             level="<u>level</u>",
-            topic="<i>topic</i>",
         )
     ]
-    run.trace.steps = rnn_steps(run)
+    if not run.trace.steps:
+        run.trace.steps = rnn_steps(run)
     run.trace.training[0].observation = '<img src=x onerror="window.__pwned=7">'
-    from rnntrace.render.html import REPORT, write_report
-
     write_report(run.trace, out / REPORT)
     return run

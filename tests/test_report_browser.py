@@ -13,7 +13,7 @@ import pytest
 
 from _report_data import HOSTILE_CLASSES, HOSTILE_FEATURES, hostile_run, lesson_run
 from rnntrace.experiment import Run
-from rnntrace.render.html import REPORT
+from rnntrace.render.html import REPORT, step_view
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/report-shots")  # a copy for people to look at; the tests use tmp_path
@@ -143,7 +143,7 @@ def test_arrow_keys_step_through_the_traced_hidden_states(browser: Any, lesson: 
         assert on.count() == 1 and on.get_attribute("data-t") == str(t)
         # the equation with this step's numbers, from the trace's step record
         equation = page.locator("#step-eq pre").inner_text()
-        assert equation == "\n".join(lesson.trace.steps[t - 1].equation)
+        assert equation == "\n".join(step_view(lesson.trace.steps[t - 1])["equation"])
         raw = page.locator("#step-x tbody tr").first.locator("td").first.inner_text()
         assert float(raw) == pytest.approx(p.inputs[t - 1][0], abs=5e-4)
     page.keyboard.press("ArrowRight")  # past the end stays at the end

@@ -155,6 +155,7 @@ def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
     return {
         "cell": model.get("cell", "rnn"),
         "bidirectional": bool(model.get("bidirectional", False)),
+        "num_layers": int(model.get("num_layers", 1)),
         "units": units,
         "feature_names": p.feature_names if p else [],
         "feature_mean": data.get("feature_mean", []),

@@ -129,7 +129,8 @@
       return;
     }
     steps.forEach(function (s) {
-      if (steps.length > 1 || s.layer > 0 || s.direction !== "forward") {
+      // Name the layer whenever the hidden state shown below may belong to another one.
+      if (steps.length > 1 || data.num_layers > 1 || data.bidirectional) {
         box.appendChild(el("h4", "", "layer " + s.layer + ", " + s.direction));
       }
       box.appendChild(el("pre", "equation", s.equation.join("\n")));
