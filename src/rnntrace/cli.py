@@ -306,3 +306,28 @@ def quiz(
     read = (session.terminal_reader(console) if interactive
             else session.stream_reader(sys.stdin.readline))
     session.play(questions, console, read, interactive=interactive)
+# ─── `rnntrace report` (issue 7): one self-contained HTML page of a run ───
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="A run directory, or a trace.json file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: report.html beside the trace)."),
+    ] = None,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default web browser.")
+    ] = False,
+) -> None:
+    """Write the run's report: one self-contained HTML page that works offline."""
+    from rnntrace.render.html import REPORT, read_trace, write_report
+
+    trace = read_trace(run)
+    target = out if out is not None else (run if run.is_dir() else run.parent) / REPORT
+    write_report(trace, target)
+    print(f"Report written to {target}")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(target.resolve().as_uri())

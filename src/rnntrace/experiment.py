@@ -19,6 +19,7 @@ from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
 from rnntrace.quiz import make_quiz
 from rnntrace.records import Dynamics, TestReport, Trace
+from rnntrace.render.html import REPORT, write_report
 from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
 from rnntrace.scores import score
 from rnntrace.tracing.dataflow import data_flow
@@ -129,6 +130,7 @@ def run_experiment(
             "python": platform.python_version(),
         }
         save_run(path, config, trace, model)
+        write_report(trace, path / REPORT)
     except BaseException:
         if created:
             remove_partial(path)

@@ -1,0 +1,263 @@
+"""The HTML report: one self-contained, offline page of a Trace (Jinja2 template beside this file).
+
+Safe with hostile data: the template autoescapes every string, the figures' text is escaped by
+the SVG writer, the JSON data island cannot close its <script>, and a Content-Security-Policy
+lets the page run only its own script (by hash) and load nothing from anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rnntrace.errors import RunError
+from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
+
+REPORT = "report.html"
+
+EQUATIONS = {
+    "rnn": ["h_t = {act}(W_ih · x_t + b_ih + W_hh · h_(t−1) + b_hh)"],
+    "gru": [
+        "r_t = σ(W_ir · x_t + b_ir + W_hr · h_(t−1) + b_hr)",
+        "z_t = σ(W_iz · x_t + b_iz + W_hz · h_(t−1) + b_hz)",
+        "n_t = tanh(W_in · x_t + b_in + r_t ⊙ (W_hn · h_(t−1) + b_hn))",
+        "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t−1)",
+    ],
+    "lstm": [
+        "i_t = σ(W_ii · x_t + b_ii + W_hi · h_(t−1) + b_hi)",
+        "f_t = σ(W_if · x_t + b_if + W_hf · h_(t−1) + b_hf)",
+        "g_t = tanh(W_ig · x_t + b_ig + W_hg · h_(t−1) + b_hg)",
+        "o_t = σ(W_io · x_t + b_io + W_ho · h_(t−1) + b_ho)",
+        "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t",
+        "h_t = o_t ⊙ tanh(c_t)",
+    ],
+}
+
+
+def read_trace(path: Path) -> Trace:
+    """The Trace of a run directory (loaded and checked as a run) or of a trace.json file."""
+    if path.is_dir():
+        from rnntrace.run import load_run
+
+        trace = load_run(path).trace
+        if trace is None:
+            raise RunError(f"{path} has no trace.json: nothing to report")
+        return trace
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Trace.from_dict(raw)
+    except FileNotFoundError:
+        raise RunError(f"{path}: no such run directory or trace file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: not valid JSON ({exc})") from None
+    except (TypeError, KeyError, AttributeError):
+        raise RunError(f"{path}: not an rnntrace trace") from None
+
+
+def render_report(trace: Trace) -> str:
+    """The report page as one HTML string: no external file, font, script or request."""
+    import jinja2
+    from markupsafe import Markup
+
+    from rnntrace.render import plots
+
+    here = resources.files("rnntrace.render")
+    script = (here / "report.js").read_text(encoding="utf-8")
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = fmt_number
+    env.filters["shape"] = fmt_shape
+    env.filters["values"] = fmt_values
+    template = env.from_string((here / "report.html.j2").read_text(encoding="utf-8"))
+
+    model = trace.config.get("model", {})
+    bidirectional = bool(model.get("bidirectional", False))
+    figures: dict[str, Markup] = {}
+    if trace.training:
+        loss, accuracy = plots.training_figures(trace.training)
+        figures |= {"loss": Markup(loss), "accuracy": Markup(accuracy)}
+    units: list[str] = []
+    p = trace.prediction
+    if p is not None and p.length > 0:
+        units = plots.unit_names(len(p.last_hidden), bidirectional)
+        figures |= {
+            "inputs": Markup(plots.inputs_figure(p)),
+            "heatmap": Markup(plots.heatmap_figure(p, units)),
+            "softmax": Markup(plots.softmax_figure(p)),
+        }
+    return template.render(
+        trace=trace,
+        title=_title(trace),
+        config_sections=config_sections(trace.config),
+        figures=figures,
+        confusion=confusion_cells(trace.test.confusion_matrix) if trace.test else [],
+        quiz=[quiz_view(q) for q in trace.quiz],
+        letters="ABCDEFGHIJ",
+        units=units,
+        generic_equation=generic_equation(model),
+        island=Markup(json_island(island_data(trace, units))),
+        css=Markup((here / "report.css").read_text(encoding="utf-8")),
+        script=Markup(script),
+        csp=content_security_policy(script),
+        meta=[(k, v) for k, v in trace.meta.items() if not isinstance(v, list | dict)],
+    )
+
+
+def write_report(trace: Trace, path: Path) -> Path:
+    """Render the report and write it atomically to `path` (a whole file or none); return it."""
+    from rnntrace.run import atomic_write_text
+
+    atomic_write_text(path, render_report(trace))
+    return path
+
+
+def content_security_policy(script: str) -> str:
+    """Nothing may load, and only this exact script may run: injected markup stays inert."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def json_island(data: Any) -> str:
+    """JSON for a <script type="application/json">: no <, > or & left to end the element."""
+    text = json.dumps(_json_safe(data), ensure_ascii=False, allow_nan=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _json_safe(value: Any) -> Any:
+    # JSON has no NaN or Infinity; a diverged run's numbers become null (shown as "–").
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
+    """What the step-through explainer needs, from the Trace alone."""
+    p: PredictionTrace | None = trace.prediction
+    model = trace.config.get("model", {})
+    data = trace.config.get("data", {})
+    return {
+        "cell": model.get("cell", "rnn"),
+        "bidirectional": bool(model.get("bidirectional", False)),
+        "num_layers": int(model.get("num_layers", 1)),
+        "units": units,
+        "feature_names": p.feature_names if p else [],
+        "feature_mean": data.get("feature_mean", []),
+        "feature_std": data.get("feature_std", []),
+        "inputs": p.inputs if p else [],
+        "hidden": p.hidden_states if p else [],
+        "steps": [step_view(s) for s in trace.steps],
+    }
+
+
+def step_view(step: StepRecord) -> dict[str, Any]:
+    """One recurrent step as the step-through reads it: t from 1, equation lines with numbers."""
+    return {
+        "t": step.step,
+        "layer": step.layer,
+        "direction": step.direction,
+        "x": step.x,
+        "h_prev": step.h_prev,
+        "h": step.h,
+        "equation": step.with_numbers,
+        "gates": step.gates,
+        "c_prev": step.c_prev,
+        "c": step.c,
+    }
+
+
+def quiz_view(question: Question) -> dict[str, Any]:
+    """One question as the page shows it, its key checked to point at one of its options."""
+    options = [str(o) for o in question.options]
+    answer = int(question.answer)
+    return {
+        "prompt": question.prompt,
+        "code": question.code,
+        "options": options,
+        "options_are_code": question.options_are_code,
+        "answer": answer if 0 <= answer < len(options) else None,
+        "hint": question.hint,
+        "solution": list(question.solution),
+        "level": question.level,
+        "topic": question.template,
+    }
+
+
+def generic_equation(model: dict[str, Any]) -> list[str]:
+    cell = str(model.get("cell", "rnn"))
+    act = str(model.get("nonlinearity", "tanh"))
+    return [line.format(act=act) for line in EQUATIONS.get(cell, EQUATIONS["rnn"])]
+
+
+def config_sections(config: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The configuration as titled tables of (setting, value); lists shortened to read."""
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    other: list[tuple[str, str]] = []
+    for key, value in config.items():
+        if isinstance(value, dict):
+            sections.append((key, [(k, _setting(v)) for k, v in value.items()]))
+        else:
+            other.append((key, _setting(value)))
+    if other:
+        sections.append(("run", other))
+    return sections
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, list):
+        return fmt_values(value, limit=12)
+    return fmt_number(value) if isinstance(value, float) else str(value)
+
+
+def confusion_cells(matrix: list[list[int]]) -> list[list[tuple[int, float]]]:
+    """Each count with its share of the true class's row, for shading (the count is printed)."""
+    rows = []
+    for row in matrix:
+        total = sum(row) or 1
+        rows.append([(n, n / total) for n in row])
+    return rows
+
+
+def fmt_number(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def fmt_shape(shape: list[int]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def fmt_values(values: Any, digits: int = 3, limit: int = 6) -> str:
+    """Nested lists of numbers as short text, at most `limit` items a level: [0.12, -0.53, …]."""
+    if isinstance(values, list):
+        items = [fmt_values(v, digits, limit) for v in values[:limit]]
+        if len(values) > limit:
+            items.append("…")
+        return "[" + ", ".join(items) + "]"
+    return fmt_number(values, digits)
+
+
+def _title(trace: Trace) -> str:
+    model = trace.config.get("model", {})
+    source = trace.config.get("data", {}).get("source", "")
+    cell = str(model.get("cell", "rnn")).upper()
+    return f"rnntrace report: {cell}({model.get('hidden_size', '?')}) on {source}"

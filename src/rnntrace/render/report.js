@@ -1,0 +1,188 @@
+// The report's only script: the quiz's feedback and the step-through explainer.
+// Text from data is set with textContent, never parsed as HTML.
+(function () {
+  "use strict";
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function fmt(v) {
+    return v === null || v === undefined ? "–" : v.toFixed(3);
+  }
+
+  // ── Quiz: clicking an option marks it in words as well as colour and shows the solution.
+  document.querySelectorAll(".question").forEach(function (question) {
+    const options = question.querySelectorAll(".option");
+    const feedback = question.querySelector(".feedback");
+    options.forEach(function (option) {
+      option.addEventListener("click", function () {
+        options.forEach(function (o) {
+          o.classList.remove("correct", "wrong");
+          o.querySelector(".verdict").textContent = "";
+          o.setAttribute("aria-pressed", "false");
+        });
+        const right = option.dataset.correct === "yes";
+        option.setAttribute("aria-pressed", "true");
+        options.forEach(function (o) {
+          if (o.dataset.correct === "yes") {
+            o.classList.add("correct");
+            o.querySelector(".verdict").textContent = "✓ correct answer";
+          }
+        });
+        if (!right) {
+          option.classList.add("wrong");
+          option.querySelector(".verdict").textContent = "✗ your answer";
+        }
+        feedback.textContent = right
+          ? "✓ Correct."
+          : "✗ Not quite: the correct answer is marked. Read the solution below.";
+        feedback.className = "feedback " + (right ? "good" : "bad");
+        const solution = question.querySelector(".solution");
+        if (solution) solution.open = true;
+      });
+    });
+  });
+
+  // ── Step-through explainer
+  const island = document.getElementById("trace-data");
+  const slider = document.getElementById("step-slider");
+  if (!island || !slider) return;
+  const data = JSON.parse(island.textContent);
+  const T = data.hidden.length;
+  if (T === 0) return;
+  const width = data.hidden[0].length;
+  const half = data.bidirectional ? width / 2 : width;
+  let top = 1;
+  data.hidden.forEach(function (row) {
+    row.forEach(function (v) { if (v !== null) top = Math.max(top, Math.abs(v)); });
+  });
+
+  function cells(target, values, names) {
+    target.replaceChildren();
+    values.forEach(function (v, i) {
+      const c = el("span", "cell");
+      const share = v === null ? 0 : Math.max(-1, Math.min(1, v / top));
+      // red for positive, blue for negative, as in the heatmap; the number is always printed
+      c.style.background = share >= 0
+        ? "rgba(214, 39, 40, " + (0.85 * share).toFixed(3) + ")"
+        : "rgba(31, 119, 180, " + (-0.85 * share).toFixed(3) + ")";
+      if (Math.abs(share) > 0.6) c.style.color = "#fff";
+      c.appendChild(el("span", "unit", names ? names[i] : "#" + (i + 1)));
+      c.appendChild(el("span", "val", fmt(v)));
+      c.dataset.value = v === null ? "" : String(v);
+      c.title = (names ? names[i] : "#" + (i + 1)) + " = " + fmt(v);
+      target.appendChild(c);
+    });
+  }
+
+  function previous(t) {
+    // Forward units read h_(t−1) (zeros before step 1); backward units read h_(t+1) (zeros
+    // after step T), because the backward direction reads the sequence from its end.
+    const zeros = new Array(half).fill(0);
+    const fwd = t > 1 ? data.hidden[t - 2].slice(0, half) : zeros;
+    if (!data.bidirectional) return fwd;
+    const bwd = t < T ? data.hidden[t].slice(half) : zeros;
+    return fwd.concat(bwd);
+  }
+
+  function inputTable(t) {
+    const table = document.getElementById("step-x");
+    table.replaceChildren();
+    const head = el("tr");
+    ["feature", "raw", "standardised"].forEach(function (h) {
+      const th = el("th", h === "feature" ? "text" : "", h);
+      th.scope = "col";
+      head.appendChild(th);
+    });
+    const thead = el("thead");
+    thead.appendChild(head);
+    table.appendChild(thead);
+    const body = el("tbody");
+    data.feature_names.forEach(function (name, i) {
+      const raw = data.inputs[t - 1][i];
+      const mean = data.feature_mean[i];
+      const std = data.feature_std[i];
+      const z = raw === null || mean === undefined || std === undefined || mean === null || std === null
+        ? null : (raw - mean) / (std > 0 ? std : 1);
+      const tr = el("tr");
+      const th = el("th", "text", name);
+      th.scope = "row";
+      tr.appendChild(th);
+      tr.appendChild(el("td", "", fmt(raw)));
+      tr.appendChild(el("td", "", fmt(z)));
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+  }
+
+  function equation(t) {
+    const box = document.getElementById("step-eq");
+    box.replaceChildren();
+    const steps = data.steps.filter(function (s) { return s.t === t; });
+    if (steps.length === 0) {
+      box.appendChild(el("p", "", "This run's trace has no per-step recomputation; the equation " +
+        "above applies, with x_t and h_(t−1) as shown here."));
+      return;
+    }
+    steps.forEach(function (s) {
+      // Name the layer whenever the hidden state shown below may belong to another one.
+      if (steps.length > 1 || data.num_layers > 1 || data.bidirectional) {
+        box.appendChild(el("h4", "", "layer " + s.layer + ", " + s.direction));
+      }
+      box.appendChild(el("pre", "equation", s.equation.join("\n")));
+      const gates = el("div", "gates");
+      Object.keys(s.gates).forEach(function (name) {
+        gates.appendChild(el("h4", "", "gate " + name));
+        const row = el("div", "cells");
+        cells(row, s.gates[name], null);
+        gates.appendChild(row);
+      });
+      if (s.c_prev && s.c) {
+        [["cell state c_(t−1)", s.c_prev], ["cell state c_t", s.c]].forEach(function (pair) {
+          gates.appendChild(el("h4", "", pair[0]));
+          const row = el("div", "cells");
+          cells(row, pair[1], null);
+          gates.appendChild(row);
+        });
+      }
+      if (gates.childElementCount) box.appendChild(gates);
+    });
+  }
+
+  function show(t) {
+    t = Math.max(1, Math.min(T, t));
+    slider.value = String(t);
+    document.getElementById("step-t").textContent = "t = " + t + " of " + T;
+    inputTable(t);
+    cells(document.getElementById("step-hprev"), previous(t), data.units);
+    document.getElementById("step-hprev-h").textContent = data.bidirectional
+      ? "Previous hidden states: h_(t−1) forward, h_(t+1) backward"
+      : "Previous hidden state h_(t−1)" + (t === 1 ? " = h_0, all zeros" : "");
+    equation(t);
+    cells(document.getElementById("step-h"), data.hidden[t - 1], data.units);
+    document.querySelectorAll(".plot-heatmap .hm-col").forEach(function (col) {
+      col.classList.toggle("on", col.dataset.t === String(t));
+    });
+  }
+
+  slider.addEventListener("input", function () { show(Number(slider.value)); });
+  document.getElementById("step-prev").addEventListener("click", function () {
+    show(Number(slider.value) - 1);
+  });
+  document.getElementById("step-next").addEventListener("click", function () {
+    show(Number(slider.value) + 1);
+  });
+  document.addEventListener("keydown", function (event) {
+    // The slider moves itself on arrow keys; elsewhere the arrows step through too.
+    if (event.target === slider || event.altKey || event.ctrlKey || event.metaKey) return;
+    const tag = event.target && event.target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    if (event.key === "ArrowRight") { show(Number(slider.value) + 1); event.preventDefault(); }
+    if (event.key === "ArrowLeft") { show(Number(slider.value) - 1); event.preventDefault(); }
+  });
+  show(1);
+})();

@@ -1,0 +1,215 @@
+"""The report in a real browser: Debian's headless Chromium driven by Playwright, from file://."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _report_data import HOSTILE_CLASSES, HOSTILE_FEATURES, hostile_run, lesson_run
+from rnntrace.experiment import Run
+from rnntrace.render.html import REPORT, step_view
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path("/tmp/report-shots")  # a copy for people to look at; the tests use tmp_path
+SECTIONS = ["config", "flow", "training", "prediction", "steps", "quiz", "insight"]
+
+if not Path(CHROMIUM).exists():
+    # CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium", pytrace=False)
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def lesson(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return lesson_run(tmp_path_factory.mktemp("browser") / "lesson")
+
+
+class Visit:
+    """One page load with everything the page said and asked for recorded."""
+
+    def __init__(self, browser: Any, path: Path, width: int = 1100) -> None:
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
+        self.console: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        started = time.perf_counter()
+        self.page.goto(path.as_uri(), wait_until="load")
+        self.load_seconds = time.perf_counter() - started
+
+    def errors(self) -> list[str]:
+        return [c for c in self.console if c.startswith(("error", "pageerror"))]
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def _shot(visit: Visit, path: Path, name: str) -> None:
+    visit.page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    try:
+        SHOTS.mkdir(exist_ok=True)
+        shutil.copy(path, SHOTS / name)
+    except OSError:
+        pass  # the copy is a convenience for a human reviewer only
+
+
+def test_every_section_shows_and_nothing_leaves_the_file(
+    browser: Any, lesson: Run, tmp_path: Path
+) -> None:
+    report = lesson.path / REPORT
+    assert report.stat().st_size < 5_000_000
+    visit = Visit(browser, report)
+    for section in SECTIONS:
+        assert visit.page.locator(f"#{section}").is_visible(), section
+    for svg in visit.page.locator("svg.plot").all():
+        box = svg.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 100
+    assert visit.errors() == []
+    assert visit.requests == [report.as_uri()]
+    # A benchmark figure, not a timing test: a generous bound only catches a broken page.
+    size = report.stat().st_size / 1e3
+    print(f"\nreport {size:.0f} kB, load event after {visit.load_seconds:.3f} s")
+    assert visit.load_seconds < 10
+    _shot(visit, tmp_path / "report.png", "report-1100.png")
+    visit.close()
+
+
+def test_clicking_a_quiz_answer_gives_feedback(browser: Any, lesson: Run) -> None:
+    visit = Visit(browser, lesson.path / REPORT)
+    question = visit.page.locator(".question").first
+    item = lesson.trace.quiz[0]
+    wrong = next(i for i in range(len(item.options)) if i != item.answer)
+    question.locator(".option").nth(wrong).click()
+    assert "Not quite" in question.locator(".feedback").inner_text()
+    assert "your answer" in question.locator(".option").nth(wrong).inner_text()
+    # the right answer is named in words, not only coloured
+    assert "correct answer" in question.locator(".option").nth(item.answer).inner_text()
+    assert question.locator(".solution").evaluate("d => d.open")
+    question.locator(".option").nth(item.answer).click()
+    assert question.locator(".feedback").inner_text().startswith("✓ Correct")
+    assert visit.errors() == []
+    visit.close()
+
+
+def _shown(visit: Visit, selector: str) -> list[float]:
+    return [float(v) for v in visit.page.locator(f"{selector} .cell .val").all_inner_texts()]
+
+
+def test_arrow_keys_step_through_the_traced_hidden_states(browser: Any, lesson: Run) -> None:
+    p = lesson.trace.prediction
+    assert p is not None
+    visit = Visit(browser, lesson.path / REPORT)
+    page = visit.page
+    assert page.locator("#step-t").inner_text() == f"t = 1 of {p.length}"
+    assert _shown(visit, "#step-hprev") == [0.0] * len(p.last_hidden)  # h_0
+    assert _shown(visit, "#step-h") == pytest.approx(p.hidden_states[0], abs=5e-4)
+    for t in range(2, p.length + 1):
+        page.keyboard.press("ArrowRight")
+        assert page.locator("#step-t").inner_text() == f"t = {t} of {p.length}"
+        assert page.locator("#step-slider").input_value() == str(t)
+        assert _shown(visit, "#step-h") == pytest.approx(p.hidden_states[t - 1], abs=5e-4)
+        assert _shown(visit, "#step-hprev") == pytest.approx(p.hidden_states[t - 2], abs=5e-4)
+        # the heatmap outlines this step's column and no other
+        on = page.locator(".plot-heatmap .hm-col.on")
+        assert on.count() == 1 and on.get_attribute("data-t") == str(t)
+        # the equation with this step's numbers, from the trace's step record
+        equation = page.locator("#step-eq pre").inner_text()
+        assert equation == "\n".join(step_view(lesson.trace.steps[t - 1])["equation"])
+        raw = page.locator("#step-x tbody tr").first.locator("td").first.inner_text()
+        assert float(raw) == pytest.approx(p.inputs[t - 1][0], abs=5e-4)
+    page.keyboard.press("ArrowRight")  # past the end stays at the end
+    assert page.locator("#step-slider").input_value() == str(p.length)
+    page.keyboard.press("ArrowLeft")
+    assert _shown(visit, "#step-h") == pytest.approx(p.hidden_states[p.length - 2], abs=5e-4)
+    assert visit.errors() == []
+    visit.close()
+
+
+def test_hostile_labels_render_as_text_and_run_nothing(browser: Any, tmp_path: Path) -> None:
+    run = hostile_run(tmp_path / "hostile")
+    visit = Visit(browser, run.path / REPORT)
+    page = visit.page
+    page.locator(".question .option").first.click()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("img, iframe").count() == 0
+    assert page.locator("script").count() == 2
+    body = page.locator("body").inner_text()
+    for label in HOSTILE_CLASSES + HOSTILE_FEATURES:
+        assert label in body, label
+    # the step-through builds its feature table from the data island, as text
+    assert page.locator("#step-x tbody th").all_inner_texts() == HOSTILE_FEATURES
+    assert visit.requests == [(run.path / REPORT).as_uri()]
+    assert visit.errors() == []
+    _shot(visit, tmp_path / "hostile.png", "report-hostile.png")
+    visit.close()
+
+
+def test_phone_width_has_no_horizontal_scroll(browser: Any, lesson: Run, tmp_path: Path) -> None:
+    visit = Visit(browser, lesson.path / REPORT, width=390)
+    widths = visit.page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1] == 390
+    _shot(visit, tmp_path / "phone.png", "report-390.png")
+    visit.close()
+
+
+def test_a_bidirectional_layer_shows_each_directions_previous_state(
+    browser: Any, tmp_path: Path
+) -> None:
+    from rnntrace.config import ModelConfig, TrainConfig
+    from rnntrace.data.synthetic import lesson
+    from rnntrace.experiment import run_experiment
+
+    run = run_experiment(
+        lesson(n_sequences=60, seed=2),
+        ModelConfig(cell="gru", hidden_size=4, bidirectional=True),
+        TrainConfig(epochs=1, seed=2),
+        out=tmp_path / "bigru",
+    )
+    p = run.trace.prediction
+    assert p is not None
+    visit = Visit(browser, run.path / REPORT)
+    names = visit.page.locator("#step-h .cell .unit").all_inner_texts()
+    assert names == [f"fwd h{i}" for i in range(1, 5)] + [f"bwd h{i}" for i in range(1, 5)]
+    visit.page.keyboard.press("ArrowRight")  # t = 2: forward reads h_1, backward reads h_3
+    expected = p.hidden_states[0][:4] + p.hidden_states[2][4:]
+    assert _shown(visit, "#step-hprev") == pytest.approx(expected, abs=5e-4)
+    visit.page.keyboard.press("End")
+    for _ in range(p.length):
+        visit.page.keyboard.press("ArrowRight")
+    # at the last step the backward direction starts from zeros
+    assert _shown(visit, "#step-hprev")[4:] == [0.0] * 4
+    assert visit.errors() == []
+    visit.close()
