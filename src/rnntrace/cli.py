@@ -51,8 +51,7 @@ def demo(
         sys.stdout.write(run.trace.to_json() + "\n")
     else:
         text.print_trace(run.trace, console)
-        console.print(f"\nRun written to [bold]{run.path}[/bold]")
-        console.print(f"Test yourself on this model: [bold]rnntrace quiz {run.path}[/bold]")
+        _print_next_steps(console, run.path)
 
 
 Epochs = Annotated[int, typer.Option(help="Training epochs.")]
@@ -71,6 +70,12 @@ Nan = Annotated[
         "(forward-fill within the sequence, 0 before the first value)."
     ),
 ]
+
+
+def _print_next_steps(console: Any, path: Path) -> None:
+    console.print(f"\nRun written to [bold]{path}[/bold]")
+    console.print(f"The whole trace as a page: [bold]{path / 'report.html'}[/bold]")
+    console.print(f"Test yourself on this model: [bold]rnntrace quiz {path}[/bold]")
 
 
 def _read_options(label: str, id: str, time: str, features: str | None, nan: str) -> dict[str, Any]:
@@ -139,7 +144,7 @@ def train(
         sys.stdout.write(run.trace.to_json() + "\n")
     else:
         text.print_trace(run.trace, console)
-        console.print(f"\nRun written to [bold]{run.path}[/bold]")
+        _print_next_steps(console, run.path)
 
 
 @app.command()

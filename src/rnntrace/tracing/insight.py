@@ -27,7 +27,8 @@ def write_insight(
         acc = last.val_accuracy if last.val_accuracy is not None else last.accuracy
         where = "held-out" if last.val_accuracy is not None else "training"
         parts.append(
-            f"Over {len(training)} epochs the loss went from {first.loss:.3f} to {last.loss:.3f} "
+            f"Over {len(training)} epoch{'s' if len(training) != 1 else ''} the loss went "
+            f"from {first.loss:.3f} to {last.loss:.3f} "
             f"and {where} accuracy reached {acc:.0%}, against {chance:.0%} for guessing"
             + (
                 ", so the hidden state carries what separates the classes."
