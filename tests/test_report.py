@@ -75,6 +75,17 @@ def test_the_steps_used_by_the_tests_match_pytorch(lesson: Run) -> None:
         assert step.h == pytest.approx(h, abs=1e-5)
 
 
+def test_the_recomputation_check_and_dynamics_are_shown(lesson: Run) -> None:
+    page = Page((lesson.path / REPORT).read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    r, d = lesson.trace.recomputation, lesson.trace.dynamics
+    assert r is not None and d is not None
+    assert f"{r.max_abs_diff:.1e}" in text and "✓ equal" in text
+    assert "recomputed" in page.ids()
+    for t in range(d.steps):  # every step's gradient norm is printed as computed
+        assert f"{d.grad_norm[0][t]:.2e}" in text
+
+
 def test_the_demo_writes_a_report_with_every_section(lesson: Run) -> None:
     html = (lesson.path / REPORT).read_text(encoding="utf-8")
     page = Page(html)
