@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from _errors import expect_error
 from rnntrace.data import missing
 from rnntrace.data.arrays import companion
 from rnntrace.data.readers import read
-from rnntrace.errors import DataError
-
-
-def expect_error(call: Callable[[], object], *fragments: str) -> str:
-    """The DataError's message: one line holding every fragment."""
-    with pytest.raises(DataError) as info:
-        call()
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def arrays(n: int = 6, t: int = 5, f: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

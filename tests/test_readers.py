@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from _errors import expect_error
 from rnntrace.data.readers import check_compatible, read, sniff
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.errors import ConfigError, DataError
+from rnntrace.errors import ConfigError
 
 CSV = "id,time,label,a,b\np,0,x,1,2\np,1,x,3,4\nq,0,y,5,6\nr,0,z,7,8\n"
-
-
-def expect_error(call: Callable[[], object], *fragments: str) -> str:
-    """The DataError's message: one line holding every fragment."""
-    with pytest.raises(DataError) as info:
-        call()
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def test_sniff_recognises_formats_by_their_first_bytes() -> None:

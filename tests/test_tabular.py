@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,24 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _errors import expect_error
 from rnntrace.data.readers import read
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.errors import DataError
 
 IDS = ["007", "b", "c2", "c10", "x"]
 LABELS = ["walk", "run", "walk", "sit", "run"]
 LENGTHS = [3, 5, 1, 4, 2]
-
-
-def expect_error(call: Callable[[], object], *fragments: str) -> str:
-    """The DataError's message: one line holding every fragment."""
-    with pytest.raises(DataError) as info:
-        call()
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def sequences(seed: int = 0) -> list[np.ndarray]:

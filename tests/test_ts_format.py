@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from _errors import expect_error
 from rnntrace.data.readers import read
-from rnntrace.errors import DataError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "JapaneseVowelsMini.ts"
 
@@ -24,17 +23,6 @@ HEADER = """@problemName Tiny
 @data
 """
 GOOD = "1,2,3:4,5,6:up\n7,8,9:1,2,3:down\n"
-
-
-def expect_error(call: Callable[[], object], *fragments: str) -> str:
-    """The DataError's message: one line holding every fragment."""
-    with pytest.raises(DataError) as info:
-        call()
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def test_unequal_length_multivariate_fixture_reads_value_by_value() -> None:

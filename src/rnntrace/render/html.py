@@ -17,6 +17,7 @@ from typing import Any
 
 from rnntrace.errors import RunError
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
+from rnntrace.render.formatting import fmt_number, fmt_shape, fmt_values
 
 REPORT = "report.html"
 
@@ -77,7 +78,7 @@ def render_report(trace: Trace) -> str:
     )
     env.filters["num"] = fmt_number
     env.filters["shape"] = fmt_shape
-    env.filters["values"] = fmt_values
+    env.filters["values"] = lambda v, digits=3, limit=6: fmt_values(v, digits, limit)
     template = env.from_string((here / "report.html.j2").read_text(encoding="utf-8"))
 
     model = trace.config.get("model", {})
@@ -232,28 +233,6 @@ def confusion_cells(matrix: list[list[int]]) -> list[list[tuple[int, float]]]:
         total = sum(row) or 1
         rows.append([(n, n / total) for n in row])
     return rows
-
-
-def fmt_number(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
-    return str(value)
-
-
-def fmt_shape(shape: list[int]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
-
-
-def fmt_values(values: Any, digits: int = 3, limit: int = 6) -> str:
-    """Nested lists of numbers as short text, at most `limit` items a level: [0.12, -0.53, …]."""
-    if isinstance(values, list):
-        items = [fmt_values(v, digits, limit) for v in values[:limit]]
-        if len(values) > limit:
-            items.append("…")
-        return "[" + ", ".join(items) + "]"
-    return fmt_number(values, digits)
 
 
 def _title(trace: Trace) -> str:

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from rnntrace.records import EpochRecord, PredictionTrace, Stage, TestReport, Trace
 from rnntrace.render.dataflow_text import steps_view
+from rnntrace.render.formatting import fmt_shape, fmt_values
 
 if TYPE_CHECKING:
     from rnntrace.train import EpochEnd
@@ -25,22 +26,6 @@ CHART_WIDTH = 40
 
 def console(**kwargs: Any) -> Console:
     return Console(highlight=False, **kwargs)
-
-
-def fmt_shape(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
-
-
-def fmt_values(values: Any, digits: int = 3, limit: int = 8) -> str:
-    """Nested lists of floats as compact text, at most `limit` items a level: [0.12, -0.53, …]."""
-    if isinstance(values, list):
-        items = [fmt_values(v, digits, limit) for v in values[:limit]]
-        if len(values) > limit:
-            items.append("…")
-        return "[" + ", ".join(items) + "]"
-    if isinstance(values, float):
-        return f"{values:.{digits}f}"
-    return str(values)
 
 
 def _sample_lines(sample: Any) -> str:
