@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from rnntrace.errors import RnnTraceError
@@ -33,12 +32,60 @@ Out = Annotated[
 ]
 
 
+# --- Training engine options (issue 4), shared by every command that trains ---
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="Intra-op CPU threads (default: one for small models, all cores for large)."
+    ),
+]
+Device = Annotated[str, typer.Option(help="cpu, cuda, or auto (CUDA when there is a GPU).")]
+Clip = Annotated[
+    float, typer.Option(min=0.0, help="Clip the gradient norm to this; 0 turns clipping off.")
+]
+Patience = Annotated[
+    int | None,
+    typer.Option(min=1, help="Stop after this many epochs without a better held-out loss."),
+]
+LrSchedule = Annotated[
+    str, typer.Option("--lr-schedule", help="none, or plateau: halve the lr when loss stalls.")
+]
+Resume = Annotated[
+    Path | None,
+    typer.Option(help="Continue the killed run in this directory from its last checkpoint."),
+]
+Tensorboard = Annotated[
+    Path | None,
+    typer.Option(help="Also write TensorBoard event files here (needs the tensorboard extra)."),
+]
+
+
+def engine_options(
+    threads: int | None, device: str, clip: float, patience: int | None, lr_schedule: str
+) -> dict[str, object]:
+    """The TrainConfig fields the engine options set."""
+    return {
+        "threads": threads,
+        "device": device,
+        "clip_grad_norm": clip if clip > 0 else None,
+        "patience": patience,
+        "lr_schedule": lr_schedule,
+    }
+
+
 @app.command()
 def demo(
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 5,
     seed: Seed = 0,
     out: Out = None,
     json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON instead.")] = False,
+    threads: Threads = None,
+    device: Device = "cpu",
+    clip: Clip = 1.0,
+    patience: Patience = None,
+    lr_schedule: LrSchedule = "none",
+    resume: Resume = None,
+    tensorboard: Tensorboard = None,
 ) -> None:
     """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
     from rnntrace.experiment import run_lesson
@@ -47,7 +94,15 @@ def demo(
     console = text.console()
     progress = text.EpochProgress(console, enabled=not json)
     with progress:
-        run = run_lesson(epochs=epochs, seed=seed, out=out, on_epoch_end=progress.update)
+        run = run_lesson(
+            epochs=epochs,
+            seed=seed,
+            out=out,
+            on_epoch_end=progress.update,
+            resume=resume,
+            tensorboard=tensorboard,
+            **engine_options(threads, device, clip, patience, lr_schedule),
+        )
     if json:
         sys.stdout.write(run.trace.to_json() + "\n")
     else:
@@ -58,14 +113,11 @@ def demo(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rnntrace` script; returns the exit status."""
     try:
-        result = app(args=argv, prog_name="rnntrace", standalone_mode=False)
+        # Standalone mode lets typer print usage errors and help itself (exiting 2 and 0).
+        app(args=argv, prog_name="rnntrace", standalone_mode=True)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except RnnTraceError as exc:
         print(f"rnntrace: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
-    except click.UsageError as exc:
-        exc.show()
-        return 2
-    except (click.Abort, KeyboardInterrupt):
-        print("rnntrace: interrupted", file=sys.stderr)
-        return 130
-    return result if isinstance(result, int) else 0
+    return 0

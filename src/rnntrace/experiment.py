@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -12,10 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnntrace import checkpoint, distributed
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.scaling import feature_stats
 from rnntrace.data.sequences import SequenceSet, stratified_split
 from rnntrace.errors import DataError
+from rnntrace.events import TensorBoardLog
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import Trace
 from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
@@ -61,8 +64,14 @@ def run_experiment(
     out: Path | None = None,
     command: str = "train",
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    resume: Path | None = None,
+    tensorboard: Path | None = None,
 ) -> Run:
-    """Train on `data`, trace the result and write the run directory (removed again on failure)."""
+    """Train on `data`, trace the result and write the run directory (removed again on failure).
+
+    `resume` continues the killed run in that directory from its last checkpoint (the settings
+    must match the checkpoint's; see checkpoint.configs). `tensorboard` also writes event files.
+    """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
         raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
@@ -87,20 +96,46 @@ def run_experiment(
         ),
     )
 
-    path = new_run_path(out, command)
+    # --- engine (issue 4): resume, rank 0 writes, checkpoints, TensorBoard ---
+    world = distributed.from_env()
+    state = checkpoint.load_run(resume) if resume is not None else None
+    if resume is not None:
+        path = resume
+    elif world.is_main:
+        path = new_run_path(out, command)
+    else:
+        path = out or Path("runs") / command  # never written: only rank 0 writes
     created = not path.exists()
+    board = TensorBoardLog(tensorboard) if tensorboard is not None and world.is_main else None
     try:
-        metrics = MetricsLog(path / METRICS)
+        metrics = MetricsLog(path / METRICS) if world.is_main else None
+        if metrics is not None and state is not None:
+            # Epochs the checkpoint holds; a line written after it (killed mid-save) is dropped.
+            done = History.from_dict(state.history)
+            rows = zip(done.records, done.train_seconds, done.seqs_per_s, strict=True)
+            for record, secs, speed in rows:
+                metrics.append(asdict(record) | {"train_seconds": secs, "seqs_per_s": speed})
 
         def log_epoch(end: EpochEnd) -> None:
-            metrics.append(
-                asdict(end.record)
-                | {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
-            )
+            if metrics is not None:
+                metrics.append(
+                    asdict(end.record)
+                    | {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
+                )
+            if board is not None:
+                board(end)
             if on_epoch_end is not None:
                 on_epoch_end(end)
 
-        history = fit(model, train, held_out, train_config, on_epoch_end=log_epoch)
+        history = fit(
+            model,
+            train,
+            held_out,
+            train_config,
+            on_epoch_end=log_epoch,
+            checkpoints=path / checkpoint.CHECKPOINTS,
+            resume=state,
+        )
         trace = build_trace(model, config, history, data, train, held_out)
         trace.meta = {
             "path": str(path),
@@ -110,14 +145,23 @@ def run_experiment(
             "seqs_per_s": [round(s, 1) for s in history.seqs_per_s],
             "threads": history.threads,
             "device": history.device,
+            "world_size": history.world_size,
+            "stop_reason": history.stop_reason,
             "torch": torch.__version__,
             "python": platform.python_version(),
         }
-        save_run(path, config, trace, model)
+        if world.is_main:
+            save_run(path, config, trace, model)
+            # The run is complete: its checkpoints have served their purpose.
+            shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
     except BaseException:
-        if created:
+        # A resumed run keeps its directory (and checkpoints) for the next attempt.
+        if created and world.is_main and resume is None:
             remove_partial(path)
         raise
+    finally:
+        if board is not None:
+            board.close()
     return Run(path=path, config=config, model=model, history=history, trace=trace)
 
 
@@ -161,15 +205,30 @@ def run_lesson(
     seed: int = 0,
     out: Path | None = None,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    *,
+    resume: Path | None = None,
+    tensorboard: Path | None = None,
+    **train_options: Any,
 ) -> Run:
-    """The classic lesson: 1000 × 10 × 5 synthetic sequences → RNN(8) → Linear → 3 classes."""
+    """The classic lesson: 1000 × 10 × 5 synthetic sequences → RNN(8) → Linear → 3 classes.
+
+    `train_options` set other TrainConfig fields (threads, device, clip_grad_norm, patience,
+    lr_schedule); with `resume`, every setting comes from the run's checkpoint instead.
+    """
     from rnntrace.data.synthetic import lesson
 
+    model_config, train_config = ModelConfig(), TrainConfig(
+        epochs=epochs, seed=seed, **train_options
+    )
+    if resume is not None:
+        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume))
     return run_experiment(
-        lesson(seed=seed),
-        ModelConfig(),
-        TrainConfig(epochs=epochs, seed=seed),
+        lesson(seed=train_config.seed),
+        model_config,
+        train_config,
         out=out,
         command="demo",
         on_epoch_end=on_epoch_end,
+        resume=resume,
+        tensorboard=tensorboard,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -36,6 +37,19 @@ class Batch:
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
+
+
+class BatchSource(Protocol):
+    """What batches are cut from: in-memory tensors (TensorSet) or a memory-mapped file."""
+
+    lengths: Tensor  # (N,)
+    equal_length: bool
+
+    def __len__(self) -> int: ...
+
+    def take(self, index: Tensor, batch_first: bool = True) -> Batch:
+        """The sequences at `index`, in that order, trimmed to their longest."""
+        ...
 
 
 @dataclass
@@ -61,9 +75,22 @@ class TensorSet:
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
+    def take(self, index: Tensor, batch_first: bool = True) -> Batch:
+        index = index.to(self.x.device, non_blocking=True)
+        y = self.y[index]  # (B,)
+        if self.equal_length:
+            x, lengths = self.x[index], None  # (B, T, F)
+        else:
+            lengths = self.lengths[index]  # (B,)
+            # One host sync per batch, the price of trimming; it saves far more padded steps.
+            x = self.x[index, : int(lengths.max())]  # (B, t, F)
+        if not batch_first:
+            x = x.transpose(0, 1)  # (T, B, F)
+        return Batch(x=x, lengths=lengths, y=y)
+
 
 def batch_order(
-    data: TensorSet,
+    data: BatchSource,
     batch_size: int,
     *,
     generator: torch.Generator | None = None,
@@ -87,23 +114,13 @@ def batch_order(
     return groups
 
 
-def make_batch(data: TensorSet, index: Tensor, batch_first: bool = True) -> Batch:
+def make_batch(data: BatchSource, index: Tensor, batch_first: bool = True) -> Batch:
     """Gather one batch and trim it to its longest sequence."""
-    index = index.to(data.x.device)
-    y = data.y[index]
-    if data.equal_length:
-        x, lengths = data.x[index], None  # (B, T, F)
-    else:
-        lengths = data.lengths[index]
-        t = int(lengths.max())
-        x = data.x[index, :t]  # (B, t, F)
-    if not batch_first:
-        x = x.transpose(0, 1)  # (T, B, F)
-    return Batch(x=x, lengths=lengths, y=y)
+    return data.take(index, batch_first)
 
 
 def batches(
-    data: TensorSet,
+    data: BatchSource,
     batch_size: int,
     *,
     batch_first: bool = True,
@@ -112,4 +129,4 @@ def batches(
 ) -> Iterator[Batch]:
     """Iterate over batches; shuffled (seeded) when a generator is given."""
     for index in batch_order(data, batch_size, generator=generator, bucket=bucket):
-        yield make_batch(data, index, batch_first)
+        yield data.take(index, batch_first)
