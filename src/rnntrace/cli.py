@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -62,7 +62,7 @@ Tensorboard = Annotated[
 
 def engine_options(
     threads: int | None, device: str, clip: float, patience: int | None, lr_schedule: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The TrainConfig fields the engine options set."""
     return {
         "threads": threads,
@@ -88,9 +88,16 @@ def demo(
     tensorboard: Tensorboard = None,
 ) -> None:
     """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
+    from rnntrace.distributed import from_env
     from rnntrace.experiment import run_lesson
     from rnntrace.render import text
 
+    if not from_env().is_main:  # under torchrun only rank 0 speaks (and writes)
+        run_lesson(
+            epochs=epochs, seed=seed, out=out, resume=resume,
+            **engine_options(threads, device, clip, patience, lr_schedule),
+        )
+        return
     console = text.console()
     progress = text.EpochProgress(console, enabled=not json)
     with progress:

@@ -66,6 +66,7 @@ class TrainConfig:
     patience: int | None = None  # stop after this many epochs without a better held-out loss
     lr_schedule: str = "none"  # none | plateau (halve the lr when held-out loss stalls)
     checkpoint: bool = True  # write <run>/checkpoints/last.pt after every epoch, for --resume
+    bucket: bool = True  # batch sequences of similar length together (variable-length data)
 
     def __post_init__(self) -> None:
         if self.patience is not None and self.patience < 1:

@@ -28,10 +28,14 @@ from rnntrace.model import SequenceClassifier
 from rnntrace.observe import observe_epoch
 from rnntrace.records import EpochRecord
 
-# Per-step work (batch × hidden² × gates) below which one intra-op thread is fastest: measured on
-# 2 cores with benchmarks/run.py, where the lesson, and every batch-32 case, ran faster on one
-# thread (OpenMP hand-offs cost more than a small matmul saves) and batch 256 × hidden 64 on two.
+# Per-step work (batch × hidden² × gates) below which one intra-op thread is fastest: measured
+# with benchmarks/run.py, the lesson (32 × 8² × 1) loses with two threads even on an idle
+# machine, while batch 256 × hidden 64 gained at most 15 % from a second thread.
 _ONE_THREAD_WORK = 128 * 64 * 64
+# Below this many usable cores, one thread: on a busy 2-core machine two OpenMP threads stalled
+# each other and ran 10–100× slower (benchmarks/run.py, the tutorial loop), a risk no 15 % is
+# worth. Above it, half the cores, leaving the rest to the data path and the rest of the machine.
+_MIN_CORES_FOR_THREADS = 4
 _MAX_THREADS = 8  # recurrent steps are sequential; more threads only split each small matmul
 
 
@@ -85,9 +89,12 @@ def choose_threads(config: TrainConfig, model_config: ModelConfig) -> int:
         return config.threads
     gates = {"rnn": 1, "gru": 3, "lstm": 4}[model_config.cell]
     work = config.batch_size * model_config.hidden_size**2 * gates
-    if work < _ONE_THREAD_WORK:
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+    if work < _ONE_THREAD_WORK or cores < _MIN_CORES_FOR_THREADS:
         return 1
-    return max(1, min(_MAX_THREADS, len(os.sched_getaffinity(0))))
+    return min(_MAX_THREADS, cores // 2)
 
 
 @contextmanager
@@ -197,10 +204,7 @@ class _Loop:
         torch.manual_seed(config.seed)
         self.shuffle = torch.Generator().manual_seed(config.seed)
         self.params = [p for p in model.parameters() if p.requires_grad]
-        # foreach: one fused kernel per update instead of one per parameter (same arithmetic).
-        self.optimizer = torch.optim.Adam(
-            self.params, lr=config.lr, weight_decay=config.weight_decay, foreach=True
-        )
+        self.optimizer = _adam(self.params, config)
         self.scheduler = (
             torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, factor=0.5, patience=1)
             if config.lr_schedule == "plateau"
@@ -292,13 +296,13 @@ class _Loop:
         model.train()
         max_norm = config.clip_grad_norm if config.clip_grad_norm is not None else math.inf
         batch_first = model.config.batch_first
-        # Accumulated on the device: no host sync inside the loop.
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), dtype=torch.long, device=self.device)
-        norm_sum = torch.zeros((), device=self.device)
-        steps = 0
+        # Kept as tensors and summed once at the end: no host sync and no extra ops per step.
+        ce_sums: list[Tensor] = []
+        norms: list[Tensor] = []
+        hits: list[Tensor] = []
         start = time.perf_counter()
-        for group in batch_order(data, config.batch_size, generator=self.shuffle):
+        order = batch_order(data, config.batch_size, generator=self.shuffle, bucket=config.bucket)
+        for group in order:
             if len(group) < world.size:
                 continue  # too small to give every rank a sequence (only a last, tiny batch)
             batch = data.take(distributed.shard(group, world), batch_first)
@@ -314,11 +318,14 @@ class _Loop:
                 ce_sum = loss * len(batch)
             loss.backward()  # type: ignore[no-untyped-call]
             # The norm before clipping: the honest measure of exploding gradients.
-            norm_sum += nn.utils.clip_grad_norm_(self.params, max_norm, foreach=True)
+            norms.append(nn.utils.clip_grad_norm_(self.params, max_norm, foreach=True))
             self.optimizer.step()
-            loss_sum += ce_sum.detach()
-            correct += (logits.detach().argmax(1) == batch.y).sum()
-            steps += 1
+            ce_sums.append(ce_sum.detach())
+            hits.append(logits.detach().argmax(1) == batch.y)
+        steps = len(norms)
+        loss_sum = torch.stack(ce_sums).sum() if ce_sums else torch.zeros((), device=self.device)
+        norm_sum = torch.stack(norms).sum() if norms else torch.zeros((), device=self.device)
+        correct = torch.cat(hits).sum() if hits else torch.zeros((), device=self.device)
         sums = torch.stack([loss_sum, correct.to(loss_sum.dtype), norm_sum]).double()
         distributed.all_sum(sums, world)
         if world.distributed:
@@ -372,6 +379,17 @@ class _Loop:
             },
         )
         checkpoint.save(self.checkpoints / checkpoint.LAST, state)
+
+
+def _adam(params: list[nn.Parameter], config: TrainConfig) -> torch.optim.Adam:
+    """Adam with its fused kernel: one kernel per update instead of several small ops per
+    parameter (measured 1.15× the whole lesson step on CPU); the same update rule."""
+    try:
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    except (RuntimeError, ValueError):  # a device or an older torch without a fused kernel
+        return torch.optim.Adam(
+            params, lr=config.lr, weight_decay=config.weight_decay, foreach=True
+        )
 
 
 def _comparable(train: dict[str, Any]) -> dict[str, Any]:
