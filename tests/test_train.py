@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -111,7 +113,7 @@ def test_plateau_schedule_halves_the_learning_rate_when_held_out_loss_stalls() -
     history = fit(_model(), train, held, TrainConfig(epochs=8, lr_schedule="plateau"))
     lrs = [r.lr for r in history.records]
     assert lrs[0] == 0.01 and lrs[-1] < 0.01
-    assert all(b in (a, a / 2) for a, b in zip(lrs, lrs[1:], strict=False))
+    assert all(b in (a, a / 2) for a, b in itertools.pairwise(lrs))
 
 
 def test_threads_are_chosen_from_the_work_and_restored_after() -> None:
