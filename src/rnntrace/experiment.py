@@ -15,8 +15,8 @@ import torch
 
 from rnntrace import checkpoint, distributed
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from rnntrace.data.scaling import feature_stats
 from rnntrace.data.sequences import SequenceSet, stratified_split
+from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped, read_rows
 from rnntrace.errors import DataError
 from rnntrace.events import TensorBoardLog
 from rnntrace.model import SequenceClassifier
@@ -45,13 +45,18 @@ class Run:
 
 def split_validation(
     data: SequenceSet, val: SequenceSet | None, config: TrainConfig
-) -> tuple[SequenceSet, SequenceSet | None]:
-    """The training and held-out sets: `val` when given, else a stratified seeded split."""
+) -> tuple[SequenceSet | RowSubset, SequenceSet | RowSubset | None]:
+    """The training and held-out sets: `val` when given, else a stratified seeded split.
+
+    A memory-mapped set is split into row subsets of the one mapping, never copied.
+    """
     if val is not None or config.val_fraction == 0:
         return data, val
     train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
     if len(val_idx) == 0:
         raise DataError(f"{data.source}: too few sequences to hold out {config.val_fraction:.0%}")
+    if is_memory_mapped(data.values):
+        return RowSubset(data, train_idx), RowSubset(data, val_idx)
     return data.subset(train_idx), data.subset(val_idx)
 
 
@@ -79,7 +84,7 @@ def run_experiment(
 
     torch.manual_seed(train_config.seed)  # initial weights
     model = SequenceClassifier.from_config(model_config)
-    mean, std = feature_stats(train)
+    mean, std = feature_stats(train)  # streamed in chunks when memory-mapped
     model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
     config = RunConfig(
         model=model_config,
@@ -170,8 +175,8 @@ def build_trace(
     config: RunConfig,
     history: History,
     data: SequenceSet,
-    train: SequenceSet,
-    held_out: SequenceSet | None,
+    train: SequenceSet | RowSubset,
+    held_out: SequenceSet | RowSubset | None,
 ) -> Trace:
     """The Trace of a trained model: data flow, training history, one prediction, an insight."""
     flow_set = _dataflow_sample(data, config.train.batch_size)
@@ -183,6 +188,8 @@ def build_trace(
     stages = data_flow(model, x.to(device), lengths)
 
     shown = held_out if held_out is not None else train
+    if isinstance(shown, RowSubset):
+        shown = shown.head(1)
     prediction = trace_prediction(model, shown, 0)
     insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)
     return Trace(
@@ -195,6 +202,8 @@ def build_trace(
 
 
 def _dataflow_sample(data: SequenceSet, batch_size: int) -> SequenceSet:
+    if is_memory_mapped(data.values):  # one batch, read into (writable) memory
+        return read_rows(data, np.arange(min(batch_size, len(data))))
     if data.values.size <= _DATAFLOW_MAX_VALUES:
         return data
     return data.subset(np.arange(min(batch_size, len(data))))

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,25 +16,28 @@ from torch import Tensor, nn
 
 from rnntrace import checkpoint, distributed
 from rnntrace.checkpoint import Checkpoint
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config import TrainConfig
 from rnntrace.data.batching import BatchSource, batch_order
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.data.streaming import batch_source
+from rnntrace.data.streaming import RowSubset, batch_source
 from rnntrace.distributed import World
-from rnntrace.errors import ConfigError, RunError
+from rnntrace.errors import RunError
 from rnntrace.model import SequenceClassifier
 from rnntrace.observe import observe_epoch
 from rnntrace.records import EpochRecord
+from rnntrace.resources import choose_threads, intra_op_threads, resolve_device
 
-# Per-step work (batch × hidden² × gates) below which one intra-op thread is fastest: measured
-# with benchmarks/run.py, the lesson (32 × 8² × 1) loses with two threads even on an idle
-# machine, while batch 256 × hidden 64 gained at most 15 % from a second thread.
-_ONE_THREAD_WORK = 128 * 64 * 64
-# Below this many usable cores, one thread: on a busy 2-core machine two OpenMP threads stalled
-# each other and ran 10–100× slower (benchmarks/run.py, the tutorial loop), a risk no 15 % is
-# worth. Above it, half the cores, leaving the rest to the data path and the rest of the machine.
-_MIN_CORES_FOR_THREADS = 4
-_MAX_THREADS = 8  # recurrent steps are sequential; more threads only split each small matmul
+__all__ = [
+    "Data",
+    "EpochEnd",
+    "History",
+    "choose_threads",
+    "evaluate",
+    "fit",
+    "intra_op_threads",
+    "predict_logits",
+    "resolve_device",
+]
 
 
 @dataclass
@@ -70,46 +71,11 @@ class History:
         return cls(**{**raw, "records": records})
 
 
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when there is a GPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda asked for, but PyTorch sees no CUDA GPU; use cpu or auto")
-    return torch.device(name)
+Data = SequenceSet | RowSubset | BatchSource  # what fit, evaluate and predict accept
 
 
-def choose_threads(config: TrainConfig, model_config: ModelConfig) -> int:
-    """Intra-op threads: one for small steps, where thread hand-offs cost more than they save.
-
-    On a busy 2-core machine a small GRU was measured 100× slower with PyTorch's default threads
-    than with one, as OpenMP threads stalled each other; threads pay off only for large matmuls.
-    """
-    if config.threads is not None:
-        return config.threads
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}[model_config.cell]
-    work = config.batch_size * model_config.hidden_size**2 * gates
-    cores = (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    )
-    if work < _ONE_THREAD_WORK or cores < _MIN_CORES_FOR_THREADS:
-        return 1
-    return min(_MAX_THREADS, cores // 2)
-
-
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """Use n intra-op threads inside the block and restore the caller's setting after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _source(data: SequenceSet | BatchSource, device: torch.device) -> BatchSource:
-    return batch_source(data, device) if isinstance(data, SequenceSet) else data
+def _source(data: Data, device: torch.device) -> BatchSource:
+    return batch_source(data, device) if isinstance(data, SequenceSet | RowSubset) else data
 
 
 @torch.inference_mode()
@@ -133,7 +99,7 @@ def _eval_sums(
 
 def evaluate(
     model: SequenceClassifier,
-    data: SequenceSet | BatchSource,
+    data: Data,
     batch_size: int = 256,
     world: World | None = None,
 ) -> tuple[float, float]:
@@ -149,8 +115,8 @@ def evaluate(
 
 def fit(
     model: SequenceClassifier,
-    train: SequenceSet | BatchSource,
-    val: SequenceSet | BatchSource | None = None,
+    train: Data,
+    val: Data | None = None,
     config: TrainConfig | None = None,
     *,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
@@ -407,9 +373,7 @@ def _all_finite(*values: float | None) -> bool:
     return all(v is None or math.isfinite(v) for v in values)
 
 
-def predict_logits(
-    model: SequenceClassifier, data: SequenceSet | BatchSource, batch_size: int = 256
-) -> Tensor:
+def predict_logits(model: SequenceClassifier, data: Data, batch_size: int = 256) -> Tensor:
     """Logits for every sequence of `data`, in order, (N, C)."""
     was_training = model.training
     model.eval()

@@ -133,14 +133,85 @@ class StreamingSet:
         return Batch(x=x, lengths=None if self.equal_length else lengths, y=y)
 
 
+@dataclass
+class RowSubset:
+    """Some rows of a memory-mapped SequenceSet, chosen without copying its values.
+
+    A train/held-out split of a file larger than memory is two of these over one mapping.
+    """
+
+    data: SequenceSet
+    rows: IntArray  # (N,) indices into data
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    def head(self, n: int) -> SequenceSet:
+        """The first n sequences, read into memory (for showing, not for training)."""
+        return read_rows(self.data, self.rows[:n])
+
+
+def read_rows(data: SequenceSet, rows: IntArray) -> SequenceSet:
+    """The sequences at `rows` as an in-memory SequenceSet, read without touching the mapping."""
+    reader = RowReader.open(data.values)
+    if reader is None:
+        return data.subset(rows)
+    try:
+        values = reader.read(np.asarray(rows, dtype=np.int64), data.max_length)
+    finally:
+        reader.close()
+    return SequenceSet(
+        values,
+        data.lengths[rows],
+        data.labels[rows],
+        list(data.class_names),
+        feature_names=list(data.feature_names),
+        ids=[data.ids[i] for i in rows],
+        source=data.source,
+    )
+
+
+def feature_stats(
+    data: SequenceSet | RowSubset, chunk: int = 4096
+) -> tuple[FloatArray, FloatArray]:
+    """Per-feature mean and std over real steps; memory-mapped data is read chunk by chunk.
+
+    In-memory data goes straight to scaling.feature_stats. For a mapping, each chunk's
+    statistics are combined by their step counts: mean = Σ nᵢ·meanᵢ / n,
+    E[x²] = Σ nᵢ·(stdᵢ² + meanᵢ²) / n.
+    """
+    from rnntrace.data import scaling
+
+    if isinstance(data, SequenceSet) and not is_memory_mapped(data.values):
+        return scaling.feature_stats(data)
+    base, rows = (data.data, data.rows) if isinstance(data, RowSubset) else (data, None)
+    picked = np.arange(len(base)) if rows is None else rows
+    total = np.zeros(base.n_features, dtype=np.float64)
+    total_sq = np.zeros(base.n_features, dtype=np.float64)
+    count = 0
+    for start in range(0, len(picked), chunk):
+        part = read_rows(base, picked[start : start + chunk])
+        mean, std = scaling.feature_stats(part)
+        n = int(part.lengths.sum())
+        total += n * mean.astype(np.float64)
+        total_sq += n * (std.astype(np.float64) ** 2 + mean.astype(np.float64) ** 2)
+        count += n
+    mean64 = total / count
+    std64 = np.sqrt(np.maximum(total_sq / count - mean64**2, 0.0))
+    return mean64.astype(np.float32), std64.astype(np.float32)
+
+
 def batch_source(
-    data: SequenceSet, device: torch.device | str = "cpu", rows: IntArray | None = None
+    data: SequenceSet | RowSubset, device: torch.device | str = "cpu", rows: IntArray | None = None
 ) -> BatchSource:
     """Tensors in memory for ordinary data; streamed reads when `data.values` is memory-mapped.
 
-    `rows` picks a subset of a memory-mapped set without copying it (a train/held-out split).
+    `rows` (or a RowSubset) picks a subset of a memory-mapped set without copying it.
     """
     device = torch.device(device)
+    if isinstance(data, RowSubset):
+        rows = data.rows if rows is None else data.rows[rows]
+        data = data.data
     if is_memory_mapped(data.values):
         return StreamingSet.from_sequences(data, device, rows)
     if rows is not None:
