@@ -189,7 +189,7 @@ def build_trace(
 
     shown = held_out if held_out is not None else train
     if isinstance(shown, RowSubset):
-        shown = shown.head(1)
+        shown = shown.head(config.train.batch_size)  # the first held-out batch, in memory
     prediction = trace_prediction(model, shown, 0)
     insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)
     return Trace(
