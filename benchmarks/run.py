@@ -45,7 +45,7 @@ def row(*cells: object) -> str:
 
 
 def training(args: argparse.Namespace) -> list[str]:
-    steps = 20 if args.quick else args.steps
+    steps = 5 if args.quick else args.steps
     repeats = 2 if args.quick else args.repeats
     cases = [
         (
@@ -95,7 +95,7 @@ def training(args: argparse.Namespace) -> list[str]:
 
 
 def inference(args: argparse.Namespace) -> list[str]:
-    n = (20 if args.quick else args.steps) * 256
+    n = (5 if args.quick else args.steps) * 256
     lines = [
         f"Inference (train.predict_logits vs a no_grad DataLoader loop, {n:,} × 50 × 16)",
         row("case", "who", "threads", "seq/s", "peak MB", "÷plain", ""),
@@ -122,7 +122,7 @@ def inference(args: argparse.Namespace) -> list[str]:
 
 
 def padding(args: argparse.Namespace) -> list[str]:
-    n = 2_000 if args.quick else 10_000
+    n = 500 if args.quick else 10_000
     name = f"variable length 5–200, {n:,}×16 h64 b256 gru"
     if args.only and args.only not in name:
         return []
@@ -140,7 +140,10 @@ def padding(args: argparse.Namespace) -> list[str]:
         b: measure(spec | {"job": "padding/steps", "bucket": b})["median"] for b in (False, True)
     }
     speed = {b: measure(spec | {"job": "train/rnntrace", "bucket": b}) for b in (False, True)}
-    kernel = {p: measure(spec | {"job": "padding/kernel", "packed": p}) for p in (False, True)}
+    kernel = {
+        p: measure(spec | {"job": "padding/kernel", "packed": p, "repeats": 1})
+        for p in (False, True)
+    }
     epoch = {b: n / speed[b]["median"] for b in (False, True)}
     return [
         f"Padding: {name}",
@@ -155,7 +158,7 @@ def padding(args: argparse.Namespace) -> list[str]:
 
 
 def memmap(args: argparse.Namespace) -> list[str]:
-    n = 100_000 if args.quick else 1_000_000
+    n = 50_000 if args.quick else 1_000_000
     name = f"memmap {n:,}×50×16 float32"
     if args.only and args.only not in name:
         return []
