@@ -9,7 +9,9 @@ resident memory, ru_maxrss, is the case's own):
             Linear on the last step, Adam, CrossEntropyLoss, PyTorch's default threads
   floor     pre-made contiguous batches; forward + loss + backward + Adam step only, with the
             threads rnntrace chooses
-Throughput is sequences per second, the median of timed epochs after one warm-up epoch. The
+Throughput is sequences per second: in each process the median of timed epochs after one
+warm-up epoch; each contender runs in --rounds processes, taking turns, and the table shows the
+median over them (a shared machine's busy spells then hit every contender alike). The
 large cases time a fixed number of batches (--steps, 100 by default) rather than 100,000
 sequences, the same for all three contenders.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +28,23 @@ from pathlib import Path
 from typing import Any
 
 WORKER = Path(__file__).with_name("workers.py")
+
+
+def compare(spec: dict[str, Any], jobs: dict[str, str], rounds: int) -> dict[str, dict[str, Any]]:
+    """Each contender `rounds` times, taking turns, so that a busy spell on a shared machine
+    slows all of them alike; the median over rounds, the largest peak memory."""
+    runs: dict[str, list[dict[str, Any]]] = {who: [] for who in jobs}
+    for _ in range(rounds):
+        for who, job in jobs.items():
+            runs[who].append(measure(spec | {"job": job}))
+    return {
+        who: {
+            "median": statistics.median(r["median"] for r in got),
+            "threads": got[0]["threads"],
+            "peak_mb": max(r["peak_mb"] for r in got),
+        }
+        for who, got in runs.items()
+    }
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
@@ -69,16 +89,15 @@ def training(args: argparse.Namespace) -> list[str]:
             )
         )
     lines = [
-        f"Training ({steps} batches per timed epoch for the large cases; {repeats} timed epochs)",
+        f"Training ({steps} batches per timed epoch for the large cases; {repeats} timed "
+        f"epochs in each of {args.rounds} processes per contender, taking turns)",
         row("case", "who", "threads", "seq/s", "peak MB", "÷plain", "÷floor"),
     ]
     for name, spec in cases:
         if args.only and args.only not in name:
             continue
         spec = spec | ({"threads": args.threads} if args.threads else {})
-        got = {
-            who: measure(spec | {"job": f"train/{who}"}) for who in ("plain", "floor", "rnntrace")
-        }
+        got = compare(spec, {w: f"train/{w}" for w in ("plain", "floor", "rnntrace")}, args.rounds)
         for who, r in got.items():
             lines.append(
                 row(
@@ -105,7 +124,7 @@ def inference(args: argparse.Namespace) -> list[str]:
         if args.only and args.only not in name:
             continue
         spec = {"n": n, "t": 50, "f": 16, "hidden": 64, "cell": cell, "repeats": args.repeats}
-        got = {who: measure(spec | {"job": f"predict/{who}"}) for who in ("plain", "rnntrace")}
+        got = compare(spec, {w: f"predict/{w}" for w in ("plain", "rnntrace")}, args.rounds)
         for who, r in got.items():
             lines.append(
                 row(
@@ -180,7 +199,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--only", help="run only the cases whose name contains this")
-    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per case")
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per process")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per contender")
     parser.add_argument("--steps", type=int, default=100, help="batches per large-case epoch")
     parser.add_argument("--threads", type=int, help="the same intra-op threads for everyone")
     args = parser.parse_args()

@@ -42,7 +42,7 @@ class Batch:
 class BatchSource(Protocol):
     """What batches are cut from: in-memory tensors (TensorSet) or a memory-mapped file."""
 
-    lengths: Tensor  # (N,)
+    lengths: Tensor  # (N,), on the host
     equal_length: bool
 
     def __len__(self) -> int: ...
@@ -56,18 +56,18 @@ class BatchSource(Protocol):
 class TensorSet:
     """A SequenceSet as tensors, ready to be sliced into batches."""
 
-    x: Tensor  # (N, T_max, F)
-    lengths: Tensor  # (N,)
-    y: Tensor  # (N,)
+    x: Tensor  # (N, T_max, F), on the training device
+    lengths: Tensor  # (N,), on the host: trimming a batch reads them without a device sync
+    y: Tensor  # (N,), on the training device
     equal_length: bool
 
     @classmethod
     def from_sequences(cls, data: SequenceSet, device: torch.device | str = "cpu") -> TensorSet:
-        # torch.from_numpy shares memory with the array: no copy for in-memory data.
-        x = torch.from_numpy(data.values).to(device)
+        """The whole set in memory (on a GPU when `device` is one); see streaming for memmaps."""
+        # torch.from_numpy shares memory with the array: no copy for in-memory data on the CPU.
         return cls(
-            x=x,
-            lengths=torch.from_numpy(data.lengths).to(device),
+            x=torch.from_numpy(data.values).to(device),
+            lengths=torch.from_numpy(data.lengths),
             y=torch.from_numpy(data.labels).to(device),
             equal_length=data.equal_length,
         )
@@ -76,14 +76,14 @@ class TensorSet:
         return int(self.y.shape[0])
 
     def take(self, index: Tensor, batch_first: bool = True) -> Batch:
-        index = index.to(self.x.device, non_blocking=True)
-        y = self.y[index]  # (B,)
+        on_device = index.to(self.x.device, non_blocking=True)
+        y = self.y[on_device]  # (B,)
         if self.equal_length:
-            x, lengths = self.x[index], None  # (B, T, F)
+            x, lengths = self.x[on_device], None  # (B, T, F)
         else:
             lengths = self.lengths[index]  # (B,)
-            # One host sync per batch, the price of trimming; it saves far more padded steps.
-            x = self.x[index, : int(lengths.max())]  # (B, t, F)
+            x = self.x[on_device, : int(lengths.max())]  # (B, t, F)
+            lengths = lengths.to(self.x.device, non_blocking=True)
         if not batch_first:
             x = x.transpose(0, 1)  # (T, B, F)
         return Batch(x=x, lengths=lengths, y=y)
@@ -101,7 +101,7 @@ def batch_order(
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     if bucket and not data.equal_length:
         chunk = batch_size * _BUCKET_CHUNK
-        lengths = data.lengths.cpu()
+        lengths = data.lengths
         parts = []
         for start in range(0, n, chunk):
             idx = order[start : start + chunk]
