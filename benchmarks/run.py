@@ -9,9 +9,11 @@ resident memory, ru_maxrss, is the case's own):
             Linear on the last step, Adam, CrossEntropyLoss, PyTorch's default threads
   floor     pre-made contiguous batches; forward + loss + backward + Adam step only, with the
             threads rnntrace chooses
-Throughput is sequences per second: in each process the median of timed epochs after one
-warm-up epoch; each contender runs in --rounds processes, taking turns, and the table shows the
-median over them (a shared machine's busy spells then hit every contender alike). The
+Training throughput is sequences per second. The three contenders take turns epoch by epoch
+in one process (so a busy spell on a shared machine slows all of them alike), each with its own
+threads; the median of the timed epochs after a warm-up one, then the median over --rounds
+such processes. Peak memory comes from each contender alone in a fresh process. Inference
+contenders take turns process by process. The
 large cases time a fixed number of batches (--steps, 100 by default) rather than 100,000
 sequences, the same for all three contenders.
 """
@@ -44,6 +46,19 @@ def compare(spec: dict[str, Any], jobs: dict[str, str], rounds: int) -> dict[str
             "peak_mb": max(r["peak_mb"] for r in got),
         }
         for who, got in runs.items()
+    }
+
+
+def taking_turns(spec: dict[str, Any], rounds: int) -> dict[str, dict[str, Any]]:
+    """Training throughput of the three contenders, epoch by epoch in turn in one process,
+    in `rounds` fresh processes; the median over them."""
+    runs = [measure(spec | {"job": "train/turns"}) for _ in range(rounds)]
+    return {
+        who: {
+            "median": statistics.median(r[who]["median"] for r in runs),
+            "threads": runs[0][who]["threads"],
+        }
+        for who in ("plain", "floor", "rnntrace")
     }
 
 
@@ -97,7 +112,9 @@ def training(args: argparse.Namespace) -> list[str]:
         if args.only and args.only not in name:
             continue
         spec = spec | ({"threads": args.threads} if args.threads else {})
-        got = compare(spec, {w: f"train/{w}" for w in ("plain", "floor", "rnntrace")}, args.rounds)
+        got = taking_turns(spec, args.rounds)
+        for who in got:  # peak memory: each contender alone in a fresh process, one epoch
+            got[who]["peak_mb"] = measure(spec | {"job": f"train/{who}", "repeats": 1})["peak_mb"]
         for who, r in got.items():
             lines.append(
                 row(

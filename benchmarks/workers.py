@@ -88,10 +88,10 @@ def train_rnntrace(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float]
     return history.seqs_per_s[1:], history.threads
 
 
-def train_plain(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float], int]:
+def plain_epoch(spec: dict[str, Any], data: SequenceSet) -> tuple[Callable[[], int], int]:
+    """The tutorial loop's epoch, and its threads: PyTorch's default unless --threads."""
     torch.manual_seed(0)
-    if spec.get("threads"):
-        torch.set_num_threads(spec["threads"])
+    threads = spec.get("threads") or torch.get_num_threads()
     x, y = torch.from_numpy(data.values), torch.from_numpy(data.labels)
     loader = DataLoader(TensorDataset(x, y), batch_size=spec["batch"], shuffle=True)
     model = PlainNet(spec["cell"], data.n_features, spec["hidden"])
@@ -107,17 +107,16 @@ def train_plain(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float], i
             optimizer.step()
         return len(y)
 
-    return timed_epochs(epoch, spec["repeats"]), torch.get_num_threads()
+    return epoch, threads
 
 
-def train_floor(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float], int]:
+def floor_epoch(spec: dict[str, Any], data: SequenceSet) -> tuple[Callable[[], int], int]:
     """Pre-made contiguous batches; forward, loss, backward and step, nothing else."""
     torch.manual_seed(0)
     model_config = ModelConfig(data.n_features, 3, spec["hidden"], spec["cell"])
     threads = spec.get("threads") or choose_threads(
         TrainConfig(batch_size=spec["batch"]), model_config
     )
-    torch.set_num_threads(threads)
     x, y = torch.from_numpy(data.values), torch.from_numpy(data.labels)
     b = spec["batch"]
     batches = [(x[i : i + b].contiguous(), y[i : i + b]) for i in range(0, len(y), b)]
@@ -132,7 +131,57 @@ def train_floor(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float], i
             optimizer.step()
         return len(y)
 
+    return epoch, threads
+
+
+def train_plain(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float], int]:
+    epoch, threads = plain_epoch(spec, data)
+    torch.set_num_threads(threads)
     return timed_epochs(epoch, spec["repeats"]), threads
+
+
+def train_floor(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float], int]:
+    epoch, threads = floor_epoch(spec, data)
+    torch.set_num_threads(threads)
+    return timed_epochs(epoch, spec["repeats"]), threads
+
+
+def train_turns(spec: dict[str, Any], data: SequenceSet) -> dict[str, Any]:
+    """All three in one process, an epoch each in turn: rnntrace's epoch, then the plain loop's
+    and the floor's inside its on_epoch_end, so a busy spell of a shared machine hits all alike.
+    Each runs with its own threads; rnntrace's timing excludes the callback."""
+    others = {"plain": plain_epoch(spec, data), "floor": floor_epoch(spec, data)}
+    speeds: dict[str, list[float]] = {who: [] for who in others}
+
+    def turn(_: object) -> None:
+        mine = torch.get_num_threads()
+        for who, (epoch, threads) in others.items():
+            torch.set_num_threads(threads)
+            start = time.perf_counter()
+            n = epoch()
+            speeds[who].append(n / (time.perf_counter() - start))
+        torch.set_num_threads(mine)
+
+    torch.manual_seed(0)
+    model = SequenceClassifier(data.n_features, 3, spec["hidden"], spec["cell"])
+    config = TrainConfig(
+        epochs=spec["repeats"] + 1,
+        batch_size=spec["batch"],
+        lr=1e-3,
+        threads=spec.get("threads"),
+    )
+    history = fit(model, data, None, config, on_epoch_end=turn)
+    speeds["rnntrace"] = history.seqs_per_s
+    threads = {
+        "plain": others["plain"][1],
+        "floor": others["floor"][1],
+        "rnntrace": history.threads,
+    }
+    # The first turn of each warms up caches and allocators.
+    return {
+        who: {"median": statistics.median(v[1:]), "threads": threads[who]}
+        for who, v in speeds.items()
+    }
 
 
 def predict_rnntrace(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float], int]:
@@ -235,6 +284,9 @@ JOBS: dict[str, Callable[[dict[str, Any], Any], tuple[list[float], int]]] = {
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
+    if spec["job"] == "train/turns":
+        print(json.dumps(train_turns(spec, make_data(spec))))
+        return
     job = JOBS[spec["job"]]
     data = None if spec["job"].startswith("memmap") else make_data(spec)
     values, threads = job(spec, data)

@@ -262,10 +262,12 @@ class _Loop:
         model.train()
         max_norm = config.clip_grad_norm if config.clip_grad_norm is not None else math.inf
         batch_first = model.config.batch_first
-        # Kept as tensors and summed once at the end: no host sync and no extra ops per step.
-        ce_sums: list[Tensor] = []
+        # Kept as tensors and reduced once at the end: no host sync and no extra ops per step.
+        losses: list[Tensor] = []  # each batch's mean loss (its sum for a DDP shard)
+        sizes: list[int] = []
         norms: list[Tensor] = []
-        hits: list[Tensor] = []
+        outputs: list[Tensor] = []  # logits (B, C), to count correct predictions at the end
+        targets: list[Tensor] = []
         start = time.perf_counter()
         order = batch_order(data, config.batch_size, generator=self.shuffle, bucket=config.bucket)
         for group in order:
@@ -278,20 +280,25 @@ class _Loop:
                 # DDP averages gradients over ranks; scaling each rank's summed loss this way
                 # makes that average the gradient of the whole global batch's mean loss.
                 ce_sum = nn.functional.cross_entropy(logits, batch.y, reduction="sum")
-                loss = ce_sum * (world.size / len(group))
+                (ce_sum * (world.size / len(group))).backward()  # type: ignore[no-untyped-call]
+                losses.append(ce_sum.detach())
+                sizes.append(1)
             else:
                 loss = nn.functional.cross_entropy(logits, batch.y)
-                ce_sum = loss * len(batch)
-            loss.backward()  # type: ignore[no-untyped-call]
+                loss.backward()  # type: ignore[no-untyped-call]
+                losses.append(loss.detach())
+                sizes.append(len(batch))
             # The norm before clipping: the honest measure of exploding gradients.
             norms.append(nn.utils.clip_grad_norm_(self.params, max_norm, foreach=True))
             self.optimizer.step()
-            ce_sums.append(ce_sum.detach())
-            hits.append(logits.detach().argmax(1) == batch.y)
+            outputs.append(logits.detach())
+            targets.append(batch.y)
         steps = len(norms)
-        loss_sum = torch.stack(ce_sums).sum() if ce_sums else torch.zeros((), device=self.device)
-        norm_sum = torch.stack(norms).sum() if norms else torch.zeros((), device=self.device)
-        correct = torch.cat(hits).sum() if hits else torch.zeros((), device=self.device)
+        zero = torch.zeros((), device=self.device)
+        weights = torch.tensor(sizes, dtype=torch.float32, device=self.device)
+        loss_sum = torch.dot(torch.stack(losses), weights) if losses else zero
+        norm_sum = torch.stack(norms).sum() if norms else zero
+        correct = (torch.cat(outputs).argmax(1) == torch.cat(targets)).sum() if outputs else zero
         sums = torch.stack([loss_sum, correct.to(loss_sum.dtype), norm_sum]).double()
         distributed.all_sum(sums, world)
         if world.distributed:
