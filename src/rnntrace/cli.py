@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,40 +19,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-Seed = Annotated[int, typer.Option(help="Seed for data, split, initial weights and shuffling.")]
-
-
 @app.callback()
 def _root() -> None:
     """Build, train, trace and explain recurrent sequence classifiers in PyTorch."""
+
+
+# Options shared by several commands.
+Seed = Annotated[int, typer.Option(help="Seed for data, split, initial weights and shuffling.")]
 
 
 Out = Annotated[
     Path | None,
     typer.Option("--out", help="Run directory to write (default: runs/<command>-<time>)."),
 ]
-
-
-@app.command()
-def demo(
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 5,
-    seed: Seed = 0,
-    out: Out = None,
-    json: Annotated[bool, typer.Option("--json", help="Print the trace as JSON instead.")] = False,
-) -> None:
-    """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
-    from rnntrace.experiment import run_lesson
-    from rnntrace.render import text
-
-    console = text.console()
-    progress = text.EpochProgress(console, enabled=not json)
-    with progress:
-        run = run_lesson(epochs=epochs, seed=seed, out=out, on_epoch_end=progress.update)
-    if json:
-        sys.stdout.write(run.trace.to_json() + "\n")
-    else:
-        text.print_trace(run.trace, console)
-        _print_next_steps(console, run.path)
 
 
 Epochs = Annotated[int, typer.Option(help="Training epochs.")]
@@ -72,6 +52,47 @@ Nan = Annotated[
 ]
 
 
+# Training engine options, shared by every command that trains.
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="Intra-op CPU threads (default: one for small models, all cores for large)."
+    ),
+]
+Device = Annotated[str, typer.Option(help="cpu, cuda, or auto (CUDA when there is a GPU).")]
+Clip = Annotated[
+    float, typer.Option(min=0.0, help="Clip the gradient norm to this; 0 turns clipping off.")
+]
+Patience = Annotated[
+    int | None,
+    typer.Option(min=1, help="Stop after this many epochs without a better held-out loss."),
+]
+LrSchedule = Annotated[
+    str, typer.Option("--lr-schedule", help="none, or plateau: halve the lr when loss stalls.")
+]
+Resume = Annotated[
+    Path | None,
+    typer.Option(help="Continue the killed run in this directory from its last checkpoint."),
+]
+Tensorboard = Annotated[
+    Path | None,
+    typer.Option(help="Also write TensorBoard event files here (needs the tensorboard extra)."),
+]
+
+
+def engine_options(
+    threads: int | None, device: str, clip: float, patience: int | None, lr_schedule: str
+) -> dict[str, Any]:
+    """The TrainConfig fields the engine options set."""
+    return {
+        "threads": threads,
+        "device": device,
+        "clip_grad_norm": clip if clip > 0 else None,
+        "patience": patience,
+        "lr_schedule": lr_schedule,
+    }
+
+
 def _print_next_steps(console: Any, path: Path) -> None:
     console.print(f"\nRun written to [bold]{path}[/bold]")
     console.print(f"The whole trace as a page: [bold]{path / 'report.html'}[/bold]")
@@ -81,6 +102,51 @@ def _print_next_steps(console: Any, path: Path) -> None:
 def _read_options(label: str, id: str, time: str, features: str | None, nan: str) -> dict[str, Any]:
     names = [f.strip() for f in features.split(",") if f.strip()] if features else None
     return {"label": label, "id": id, "time": time, "features": names, "nan": nan}
+
+
+def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bool) -> None:
+    """Run `start(on_epoch_end)` with a progress bar, then print the trace (rank 0 only)."""
+    from rnntrace.distributed import from_env
+    from rnntrace.render import text
+
+    if not from_env().is_main:  # under torchrun only rank 0 speaks (and writes)
+        start(None)
+        return
+    console = text.console()
+    with text.EpochProgress(console, enabled=not json) as progress:
+        run = start(progress.update)
+    if json:
+        sys.stdout.write(run.trace.to_json() + "\n")
+    else:
+        text.print_trace(run.trace, console)
+        _print_next_steps(console, run.path)
+
+
+@app.command()
+def demo(
+    epochs: Epochs = 5,
+    seed: Seed = 0,
+    out: Out = None,
+    json: Json = False,
+    threads: Threads = None,
+    device: Device = "cpu",
+    clip: Clip = 1.0,
+    patience: Patience = None,
+    lr_schedule: LrSchedule = "none",
+    resume: Resume = None,
+    tensorboard: Tensorboard = None,
+) -> None:
+    """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
+    from rnntrace.experiment import run_lesson
+
+    engine = engine_options(threads, device, clip, patience, lr_schedule)
+    _train_and_show(
+        lambda on_epoch_end: run_lesson(
+            epochs=epochs, seed=seed, out=out, on_epoch_end=on_epoch_end, resume=resume,
+            tensorboard=tensorboard, **engine,
+        ),
+        json,
+    )
 
 
 @app.command()
@@ -110,12 +176,19 @@ def train(
     nan: Nan = "error",
     out: Out = None,
     json: Json = False,
+    threads: Threads = None,
+    device: Device = "cpu",
+    clip: Clip = 1.0,
+    patience: Patience = None,
+    lr_schedule: LrSchedule = "none",
+    resume: Resume = None,
+    tensorboard: Tensorboard = None,
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson."""
+    from rnntrace import checkpoint
     from rnntrace.config import ModelConfig, TrainConfig
     from rnntrace.data.readers import check_compatible, read
     from rnntrace.experiment import run_experiment
-    from rnntrace.render import text
 
     options = _read_options(label, id, time, features, nan)
     # Check every input before anything is written: a bad file leaves no run directory behind.
@@ -126,25 +199,26 @@ def train(
     test_set = check_compatible(train_set, read(test, **options, min_classes=1), "test") if (
         test is not None
     ) else None
-    model_config = ModelConfig(
-        n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
-        cell=cell, nonlinearity=nonlinearity, num_layers=layers, bidirectional=bidirectional,
-        dropout=dropout,
-    )
-    train_config = TrainConfig(
-        epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed
-    )
-    console = text.console()
-    with text.EpochProgress(console, enabled=not json) as progress:
-        run = run_experiment(
-            train_set, model_config, train_config, val=val_set, test=test_set, out=out,
-            command="train", on_epoch_end=progress.update, read_options=options,
-        )
-    if json:
-        sys.stdout.write(run.trace.to_json() + "\n")
+    if resume is not None:  # every setting comes from the killed run's checkpoint
+        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume))
     else:
-        text.print_trace(run.trace, console)
-        _print_next_steps(console, run.path)
+        model_config = ModelConfig(
+            n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
+            cell=cell, nonlinearity=nonlinearity, num_layers=layers,
+            bidirectional=bidirectional, dropout=dropout,
+        )
+        train_config = TrainConfig(
+            epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed,
+            **engine_options(threads, device, clip, patience, lr_schedule),
+        )
+    _train_and_show(
+        lambda on_epoch_end: run_experiment(
+            train_set, model_config, train_config, val=val_set, test=test_set, out=out,
+            command="train", on_epoch_end=on_epoch_end, read_options=options, resume=resume,
+            tensorboard=tensorboard,
+        ),
+        json,
+    )
 
 
 @app.command()
@@ -173,80 +247,28 @@ def predict(
         atomic_write_text(out, rendered)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `rnntrace` script; returns the exit status."""
-    try:
-        # Standalone mode lets typer print usage errors and help itself (exiting 2 and 0).
-        app(args=argv, prog_name="rnntrace", standalone_mode=True)
-    except SystemExit as done:
-        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except RnnTraceError as exc:
-        print(f"rnntrace: error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
-    return 0
-
-
-# ─── `rnntrace shapes` (issue 5): the shapes of one recurrent layer, measured and explained ───
-
-
 @app.command()
-def shapes(
-    input: Annotated[
-        str, typer.Option("--input", help="Input shape, e.g. 4,7,5 (or 7,5 for one sequence).")
-    ],
-    hidden: Annotated[int, typer.Option("--hidden", help="hidden_size of the layer.")],
-    cell: Annotated[str, typer.Option(help="rnn | lstm | gru.")] = "rnn",
-    layers: Annotated[int, typer.Option(help="num_layers (stacked).")] = 1,
-    bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Two directions.")] = False,
-    # rnntrace's models and data are (batch, steps, features); nn.RNN's own default is False.
-    batch_first: Annotated[
-        bool,
-        typer.Option(
-            "--batch-first/--no-batch-first",
-            help="Read the input as (batch, steps, features); --no-batch-first: (steps, batch, "
-            "features), nn.RNN's own default.",
-        ),
-    ] = True,
-    input_size: Annotated[
-        int | None,
-        typer.Option("--input-size", help="input_size of the layer (default: the input's last)."),
+def report(
+    run: Annotated[Path, typer.Argument(help="A run directory, or a trace.json file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: report.html beside the trace)."),
     ] = None,
-    nonlinearity: Annotated[str, typer.Option(help="tanh | relu (cell rnn only).")] = "tanh",
-    json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead.")] = False,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default web browser.")
+    ] = False,
 ) -> None:
-    """Run one RNN/LSTM/GRU layer on zeros and explain the shapes of output, h_n (and c_n)."""
-    import dataclasses
-    import json as json_lib
+    """Write the run's report: one self-contained HTML page that works offline."""
+    from rnntrace.render.html import REPORT, read_trace, write_report
 
-    from rich.console import Console
+    trace = read_trace(run)
+    target = out if out is not None else (run if run.is_dir() else run.parent) / REPORT
+    write_report(trace, target)
+    print(f"Report written to {target}")
+    if open_:
+        import webbrowser
 
-    from rnntrace.errors import ConfigError
-    from rnntrace.render.dataflow_text import shape_report_view
-    from rnntrace.tracing.shapes import layer_shapes
-
-    try:
-        dims = [int(part) for part in input.split(",")]
-    except ValueError:
-        raise ConfigError(
-            f"--input must be sizes separated by commas, e.g. 4,7,5, got {input!r}"
-        ) from None
-    report = layer_shapes(
-        dims,
-        hidden,
-        cell,
-        num_layers=layers,
-        bidirectional=bidirectional,
-        batch_first=batch_first,
-        input_size=input_size,
-        nonlinearity=nonlinearity,
-    )
-    if json:
-        sys.stdout.write(json_lib.dumps(dataclasses.asdict(report), indent=2) + "\n")
-    else:
-        Console().print(shape_report_view(report))
-
-
-# --- quiz --------------------------------------------------------------------------------------
+        webbrowser.open(target.resolve().as_uri())
 
 
 @app.command()
@@ -311,28 +333,73 @@ def quiz(
     read = (session.terminal_reader(console) if interactive
             else session.stream_reader(sys.stdin.readline))
     session.play(questions, console, read, interactive=interactive)
-# ─── `rnntrace report` (issue 7): one self-contained HTML page of a run ───
 
 
 @app.command()
-def report(
-    run: Annotated[Path, typer.Argument(help="A run directory, or a trace.json file.")],
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="HTML file to write (default: report.html beside the trace)."),
+def shapes(
+    input: Annotated[
+        str, typer.Option("--input", help="Input shape, e.g. 4,7,5 (or 7,5 for one sequence).")
+    ],
+    hidden: Annotated[int, typer.Option("--hidden", help="hidden_size of the layer.")],
+    cell: Annotated[str, typer.Option(help="rnn | lstm | gru.")] = "rnn",
+    layers: Annotated[int, typer.Option(help="num_layers (stacked).")] = 1,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Two directions.")] = False,
+    # rnntrace's models and data are (batch, steps, features); nn.RNN's own default is False.
+    batch_first: Annotated[
+        bool,
+        typer.Option(
+            "--batch-first/--no-batch-first",
+            help="Read the input as (batch, steps, features); --no-batch-first: (steps, batch, "
+            "features), nn.RNN's own default.",
+        ),
+    ] = True,
+    input_size: Annotated[
+        int | None,
+        typer.Option("--input-size", help="input_size of the layer (default: the input's last)."),
     ] = None,
-    open_: Annotated[
-        bool, typer.Option("--open", help="Open the page in the default web browser.")
-    ] = False,
+    nonlinearity: Annotated[str, typer.Option(help="tanh | relu (cell rnn only).")] = "tanh",
+    json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead.")] = False,
 ) -> None:
-    """Write the run's report: one self-contained HTML page that works offline."""
-    from rnntrace.render.html import REPORT, read_trace, write_report
+    """Run one RNN/LSTM/GRU layer on zeros and explain the shapes of output, h_n (and c_n)."""
+    import dataclasses
+    import json as json_lib
 
-    trace = read_trace(run)
-    target = out if out is not None else (run if run.is_dir() else run.parent) / REPORT
-    write_report(trace, target)
-    print(f"Report written to {target}")
-    if open_:
-        import webbrowser
+    from rich.console import Console
 
-        webbrowser.open(target.resolve().as_uri())
+    from rnntrace.errors import ConfigError
+    from rnntrace.render.dataflow_text import shape_report_view
+    from rnntrace.tracing.shapes import layer_shapes
+
+    try:
+        dims = [int(part) for part in input.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--input must be sizes separated by commas, e.g. 4,7,5, got {input!r}"
+        ) from None
+    report = layer_shapes(
+        dims,
+        hidden,
+        cell,
+        num_layers=layers,
+        bidirectional=bidirectional,
+        batch_first=batch_first,
+        input_size=input_size,
+        nonlinearity=nonlinearity,
+    )
+    if json:
+        sys.stdout.write(json_lib.dumps(dataclasses.asdict(report), indent=2) + "\n")
+    else:
+        Console().print(shape_report_view(report))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rnntrace` script; returns the exit status."""
+    try:
+        # Standalone mode lets typer print usage errors and help itself (exiting 2 and 0).
+        app(args=argv, prog_name="rnntrace", standalone_mode=True)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except RnnTraceError as exc:
+        print(f"rnntrace: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    return 0

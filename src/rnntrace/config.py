@@ -10,6 +10,7 @@ from rnntrace.errors import ConfigError
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
+LR_SCHEDULES = ("none", "plateau")
 
 
 @dataclass
@@ -61,8 +62,19 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None  # None: chosen from the work's size (see train.choose_threads)
     device: str = "cpu"  # cpu | cuda | auto
+    # Engine options (issue 4); the defaults leave the lesson's training unchanged.
+    patience: int | None = None  # stop after this many epochs without a better held-out loss
+    lr_schedule: str = "none"  # none | plateau (halve the lr when held-out loss stalls)
+    checkpoint: bool = True  # write <run>/checkpoints/last.pt after every epoch, for --resume
+    bucket: bool = True  # batch sequences of similar length together (variable-length data)
 
     def __post_init__(self) -> None:
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience must be at least 1 epoch, got {self.patience}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(
+                f"unknown lr schedule {self.lr_schedule!r}: choose {' or '.join(LR_SCHEDULES)}"
+            )
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:

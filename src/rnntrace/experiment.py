@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -12,10 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnntrace import checkpoint, distributed
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from rnntrace.data.scaling import feature_stats
 from rnntrace.data.sequences import SequenceSet, stratified_split
+from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped, read_rows
 from rnntrace.errors import DataError
+from rnntrace.events import TensorBoardLog
 from rnntrace.model import SequenceClassifier
 from rnntrace.quiz import make_quiz
 from rnntrace.records import Dynamics, TestReport, Trace
@@ -48,13 +51,18 @@ class Run:
 
 def split_validation(
     data: SequenceSet, val: SequenceSet | None, config: TrainConfig
-) -> tuple[SequenceSet, SequenceSet | None]:
-    """The training and held-out sets: `val` when given, else a stratified seeded split."""
+) -> tuple[SequenceSet | RowSubset, SequenceSet | RowSubset | None]:
+    """The training and held-out sets: `val` when given, else a stratified seeded split.
+
+    A memory-mapped set is split into row subsets of the one mapping, never copied.
+    """
     if val is not None or config.val_fraction == 0:
         return data, val
     train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
     if len(val_idx) == 0:
         raise DataError(f"{data.source}: too few sequences to hold out {config.val_fraction:.0%}")
+    if is_memory_mapped(data.values):
+        return RowSubset(data, train_idx), RowSubset(data, val_idx)
     return data.subset(train_idx), data.subset(val_idx)
 
 
@@ -69,11 +77,15 @@ def run_experiment(
     command: str = "train",
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
     read_options: dict[str, Any] | None = None,
+    resume: Path | None = None,
+    tensorboard: Path | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
     `val` replaces the held-out split; `test` is scored once at the end. Both must use the
-    class names of `data` in the same order.
+    class names of `data` in the same order. `resume` continues the killed run in that
+    directory from its last checkpoint (the settings must match the checkpoint's; see
+    checkpoint.configs). `tensorboard` also writes event files.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -82,7 +94,7 @@ def run_experiment(
 
     torch.manual_seed(train_config.seed)  # initial weights
     model = SequenceClassifier.from_config(model_config)
-    mean, std = feature_stats(train)
+    mean, std = feature_stats(train)  # streamed in chunks when memory-mapped
     model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
     config = RunConfig(
         model=model_config,
@@ -100,20 +112,46 @@ def run_experiment(
         ),
     )
 
-    path = new_run_path(out, command)
+    # --- engine (issue 4): resume, rank 0 writes, checkpoints, TensorBoard ---
+    world = distributed.from_env()
+    state = checkpoint.load_run(resume) if resume is not None else None
+    if resume is not None:
+        path = resume
+    elif world.is_main:
+        path = new_run_path(out, command)
+    else:
+        path = out or Path("runs") / command  # never written: only rank 0 writes
     created = not path.exists()
+    board = TensorBoardLog(tensorboard) if tensorboard is not None and world.is_main else None
     try:
-        metrics = MetricsLog(path / METRICS)
+        metrics = MetricsLog(path / METRICS) if world.is_main else None
+        if metrics is not None and state is not None:
+            # Epochs the checkpoint holds; a line written after it (killed mid-save) is dropped.
+            done = History.from_dict(state.history)
+            rows = zip(done.records, done.train_seconds, done.seqs_per_s, strict=True)
+            for record, secs, speed in rows:
+                metrics.append(asdict(record) | {"train_seconds": secs, "seqs_per_s": speed})
 
         def log_epoch(end: EpochEnd) -> None:
-            metrics.append(
-                asdict(end.record)
-                | {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
-            )
+            if metrics is not None:
+                metrics.append(
+                    asdict(end.record)
+                    | {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
+                )
+            if board is not None:
+                board(end)
             if on_epoch_end is not None:
                 on_epoch_end(end)
 
-        history = fit(model, train, held_out, train_config, on_epoch_end=log_epoch)
+        history = fit(
+            model,
+            train,
+            held_out,
+            train_config,
+            on_epoch_end=log_epoch,
+            checkpoints=path / checkpoint.CHECKPOINTS,
+            resume=state,
+        )
         with intra_op_threads(history.threads):
             trace = build_trace(model, config, history, data, train, held_out)
             if test is not None:
@@ -126,15 +164,24 @@ def run_experiment(
             "seqs_per_s": [round(s, 1) for s in history.seqs_per_s],
             "threads": history.threads,
             "device": history.device,
+            "world_size": history.world_size,
+            "stop_reason": history.stop_reason,
             "torch": torch.__version__,
             "python": platform.python_version(),
         }
-        save_run(path, config, trace, model)
-        write_report(trace, path / REPORT)
+        if world.is_main:
+            save_run(path, config, trace, model)
+            write_report(trace, path / REPORT)
+            # The run is complete: its checkpoints have served their purpose.
+            shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
     except BaseException:
-        if created:
+        # A resumed run keeps its directory (and checkpoints) for the next attempt.
+        if created and world.is_main and resume is None:
             remove_partial(path)
         raise
+    finally:
+        if board is not None:
+            board.close()
     return Run(path=path, config=config, model=model, history=history, trace=trace)
 
 
@@ -143,8 +190,8 @@ def build_trace(
     config: RunConfig,
     history: History,
     data: SequenceSet,
-    train: SequenceSet,
-    held_out: SequenceSet | None,
+    train: SequenceSet | RowSubset,
+    held_out: SequenceSet | RowSubset | None,
 ) -> Trace:
     """The Trace of a trained model: data flow, training history, one prediction, an insight."""
     flow_set = _dataflow_sample(data, config.train.batch_size)
@@ -158,6 +205,8 @@ def build_trace(
     modules = trace_modules(model, x, lengths)
 
     shown = held_out if held_out is not None else train
+    if isinstance(shown, RowSubset):
+        shown = shown.head(config.train.batch_size)  # the first held-out batch, in memory
     prediction = trace_prediction(model, shown, 0)
     steps, recomputation = trace_steps(model, shown, 0)
     dynamics = _dynamics(model, shown, config.train.batch_size)
@@ -202,6 +251,8 @@ def score_test(model: SequenceClassifier, test: SequenceSet) -> TestReport:
 
 
 def _dataflow_sample(data: SequenceSet, batch_size: int) -> SequenceSet:
+    if is_memory_mapped(data.values):  # one batch, read into (writable) memory
+        return read_rows(data, np.arange(min(batch_size, len(data))))
     if data.values.size <= _DATAFLOW_MAX_VALUES:
         return data
     return data.subset(np.arange(min(batch_size, len(data))))
@@ -212,15 +263,30 @@ def run_lesson(
     seed: int = 0,
     out: Path | None = None,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    *,
+    resume: Path | None = None,
+    tensorboard: Path | None = None,
+    **train_options: Any,
 ) -> Run:
-    """The classic lesson: 1000 × 10 × 5 synthetic sequences → RNN(8) → Linear → 3 classes."""
+    """The classic lesson: 1000 × 10 × 5 synthetic sequences → RNN(8) → Linear → 3 classes.
+
+    `train_options` set other TrainConfig fields (threads, device, clip_grad_norm, patience,
+    lr_schedule); with `resume`, every setting comes from the run's checkpoint instead.
+    """
     from rnntrace.data.synthetic import lesson
 
+    model_config, train_config = ModelConfig(), TrainConfig(
+        epochs=epochs, seed=seed, **train_options
+    )
+    if resume is not None:
+        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume))
     return run_experiment(
-        lesson(seed=seed),
-        ModelConfig(),
-        TrainConfig(epochs=epochs, seed=seed),
+        lesson(seed=train_config.seed),
+        model_config,
+        train_config,
         out=out,
         command="demo",
         on_epoch_end=on_epoch_end,
+        resume=resume,
+        tensorboard=tensorboard,
     )

@@ -1,24 +1,43 @@
-"""fit(): the training loop, its metrics and the guards an RNN needs (clipping, NaN stop)."""
+"""fit(): the training loop, its metrics and the guards an RNN needs (clipping, NaN stop,
+early stopping, checkpoints and resume, data parallelism under torchrun)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from rnntrace import checkpoint, distributed
+from rnntrace.checkpoint import Checkpoint
 from rnntrace.config import TrainConfig
-from rnntrace.data.batching import TensorSet, batches
+from rnntrace.data.batching import BatchSource, batch_order
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.streaming import RowSubset, batch_source
+from rnntrace.distributed import World
+from rnntrace.errors import RunError
 from rnntrace.model import SequenceClassifier
 from rnntrace.observe import observe_epoch
 from rnntrace.records import EpochRecord
+from rnntrace.resources import choose_threads, intra_op_threads, resolve_device
+
+__all__ = [
+    "Data",
+    "EpochEnd",
+    "History",
+    "choose_threads",
+    "evaluate",
+    "fit",
+    "intra_op_threads",
+    "predict_logits",
+    "resolve_device",
+]
 
 
 @dataclass
@@ -41,158 +60,339 @@ class History:
     stop_reason: str | None = None  # None: all epochs ran
     threads: int = 1
     device: str = "cpu"
+    world_size: int = 1  # processes that trained together (torchrun)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> History:
+        records = [EpochRecord(**r) for r in raw["records"]]
+        return cls(**{**raw, "records": records})
 
 
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when there is a GPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from rnntrace.errors import ConfigError
-
-        raise ConfigError("--device cuda asked for, but PyTorch sees no CUDA GPU; use cpu or auto")
-    return torch.device(name)
+Data = SequenceSet | RowSubset | BatchSource  # what fit, evaluate and predict accept
 
 
-def choose_threads(config: TrainConfig, model: SequenceClassifier) -> int:
-    """Intra-op threads: one for small steps, where thread hand-offs cost more than they save.
-
-    On a busy 2-core machine a small GRU was measured 100× slower with PyTorch's default threads
-    than with one, as OpenMP threads stalled each other; threads pay off only for large matmuls.
-    """
-    if config.threads is not None:
-        return config.threads
-    cfg = model.config
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}[cfg.cell]
-    work = config.batch_size * cfg.hidden_size * gates * cfg.hidden_size
-    return 1 if work < 256 * 64 * 64 else max(1, min(4, os.cpu_count() or 1))
-
-
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """Use n intra-op threads inside the block and restore the caller's setting after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+def _source(data: Data, device: torch.device) -> BatchSource:
+    return batch_source(data, device) if isinstance(data, SequenceSet | RowSubset) else data
 
 
 @torch.inference_mode()
-def evaluate(
-    model: SequenceClassifier, data: TensorSet, batch_size: int = 256
+def _eval_sums(
+    model: SequenceClassifier, data: BatchSource, batch_size: int, world: World
 ) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy over a data set."""
+    device = next(model.parameters()).device
+    sums = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, correct count
+    for group in batch_order(data, batch_size):
+        index = distributed.shard(group, world)
+        if len(index) == 0:
+            continue
+        batch = data.take(index, model.config.batch_first)
+        logits = model(batch.x, batch.lengths)  # (B, C)
+        sums[0] += nn.functional.cross_entropy(logits, batch.y, reduction="sum")
+        sums[1] += (logits.argmax(1) == batch.y).sum()
+    distributed.all_sum(sums, world)
+    n = len(data)
+    return float(sums[0]) / n, float(sums[1]) / n
+
+
+def evaluate(
+    model: SequenceClassifier,
+    data: Data,
+    batch_size: int = 256,
+    world: World | None = None,
+) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy over a data set (shared across ranks under DDP)."""
     was_training = model.training
     model.eval()
     try:
-        total_loss = torch.zeros((), device=data.x.device)
-        correct = torch.zeros((), dtype=torch.long, device=data.x.device)
-        for batch in batches(data, batch_size, batch_first=model.config.batch_first):
-            logits = model(batch.x, batch.lengths)
-            total_loss += nn.functional.cross_entropy(logits, batch.y, reduction="sum")
-            correct += (logits.argmax(1) == batch.y).sum()
-        n = len(data)
-        return float(total_loss) / n, float(correct) / n
+        device = next(model.parameters()).device
+        return _eval_sums(model, _source(data, device), batch_size, world or World())
     finally:
         model.train(was_training)
 
 
 def fit(
     model: SequenceClassifier,
-    train: SequenceSet,
-    val: SequenceSet | None = None,
+    train: Data,
+    val: Data | None = None,
     config: TrainConfig | None = None,
     *,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    checkpoints: Path | None = None,
+    resume: Checkpoint | None = None,
     **overrides: Any,
 ) -> History:
     """Train `model` on `train`, scoring `val` after each epoch; keyword overrides patch `config`.
 
-    A non-finite loss stops training and restores the weights from before that epoch.
+    A non-finite loss stops training and restores the weights from before that epoch. With
+    `checkpoints`, the state after each epoch is saved there (rank 0 only); `resume` continues
+    from such a checkpoint and ends with the weights an uninterrupted run would have. Under
+    torchrun (WORLD_SIZE > 1) the ranks train one model together with DDP.
     """
     config = replace(config or TrainConfig(), **overrides)
     device = resolve_device(config.device)
-    model.to(device)
-    history = History(threads=choose_threads(config, model), device=str(device))
-    train_t = TensorSet.from_sequences(train, device)
-    val_t = TensorSet.from_sequences(val, device) if val is not None else None
+    with distributed.process_group(device) as world:
+        if world.distributed and device.type == "cuda":
+            device = torch.device("cuda", world.local_rank)
+        model.to(device)
+        loop = _Loop(model, config, device, world, checkpoints)
+        with intra_op_threads(loop.history.threads):
+            if resume is not None:
+                loop.restore(resume)
+            loop.run(
+                _source(train, device),
+                _source(val, device) if val is not None else None,
+                on_epoch_end,
+            )
+        return loop.history
 
-    # One seed drives shuffling (its own generator) and dropout (torch's global generator).
-    torch.manual_seed(config.seed)
-    shuffle = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    params = [p for p in model.parameters() if p.requires_grad]
-    max_norm = config.clip_grad_norm if config.clip_grad_norm is not None else math.inf
-    batch_first = model.config.batch_first
 
-    with intra_op_threads(history.threads):
-        for epoch in range(1, config.epochs + 1):
-            last_good = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            model.train()
-            start = time.perf_counter()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), dtype=torch.long, device=device)
-            norm_sum = torch.zeros((), device=device)
-            steps = 0
-            for batch in batches(
-                train_t, config.batch_size, batch_first=batch_first, generator=shuffle
-            ):
-                optimizer.zero_grad(set_to_none=True)
-                logits = model(batch.x, batch.lengths)  # (B, C)
-                loss = nn.functional.cross_entropy(logits, batch.y)
-                loss.backward()  # type: ignore[no-untyped-call]
-                # The norm before clipping: the honest measure of exploding gradients.
-                norm_sum += nn.utils.clip_grad_norm_(params, max_norm)
-                optimizer.step()
-                loss_sum += loss.detach() * len(batch)
-                correct += (logits.detach().argmax(1) == batch.y).sum()
-                steps += 1
-            seconds = time.perf_counter() - start
-            n = len(train_t)
-            loss_value = float(loss_sum) / n
-            val_loss, val_acc = evaluate(model, val_t) if val_t is not None else (None, None)
+class _Loop:
+    """The state of one fit: optimizer, schedule, generators, early stopping, history."""
+
+    def __init__(
+        self,
+        model: SequenceClassifier,
+        config: TrainConfig,
+        device: torch.device,
+        world: World,
+        checkpoints: Path | None,
+    ) -> None:
+        self.model, self.config, self.device, self.world = model, config, device, world
+        self.checkpoints = checkpoints if world.is_main and config.checkpoint else None
+        self.history = History(
+            threads=choose_threads(config, model.config), device=str(device), world_size=world.size
+        )
+        # One seed drives shuffling (its own generator) and dropout (torch's global generator);
+        # every rank draws the same permutation and takes its own share of each batch.
+        torch.manual_seed(config.seed)
+        self.shuffle = torch.Generator().manual_seed(config.seed)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = _adam(self.params, config)
+        self.scheduler = (
+            torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, factor=0.5, patience=1)
+            if config.lr_schedule == "plateau"
+            else None
+        )
+        self.net: nn.Module = model
+        if world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [device.index] if device.type == "cuda" else None
+            # The standardisation buffers are equal on every rank: no need to broadcast them.
+            self.net = DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+        self.start_epoch = 1
+        self.best_loss = math.inf
+        self.bad_epochs = 0
+        self.best_weights: dict[str, Tensor] | None = None
+
+    def restore(self, state: Checkpoint) -> None:
+        """Continue from a checkpoint: weights, optimizer, schedule, generators and history."""
+        mine = {"model": dataclasses.asdict(self.model.config), "train": self._comparable()}
+        theirs = {"model": state.config.get("model"), "train": _comparable(state.config["train"])}
+        if mine != theirs:
+            raise RunError("--resume: the checkpoint was written by a run with other settings")
+        self.model.load_state_dict(state.model)
+        self.optimizer.load_state_dict(state.optimizer)
+        if self.scheduler is not None and state.scheduler is not None:
+            self.scheduler.load_state_dict(state.scheduler)
+        torch.set_rng_state(state.rng["torch"])
+        self.shuffle.set_state(state.rng["shuffle"])
+        if self.device.type == "cuda" and state.rng.get("cuda"):
+            torch.cuda.set_rng_state_all(state.rng["cuda"])
+        threads, device = self.history.threads, self.history.device
+        self.history = History.from_dict(state.history)
+        self.history.threads, self.history.device = threads, device
+        self.history.world_size = self.world.size
+        self.best_loss = state.early_stop["best_loss"]
+        self.bad_epochs = state.early_stop["bad_epochs"]
+        self.best_weights = state.early_stop["best_weights"]
+        self.start_epoch = state.epoch + 1
+
+    def _comparable(self) -> dict[str, Any]:
+        return _comparable(dataclasses.asdict(self.config))
+
+    def run(
+        self,
+        train: BatchSource,
+        val: BatchSource | None,
+        on_epoch_end: Callable[[EpochEnd], Any] | None,
+    ) -> None:
+        if self.history.stop_reason is not None:
+            return  # the checkpoint is of a run that had already stopped
+        for epoch in range(self.start_epoch, self.config.epochs + 1):
+            last_good = _clone(self.model.state_dict())
+            seconds, sums, steps = self._train_epoch(train)
+            n = len(train)
+            val_loss, val_acc = (
+                _eval_sums(self.model, val, 256, self.world) if val is not None else (None, None)
+            )
             record = EpochRecord(
                 epoch=epoch,
-                loss=loss_value,
-                accuracy=float(correct) / n,
+                loss=float(sums[0]) / n,
+                accuracy=float(sums[1]) / n,
                 val_loss=val_loss,
                 val_accuracy=val_acc,
-                grad_norm=float(norm_sum) / max(steps, 1),
-                lr=optimizer.param_groups[0]["lr"],
+                grad_norm=float(sums[2]) / max(steps, 1),
+                lr=self.optimizer.param_groups[0]["lr"],
             )
+            history = self.history
             history.records.append(record)
             record.observation = observe_epoch(
-                history.records, len(history.records) - 1, model.config.n_classes
+                history.records, len(history.records) - 1, self.model.config.n_classes
             )
             history.train_seconds.append(seconds)
             history.seqs_per_s.append(n / seconds if seconds > 0 else float("inf"))
             if on_epoch_end is not None:
-                on_epoch_end(EpochEnd(record, config.epochs, seconds, history.seqs_per_s[-1]))
+                on_epoch_end(EpochEnd(record, self.config.epochs, seconds, history.seqs_per_s[-1]))
             if not _all_finite(record.loss, record.grad_norm, record.val_loss):
-                model.load_state_dict(last_good)
+                self.model.load_state_dict(last_good)
                 history.stop_reason = f"non-finite loss in epoch {epoch}"
-                break
-    return history
+                return
+            self._after_epoch(record)
+            self._save(epoch)
+            if history.stop_reason is not None:
+                return
+
+    def _train_epoch(self, data: BatchSource) -> tuple[float, Tensor, int]:
+        """One pass over the data; returns seconds, [loss sum, correct, grad-norm sum], steps."""
+        model, world, config = self.model, self.world, self.config
+        model.train()
+        max_norm = config.clip_grad_norm if config.clip_grad_norm is not None else math.inf
+        batch_first = model.config.batch_first
+        # Kept as tensors and reduced once at the end: no host sync and no extra ops per step.
+        losses: list[Tensor] = []  # each batch's mean loss (its sum for a DDP shard)
+        sizes: list[int] = []
+        norms: list[Tensor] = []
+        outputs: list[Tensor] = []  # logits (B, C), to count correct predictions at the end
+        targets: list[Tensor] = []
+        start = time.perf_counter()
+        order = batch_order(data, config.batch_size, generator=self.shuffle, bucket=config.bucket)
+        for group in order:
+            if len(group) < world.size:
+                continue  # too small to give every rank a sequence (only a last, tiny batch)
+            batch = data.take(distributed.shard(group, world), batch_first)
+            self.optimizer.zero_grad(set_to_none=True)
+            logits = self.net(batch.x, batch.lengths)  # (B, C)
+            if world.distributed:
+                # DDP averages gradients over ranks; scaling each rank's summed loss this way
+                # makes that average the gradient of the whole global batch's mean loss.
+                ce_sum = nn.functional.cross_entropy(logits, batch.y, reduction="sum")
+                (ce_sum * (world.size / len(group))).backward()  # type: ignore[no-untyped-call]
+                losses.append(ce_sum.detach())
+                sizes.append(1)
+            else:
+                loss = nn.functional.cross_entropy(logits, batch.y)
+                loss.backward()  # type: ignore[no-untyped-call]
+                losses.append(loss.detach())
+                sizes.append(len(batch))
+            # The norm before clipping: the honest measure of exploding gradients.
+            norms.append(nn.utils.clip_grad_norm_(self.params, max_norm, foreach=True))
+            self.optimizer.step()
+            outputs.append(logits.detach())
+            targets.append(batch.y)
+        steps = len(norms)
+        zero = torch.zeros((), device=self.device)
+        weights = torch.tensor(sizes, dtype=torch.float32, device=self.device)
+        loss_sum = torch.dot(torch.stack(losses), weights) if losses else zero
+        norm_sum = torch.stack(norms).sum() if norms else zero
+        correct = (torch.cat(outputs).argmax(1) == torch.cat(targets)).sum() if outputs else zero
+        sums = torch.stack([loss_sum, correct.to(loss_sum.dtype), norm_sum]).double()
+        distributed.all_sum(sums, world)
+        if world.distributed:
+            sums[2] /= world.size  # every rank saw the same (all-reduced) gradients
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter() - start, sums.cpu(), steps
+
+    def _after_epoch(self, record: EpochRecord) -> None:
+        """Learning-rate schedule and early stopping, on held-out loss (training loss if none)."""
+        watched = record.val_loss if record.val_loss is not None else record.loss
+        if self.scheduler is not None:
+            self.scheduler.step(watched)
+        if self.config.patience is None:
+            return
+        if watched < self.best_loss:
+            self.best_loss, self.bad_epochs = watched, 0
+            self.best_weights = _clone(self.model.state_dict())
+        else:
+            self.bad_epochs += 1
+        if self.bad_epochs >= self.config.patience and self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
+            best = record.epoch - self.bad_epochs
+            self.history.stop_reason = (
+                f"early stop: held-out loss did not improve for {self.bad_epochs} epochs; "
+                f"kept the weights of epoch {best}"
+            )
+
+    def _save(self, epoch: int) -> None:
+        if self.checkpoints is None:
+            return
+        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        state = Checkpoint(
+            epoch=epoch,
+            model=_clone(self.model.state_dict(), "cpu"),
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+            rng=rng,
+            history=self.history.to_dict(),
+            early_stop={
+                "best_loss": self.best_loss,
+                "bad_epochs": self.bad_epochs,
+                "best_weights": self.best_weights,
+            },
+            config={
+                "model": dataclasses.asdict(self.model.config),
+                "train": self._comparable(),
+                "epochs": self.config.epochs,
+            },
+        )
+        checkpoint.save(self.checkpoints / checkpoint.LAST, state)
+
+
+def _adam(params: list[nn.Parameter], config: TrainConfig) -> torch.optim.Adam:
+    """Adam with its fused kernel: one kernel per update instead of several small ops per
+    parameter (measured 1.15× the whole lesson step on CPU); the same update rule."""
+    try:
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    except (RuntimeError, ValueError):  # a device or an older torch without a fused kernel
+        return torch.optim.Adam(
+            params, lr=config.lr, weight_decay=config.weight_decay, foreach=True
+        )
+
+
+def _comparable(train: dict[str, Any]) -> dict[str, Any]:
+    """Training settings a resumed run must share; epochs may grow."""
+    return {k: v for k, v in train.items() if k != "epochs"}
+
+
+def _clone(state: dict[str, Tensor], device: str | None = None) -> dict[str, Tensor]:
+    return {
+        k: v.detach().to(device).clone() if device else v.detach().clone() for k, v in state.items()
+    }
 
 
 def _all_finite(*values: float | None) -> bool:
     return all(v is None or math.isfinite(v) for v in values)
 
 
-def predict_logits(model: SequenceClassifier, data: SequenceSet, batch_size: int = 256) -> Tensor:
+def predict_logits(model: SequenceClassifier, data: Data, batch_size: int = 256) -> Tensor:
     """Logits for every sequence of `data`, in order, (N, C)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    tensors = TensorSet.from_sequences(data, device)
+    source = _source(data, device)
     try:
         with torch.inference_mode():
             out = [
                 model(b.x, b.lengths)
-                for b in batches(
-                    tensors, batch_size, batch_first=model.config.batch_first, bucket=False
+                for b in (
+                    source.take(index, model.config.batch_first)
+                    for index in batch_order(source, batch_size, bucket=False)
                 )
             ]
         return torch.cat(out).cpu()

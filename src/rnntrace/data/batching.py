@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -38,22 +39,35 @@ class Batch:
         return int(self.y.shape[0])
 
 
+class BatchSource(Protocol):
+    """What batches are cut from: in-memory tensors (TensorSet) or a memory-mapped file."""
+
+    lengths: Tensor  # (N,), on the host
+    equal_length: bool
+
+    def __len__(self) -> int: ...
+
+    def take(self, index: Tensor, batch_first: bool = True) -> Batch:
+        """The sequences at `index`, in that order, trimmed to their longest."""
+        ...
+
+
 @dataclass
 class TensorSet:
     """A SequenceSet as tensors, ready to be sliced into batches."""
 
-    x: Tensor  # (N, T_max, F)
-    lengths: Tensor  # (N,)
-    y: Tensor  # (N,)
+    x: Tensor  # (N, T_max, F), on the training device
+    lengths: Tensor  # (N,), on the host: trimming a batch reads them without a device sync
+    y: Tensor  # (N,), on the training device
     equal_length: bool
 
     @classmethod
     def from_sequences(cls, data: SequenceSet, device: torch.device | str = "cpu") -> TensorSet:
-        # torch.from_numpy shares memory with the array: no copy for in-memory data.
-        x = torch.from_numpy(data.values).to(device)
+        """The whole set in memory (on a GPU when `device` is one); see streaming for memmaps."""
+        # torch.from_numpy shares memory with the array: no copy for in-memory data on the CPU.
         return cls(
-            x=x,
-            lengths=torch.from_numpy(data.lengths).to(device),
+            x=torch.from_numpy(data.values).to(device),
+            lengths=torch.from_numpy(data.lengths),
             y=torch.from_numpy(data.labels).to(device),
             equal_length=data.equal_length,
         )
@@ -61,9 +75,22 @@ class TensorSet:
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
+    def take(self, index: Tensor, batch_first: bool = True) -> Batch:
+        on_device = index.to(self.x.device, non_blocking=True)
+        y = self.y[on_device]  # (B,)
+        if self.equal_length:
+            x, lengths = self.x[on_device], None  # (B, T, F)
+        else:
+            lengths = self.lengths[index]  # (B,)
+            x = self.x[on_device, : int(lengths.max())]  # (B, t, F)
+            lengths = lengths.to(self.x.device, non_blocking=True)
+        if not batch_first:
+            x = x.transpose(0, 1)  # (T, B, F)
+        return Batch(x=x, lengths=lengths, y=y)
+
 
 def batch_order(
-    data: TensorSet,
+    data: BatchSource,
     batch_size: int,
     *,
     generator: torch.Generator | None = None,
@@ -74,7 +101,7 @@ def batch_order(
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     if bucket and not data.equal_length:
         chunk = batch_size * _BUCKET_CHUNK
-        lengths = data.lengths.cpu()
+        lengths = data.lengths
         parts = []
         for start in range(0, n, chunk):
             idx = order[start : start + chunk]
@@ -87,23 +114,13 @@ def batch_order(
     return groups
 
 
-def make_batch(data: TensorSet, index: Tensor, batch_first: bool = True) -> Batch:
+def make_batch(data: BatchSource, index: Tensor, batch_first: bool = True) -> Batch:
     """Gather one batch and trim it to its longest sequence."""
-    index = index.to(data.x.device)
-    y = data.y[index]
-    if data.equal_length:
-        x, lengths = data.x[index], None  # (B, T, F)
-    else:
-        lengths = data.lengths[index]
-        t = int(lengths.max())
-        x = data.x[index, :t]  # (B, t, F)
-    if not batch_first:
-        x = x.transpose(0, 1)  # (T, B, F)
-    return Batch(x=x, lengths=lengths, y=y)
+    return data.take(index, batch_first)
 
 
 def batches(
-    data: TensorSet,
+    data: BatchSource,
     batch_size: int,
     *,
     batch_first: bool = True,
@@ -112,4 +129,4 @@ def batches(
 ) -> Iterator[Batch]:
     """Iterate over batches; shuffled (seeded) when a generator is given."""
     for index in batch_order(data, batch_size, generator=generator, bucket=bucket):
-        yield make_batch(data, index, batch_first)
+        yield data.take(index, batch_first)

@@ -1,0 +1,100 @@
+"""Training checkpoints: everything needed to continue a killed run and end where it would have.
+
+A checkpoint holds the model, optimizer and scheduler states, both random generators (torch's
+global one, which drives dropout, and the shuffling one), the history so far and the early
+stopping state. RNG states are tensors and everything else plain containers, so the file loads
+with `torch.load(weights_only=True)` and never executes code. It is written to a temporary file
+and renamed into place: a run killed while saving keeps the previous epoch's checkpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.errors import RunError
+from rnntrace.run import atomic_write_bytes
+
+CHECKPOINTS = "checkpoints"  # the folder inside a run directory
+LAST = "last.pt"
+FORMAT = "rnntrace-checkpoint"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """The state at the end of an epoch, as plain containers and tensors."""
+
+    epoch: int
+    model: dict[str, Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any] | None
+    rng: dict[str, Any]  # "torch": ByteTensor, "shuffle": ByteTensor, "cuda": [ByteTensor]
+    history: dict[str, Any]  # History as plain lists (see train.History.to_dict)
+    early_stop: dict[str, Any]  # best held-out loss, epochs without improvement, best weights
+    # {"model": ModelConfig fields, "train": TrainConfig fields but epochs, "epochs": planned}
+    config: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, **self.__dict__}
+
+
+def path_in(run_dir: Path) -> Path:
+    """Where a run directory keeps its latest checkpoint."""
+    return run_dir / CHECKPOINTS / LAST
+
+
+def save(path: Path, checkpoint: Checkpoint) -> None:
+    """Write atomically: the old checkpoint stays until the new one is complete on disk."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint.to_dict(), buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load(path: Path) -> Checkpoint:
+    """Read a checkpoint without executing code from it; a foreign file is a RunError."""
+    if not path.is_file():
+        raise RunError(f"no checkpoint at {path}: the run did not finish an epoch, start it again")
+    try:
+        with warnings.catch_warnings():
+            # A foreign pickle draws a protocol warning before its refusal; the refusal suffices.
+            warnings.simplefilter("ignore", UserWarning)
+            raw = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunError(f"{path}: not a readable rnntrace checkpoint ({first})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise RunError(f"{path}: not an rnntrace checkpoint")
+    if raw.get("version") != VERSION:
+        raise RunError(f"{path}: checkpoint version {raw.get('version')}, expected {VERSION}")
+    try:
+        return Checkpoint(**{k: v for k, v in raw.items() if k not in ("format", "version")})
+    except TypeError:
+        raise RunError(f"{path}: checkpoint is missing parts of the training state") from None
+
+
+def load_run(run_dir: Path) -> Checkpoint:
+    """The latest checkpoint of a run directory, for --resume."""
+    if not run_dir.is_dir():
+        raise RunError(f"--resume {run_dir}: no such run directory")
+    if not path_in(run_dir).exists() and (run_dir / "model.safetensors").exists():
+        raise RunError(f"--resume {run_dir}: that run finished; there is nothing to resume")
+    return load(path_in(run_dir))
+
+
+def configs(state: Checkpoint) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training settings of the run that wrote a checkpoint."""
+    try:
+        return ModelConfig(**state.config["model"]), TrainConfig(
+            **state.config["train"], epochs=state.config["epochs"]
+        )
+    except (KeyError, TypeError):
+        raise RunError("checkpoint holds no usable run settings") from None

@@ -1,0 +1,105 @@
+"""Two CPU processes under torchrun (gloo on loopback) train what one process would."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from rnntrace.distributed import World, from_env, shard
+from rnntrace.errors import ConfigError
+
+# Rank 0 writes its weights and first epoch's numbers; every rank trains.
+SCRIPT = """
+import json, sys
+import torch
+from safetensors.torch import save_file
+from rnntrace.config import TrainConfig
+from rnntrace.data.synthetic import lesson
+from rnntrace.distributed import from_env
+from rnntrace.model import SequenceClassifier
+from rnntrace.train import fit
+
+data = lesson(seed=0)
+train, val = data.subset(range(0, 64)), data.subset(range(64, 101))
+torch.manual_seed(0)
+model = SequenceClassifier()
+history = fit(model, train, val, TrainConfig(epochs=1, batch_size=64))
+if from_env().is_main:
+    save_file(dict(model.state_dict()), sys.argv[1] + ".safetensors")
+    r = history.records[0]
+    json.dump({"loss": r.loss, "accuracy": r.accuracy, "val_loss": r.val_loss,
+               "val_accuracy": r.val_accuracy, "grad_norm": r.grad_norm,
+               "world_size": history.world_size}, open(sys.argv[1] + ".json", "w"))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _torchrun(*args: str) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+            "--master-addr=127.0.0.1", f"--master-port={_free_port()}", *args]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    return env | {"GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
+
+
+def test_two_ranks_take_the_step_one_process_takes(tmp_path: Path) -> None:
+    script = tmp_path / "step.py"
+    script.write_text(SCRIPT)
+    subprocess.run([sys.executable, str(script), str(tmp_path / "one")], check=True, env=_env(),
+                   timeout=120)
+    subprocess.run(_torchrun(str(script), str(tmp_path / "two")), check=True, env=_env(),
+                   timeout=120, capture_output=True)
+    one, two = (load_file(tmp_path / f"{n}.safetensors") for n in ("one", "two"))
+    for name in one:
+        assert torch.allclose(one[name], two[name], atol=1e-6), name
+    m1, m2 = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
+    assert m1.pop("world_size") == 1 and m2.pop("world_size") == 2
+    for key in m1:  # loss sums, correct counts and norms all-reduced to the global numbers
+        assert m2[key] == pytest.approx(m1[key], rel=1e-5), key
+
+
+def test_torchrun_demo_writes_one_run_from_rank_zero(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = subprocess.run(_torchrun("-m", "rnntrace", "demo", "--epochs", "1", "--json",
+                                    "--out", str(out)),
+                          env=_env(), timeout=120, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    trace = json.loads(done.stdout)  # one trace printed: only rank 0 speaks
+    assert trace["meta"]["world_size"] == 2
+    assert {p.name for p in out.iterdir()} == {"config.json", "trace.json", "metrics.jsonl",
+                                               "report.html",
+                                               "model.safetensors"}
+    single = tmp_path / "single"
+    from rnntrace.cli import main
+
+    assert main(["demo", "--epochs", "1", "--json", "--out", str(single)]) == 0
+    a, b = load_file(out / "model.safetensors"), load_file(single / "model.safetensors")
+    # 25 Adam steps with the batch summed in two halves: equal up to float rounding.
+    assert all(torch.allclose(a[k], b[k], atol=1e-4) for k in a)
+
+
+def test_each_rank_takes_a_disjoint_share_of_a_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = torch.arange(10)
+    shares = [shard(index, World(rank=r, size=3)) for r in range(3)]
+    assert torch.equal(torch.cat(shares), index)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert from_env() == World(rank=1, size=2, local_rank=0)
+    monkeypatch.setenv("RANK", "5")
+    with pytest.raises(ConfigError):
+        from_env()
