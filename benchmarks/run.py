@@ -127,7 +127,7 @@ def training(args: argparse.Namespace) -> list[str]:
                     f"{r['median'] / got['floor']['median']:.2f}",
                 )
             )
-    return lines
+    return lines if len(lines) > 2 else []
 
 
 def inference(args: argparse.Namespace) -> list[str]:
@@ -154,7 +154,7 @@ def inference(args: argparse.Namespace) -> list[str]:
                     "",
                 )
             )
-    return lines
+    return lines if len(lines) > 2 else []
 
 
 def padding(args: argparse.Namespace) -> list[str]:

@@ -15,10 +15,10 @@ from rnntrace.errors import ConfigError
 # with benchmarks/run.py, the lesson (32 × 8² × 1) loses with two threads even on an idle
 # machine, while batch 256 × hidden 64 gained at most 15 % from a second thread.
 _ONE_THREAD_WORK = 128 * 64 * 64
-# Below this many usable cores, one thread: on a busy 2-core machine two OpenMP threads stalled
-# each other and ran 10–100× slower (benchmarks/run.py, the tutorial loop), a risk no 15 % is
-# worth. Above it, half the cores, leaving the rest to the data path and the rest of the machine.
-_MIN_CORES_FOR_THREADS = 4
+# Threads beyond one pay only on cores nobody else is using: on a 2-core machine, batch 256 ×
+# hidden 64 trained 1.2× (GRU) to 1.6× (LSTM) faster on two threads while the machine was idle,
+# but with other processes running, two OpenMP threads stalled each other and the same loops ran
+# 7–16× slower (benchmarks/run.py). So large steps get the cores the load average leaves free.
 _MAX_THREADS = 8  # recurrent steps are sequential; more threads only split each small matmul
 
 
@@ -41,12 +41,23 @@ def choose_threads(config: TrainConfig, model_config: ModelConfig) -> int:
         return config.threads
     gates = {"rnn": 1, "gru": 3, "lstm": 4}[model_config.cell]
     work = config.batch_size * model_config.hidden_size**2 * gates
+    if work < _ONE_THREAD_WORK:
+        return 1
+    return free_cores()
+
+
+def free_cores() -> int:
+    """Usable cores not busy with other work, at least 1, at most 8.
+
+    The 1-minute load average counts this process too once it has been running, so one unit
+    of load is taken as our own.
+    """
     cores = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )
-    if work < _ONE_THREAD_WORK or cores < _MIN_CORES_FOR_THREADS:
-        return 1
-    return min(_MAX_THREADS, cores // 2)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    others = max(0, round(load) - 1)
+    return max(1, min(_MAX_THREADS, cores - others))
 
 
 @contextmanager

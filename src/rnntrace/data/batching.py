@@ -43,6 +43,7 @@ class BatchSource(Protocol):
     """What batches are cut from: in-memory tensors (TensorSet) or a memory-mapped file."""
 
     lengths: Tensor  # (N,), on the host
+    y: Tensor  # (N,) labels
     equal_length: bool
 
     def __len__(self) -> int: ...
