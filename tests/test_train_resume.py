@@ -69,7 +69,9 @@ def test_resume_errors_are_one_line(tmp_path: Path, capsys: object) -> None:
     done = tmp_path / "done"
     assert main(["demo", "--epochs", "1", "--json", "--out", str(done)]) == 0
     assert main(["demo", "--resume", str(done)]) == 2
+    assert main(["demo", "--resume", str(done), "--out", str(tmp_path / "elsewhere")]) == 2
     err = capsys.readouterr().err  # type: ignore[attr-defined]
     assert "no such run directory" in err and "nothing to resume" in err
+    assert "drop --out" in err and not (tmp_path / "elsewhere").exists()
     assert "Traceback" not in err
     assert not os.listdir(tmp_path / "empty")

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from rnntrace.config import ModelConfig, TrainConfig
-from rnntrace.errors import RunError
+from rnntrace.errors import ConfigError, RunError
 from rnntrace.run import atomic_write_bytes
 
 CHECKPOINTS = "checkpoints"  # the folder inside a run directory
@@ -81,8 +81,13 @@ def load(path: Path) -> Checkpoint:
         raise RunError(f"{path}: checkpoint is missing parts of the training state") from None
 
 
-def load_run(run_dir: Path) -> Checkpoint:
-    """The latest checkpoint of a run directory, for --resume."""
+def load_run(run_dir: Path, out: Path | None = None) -> Checkpoint:
+    """The latest checkpoint of a run directory, for --resume (which `out`, if given, must be)."""
+    if out is not None and out.resolve() != run_dir.resolve():
+        raise ConfigError(
+            f"--out {out} with --resume {run_dir}: a resumed run continues in its own "
+            "directory; drop --out"
+        )
     if not run_dir.is_dir():
         raise RunError(f"--resume {run_dir}: no such run directory")
     if not path_in(run_dir).exists() and (run_dir / "model.safetensors").exists():

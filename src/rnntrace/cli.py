@@ -200,7 +200,7 @@ def train(
         test is not None
     ) else None
     if resume is not None:  # every setting comes from the killed run's checkpoint
-        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume))
+        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume, out))
     else:
         model_config = ModelConfig(
             n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,

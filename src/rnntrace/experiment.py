@@ -114,7 +114,7 @@ def run_experiment(
 
     # --- engine (issue 4): resume, rank 0 writes, checkpoints, TensorBoard ---
     world = distributed.from_env()
-    state = checkpoint.load_run(resume) if resume is not None else None
+    state = checkpoint.load_run(resume, out) if resume is not None else None
     if resume is not None:
         path = resume
     elif world.is_main:
@@ -279,7 +279,7 @@ def run_lesson(
         epochs=epochs, seed=seed, **train_options
     )
     if resume is not None:
-        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume))
+        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume, out))
     return run_experiment(
         lesson(seed=train_config.seed),
         model_config,

@@ -38,11 +38,15 @@ def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | N
             if any(v is not None and math.isnan(v) for v in (now.loss, now.grad_norm, now.val_loss))
             else "infinite"
         )
-        kept = f"kept the weights of epoch {now.epoch - 1}" if now.epoch > 1 else "stopped"
+        kept = (
+            f"Training stopped and kept the weights of epoch {now.epoch - 1}"
+            if now.epoch > 1
+            else "Training stopped before any epoch ended well"
+        )
         return (
             f"Loss became {what} in epoch {now.epoch}: the updates blew the weights up "
-            f"(last gradient norm {now.grad_norm:.3g}). Training stopped and {kept}; lower the "
-            f"learning rate (now {now.lr:g}) or clip gradients harder."
+            f"(last gradient norm {now.grad_norm:.3g}). {kept}; lower the learning rate "
+            f"(now {now.lr:g}) or clip gradients harder."
         )
     if now.grad_norm > EXPLODING_NORM or (
         before is not None and now.grad_norm > 10.0 and now.grad_norm > 10 * before.grad_norm
