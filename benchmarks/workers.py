@@ -14,6 +14,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -240,15 +241,10 @@ def packed_vs_padded(spec: dict[str, Any], data: SequenceSet) -> tuple[list[floa
 
 
 def memmap_epoch(spec: dict[str, Any], _: SequenceSet | None) -> tuple[list[float], int]:
-    """One epoch over a memory-mapped .npy, streamed batch by batch.
+    """One epoch over X.npy (memory-mapped by rnntrace.read) and y.npy, streamed batch by batch."""
+    from rnntrace.data.readers import read
 
-    The SequenceSet is built from np.load(mmap_mode="r") directly; once rnntrace.data.readers
-    lands, this becomes rnntrace.data.readers.read(path).
-    """
-    values = np.load(spec["path"], mmap_mode="r")
-    n = values.shape[0]
-    labels = np.random.default_rng(0).integers(0, 3, size=n)
-    data = SequenceSet(values, np.full(n, values.shape[1]), labels, ["a", "b", "c"])
+    data = read(spec["path"])
     model = SequenceClassifier(data.n_features, 3, spec["hidden"], spec["cell"])
     config = TrainConfig(epochs=1, batch_size=spec["batch"], lr=1e-3, threads=spec.get("threads"))
     history = fit(model, data, None, config)
@@ -266,6 +262,7 @@ def make_memmap(spec: dict[str, Any], _: SequenceSet | None) -> tuple[list[float
         out[start:stop] = rng.standard_normal((stop - start, t, f), dtype=np.float32)
     out.flush()
     del out
+    np.save(Path(spec["path"]).with_name("y.npy"), rng.integers(0, 3, size=n))
     return [0.0], 0
 
 

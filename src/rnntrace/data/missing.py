@@ -11,6 +11,7 @@ Arrays are scanned in blocks of sequences, so a memory-mapped file is never load
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -41,6 +42,25 @@ def _blocks(values: npt.NDArray[np.generic]) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + step)
 
 
+def _block(values: npt.NDArray[np.generic], a: int, b: int) -> npt.NDArray[np.generic]:
+    """Rows a..b as an in-memory array.
+
+    For a memory-mapped file the rows are read with ordinary file reads: touching them through
+    the mapping would keep every page resident, and the scan would hold the whole file in memory.
+    """
+    if (
+        isinstance(values, np.memmap)
+        and isinstance(values.base, mmap.mmap)
+        and values.filename is not None
+        and values.flags.c_contiguous
+    ):
+        shape = (b - a, *values.shape[1:])
+        with open(values.filename, "rb") as f:
+            f.seek(int(values.offset) + a * int(values.strides[0]))
+            return np.fromfile(f, dtype=values.dtype, count=int(np.prod(shape))).reshape(shape)
+    return np.asarray(values[a:b])
+
+
 def _valid(lengths: IntArray, t_max: int) -> BoolArray:
     return np.arange(t_max)[None, :] < lengths[:, None]  # (N, T): True on real steps
 
@@ -48,7 +68,7 @@ def _valid(lengths: IntArray, t_max: int) -> BoolArray:
 def first_nonfinite(values: FloatArray, lengths: IntArray) -> tuple[int, int, int] | None:
     """(sequence, step, feature) of the first NaN or inf on a real step, or None."""
     for a, b in _blocks(values):
-        block = np.asarray(values[a:b])  # (n, T, F) read from disk when values is a memmap
+        block = _block(values, a, b)  # (n, T, F)
         bad = ~np.isfinite(block) & _valid(lengths[a:b], block.shape[1])[:, :, None]
         if bad.any():
             i, t, f = (int(x[0]) for x in np.nonzero(bad))
@@ -59,7 +79,7 @@ def first_nonfinite(values: FloatArray, lengths: IntArray) -> tuple[int, int, in
 def first_padding_value(values: FloatArray, lengths: IntArray) -> tuple[int, int] | None:
     """(sequence, step) of the first non-zero value past a sequence's length, or None."""
     for a, b in _blocks(values):
-        block = np.asarray(values[a:b])
+        block = _block(values, a, b)
         stray = (block != 0).any(axis=2) & ~_valid(lengths[a:b], block.shape[1])
         if stray.any():
             i, t = (int(x[0]) for x in np.nonzero(stray))
@@ -71,7 +91,7 @@ def nonfinite_sequences(values: FloatArray, lengths: IntArray) -> BoolArray:
     """(N,) True for each sequence with a NaN or inf on one of its real steps."""
     out = np.zeros(values.shape[0], dtype=bool)
     for a, b in _blocks(values):
-        block = np.asarray(values[a:b])
+        block = _block(values, a, b)
         bad = ~np.isfinite(block) & _valid(lengths[a:b], block.shape[1])[:, :, None]
         out[a:b] = bad.any(axis=(1, 2))
     return out
