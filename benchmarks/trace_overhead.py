@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     # Tracing runs with the intra-op threads fit() chooses for this model (one, for the lesson):
     # on a busy 2-core machine PyTorch's default threads stall each other on tiny tensors.
-    threads = choose_threads(TrainConfig(batch_size=32), model)
+    threads = choose_threads(TrainConfig(batch_size=32), model.config)
     for _ in range(args.repeats):
         times["epoch"].append(timed(lambda: fit(model, data, epochs=1, batch_size=32, seed=0)))
         with intra_op_threads(threads):
