@@ -62,7 +62,7 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None  # None: chosen from the work's size (see train.choose_threads)
     device: str = "cpu"  # cpu | cuda | auto
-    # Engine options (issue 4); the defaults leave the lesson's training unchanged.
+    # Engine options; the defaults leave the lesson's training unchanged.
     patience: int | None = None  # stop after this many epochs without a better held-out loss
     lr_schedule: str = "none"  # none | plateau (halve the lr when held-out loss stalls)
     checkpoint: bool = True  # write <run>/checkpoints/last.pt after every epoch, for --resume

@@ -112,7 +112,7 @@ def run_experiment(
         ),
     )
 
-    # --- engine (issue 4): resume, rank 0 writes, checkpoints, TensorBoard ---
+    # Where the run lives: a resumed run continues in its own directory; only rank 0 writes.
     world = distributed.from_env()
     state = checkpoint.load_run(resume, out) if resume is not None else None
     if resume is not None:

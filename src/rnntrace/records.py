@@ -162,8 +162,8 @@ class TestReport:
     loss: float | None = None
 
 
-# ─── Tracing and explaining recurrent layers (issue 5: trace/hooks, equations, explain, shapes,
-# dynamics). Plain records as above: the trace modules fill them, the renderers read them. ───
+# ─── Tracing and explaining recurrent layers (tracing/: hooks, equations, steps, explain,
+# shapes, dynamics). Plain records as above: tracing fills them, the renderers read them. ───
 
 
 @dataclass
