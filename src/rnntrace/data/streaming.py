@@ -176,9 +176,8 @@ def feature_stats(
 ) -> tuple[FloatArray, FloatArray]:
     """Per-feature mean and std over real steps; memory-mapped data is read chunk by chunk.
 
-    In-memory data goes straight to scaling.feature_stats. For a mapping, each chunk's
-    statistics are combined by their step counts: mean = Σ nᵢ·meanᵢ / n,
-    E[x²] = Σ nᵢ·(stdᵢ² + meanᵢ²) / n.
+    In-memory data goes straight to scaling.feature_stats; a mapping is read with file reads
+    (touching it through the mapping would keep the whole file resident).
     """
     from rnntrace.data import scaling
 
@@ -186,19 +185,9 @@ def feature_stats(
         return scaling.feature_stats(data)
     base, rows = (data.data, data.rows) if isinstance(data, RowSubset) else (data, None)
     picked = np.arange(len(base)) if rows is None else rows
-    total = np.zeros(base.n_features, dtype=np.float64)
-    total_sq = np.zeros(base.n_features, dtype=np.float64)
-    count = 0
-    for start in range(0, len(picked), chunk):
-        part = read_rows(base, picked[start : start + chunk])
-        mean, std = scaling.feature_stats(part)
-        n = int(part.lengths.sum())
-        total += n * mean.astype(np.float64)
-        total_sq += n * (std.astype(np.float64) ** 2 + mean.astype(np.float64) ** 2)
-        count += n
-    mean64 = total / count
-    std64 = np.sqrt(np.maximum(total_sq / count - mean64**2, 0.0))
-    return mean64.astype(np.float32), std64.astype(np.float32)
+    starts = range(0, len(picked), chunk)
+    parts = (read_rows(base, picked[start : start + chunk]) for start in starts)
+    return scaling.stats_of_chunks(((p.values, p.lengths) for p in parts), base.n_features)
 
 
 def batch_source(
