@@ -66,3 +66,15 @@ def test_installed_script_runs() -> None:
     assert script is not None
     done = subprocess.run([script, "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "demo" in done.stdout
+
+
+def test_demo_shows_a_step_term_by_term(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json as json_module
+
+    assert main(["demo", "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    trace = json_module.loads((tmp_path / "run" / "trace.json").read_text())
+    first = trace["steps"][0]
+    assert "h_1 = tanh(W_ih·x_1 + b_ih + W_hh·h_0 + b_hh)" in out
+    # the recomputed h_1, as stored in the trace, is printed term by term
+    assert "[" + ", ".join(f"{v:.4f}" for v in first["h"][:3]) in out.replace("\n", " ")

@@ -61,7 +61,10 @@ def test_steps_shapes_and_findings_views() -> None:
     steps = explain_steps(rnn, torch.randn(3, 2))
     text = render(steps_view(steps))
     assert "step 3 (layer 0, forward, read #3)" in text
-    assert steps[2].with_numbers[-1] in text
+    assert steps[2].equations[-1] in text  # h_3 = o_3 ⊙ tanh(c_3)
+    for name in ("gate i", "gate f", "gate g", "gate o", "c_3", "h_3"):
+        assert name in text
+    assert "[" + ", ".join(f"{v:.4f}" for v in steps[2].h) + "]" in text
     report = render(shape_report_view(layer_shapes([4, 7, 5], 3, "gru")))
     assert "(4, 7, 3)" in report and "total 90" in report  # 3 gates · 3 · (5 + 3 + 2)
     (finding,) = explain_call(nn.RNN(3, 2), torch.randn(5, 3))

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnntrace.records import DataFlow, Dynamics, Finding, ShapeReport, StepRecord, TensorInfo
+from rnntrace.render.formatting import fmt_values
 
 
 def _shape(shape: list[int]) -> str:
@@ -55,17 +56,41 @@ def dataflow_table(flow: DataFlow) -> Table:
     return table
 
 
+def step_table(step: StepRecord) -> Table:
+    """One step laid out term by term: the equations, then each vector on its own row."""
+    t = step.step
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for line in step.equations:
+        grid.add_row("", escape(line))
+    grid.add_row(f"x_{t}", fmt_values(step.x, 4))
+    previous = t - 1 if step.direction == "forward" else t + 1  # backward reads from the end
+    grid.add_row(f"h_{previous}", fmt_values(step.h_prev, 4))
+    if step.c_prev is not None:
+        grid.add_row("c_prev", fmt_values(step.c_prev, 4))
+    for name, before in step.pre_activation.items():
+        after = step.gates.get(name)
+        label = "inside tanh" if name == "a" else f"gate {name}"
+        values = fmt_values(before, 4)
+        if after is not None:
+            values += f" → {fmt_values(after, 4)}"
+        grid.add_row(label, values)
+    if step.c is not None:
+        grid.add_row(f"c_{t}", fmt_values(step.c, 4))
+    grid.add_row(f"h_{t}", fmt_values(step.h, 4))
+    check = f"  (|difference| ≤ {step.max_abs_diff:.1e})"
+    grid.add_row("PyTorch", fmt_values(step.h_torch, 4) + check)
+    return grid
+
+
 def steps_view(steps: list[StepRecord]) -> RenderableType:
-    """The step-by-step equations with numbers, and how close each step came to PyTorch's."""
+    """Each step's equations, then every vector it reads and gives, and PyTorch's h_t beside."""
     parts: list[RenderableType] = []
     for s in steps:
-        head = Text(
-            f"step {s.step} (layer {s.layer}, {s.direction}, read #{s.order})", style="bold"
-        )
-        head.append(f"   max |recomputed − PyTorch| = {s.max_abs_diff:.2e}", style="dim")
-        parts.append(head)
-        for line in s.with_numbers:
-            parts.append(Text("  " + line))
+        parts.append(Text(f"step {s.step} (layer {s.layer}, {s.direction}, read #{s.order})",
+                          style="bold underline"))
+        parts.append(step_table(s))
     return Group(*parts)
 
 

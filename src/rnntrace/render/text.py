@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnntrace.records import EpochRecord, PredictionTrace, Stage, TestReport, Trace
-from rnntrace.render.dataflow_text import steps_view
+from rnntrace.render.dataflow_text import dataflow_table, dynamics_table, steps_view
 from rnntrace.render.formatting import fmt_shape, fmt_values
 
 if TYPE_CHECKING:
@@ -164,6 +164,7 @@ def recomputation_section(trace: Trace) -> Group:
         ))
     d = trace.dynamics
     if d is not None and d.grad_norm and d.steps > 1:
+        parts.append(dynamics_table(d))
         forward = d.grad_norm[0]
         first, last = forward[0], forward[-1]
         if 0 < first < last:
@@ -181,6 +182,9 @@ def recomputation_section(trace: Trace) -> Group:
 def print_trace(trace: Trace, out: Console) -> None:
     """The demo's sections, in the order the data flows."""
     out.print(data_flow_table(trace.data_flow))
+    if trace.modules is not None:
+        out.print(Text("Every module call, recorded with forward hooks", style="bold"))
+        out.print(dataflow_table(trace.modules))
     out.print()
     out.print(training_table(trace.training))
     out.print(observations(trace.training))
