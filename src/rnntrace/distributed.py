@@ -14,6 +14,7 @@ gradients equal the single-process gradient of the whole batch.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,6 +78,11 @@ def process_group(device: torch.device) -> Iterator[World]:
     try:
         yield world
     finally:
+        # A DDP wrapper left in a reference cycle keeps the gloo group alive until the interpreter
+        # shuts down, when its worker thread aborts the process trying to take the GIL: collect
+        # it now, then leave together so no rank tears down a connection another still uses.
+        gc.collect()
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -146,7 +146,24 @@ def fit(
                 _source(val, device) if val is not None else None,
                 on_epoch_end,
             )
-        return loop.history
+        history = loop.history
+        del loop  # its DDP wrapper must be gone before the process group is destroyed
+        return history
+
+
+def _no_buffer_sync() -> dict[str, Any]:
+    """DDP's option not to broadcast buffers at every forward, under its old or new name.
+
+    The standardisation buffers are equal on every rank (the same training statistics), so
+    broadcasting them each step would be a wasted collective.
+    """
+    import inspect
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters:
+        return {"forward_sync_buffers": False}
+    return {"broadcast_buffers": False}
 
 
 class _Loop:
@@ -181,8 +198,7 @@ class _Loop:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [device.index] if device.type == "cuda" else None
-            # The standardisation buffers are equal on every rank: no need to broadcast them.
-            self.net = DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+            self.net = DistributedDataParallel(model, device_ids=ids, **_no_buffer_sync())
         self.start_epoch = 1
         self.best_loss = math.inf
         self.bad_epochs = 0
