@@ -15,11 +15,12 @@ _EXPORTS = {
     "RunConfig": "rnntrace.config",
     "SequenceSet": "rnntrace.data.sequences",
     "lesson": "rnntrace.data.synthetic",
+    "read": "rnntrace.data.readers",
     "SequenceClassifier": "rnntrace.model",
     "fit": "rnntrace.train",
     "evaluate": "rnntrace.train",
     "History": "rnntrace.train",
-    "observe": "rnntrace.observe",
+    "observe": "rnntrace.observations",
     "Trace": "rnntrace.records",
     "DataFlow": "rnntrace.records",
     "Question": "rnntrace.records",
@@ -37,7 +38,7 @@ _EXPORTS = {
     "run_lesson": "rnntrace.experiment",
     "Run": "rnntrace.experiment",
     "load_run": "rnntrace.run",
-    "predict": "rnntrace.predict",
+    "predict": "rnntrace.inference",
     "RnnTraceError": "rnntrace.errors",
 }
 
@@ -67,6 +68,7 @@ __all__ = [
     "make_quiz",
     "observe",
     "predict",
+    "read",
     "recompute",
     "run_experiment",
     "run_lesson",
@@ -83,6 +85,9 @@ if TYPE_CHECKING:
     )
     from rnntrace.config import (
         TrainConfig as TrainConfig,
+    )
+    from rnntrace.data.readers import (
+        read as read,
     )
     from rnntrace.data.sequences import (
         SequenceSet as SequenceSet,
@@ -102,14 +107,14 @@ if TYPE_CHECKING:
     from rnntrace.experiment import (
         run_lesson as run_lesson,
     )
+    from rnntrace.inference import (
+        predict as predict,
+    )
     from rnntrace.model import (
         SequenceClassifier as SequenceClassifier,
     )
-    from rnntrace.observe import (
+    from rnntrace.observations import (
         observe as observe,
-    )
-    from rnntrace.predict import (
-        predict as predict,
     )
     from rnntrace.quiz import (
         make_quiz as make_quiz,

@@ -231,7 +231,7 @@ def predict(
     """Classify new sequences with a trained run: one row each, every class's probability."""
     from rnntrace.data.readers import read
     from rnntrace.errors import ConfigError
-    from rnntrace.predict import predict as predict_run
+    from rnntrace.inference import predict as predict_run
     from rnntrace.run import atomic_write_text, load_run
 
     if format not in ("csv", "jsonl"):

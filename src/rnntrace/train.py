@@ -23,7 +23,7 @@ from rnntrace.data.streaming import RowSubset, batch_source
 from rnntrace.distributed import World
 from rnntrace.errors import RunError
 from rnntrace.model import SequenceClassifier
-from rnntrace.observe import observe_epoch
+from rnntrace.observations import observe_epoch
 from rnntrace.records import EpochRecord
 from rnntrace.resources import choose_threads, intra_op_threads, resolve_device
 

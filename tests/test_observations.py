@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rnntrace.observe import observe
+from rnntrace.observations import observe
 from rnntrace.records import EpochRecord
 
 
