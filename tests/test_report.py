@@ -7,7 +7,10 @@ import copy
 import hashlib
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -253,6 +256,26 @@ def test_report_command_writes_the_page(lesson: Run, tmp_path: Path) -> None:
     from_json = tmp_path / "from_json.html"
     assert main(["report", str(lesson.path / "trace.json"), "--out", str(from_json)]) == 0
     assert from_json.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+
+
+def test_report_open_hands_the_page_to_the_browser(lesson: Run, tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"  # a browser command that notes what it was asked to open
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    browser.chmod(0o755)
+    out = tmp_path / "page.html"
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"} | {"BROWSER": f"{browser} %s"}
+    done = subprocess.run([sys.executable, "-m", "rnntrace", "report", str(lesson.path), "--out",
+                           str(out), "--open"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert opened.read_text() == out.resolve().as_uri()
+
+    env["BROWSER"] = str(tmp_path / "no-such-browser")
+    done = subprocess.run([sys.executable, "-m", "rnntrace", "report", str(lesson.path), "--out",
+                           str(out), "--open"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and out.resolve().as_uri() in done.stdout, done.stderr
 
 
 @pytest.mark.parametrize("content", [None, "{not json", '{"config": 1}', "[1, 2]"])

@@ -268,7 +268,9 @@ def report(
     if open_:
         import webbrowser
 
-        webbrowser.open(target.resolve().as_uri())
+        uri = target.resolve().as_uri()
+        if not webbrowser.open(uri):  # a headless machine has none: say where the page is
+            print(f"No web browser found here: open {uri} in one.")
 
 
 @app.command()
