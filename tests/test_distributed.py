@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +108,38 @@ def test_each_rank_takes_a_disjoint_share_of_a_batch(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("RANK", "5")
     with pytest.raises(ConfigError):
         from_env()
+
+
+def _kill_every_process_naming(path: Path) -> None:
+    for proc in Path("/proc").iterdir():
+        try:
+            named = str(path) in (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue  # gone, or not a process
+        if named and proc.name.isdigit():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
+
+
+def test_a_killed_torchrun_run_resumes_under_torchrun_to_the_same_weights(tmp_path: Path) -> None:
+    epochs = ["--epochs", "30", "--seed", "2", "--json"]
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+    proc = subprocess.Popen(_torchrun("-m", "rnntrace", "demo", *epochs, "--out", str(killed)),
+                            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = killed / "metrics.jsonl"
+    deadline = time.monotonic() + 90
+    while proc.poll() is None and time.monotonic() < deadline and (
+        not metrics.exists() or len(metrics.read_text().splitlines()) < 3
+    ):
+        time.sleep(0.01)
+    _kill_every_process_naming(killed)  # torchrun's agent and both ranks, as a crash would
+    proc.wait()
+    assert not (killed / "model.safetensors").exists(), "the run finished before it was killed"
+
+    # The resumed run takes every setting from the checkpoint.
+    for args in ([*epochs, "--out", str(straight)], ["--json", "--resume", str(killed)]):
+        done = subprocess.run(_torchrun("-m", "rnntrace", "demo", *args),
+                              env=_env(), timeout=120, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[:3000]
+    a, b = load_file(straight / "model.safetensors"), load_file(killed / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
