@@ -28,3 +28,51 @@ def fmt_values(values: Any, digits: int = 3, limit: int = 8) -> str:
             items.append("…")
         return "[" + ", ".join(items) + "]"
     return fmt_number(values, digits)
+
+
+def term_lines(equation: str) -> list[str]:
+    """An equation with its numbers broken into one term per line, aligned to be read down.
+
+    `h = tanh(A [..] + B [..]) = tanh([..]) = [..]` becomes
+
+        h = tanh(A [..]
+               + B [..])
+          = tanh([..])
+          = [..]
+
+    Only the outer sum of each side breaks (inside `f(…)` when the side is a call): a sum
+    nested deeper, like GRU's `r ⊙ (W_hn·h + b_hn)`, stays on its line.
+    """
+    head, sep, rest = equation.partition(" = ")
+    if not sep:
+        return [equation]
+    indent = len(head) + 1  # the column of the first "="
+    lines = [f"{head} = "]
+    depth, i = 0, 0
+    sum_depth, term_at = _side(rest, indent + 2)
+    while i < len(rest):
+        char = rest[i]
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif depth == 0 and rest.startswith(" = ", i):
+            lines.append(" " * indent + "= ")
+            sum_depth, term_at = _side(rest[i + 3 :], indent + 2)
+            i += 3
+            continue
+        elif depth == sum_depth and rest.startswith(" + ", i):
+            lines.append(" " * (term_at - 2) + "+ ")
+            i += 3
+            continue
+        lines[-1] += char
+        i += 1
+    return lines
+
+
+def _side(text: str, column: int) -> tuple[int, int]:
+    """At which bracket depth a right-hand side's sum sits, and the column its terms start at."""
+    name, paren, _ = text.partition("(")
+    if paren and name.isidentifier():  # tanh( … ), σ( … ): the sum is the call's argument
+        return 1, column + len(name) + 1
+    return 0, column

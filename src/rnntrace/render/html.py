@@ -17,7 +17,7 @@ from typing import Any
 
 from rnntrace.errors import RunError
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
-from rnntrace.render.formatting import fmt_number, fmt_shape, fmt_values
+from rnntrace.render.formatting import fmt_number, fmt_shape, fmt_values, term_lines
 
 REPORT = "report.html"
 
@@ -176,7 +176,7 @@ def step_view(step: StepRecord) -> dict[str, Any]:
         "x": step.x,
         "h_prev": step.h_prev,
         "h": step.h,
-        "equation": step.with_numbers,
+        "equation": [line for equation in step.with_numbers for line in term_lines(equation)],
         "gates": step.gates,
         "c_prev": step.c_prev,
         "c": step.c,
