@@ -82,6 +82,7 @@ def train_rnntrace(spec: dict[str, Any], data: SequenceSet) -> tuple[list[float]
         epochs=spec["repeats"] + 1,
         batch_size=spec["batch"],
         lr=1e-3,
+        val_fraction=0.0,  # every contender trains on the same, whole data set
         bucket=spec.get("bucket", True),
         threads=spec.get("threads"),
     )
@@ -169,6 +170,7 @@ def train_turns(spec: dict[str, Any], data: SequenceSet) -> dict[str, Any]:
         epochs=spec["repeats"] + 1,
         batch_size=spec["batch"],
         lr=1e-3,
+        val_fraction=0.0,
         threads=spec.get("threads"),
     )
     history = fit(model, data, None, config, on_epoch_end=turn)
@@ -246,7 +248,8 @@ def memmap_epoch(spec: dict[str, Any], _: SequenceSet | None) -> tuple[list[floa
 
     data = read(spec["path"])
     model = SequenceClassifier(data.n_features, 3, spec["hidden"], spec["cell"])
-    config = TrainConfig(epochs=1, batch_size=spec["batch"], lr=1e-3, threads=spec.get("threads"))
+    config = TrainConfig(epochs=1, batch_size=spec["batch"], lr=1e-3, val_fraction=0.0,
+                         threads=spec.get("threads"))
     history = fit(model, data, None, config)
     return history.seqs_per_s, history.threads
 

@@ -68,14 +68,18 @@ def test_foreign_and_broken_files_are_run_errors(tmp_path: Path) -> None:
 
     evil = tmp_path / "evil.pt"
     evil.write_bytes(pickle.dumps({"format": "rnntrace-checkpoint", "x": Sneaky()}))
-    with pytest.raises(RunError, match="not a readable rnntrace checkpoint"):
+    with pytest.raises(RunError, match="never unpickled") as refused:
         load(evil)
+    assert "weights_only" not in str(refused.value)  # never advise the unsafe way round
 
     _, good = _trained(tmp_path / "run", 1)
     cut = tmp_path / "cut.pt"
     cut.write_bytes(good.read_bytes()[:200])
-    with pytest.raises(RunError, match="not a readable"):
+    with pytest.raises(RunError, match="damaged or not a checkpoint"):
         load(cut)
+    with pytest.raises(RunError, match="not an rnntrace run directory"):
+        load_run(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text("")  # a run killed before its first checkpoint
     with pytest.raises(RunError, match="no checkpoint"):
         load_run(tmp_path)
 

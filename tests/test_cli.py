@@ -49,6 +49,43 @@ def test_user_errors_are_one_line_and_exit_2(
     assert not (tmp_path / "zero").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["demo", "--epochs", "abc"], "'--epochs'"),
+        (["demo", "--threads", "0"], "'--threads'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["train"], "Missing argument"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rnntrace: error:") and message in err
+    assert "--help" in err  # where to look next
+
+
+def test_outputs_that_cannot_be_written_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--epochs", "1", "--json", "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    a_file = tmp_path / "run" / "trace.json"
+    attempts = {
+        "is a directory": ["report", str(tmp_path / "run"), "--out", str(tmp_path)],
+        "is a file": ["demo", "--out", str(a_file)],
+        "cannot create the run directory": ["demo", "--out", str(a_file / "sub")],
+        "cannot write": ["quiz", "--export", "md", "--out", str(a_file / "sheet.md")],
+    }
+    for message, args in attempts.items():
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
 def test_help_does_not_import_torch() -> None:
     code = (
         "import sys; from rnntrace.cli import main; "

@@ -189,11 +189,47 @@ def test_predict_refuses_other_features_and_foreign_runs(
     np.savez(tmp_path / "three.npz", X=np.zeros((2, 6, 3), np.float32))
     assert main(["predict", "run", "three.npz"]) == 2
     assert "3 features" in capsys.readouterr().err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    config["data"]["class_names"].append("extra")  # names no longer match the model's classes
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))
+    assert main(["predict", "run", "train.csv"]) == 2
+    assert "4 class names for a model of 3 classes" in capsys.readouterr().err
+    config["data"]["class_names"].pop()
+    config["model"]["layers"] = 2  # a setting rnntrace does not have
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))
+    assert main(["predict", "run", "train.csv"]) == 2
+    assert "unknown setting 'layers'" in capsys.readouterr().err
     (tmp_path / "notrun").mkdir()
     assert main(["predict", "notrun", "three.npz"]) == 2
     assert "config.json is missing" in capsys.readouterr().err
     assert main(["predict", "run", "train.csv", "--out", "p.csv", "--format", "xml"]) == 2
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_predict_reads_new_data_as_the_run_read_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_csv(tmp_path / "train.csv", range(60))
+    assert main(["train", "train.csv", "--epochs", "1", "--out", "run", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "run", "train.csv", "--out", "p.csv"]) == 0
+    expected = (tmp_path / "p.csv").read_text()
+    # Other column names, the features in another order, an extra column: picked by name.
+    with (tmp_path / "train.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    with (tmp_path / "other.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "extra", *reversed(FEATURES), "seq"])
+        for r in rows:
+            w.writerow([r["time"], 7.0, *(r[c] for c in reversed(FEATURES)), r["id"]])
+    assert main(["predict", "run", "other.csv", "--id", "seq", "--time", "step",
+                 "--out", "p.jsonl"]) == 0
+    lines = (tmp_path / "p.jsonl").read_text().splitlines()  # the format from the suffix
+    by_csv = list(csv.DictReader(expected.splitlines()))
+    assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in by_csv]
+    for line, r in zip(lines, by_csv, strict=True):
+        probs = json.loads(line)["probabilities"]
+        assert all(abs(probs[c] - float(r[f"p_{c}"])) < 1e-6 for c in probs)
 
 
 @pytest.mark.parametrize("maker", ["csv", "npz", "ts"])

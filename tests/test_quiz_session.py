@@ -149,7 +149,8 @@ def test_quiz_on_a_run_directory(
         (["quiz", "--n", "0"], "at least one question"),
         (["quiz", "{missing}"], "is not a run directory"),
         (["quiz", "{empty}"], "config.json is missing"),
-        (["quiz", "--export", "md", "--out", "{missing}/sheet.md"], "does not exist"),
+        (["quiz", "--export", "md", "--out", "{empty}"], "is a directory"),
+        (["quiz", "--answers"], "--answers goes with --export"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -160,3 +161,13 @@ def test_bad_input_is_one_line_and_exit_2(
     code, out, err = run_piped(args, "", monkeypatch, capsys)
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1 and err.startswith("rnntrace: error:")
+
+
+def test_asking_for_more_questions_than_the_bank_holds_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_piped(["quiz", "--n", "200", "--level", "hard", "--export", "json"], "",
+                               monkeypatch, capsys)
+    held = len(json.loads(out)["questions"])
+    assert code == 0 and 0 < held < 200
+    assert err == f"rnntrace: note: this model has {held} distinct hard questions, not 200\n"

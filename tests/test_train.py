@@ -26,6 +26,21 @@ def _model(**kwargs: object) -> SequenceClassifier:
     return SequenceClassifier(**kwargs)  # type: ignore[arg-type]
 
 
+def test_fit_holds_out_a_stratified_share_and_standardises_on_the_rest() -> None:
+    data = lesson(seed=3)
+    model = _model()
+    history = fit(model, data, epochs=1, seed=3)  # no val: 20 % held out, as documented
+    train_idx, val_idx = stratified_split(data.labels, 0.2, 3)
+    assert abs(len(val_idx) - 200) <= 3  # 20 % of each class, rounded per class
+    train = data.values[train_idx]
+    mean, std = train.mean(axis=(0, 1)), train.std(axis=(0, 1))  # the training split's only
+    assert torch.allclose(model.standardize.mean, torch.from_numpy(mean), atol=1e-5)
+    assert torch.allclose(model.standardize.std, torch.from_numpy(std), atol=1e-5)
+    loss, accuracy = evaluate(model, data.subset(val_idx))
+    assert history.records[0].val_loss == pytest.approx(loss, rel=1e-5)
+    assert history.records[0].val_accuracy == pytest.approx(accuracy)
+
+
 def test_fit_learns_the_lesson_and_records_what_it_measured() -> None:
     train, held = _split(lesson(seed=0))
     model = _model()
@@ -74,7 +89,12 @@ def test_each_step_is_adam_on_the_clipped_gradient_of_a_shuffled_batch(clip: flo
     # generator shuffles. Adam's first step ignores the gradient's scale, so take three.
     data = lesson(seed=0).subset(np.arange(96))
     model, reference = _model(), _model()
-    history = fit(model, data, None, TrainConfig(epochs=1, batch_size=32, clip_grad_norm=clip))
+    history = fit(model, data, None, TrainConfig(epochs=1, batch_size=32, clip_grad_norm=clip,
+                                                 val_fraction=0))
+    mean, std = data.values.mean(axis=(0, 1)), data.values.std(axis=(0, 1))  # all steps real
+    assert torch.allclose(model.standardize.mean, torch.from_numpy(mean), atol=1e-5)
+    assert torch.allclose(model.standardize.std, torch.from_numpy(std), atol=1e-5)
+    reference.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
 
     x, y = torch.from_numpy(data.values), torch.from_numpy(data.labels)
     optimizer = torch.optim.Adam(reference.parameters(), lr=0.01)

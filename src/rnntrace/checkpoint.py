@@ -68,9 +68,12 @@ def load(path: Path) -> Checkpoint:
             # A foreign pickle draws a protocol warning before its refusal; the refusal suffices.
             warnings.simplefilter("ignore", UserWarning)
             raw = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise RunError(f"{path}: not a readable rnntrace checkpoint ({first})") from None
+    except pickle.UnpicklingError:
+        # PyTorch's own message suggests weights_only=False, which would run the file's code.
+        raise RunError(f"{path}: not an rnntrace checkpoint: it holds Python objects, which "
+                       "are never unpickled here") from None
+    except (RuntimeError, EOFError, ValueError, OSError):
+        raise RunError(f"{path}: damaged or not a checkpoint; start the run again") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise RunError(f"{path}: not an rnntrace checkpoint")
     if raw.get("version") != VERSION:
@@ -92,6 +95,8 @@ def load_run(run_dir: Path, out: Path | None = None) -> Checkpoint:
         raise RunError(f"--resume {run_dir}: no such run directory")
     if not path_in(run_dir).exists() and (run_dir / "model.safetensors").exists():
         raise RunError(f"--resume {run_dir}: that run finished; there is nothing to resume")
+    if not path_in(run_dir).exists() and not (run_dir / "metrics.jsonl").exists():
+        raise RunError(f"--resume {run_dir}: not an rnntrace run directory")
     return load(path_in(run_dir))
 
 

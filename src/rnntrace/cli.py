@@ -226,18 +226,42 @@ def predict(
     run: Annotated[Path, typer.Argument(help="A run directory written by train or demo.")],
     data: Annotated[Path, typer.Argument(help="Sequences to classify, in a format read by train.")],
     out: Annotated[Path | None, typer.Option(help="Write here instead of to stdout.")] = None,
-    format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv or jsonl (default: from --out's suffix, else csv)."),
+    ] = None,
+    id: Annotated[str | None, typer.Option("--id", help="Id column (default: the run's).")] = None,
+    time: Annotated[
+        str | None, typer.Option("--time", help="Time column (default: the run's).")
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Label column, if any (default: the run's).")
+    ] = None,
+    nan: Annotated[
+        str | None, typer.Option(help="error, drop or fill NaN/inf (default: the run's).")
+    ] = None,
 ) -> None:
-    """Classify new sequences with a trained run: one row each, every class's probability."""
-    from rnntrace.data.readers import read
+    """Classify new sequences with a trained run: one row each, every class's probability.
+
+    The data is read as the run's training data was, and its features are picked by name.
+    """
+    from rnntrace.data.readers import READERS, read
     from rnntrace.errors import ConfigError
     from rnntrace.inference import predict as predict_run
     from rnntrace.run import atomic_write_text, load_run
 
+    if format is None:
+        format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
     if format not in ("csv", "jsonl"):
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
     saved = load_run(run)
-    options = dict(saved.config.data.read_options)
+    given = {"id": id, "time": time, "label": label, "nan": nan}
+    options = dict(saved.config.data.read_options) | {
+        k: v for k, v in given.items() if v is not None
+    }
+    if READERS.get(data.suffix.lower()) in ("csv", "tsv", "parquet"):
+        # Named columns: take the run's features by name, whatever else the file holds.
+        options["features"] = saved.config.data.feature_names or options.get("features")
     sequences = read(data, **options, min_classes=1, labelled=False)
     predictions = predict_run(saved, sequences)
     rendered = predictions.to_csv() if format == "csv" else predictions.to_jsonl()
@@ -297,8 +321,9 @@ def quiz(
 ) -> None:
     """Questions about your model, every answer verified by running PyTorch.
 
-    Type A–D (or ? for a hint). Answers can also be piped in, one line per question; from a pipe
-    an invalid line counts as wrong, and the end of input ends the quiz with the score so far.
+    Type A–D, or ? for a hint.
+    Answers can also be piped in, one line per question.
+    From a pipe, an invalid line counts as wrong; the end of input ends the quiz with the score.
     """
     from rnntrace.config import ModelConfig
     from rnntrace.errors import ConfigError
@@ -309,6 +334,8 @@ def quiz(
 
     if export is not None and export not in FORMATS:
         raise ConfigError(f"unknown export format {export!r}: choose md or json")
+    if answers and export is None:
+        raise ConfigError("--answers goes with --export: the interactive quiz shows each answer")
     if run is not None and random_models:
         raise ConfigError("--random draws its own models: leave out the run directory")
     setting = lesson_setting() if run is None else setting_from_run(load_config(run))
@@ -316,14 +343,19 @@ def quiz(
     shape = None if random_models else setting.input_shape
     questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
     about = "random models" if random_models else setting.layer_code()
+    if len(questions) < n:  # the bank ran out of distinct questions: say so, not silently
+        kind = "" if level == "mixed" else f"{level} "
+        print(f"rnntrace: note: this model has {len(questions)} distinct {kind}questions, "
+              f"not {n}", file=sys.stderr)
     if export is not None:
-        from rnntrace.quiz.export import sheet, write_atomic
+        from rnntrace.quiz.export import sheet
+        from rnntrace.run import atomic_write_text
 
         text = sheet(questions, export, answers=answers, about=about, level=level, seed=seed)
         if out is None:
             sys.stdout.write(text)
         else:
-            write_atomic(text, out)
+            atomic_write_text(out, text)
         return
     from rich.console import Console
 
@@ -357,7 +389,9 @@ def shapes(
     ] = True,
     input_size: Annotated[
         int | None,
-        typer.Option("--input-size", help="input_size of the layer (default: the input's last)."),
+        typer.Option(
+            "--input-size", help="input_size of the layer (default: the input's last dimension)."
+        ),
     ] = None,
     nonlinearity: Annotated[str, typer.Option(help="tanh | relu (cell rnn only).")] = "tanh",
     json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead.")] = False,
@@ -394,14 +428,31 @@ def shapes(
         Console().print(shape_report_view(report))
 
 
+# The usage-error class of the click that typer runs on: typer vendors click in recent versions and
+# imports it in older ones, and BadParameter (public either way) derives from it.
+_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rnntrace` script; returns the exit status."""
     try:
-        # Standalone mode lets typer print usage errors and help itself (exiting 2 and 0).
-        app(args=argv, prog_name="rnntrace", standalone_mode=True)
-    except SystemExit as done:
-        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        status = app(args=argv, prog_name="rnntrace", standalone_mode=False)
+    except _USAGE_ERROR as exc:  # one line, like every other error, and where to look
+        ctx = getattr(exc, "ctx", None)
+        where = f"{ctx.command_path} --help" if ctx is not None else "rnntrace --help"
+        message = exc.format_message()  # type: ignore[attr-defined]
+        print(f"rnntrace: error: {message} (see {where})", file=sys.stderr)
+        return 2
+    except typer.Abort:
+        print("rnntrace: stopped", file=sys.stderr)
+        return 130
     except RnnTraceError as exc:
         print(f"rnntrace: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
-    return 0
+    except OSError as exc:  # a path the user gave that cannot be written or read
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"rnntrace: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return status if isinstance(status, int) else 0

@@ -121,11 +121,29 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
-        try:
-            return cls(
-                model=ModelConfig(**raw["model"]),
-                train=TrainConfig(**raw["train"]),
-                data=DataConfig(**raw["data"]),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ConfigError(f"config is not an rnntrace run configuration: {exc}") from None
+        """A run's configuration read back; a foreign or inconsistent one is a ConfigError."""
+        parts: dict[str, Any] = {}
+        for name, kind in (("model", ModelConfig), ("train", TrainConfig), ("data", DataConfig)):
+            section = raw.get(name)
+            if not isinstance(section, dict):
+                raise ConfigError(f"not an rnntrace run configuration: no {name!r} section")
+            known = {f.name for f in dataclasses.fields(kind)}
+            unknown = sorted(set(section) - known)
+            if unknown:
+                raise ConfigError(f"not an rnntrace run configuration: {name!r} has unknown "
+                                  f"setting{'s' if len(unknown) > 1 else ''} "
+                                  f"{', '.join(map(repr, unknown))}")
+            try:
+                parts[name] = kind(**section)
+            except TypeError:
+                raise ConfigError(f"not an rnntrace run configuration: {name!r} is incomplete "
+                                  "or holds a value of the wrong type") from None
+        config = cls(**parts)
+        model, data = config.model, config.data
+        if data.class_names and len(data.class_names) != model.n_classes:
+            raise ConfigError(f"inconsistent: {len(data.class_names)} class names for a model of "
+                              f"{model.n_classes} classes")
+        if data.feature_names and len(data.feature_names) != model.n_features:
+            raise ConfigError(f"inconsistent: {len(data.feature_names)} feature names for a "
+                              f"model of {model.n_features} features")
+        return config

@@ -15,7 +15,7 @@ import torch
 
 from rnntrace import checkpoint, distributed
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from rnntrace.data.sequences import SequenceSet, stratified_split
+from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped, read_rows
 from rnntrace.errors import DataError
 from rnntrace.events import TensorBoardLog
@@ -30,7 +30,14 @@ from rnntrace.tracing.dynamics import hidden_dynamics
 from rnntrace.tracing.hooks import trace as trace_modules
 from rnntrace.tracing.insight import write_insight
 from rnntrace.tracing.prediction import trace_prediction, trace_steps
-from rnntrace.train import EpochEnd, History, fit, intra_op_threads, predict_logits
+from rnntrace.train import (
+    EpochEnd,
+    History,
+    fit,
+    intra_op_threads,
+    predict_logits,
+    split_validation,
+)
 
 # The data flow runs the whole data set through the model when it is this small (the lesson's
 # 1000 × 10 × 5 is), else one training batch, so the shapes shown are ones the model really saw.
@@ -47,23 +54,6 @@ class Run:
     model: SequenceClassifier
     history: History
     trace: Trace
-
-
-def split_validation(
-    data: SequenceSet, val: SequenceSet | None, config: TrainConfig
-) -> tuple[SequenceSet | RowSubset, SequenceSet | RowSubset | None]:
-    """The training and held-out sets: `val` when given, else a stratified seeded split.
-
-    A memory-mapped set is split into row subsets of the one mapping, never copied.
-    """
-    if val is not None or config.val_fraction == 0:
-        return data, val
-    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
-    if len(val_idx) == 0:
-        raise DataError(f"{data.source}: too few sequences to hold out {config.val_fraction:.0%}")
-    if is_memory_mapped(data.values):
-        return RowSubset(data, train_idx), RowSubset(data, val_idx)
-    return data.subset(train_idx), data.subset(val_idx)
 
 
 def run_experiment(

@@ -32,8 +32,13 @@ os.umask(_UMASK)  # stored in the weights' metadata, so a foreign file is recogn
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise RunError(f"{path} is a directory: give a file name to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         # mkstemp makes the file private; a run's files get the usual permissions.
         os.chmod(tmp, 0o666 & ~_UMASK)
@@ -54,7 +59,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 def new_run_path(out: Path | None, command: str, root: Path = Path("runs")) -> Path:
     """The directory a run will be written to: `out`, or runs/<command>-<time> (never reused)."""
     if out is not None:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"{out} is a file: --out names the run directory to create")
+        if out.exists() and any(out.iterdir()):
             raise ConfigError(f"{out} already exists and is not empty: choose another --out")
         return out
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -71,8 +78,12 @@ class MetricsLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("")
+        except OSError as exc:
+            raise RunError(f"cannot create the run directory {path.parent}: "
+                           f"{exc.strerror or exc}") from None
 
     def append(self, row: dict[str, Any]) -> None:
         with self.path.open("a", encoding="utf-8") as f:

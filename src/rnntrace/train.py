@@ -18,11 +18,11 @@ from rnntrace import checkpoint, distributed
 from rnntrace.checkpoint import Checkpoint
 from rnntrace.config import TrainConfig
 from rnntrace.data.batching import BatchSource, batch_order
-from rnntrace.data.sequences import SequenceSet
-from rnntrace.data.streaming import RowSubset, batch_source
+from rnntrace.data.sequences import SequenceSet, stratified_split
+from rnntrace.data.streaming import RowSubset, batch_source, feature_stats, is_memory_mapped
 from rnntrace.distributed import World
-from rnntrace.errors import RunError
-from rnntrace.model import SequenceClassifier
+from rnntrace.errors import DataError, RunError
+from rnntrace.model import SequenceClassifier, Standardize
 from rnntrace.observations import observe_epoch
 from rnntrace.records import EpochRecord
 from rnntrace.resources import choose_threads, intra_op_threads, resolve_device
@@ -37,6 +37,7 @@ __all__ = [
     "intra_op_threads",
     "predict_logits",
     "resolve_device",
+    "split_validation",
 ]
 
 
@@ -72,6 +73,23 @@ class History:
 
 
 Data = SequenceSet | RowSubset | BatchSource  # what fit, evaluate and predict accept
+
+
+def split_validation(
+    data: SequenceSet, val: SequenceSet | None, config: TrainConfig
+) -> tuple[SequenceSet | RowSubset, SequenceSet | RowSubset | None]:
+    """The training and held-out sets: `val` when given, else a stratified seeded split.
+
+    A memory-mapped set is split into row subsets of the one mapping, never copied.
+    """
+    if val is not None or config.val_fraction == 0:
+        return data, val
+    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
+    if len(val_idx) == 0:
+        raise DataError(f"{data.source}: too few sequences to hold out {config.val_fraction:.0%}")
+    if is_memory_mapped(data.values):
+        return RowSubset(data, train_idx), RowSubset(data, val_idx)
+    return data.subset(train_idx), data.subset(val_idx)
 
 
 def _source(data: Data, device: torch.device) -> BatchSource:
@@ -126,12 +144,21 @@ def fit(
 ) -> History:
     """Train `model` on `train`, scoring `val` after each epoch; keyword overrides patch `config`.
 
+    Without `val`, a stratified seeded `config.val_fraction` of `train` is held out (20 % by
+    default; 0 trains on all of it). A model whose standardisation was never set takes its
+    statistics from the training split, as `run_experiment` does.
+
     A non-finite loss stops training and restores the weights from before that epoch. With
     `checkpoints`, the state after each epoch is saved there (rank 0 only); `resume` continues
     from such a checkpoint and ends with the weights an uninterrupted run would have. Under
     torchrun (WORLD_SIZE > 1) the ranks train one model together with DDP.
     """
     config = replace(config or TrainConfig(), **overrides)
+    if val is None and isinstance(train, SequenceSet):
+        train, val = split_validation(train, None, config)
+    if isinstance(train, SequenceSet | RowSubset) and _identity(model.standardize):
+        mean, std = feature_stats(train)  # the training split's own, as a run's are
+        model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
     device = resolve_device(config.device)
     with distributed.process_group(device) as world:
         if world.distributed and device.type == "cuda":
@@ -164,6 +191,11 @@ def _no_buffer_sync() -> dict[str, Any]:
     if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters:
         return {"forward_sync_buffers": False}
     return {"broadcast_buffers": False}
+
+
+def _identity(standardize: Standardize) -> bool:
+    """Whether no statistics were set yet (a fresh model's mean 0 and std 1)."""
+    return bool(torch.all(standardize.mean == 0) and torch.all(standardize.std == 1))
 
 
 class _Loop:

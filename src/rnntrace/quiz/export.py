@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from rnntrace.errors import ConfigError
@@ -74,18 +71,3 @@ def sheet(
     kind = "answer key" if answers else "questions"
     title = f"rnntrace quiz ({kind}): {about}, level {level}, seed {seed}"
     return to_markdown(questions, answers=answers, title=title)
-
-
-def write_atomic(text: str, path: Path) -> None:
-    """Write `text` to `path` through a temporary file, so no half-written sheet is left."""
-    target = Path(path).resolve()
-    if not target.parent.is_dir():
-        raise ConfigError(f"cannot write {path}: folder {target.parent} does not exist")
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        os.unlink(temp)
-        raise
