@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from _errors import expect_error
 from rnntrace.data import missing
 from rnntrace.data.arrays import companion
 from rnntrace.data.readers import read
+from rnntrace.data.streaming import StreamingSet, batch_source, read_rows
 
 
 def arrays(n: int = 6, t: int = 5, f: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,14 +134,70 @@ def test_bad_npz_files(tmp_path: Path) -> None:
 def test_bad_npy_files(tmp_path: Path) -> None:
     x, y, _ = arrays()
     np.save(tmp_path / "data.npy", x)
-    expect_error(lambda: read(tmp_path / "data.npy"), "data.npy", "labels='path/to/y.npy'")
+    expect_error(lambda: read(tmp_path / "data.npy"), "data.npy", "X.npy with y.npy beside it",
+                 "labels=")
     np.save(tmp_path / "X.npy", x)
-    expect_error(lambda: read(tmp_path / "X.npy"), "X.npy", "y.npy", "does not exist")
+    expect_error(lambda: read(tmp_path / "X.npy"), "X.npy", "no labels file y.npy beside it")
+    expect_error(lambda: read(tmp_path / "X.npy", labels=tmp_path / "classes.npy"),
+                 "classes.npy", "does not exist")
     (tmp_path / "y.npy").write_bytes(b"garbage bytes, not numpy")
     expect_error(lambda: read(tmp_path / "X.npy"), "y.npy", "not a NumPy .npy file")
     np.save(tmp_path / "y.npy", np.array([object()] * 6, dtype=object))
     expect_error(lambda: read(tmp_path / "X.npy"), "y.npy", "array 'y'", "Python objects")
     np.save(tmp_path / "y.npy", y)
-    np.save(tmp_path / "lengths.npy", np.full(6, 2))  # X has values past step 2
-    expect_error(lambda: read(tmp_path / "X.npy"), "X.npy", "sequence 0", "past its length 2",
-                 "pad with zeros")
+    np.save(tmp_path / "lengths.npy", np.full(6, 9))
+    expect_error(lambda: read(tmp_path / "X.npy"), "X.npy", "lengths[0] is 9", "1..5")
+
+
+def garbage_padding(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """x with every step past its length overwritten: NaN, inf and large numbers."""
+    noisy = x.copy()
+    past = np.arange(x.shape[1])[None, :] >= lengths[:, None]  # (N, T)
+    junk = np.array([np.nan, np.inf, 1e30, -7.0], dtype=np.float32)
+    noisy[past] = junk[np.arange(int(past.sum())) % 4][:, None]
+    return noisy
+
+
+def test_npy_and_npz_follow_one_padding_rule(tmp_path: Path) -> None:
+    x, y, lengths = arrays()
+    noisy = garbage_padding(x, lengths)
+    np.savez(tmp_path / "d.npz", X=noisy, y=y, lengths=lengths)
+    for name, array in (("X", noisy), ("y", y), ("lengths", lengths)):
+        np.save(tmp_path / f"{name}.npy", array)
+    from_npz, from_npy = read(tmp_path / "d.npz"), read(tmp_path / "X.npy")
+    assert isinstance(from_npy.values, np.memmap)  # accepted without a copy in memory
+    for i in range(6):
+        np.testing.assert_array_equal(from_npy.sequence(i), x[i, : lengths[i]])
+        np.testing.assert_array_equal(from_npz.sequence(i), x[i, : lengths[i]])
+    assert not np.any(from_npz.values[np.arange(5)[None, :] >= lengths[:, None]])
+
+
+def test_memory_mapped_padding_is_zero_in_every_read(tmp_path: Path) -> None:
+    x, y, lengths = arrays()
+    noisy = garbage_padding(x, lengths)
+    for name, array in (("X", noisy), ("y", y), ("lengths", lengths)):
+        np.save(tmp_path / f"{name}.npy", array)
+    data = read(tmp_path / "X.npy")
+    expected = np.where(np.arange(5)[None, :, None] < lengths[:, None, None], x, 0)
+    source = batch_source(data)
+    assert isinstance(source, StreamingSet)
+    batch = source.take(torch.tensor([3, 5, 1]))
+    np.testing.assert_array_equal(batch.x.numpy(), expected[[3, 5, 1], : batch.x.shape[1]])
+    np.testing.assert_array_equal(read_rows(data, np.array([2, 4])).values, expected[[2, 4]])
+    np.testing.assert_array_equal(data.subset([5, 0]).values, expected[[5, 0]])
+    np.testing.assert_array_equal(read(tmp_path / "X.npy", features=["f1"]).values,
+                                  expected[:, :, 1:2])
+    np.testing.assert_array_equal(np.load(tmp_path / "X.npy"), noisy)  # the file is untouched
+
+
+def test_dropping_from_a_memory_map_zeroes_the_copy(tmp_path: Path) -> None:
+    x, y, lengths = arrays()
+    noisy = garbage_padding(x, lengths)
+    noisy[2, 0, 0] = np.nan  # a real step
+    for name, array in (("X", noisy), ("y", y), ("lengths", lengths)):
+        np.save(tmp_path / f"{name}.npy", array)
+    kept = read(tmp_path / "X.npy", nan="drop")
+    assert kept.ids == ["0", "1", "3", "4", "5"]
+    keep = [0, 1, 3, 4, 5]
+    expected = np.where(np.arange(5)[None, :, None] < lengths[keep, None, None], x[keep], 0)
+    np.testing.assert_array_equal(kept.values, expected)

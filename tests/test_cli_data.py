@@ -128,7 +128,12 @@ def _bad_files(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "header only": ([text("header.csv", "id,time,label,a\n")], "no rows"),
         "ragged": ([text("ragged.csv", "id,time,label,a\ns,0,x,1\ns,1,x,2,9\n")], "fields"),
         "non-numeric": ([text("word.csv", good.replace("s1,1,y,1", "s1,1,y,one"))], "number"),
-        "nan": ([text("nan.csv", good.replace("s1,1,y,1", "s1,1,y,nan"))], "nan="),
+        "nan": ([text("nan.csv", good.replace("s1,1,y,1", "s1,1,y,nan"))], "is NaN (not a number)"),
+        "times mix numbers and dates": (
+            [text("mixed.csv", good.replace("s0,0,", "s0,2024-01-01,"))],
+            "line 2 (id 's0'): time column 'time' mixes numbers and dates"),
+        "label named as a feature": (["good.csv", "--features", "a,label"],
+                                     "'label' is the label column and cannot also be a feature"),
         "no label column": ([text("nolabel.csv", good.replace("label", "kind"))], "label"),
         "no id column": ([text("noid.csv", good.replace("id,", "key,"))], "id"),
         "one class": ([text("one.csv", good.replace(",y,", ",x,"))], "class"),
@@ -155,7 +160,8 @@ def _bad_files(tmp: Path) -> dict[str, tuple[list[str], str]]:
 
 
 BAD_CASES = [
-    "empty", "header only", "ragged", "non-numeric", "nan", "no label column", "no id column",
+    "empty", "header only", "ragged", "non-numeric", "nan", "times mix numbers and dates",
+    "label named as a feature", "no label column", "no id column",
     "one class", "label changes", "ts dimensions disagree", "ts malformed header",
     "ts no data line", "binary garbage", "not a zip", "npz missing key",
     "npz mismatched lengths", "npz 2-D X", "npz object array", "test labels unseen",
@@ -248,3 +254,21 @@ def test_unlabelled_files_read_for_prediction(tmp_path: Path, maker: str) -> Non
     assert len(data) == 4 and data.class_names == [""]
     with pytest.raises(DataError, match=r"label|'y'|classLabel"):
         read(makers[maker]())
+
+
+def test_npy_with_garbage_padding_trains_like_the_npz(tmp_path: Path) -> None:
+    data = lesson(n_sequences=60, steps=6, n_features=2, seed=4)
+    lengths = np.random.default_rng(0).integers(2, 7, 60)
+    past = np.arange(6)[None, :] >= lengths[:, None]  # (N, T)
+    noisy = data.values.copy()
+    noisy[past] = np.nan  # NaN padding would poison every gradient if a batch carried it
+    for name, array in (("X", noisy), ("y", data.labels), ("lengths", lengths)):
+        np.save(tmp_path / f"{name}.npy", array)
+    np.savez(tmp_path / "d.npz", X=noisy, y=data.labels, lengths=lengths)
+    for name in ("X.npy", "d.npz"):
+        assert main(["train", name, "--epochs", "2", "--out", name + "-run", "--json"]) == 0
+    npy, npz = load_run(tmp_path / "X.npy-run"), load_run(tmp_path / "d.npz-run")
+    assert npy.trace is not None and npz.trace is not None
+    losses = [r.loss for r in npy.trace.training]
+    assert all(np.isfinite(losses))
+    assert losses == [r.loss for r in npz.trace.training]

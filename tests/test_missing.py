@@ -43,7 +43,8 @@ def test_apply_policies() -> None:
         missing.apply(values, lengths, "error", "f", where)
     kept, keep = missing.apply(values, lengths, "drop", "f", where)
     assert keep is not None and keep.tolist() == [1]
-    np.testing.assert_array_equal(kept, values[1:])
+    np.testing.assert_array_equal(kept[0, :2], values[1, :2])
+    assert np.all(kept[0, 2:] == 0)  # the NaN padding is not carried into the copy
     clean = values[1:].copy()
     same, keep = missing.apply(clean, lengths[1:], "fill", "f", where)
     assert same is clean and keep is None
@@ -53,9 +54,10 @@ def test_apply_policies() -> None:
         missing.check_policy("mean")
 
 
-def test_padding_checks_and_zeroing() -> None:
+def test_zero_padding_leaves_real_steps() -> None:
     values, lengths = example()
-    assert missing.first_padding_value(values, lengths) == (1, 2)
+    before = values.copy()
     missing.zero_padding(values, lengths)
-    assert missing.first_padding_value(values, lengths) is None
     assert np.all(values[1, 2:] == 0) and np.all(values[0, 3] == 0)
+    np.testing.assert_array_equal(values[0, :3], before[0, :3])
+    np.testing.assert_array_equal(values[1, :2], before[1, :2])

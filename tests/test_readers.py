@@ -99,6 +99,8 @@ def test_check_compatible_names_what_differs() -> None:
                  "test.csv", "validation data has 3 features (a, b, c)", "training had 2 (a, b)")
     expect_error(lambda: check_compatible(train, make(["x", "y"], [0, 1], ("a", "B"))),
                  "test.csv", "'B' where training had 'b'")
+    expect_error(lambda: check_compatible(train, make(["x", "y"], [0, 1], ("a",))),
+                 "test.csv", "the test data has 1 feature (a) but training had 2 (a, b)")
 
 
 def test_check_compatible_ignores_classes_a_ts_header_lists_but_the_file_lacks() -> None:

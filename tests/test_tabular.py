@@ -156,8 +156,12 @@ GOOD_HEADER = "id,time,label,a,b\n"
         (GOOD_HEADER + "p,0,x,1,2\np,1,x,1\n", ["line 3", "4 fields"]),
         (GOOD_HEADER + "p,0,x,1,2\nq,0,y,1.5x,2\n",
          ["line 3", "id 'q'", "feature 'a'", "'1.5x'", "not a number"]),
-        (GOOD_HEADER + "p,0,x,1,2\nq,0,y,1,\n", ["line 3", "id 'q'", "feature 'b'", "empty",
-                                                 "nan='drop'"]),
+        (GOOD_HEADER + "p,0,x,1,2\nq,0,y,1,\n", ["line 3", "id 'q'", "feature 'b'", "is empty",
+                                                 "--nan drop", "nan='drop'"]),
+        (GOOD_HEADER + "p,0,x,1,2\nq,0,y,nan,1\n",
+         ["line 3", "id 'q'", "feature 'a' is NaN (not a number);", "--nan fill"]),
+        (GOOD_HEADER + "p,0,x,1,2\nq,0,y,NA,1\n",
+         ["line 3", "feature 'a' is 'NA', read as NaN (not a number)"]),
         (GOOD_HEADER + "p,0,x,1,2\nq,0,y,-inf,1\n", ["line 3", "id 'q'", "feature 'a'", "-inf"]),
         (GOOD_HEADER + "p,0,x,1,2\nq,0,y,1,1e300\n", ["line 3", "feature 'b'", "is inf"]),
         (GOOD_HEADER + "p,0,x,1,2\nq,0,x,1,2\n", ["only 1 class", "'x'"]),
@@ -167,7 +171,13 @@ GOOD_HEADER = "id,time,label,a,b\n"
          ["id 'p'", "two rows for time 0", "line 2 and line 4"]),
         (GOOD_HEADER + "p,0,x,1,2\n,1,y,1,2\n", ["line 3", "id cell is empty"]),
         (GOOD_HEADER + "p,0,x,1,2\nq,soon,y,1,2\n", ["line 3", "id 'q'", "time 'soon'"]),
-        ("id,time,y,a\np,0,x,1\n", ["no label column 'label'", "id, time, y, a", "label="]),
+        (GOOD_HEADER + "p,2024-01-01,x,1,2\np,1,x,1,2\nq,2,y,1,2\nq,3,y,1,2\n",
+         ["line 2", "id 'p'", "time column 'time' mixes numbers and dates",
+          "'2024-01-01' is a date but line 3 has a number, '1'"]),
+        (GOOD_HEADER + "p,2024-01-01,x,1,2\np,2024-01-02,x,1,2\nq,2024-01-01,y,1,2\nq,7,y,1,2\n",
+         ["line 5", "id 'q'", "mixes numbers and dates", "'7' is a number but line 2 has a date"]),
+        ("id,time,y,a\np,0,x,1\n", ["no label column 'label'", "id, time, y, a",
+                                    "--label (label= in Python)"]),
         ("ident,time,label,a\np,0,x,1\n", ["no id column 'id'", "ident, time, label, a"]),
         ("id,t,label,a\np,0,x,1\n", ["no time column 'time'", "id, t, label, a"]),
         ("id,time,label,name\np,0,x,ann\nq,0,y,bob\n", ["no numeric feature columns"]),
@@ -188,7 +198,15 @@ def test_named_feature_that_is_absent_lists_the_columns(tmp_path: Path) -> None:
 
 def test_named_text_feature_is_an_error_not_skipped(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "w.csv", "id,time,label,a,who\np,0,x,1,ann\nq,0,y,1,bob\n")
-    expect_error(lambda: read(path, features=["a", "who"]), "w.csv", "line 2", "'who'", "'ann'")
+    expect_error(lambda: read(path, features=["a", "who"]), "w.csv", "line 2", "'who'", "'ann'",
+                 "--features (features=[...] in Python)")
+
+
+@pytest.mark.parametrize("role", ["label", "id"])
+def test_label_or_id_column_named_as_a_feature_is_refused(tmp_path: Path, role: str) -> None:
+    path = write_csv(tmp_path / "w.csv", GOOD_HEADER + "p,0,0,1,2\nq,0,1,1,2\n")
+    expect_error(lambda: read(path, features=["a", role]), "w.csv",
+                 f"'{role}' is the {role} column and cannot also be a feature", "--features")
 
 
 def test_blank_lines_do_not_shift_line_numbers(tmp_path: Path) -> None:
@@ -199,9 +217,20 @@ def test_blank_lines_do_not_shift_line_numbers(tmp_path: Path) -> None:
 def test_parquet_errors_name_rows(tmp_path: Path) -> None:
     frame = pd.DataFrame({"id": ["p", "q", "q"], "time": [0, 0, 1], "label": ["x", "y", "y"],
                           "a": [1.0, 2.0, np.nan]})
-    frame.to_parquet(tmp_path / "w.parquet")
+    frame.to_parquet(tmp_path / "w.parquet")  # pandas stores the NaN as a null
     expect_error(lambda: read(tmp_path / "w.parquet"), "w.parquet", "row 3", "id 'q'",
-                 "feature 'a'")
+                 "feature 'a' is null (missing", "--nan drop")
+
+
+def test_parquet_nan_value_is_named_nan(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {"id": ["p", "q", "q"], "time": [0, 0, 1], "label": ["x", "y", "y"],
+               "a": pa.array([1.0, np.nan, 3.0], from_pandas=False)}  # a real NaN, not a null
+    pq.write_table(pa.table(columns), tmp_path / "w.parquet")
+    expect_error(lambda: read(tmp_path / "w.parquet"), "w.parquet", "row 2", "id 'q'",
+                 "feature 'a' is NaN (not a number)")
 
 
 def test_integer_ids_and_labels_in_parquet_become_text(tmp_path: Path) -> None:

@@ -78,6 +78,8 @@ def test_feature_subset_by_dimension_name(tmp_path: Path) -> None:
         (HEADER.replace("@timeStamps false", "@timeStamps true") + GOOD, ["@timeStamps true"]),
         (HEADER + GOOD + "1,2,3:sideways\n", ["line 12 (series 2)", "1 dimension but",
                                               "@dimensions says 2"]),
+        (HEADER.replace("@univariate false\n@dimensions 2", "@univariate true") + GOOD,
+         ["line 9 (series 0)", "2 dimensions but @univariate true means 1"]),
         (HEADER.replace("@dimensions 2\n", "") + "1,2,3:4,5,6:up\n1,2,3:down\n",
          ["line 10 (series 1)", "1 dimension but", "series 0 (line 9) has 2"]),
         (HEADER + "1,2,3:4,5,6:left\n", ["line 10 (series 0)", "label 'left'", "up down"]),

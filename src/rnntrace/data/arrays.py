@@ -1,7 +1,7 @@
 """NumPy files → SequenceSet: an `.npz` archive, or a pair of `.npy` files read memory-mapped.
 
 `.npz` (np.savez(path, X=X, y=y, ...)) holds
-    X              (N, T, F) numbers, zero-padded past each sequence's length
+    X              (N, T, F) numbers; past each sequence's length, padding (any values)
     y              (N,) class labels: integers or strings
     lengths        (N,) optional, each in 1..T (default: every sequence is T long)
     class_names    (C,) optional strings; then integer y indexes them, string y must be among them
@@ -14,6 +14,11 @@ nan="fill"/"drop" when values are missing, need a copy in memory). The labels ar
 X by replacing the token `X` in its name with `y` (X.npy → y.npy, train_X.npy → train_y.npy,
 X_test.npy → y_test.npy), or named with labels="path/to/labels.npy"; lengths likewise
 (X.npy → lengths.npy), optional. Nothing is ever unpickled (allow_pickle=False).
+
+Padding, one rule for both: values past a sequence's length are not data and are never checked
+or used, whatever they hold (zeros, NaN, leftovers). An X in memory (.npz, or a copy) has them
+set to 0 here; a memory-mapped X keeps them on disk, and every read of its rows (batches,
+subsets) zeroes them in the rows read, so the file is neither scanned nor copied for padding.
 """
 
 from __future__ import annotations
@@ -61,8 +66,7 @@ def _magic(path: Path, size: int) -> bytes:
 
 def _load_npy(path: Path, source: str, key: str, mmap: bool) -> npt.NDArray[Any]:
     if not path.is_file():
-        raise DataError(f"{source}: the {key} file {path} does not exist; see rnntrace.read's "
-                        "docstring for the .npy naming convention")
+        raise DataError(f"{source}: the {key} file {path} does not exist; check the path")
     if not _magic(path, 6).startswith(_NPY_MAGIC):
         raise DataError(f"{path}: not a NumPy .npy file (wrong header); save it with np.save")
     try:
@@ -101,7 +105,13 @@ def read_npy(
         if labels is None or labels == path:
             raise DataError(
                 f"{source}: a .npy file holds only the values; name it X.npy with y.npy beside "
-                "it (or train_X.npy with train_y.npy), or pass labels='path/to/y.npy'"
+                "it (or train_X.npy with train_y.npy), or in Python name the labels file with "
+                "labels="
+            )
+        if not labels.is_file():
+            raise DataError(
+                f"{source}: no labels file {labels.name} beside it (X's name with the token X "
+                f"replaced by y); save the labels there, or in Python name the file with labels="
             )
     values = _load_npy(path, source, "X", mmap=True)
     y = _load_npy(labels, source, "y", mmap=False)
@@ -220,12 +230,8 @@ def from_arrays(
         # a plain in-memory copy (not a memmap); save X as float32 to keep it mapped
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf: reported below
             values = np.array(values, dtype=np.float32)
-    if lengths is not None:
-        if values.flags.writeable:
-            missing.zero_padding(values, steps)
-        elif (stray := missing.first_padding_value(values, steps)) is not None:
-            raise DataError(f"{source}: sequence {stray[0]} has a non-zero value at step "
-                            f"{stray[1]}, past its length {int(steps[stray[0]])}; pad with zeros")
+    if lengths is not None and values.flags.writeable:
+        missing.zero_padding(values, steps)  # a read-only memmap is zeroed as rows are read
     id_list = ids if ids is not None else [str(i) for i in range(n)]
     feature_list = feature_names if feature_names is not None else [f"f{i}" for i in range(f)]
 

@@ -7,6 +7,9 @@ Arrays are scanned in blocks of sequences, so a memory-mapped file is never load
     nan="drop"   leave out every sequence that holds one
     nan="fill"   carry the last finite value forward within the sequence, then 0 for a
                  sequence that starts with missing values (before its first finite value)
+
+Messages name both spellings of the policy: readers serve the CLI (--nan drop) and Python
+(nan="drop") alike.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 POLICIES = ("error", "drop", "fill")
+HINT = ("clean the file, or pass --nan drop to leave out such sequences or --nan fill to carry "
+        "the last value forward (nan='drop' or nan='fill' in Python)")
 _BLOCK_BYTES = 32 * 2**20  # per block read from a memory map: small enough to stay cheap
 
 
@@ -76,17 +81,6 @@ def first_nonfinite(values: FloatArray, lengths: IntArray) -> tuple[int, int, in
     return None
 
 
-def first_padding_value(values: FloatArray, lengths: IntArray) -> tuple[int, int] | None:
-    """(sequence, step) of the first non-zero value past a sequence's length, or None."""
-    for a, b in _blocks(values):
-        block = _block(values, a, b)
-        stray = (block != 0).any(axis=2) & ~_valid(lengths[a:b], block.shape[1])
-        if stray.any():
-            i, t = (int(x[0]) for x in np.nonzero(stray))
-            return a + i, t
-    return None
-
-
 def nonfinite_sequences(values: FloatArray, lengths: IntArray) -> BoolArray:
     """(N,) True for each sequence with a NaN or inf on one of its real steps."""
     out = np.zeros(values.shape[0], dtype=bool)
@@ -135,10 +129,7 @@ def apply(
         if where is not None:
             value = float(values[where])
             shown = "NaN (missing)" if np.isnan(value) else str(value)
-            raise DataError(
-                f"{describe(*where)} is {shown}; clean the file, or pass nan='drop' to leave out "
-                "such sequences or nan='fill' to carry the last value forward"
-            )
+            raise DataError(f"{describe(*where)} is {shown}; {HINT}")
         return values, None
     if nan == "drop":
         bad = nonfinite_sequences(values, lengths)
@@ -146,11 +137,13 @@ def apply(
             return values, None
         if bad.all():
             raise DataError(
-                f"{source}: every sequence has a NaN or inf, so nan='drop' leaves nothing; "
-                "clean the file or pass nan='fill'"
+                f"{source}: every sequence has a NaN or inf, so --nan drop (nan='drop' in "
+                "Python) leaves nothing; clean the file or pass --nan fill (nan='fill')"
             )
         keep = np.flatnonzero(~bad).astype(np.int64)
-        return np.ascontiguousarray(values[keep]), keep
+        kept = np.ascontiguousarray(values[keep])
+        zero_padding(kept, lengths[keep])  # a memory-mapped X may hold anything there
+        return kept, keep
     if first_nonfinite(values, lengths) is None:
         return values, None
     return fill_forward(values, lengths), None

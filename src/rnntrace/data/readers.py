@@ -85,7 +85,9 @@ def _select(data: SequenceSet, features: Sequence[str]) -> SequenceSet:
         raise DataError(f"{data.source}: no feature {', '.join(map(repr, absent))}; the features "
                         f"are {', '.join(data.feature_names)}")
     index = [data.feature_names.index(f) for f in features]
-    return SequenceSet(values=np.ascontiguousarray(data.values[:, :, index]),
+    values = np.ascontiguousarray(data.values[:, :, index])
+    missing.zero_padding(values, data.lengths)  # a memory-mapped X keeps the file's padding
+    return SequenceSet(values=values,
                        lengths=data.lengths, labels=data.labels, class_names=data.class_names,
                        feature_names=list(features), ids=data.ids, source=data.source)
 
@@ -157,7 +159,8 @@ def check_compatible(train: SequenceSet, other: SequenceSet, what: str = "test")
     if other.feature_names != train.feature_names:
         if other.n_features != train.n_features:
             raise DataError(
-                f"{where}: the {what} data has {other.n_features} features "
+                f"{where}: the {what} data has {other.n_features} "
+                f"feature{'' if other.n_features == 1 else 's'} "
                 f"({', '.join(other.feature_names)}) but training had {train.n_features} "
                 f"({', '.join(train.feature_names)}); use the same feature columns")
         pairs = [(o, t) for o, t in zip(other.feature_names, train.feature_names, strict=True)

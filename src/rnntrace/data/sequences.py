@@ -2,7 +2,8 @@
 
 Sequences are kept as one (N, T_max, F) array plus each one's length, so batches are slices of
 contiguous memory and a large `.npy` can stay memory-mapped. Steps past a sequence's length are
-zero and never read as data:
+padding, never read as data: zero in memory; a memory-mapped file may hold anything there, and
+its rows are zeroed as they are read (subset, rnntrace.data.streaming):
 
     seq 0  [x0 x1 x2 x3 x4]      length 5
     seq 1  [x0 x1 x2 0  0 ]      length 3   ← the zeros are padding, not observations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from rnntrace.data import missing
 from rnntrace.errors import DataError
 
 FloatArray = npt.NDArray[np.float32]
@@ -27,7 +29,7 @@ IntArray = npt.NDArray[np.int64]
 class SequenceSet:
     """N labelled sequences, padded to a common length; labels index `class_names`."""
 
-    values: FloatArray  # (N, T_max, F), zero past each sequence's length
+    values: FloatArray  # (N, T_max, F), padding past each length (zero unless memory-mapped)
     lengths: IntArray  # (N,), each in 1..T_max
     labels: IntArray  # (N,), each in 0..C-1
     class_names: list[str]
@@ -91,8 +93,10 @@ class SequenceSet:
 
     def subset(self, indices: Sequence[int] | IntArray) -> SequenceSet:
         idx = np.asarray(indices, dtype=np.int64)
+        values = np.ascontiguousarray(self.values[idx])
+        missing.zero_padding(values, self.lengths[idx])  # rows of a memmap keep the file's padding
         return SequenceSet(
-            values=np.ascontiguousarray(self.values[idx]),
+            values=values,
             lengths=self.lengths[idx],
             labels=self.labels[idx],
             class_names=list(self.class_names),

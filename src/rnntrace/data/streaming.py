@@ -8,6 +8,9 @@ batch's buffer, and trimmed to the batch's longest sequence:
 
 Reading (instead of touching the mapping) keeps the pages in the kernel's cache rather than in
 this process's resident memory, so an epoch over a 3 GB file stays a few hundred MB resident.
+
+The file's padding (steps past a sequence's length) may hold anything: the rows read are zeroed
+there, so no batch or subset ever carries it (see rnntrace.data.arrays).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnntrace.data import missing
 from rnntrace.data.batching import Batch, BatchSource, TensorSet
 from rnntrace.data.sequences import FloatArray, IntArray, SequenceSet
 
@@ -121,6 +125,8 @@ class StreamingSet:
             order = np.argsort(rows, kind="stable")
             array = np.empty((len(rows), steps, self.values.shape[2]), dtype=np.float32)
             array[order] = self.values[rows[order], :steps]
+        if not self.equal_length:
+            missing.zero_padding(array, lengths.numpy())
         x = torch.from_numpy(array)  # (B, t, F)
         y = self.y[index]
         if self.device.type == "cuda":
@@ -160,6 +166,7 @@ def read_rows(data: SequenceSet, rows: IntArray) -> SequenceSet:
         values = reader.read(np.asarray(rows, dtype=np.int64), data.max_length)
     finally:
         reader.close()
+    missing.zero_padding(values, data.lengths[rows])
     return SequenceSet(
         values,
         data.lengths[rows],

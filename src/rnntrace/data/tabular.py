@@ -57,17 +57,39 @@ class _Places:
         """The place of the kept row at `position` (after blank rows were dropped)."""
         return self.line(int(self.rows[position]))
 
+    def _fields(self, index: int) -> list[str]:
+        """The cells of CSV row `index` as written (pandas keeps no trace of "" versus "nan")."""
+        assert self.csv_sep is not None
+        with self.path.open(encoding="utf-8-sig", newline="") as fh:
+            line = next(itertools.islice(fh, index + 1, None), "")
+        return next(csv.reader([line], delimiter=self.csv_sep), [])
+
     def short_row(self, index: int, n_columns: int) -> DataError | None:
         """The ragged-row error when CSV line `index` has fewer fields than the header."""
         if self.csv_sep is None:
             return None
-        with self.path.open(encoding="utf-8-sig", newline="") as fh:
-            line = next(itertools.islice(fh, index + 1, None), "")
-        fields = next(csv.reader([line], delimiter=self.csv_sep), [])
+        fields = self._fields(index)
         if len(fields) >= n_columns:
             return None
         return DataError(f"{self.source} line {index + 2}: {len(fields)} fields where the header "
                          f"has {n_columns}; every row needs one value per column")
+
+    def missing_cell(self, index: int, column: int, name: str) -> str:
+        """What a cell read as NaN holds in the file: empty (or null), or a NaN."""
+        if self.csv_sep is not None:
+            fields = self._fields(index)
+            text = fields[column].strip() if column < len(fields) else ""
+            if not text:
+                return "empty"
+            if text.lower() in ("nan", "-nan", "+nan"):
+                return "NaN (not a number)"
+            return f"{text!r}, read as NaN (not a number)"  # pandas' markers: NA, null, None...
+        import pyarrow.parquet as pq  # _load has imported it already
+
+        cells = pq.read_table(self.path, columns=[name]).column(0)
+        if cells[index].is_valid:
+            return "NaN (not a number)"
+        return "null (missing; pandas saves NaN as null)"
 
 
 def _load(path: Path, source: str, sep: str | None, text_columns: list[str]) -> Any:
@@ -131,7 +153,7 @@ def _require_column(frame: Any, name: str, role: str, source: str) -> None:
     if name not in frame.columns:
         available = ", ".join(str(c) for c in frame.columns)
         raise DataError(f"{source}: no {role} column {name!r}; the columns are {available}; "
-                        f"name the right one with {role}=...")
+                        f"name the right one with --{role} ({role}= in Python)")
 
 
 def _first_missing(frame: Any, columns: Sequence[str]) -> tuple[int, str] | None:
@@ -159,7 +181,7 @@ def _numeric(frame: Any, name: str, places: _Places, ids: _Coded, named: bool) -
     i = int(bad[0])
     raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): feature {name!r} is "
                     f"{_show(column.iloc[i])}, not a number; fix the value, or leave the column "
-                    "out by naming the features with features=[...]")
+                    "out by naming the features with --features (features=[...] in Python)")
 
 
 def _times(frame: Any, name: str, places: _Places, ids: _Coded) -> npt.NDArray[Any]:
@@ -174,10 +196,22 @@ def _times(frame: Any, name: str, places: _Places, ids: _Coded) -> npt.NDArray[A
     dates = pd.to_datetime(column, errors="coerce", format="ISO8601")
     if dates.notna().all():
         return np.asarray(dates.to_numpy().astype("datetime64[ns]").astype(np.int64))
-    i = int(np.flatnonzero(dates.isna().to_numpy() & numbers.isna().to_numpy())[0])
-    raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): time "
-                    f"{_show(column.iloc[i])} is neither a number nor an ISO date; fix it or "
-                    "choose another time column")
+    is_date = numbers.isna().to_numpy()
+    neither = np.flatnonzero(is_date & dates.isna().to_numpy())
+    if neither.size:
+        i = int(neither[0])
+        raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): time "
+                        f"{_show(column.iloc[i])} is neither a number nor an ISO date; fix it or "
+                        "choose another time column with --time (time= in Python)")
+    # Every cell is a number or a date, not all one kind: the rarer kind is most likely the slip.
+    rare_is_date = is_date.sum() <= (~is_date).sum()
+    i = int(np.flatnonzero(is_date == rare_is_date)[0])
+    j = int(np.flatnonzero(is_date != rare_is_date)[0])
+    kinds = ("a date", "a number") if rare_is_date else ("a number", "a date")
+    raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): time column {name!r} mixes "
+                    f"numbers and dates: {_show(column.iloc[i])} is {kinds[0]} but "
+                    f"{places.at(j)} has {kinds[1]}, {_show(column.iloc[j])}; write every time "
+                    "the same way")
 
 
 def read_table(
@@ -208,7 +242,12 @@ def read_table(
             raise DataError(f"{source}: no feature column {', '.join(map(repr, absent))}; the "
                             f"columns are {', '.join(str(c) for c in frame.columns)}")
         if not features:
-            raise DataError(f"{source}: features=[] names no columns; name at least one")
+            raise DataError(f"{source}: the feature list (--features, features= in Python) "
+                            "names no columns; name at least one")
+        for name, role in ((id, "id"), (label, "label")):
+            if name in features:
+                raise DataError(f"{source}: {name!r} is the {role} column and cannot also be a "
+                                "feature; leave it out of --features (features= in Python)")
     blank = frame.isna().all(axis=1).to_numpy()
     if blank.all():
         raise DataError(f"{source}: a header but no rows; expected one row per time step")
@@ -243,11 +282,12 @@ def read_table(
         if bad_rows.size:
             i = int(bad_rows[0])
             j = int(np.argmax(~np.isfinite(feats[i])))
-            raise places.short_row(int(rows[i]), len(frame.columns)) or DataError(
-                f"{source} {places.at(i)} (id {ids[i]!r}): feature {names[j]!r} is "
-                f"{'empty' if np.isnan(feats[i, j]) else float(feats[i, j])}; clean the file, or "
-                "pass nan='drop' to leave out such sequences or nan='fill' to carry the last "
-                "value forward")
+            row = int(rows[i])
+            shown = (places.missing_cell(row, frame.columns.get_loc(names[j]), names[j])
+                     if np.isnan(feats[i, j]) else float(feats[i, j]))
+            raise places.short_row(row, len(frame.columns)) or DataError(
+                f"{source} {places.at(i)} (id {ids[i]!r}): feature {names[j]!r} is {shown}; "
+                f"{missing.HINT}")
     times = (_times(frame, time, places, ids) if time is not None
              else np.arange(len(frame)))
 

@@ -45,6 +45,7 @@ class _Header:
     class_names: list[str] | None = None
     data_line: int = 0  # the line number of @data; 0 until it is seen
     labelled: bool = True  # False: reading sequences to classify, labels may be absent
+    dimensions_from: str = "@dimensions says"  # what set the count, for messages
     no_labels: bool = False  # @classLabel false, accepted when not labelled
 
 
@@ -137,7 +138,7 @@ def read_ts(
         dims = header.numbers.get("dimensions", len(fields) - 1 if not series
                                   else series[0].shape[1])
         if len(fields) - 1 != dims:
-            said = ("@dimensions says" if "dimensions" in header.numbers
+            said = (header.dimensions_from if "dimensions" in header.numbers
                     else f"series 0 (line {line_of[0]}) has")
             found = f"{len(fields) - 1} dimension{'s' if len(fields) != 2 else ''}"
             raise DataError(f"{where}: {found} but {said} {dims}; each "
@@ -177,8 +178,9 @@ def _check_header(header: _Header, source: str) -> None:
     if header.flags.get("univariate") and header.numbers.get("dimensions", 1) != 1:
         raise DataError(f"{source}: @univariate true but @dimensions "
                         f"{header.numbers['dimensions']}; fix one of them")
-    if header.flags.get("univariate"):
+    if header.flags.get("univariate") and "dimensions" not in header.numbers:
         header.numbers["dimensions"] = 1
+        header.dimensions_from = "@univariate true means"
 
 
 def _check_lengths(
