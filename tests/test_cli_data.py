@@ -238,6 +238,27 @@ def test_predict_reads_new_data_as_the_run_read_its_own(
         assert all(abs(probs[c] - float(r[f"p_{c}"])) < 1e-6 for c in probs)
 
 
+def test_nan_drop_names_what_it_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rnntrace.data.readers import read
+
+    X = np.ones((6, 3, 2), np.float32)
+    X[2, 1, 0] = np.nan  # on a real step: sequence 2 goes
+    X[4, 2, 1] = np.nan  # past its length (2): padding, kept
+    lengths = np.array([3, 3, 3, 3, 2, 3])
+    np.savez(tmp_path / "n.npz", X=X, y=np.array([0, 1] * 3), lengths=lengths)
+    write_ts(tmp_path / "n.ts", TS_HEADER, ["1,2,3:4,5,6:up", "1,?,3:4,5,6:down",
+                                            "1,2,3:4,5,6:down", "1,2,3:4,5,6:up"])
+    assert read(tmp_path / "n.npz", nan="drop").dropped == ["2"]
+    assert read(tmp_path / "n.ts", nan="drop").dropped == ["1"]
+    assert read(tmp_path / "n.ts", nan="fill").dropped == []  # filled, not left out
+    assert main(["train", "n.npz", "--nan", "drop", "--epochs", "1", "--val-fraction", "0",
+                 "--json", "--out", "run"]) == 0
+    err = capsys.readouterr().err
+    assert err == "rnntrace: note: n.npz: --nan drop left out 1 of 6 sequences (ids '2')\n"
+
+
 @pytest.mark.parametrize("maker", ["csv", "npz", "ts"])
 def test_unlabelled_files_read_for_prediction(tmp_path: Path, maker: str) -> None:
     from rnntrace.data.readers import read

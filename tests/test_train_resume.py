@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file
 
@@ -70,7 +71,11 @@ def test_resume_errors_are_one_line(tmp_path: Path, capsys: object) -> None:
     assert main(["demo", "--epochs", "1", "--json", "--out", str(done)]) == 0
     assert main(["demo", "--resume", str(done)]) == 2
     assert main(["demo", "--resume", str(done), "--out", str(tmp_path / "elsewhere")]) == 2
+    assert main(["demo", "--resume", str(done), "--epochs", "9", "--clip", "0"]) == 2
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 3, 2), np.float32), y=np.array([0, 1, 0, 1]))
+    assert main(["train", str(tmp_path / "d.npz"), "--resume", str(done), "--cell", "gru"]) == 2
     err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert "drop --epochs, --clip" in err and "drop --cell" in err
     assert "no such run directory" in err and "nothing to resume" in err
     assert "drop --out" in err and not (tmp_path / "elsewhere").exists()
     assert "Traceback" not in err

@@ -19,8 +19,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+def _show_version(value: bool) -> None:
+    if value:
+        from rnntrace import __version__
+
+        print(f"rnntrace {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
     """Build, train, trace and explain recurrent sequence classifiers in PyTorch."""
 
 
@@ -104,6 +118,38 @@ def _read_options(label: str, id: str, time: str, features: str | None, nan: str
     return {"label": label, "id": id, "time": time, "features": names, "nan": nan}
 
 
+# What a resumed run takes from its checkpoint, so that it ends as the uninterrupted run would.
+_RESUMED_SETTINGS = (
+    "cell", "nonlinearity", "hidden", "layers", "bidirectional", "dropout", "epochs",
+    "batch_size", "lr", "val_fraction", "seed", "threads", "device", "clip", "patience",
+    "lr_schedule",
+)
+
+
+def _refuse_settings_beside_resume(ctx: typer.Context) -> None:
+    from rnntrace.errors import ConfigError
+
+    given = [
+        param.opts[0] for param in ctx.command.params
+        if param.name in _RESUMED_SETTINGS
+        and getattr(ctx.get_parameter_source(param.name), "name", None) == "COMMANDLINE"
+    ]
+    if given:
+        raise ConfigError(f"--resume continues with the settings the run started with; drop "
+                          f"{', '.join(given)}")
+
+
+def _note_dropped(*sets: Any) -> None:
+    """Say which sequences --nan drop left out: leaving data out silently would mislead."""
+    for data in sets:
+        if data is not None and data.dropped:
+            shown = ", ".join(map(repr, data.dropped[:5])) + (", …" if len(data.dropped) > 5
+                                                              else "")
+            total = len(data) + len(data.dropped)
+            print(f"rnntrace: note: {data.source}: --nan drop left out {len(data.dropped)} of "
+                  f"{total} sequences (ids {shown})", file=sys.stderr)
+
+
 def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bool) -> None:
     """Run `start(on_epoch_end)` with a progress bar, then print the trace (rank 0 only)."""
     from rnntrace.distributed import from_env
@@ -124,6 +170,7 @@ def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: b
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     epochs: Epochs = 5,
     seed: Seed = 0,
     out: Out = None,
@@ -139,6 +186,8 @@ def demo(
     """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
     from rnntrace.experiment import run_lesson
 
+    if resume is not None:
+        _refuse_settings_beside_resume(ctx)
     engine = engine_options(threads, device, clip, patience, lr_schedule)
     _train_and_show(
         lambda on_epoch_end: run_lesson(
@@ -151,6 +200,7 @@ def demo(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Argument(help="Training data: .csv .tsv .parquet .npz .npy .ts")],
     test: Annotated[Path | None, typer.Option(help="A test file, scored at the end.")] = None,
     val: Annotated[
@@ -199,7 +249,9 @@ def train(
     test_set = check_compatible(train_set, read(test, **options, min_classes=1), "test") if (
         test is not None
     ) else None
+    _note_dropped(train_set, val_set, test_set)
     if resume is not None:  # every setting comes from the killed run's checkpoint
+        _refuse_settings_beside_resume(ctx)
         model_config, train_config = checkpoint.configs(checkpoint.load_run(resume, out))
     else:
         model_config = ModelConfig(
@@ -263,6 +315,7 @@ def predict(
         # Named columns: take the run's features by name, whatever else the file holds.
         options["features"] = saved.config.data.feature_names or options.get("features")
     sequences = read(data, **options, min_classes=1, labelled=False)
+    _note_dropped(sequences)
     predictions = predict_run(saved, sequences)
     rendered = predictions.to_csv() if format == "csv" else predictions.to_jsonl()
     if out is None:

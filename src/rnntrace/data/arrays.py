@@ -239,12 +239,13 @@ def from_arrays(
         return f"{source}: sequence {i} (id {id_list[i]!r}), step {t}, feature {feature_list[j]!r}"
 
     values, keep = missing.apply(values, steps, nan, source, describe)
+    dropped = missing.left_out(id_list, keep)
     if keep is not None:
         y, steps, id_list = y[keep], steps[keep], [id_list[i] for i in keep]
     codes, classes = _encode(y, class_names, source)
     label_codes.require_classes(classes, min_classes, source)
     return SequenceSet(values=values, lengths=steps, labels=codes, class_names=classes,
-                       feature_names=feature_list, ids=id_list, source=source)
+                       feature_names=feature_list, ids=id_list, source=source, dropped=dropped)
 
 
 def _encode(

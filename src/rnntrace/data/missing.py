@@ -147,3 +147,11 @@ def apply(
     if first_nonfinite(values, lengths) is None:
         return values, None
     return fill_forward(values, lengths), None
+
+
+def left_out(ids: list[str], keep: IntArray | None) -> list[str]:
+    """The ids of the sequences `apply` did not keep."""
+    if keep is None:
+        return []
+    kept = set(keep.tolist())
+    return [name for i, name in enumerate(ids) if i not in kept]

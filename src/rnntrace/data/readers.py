@@ -89,7 +89,8 @@ def _select(data: SequenceSet, features: Sequence[str]) -> SequenceSet:
     missing.zero_padding(values, data.lengths)  # a memory-mapped X keeps the file's padding
     return SequenceSet(values=values,
                        lengths=data.lengths, labels=data.labels, class_names=data.class_names,
-                       feature_names=list(features), ids=data.ids, source=data.source)
+                       feature_names=list(features), ids=data.ids, source=data.source,
+                       dropped=data.dropped)
 
 
 def read(
@@ -181,4 +182,4 @@ def check_compatible(train: SequenceSet, other: SequenceSet, what: str = "test")
     return SequenceSet(values=other.values, lengths=other.lengths, labels=remap[other.labels],
                        class_names=list(train.class_names),
                        feature_names=list(other.feature_names), ids=list(other.ids),
-                       source=other.source)
+                       source=other.source, dropped=other.dropped)

@@ -36,6 +36,7 @@ class SequenceSet:
     feature_names: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     source: str = ""
+    dropped: list[str] = field(default_factory=list)  # ids a reader left out (nan="drop")
 
     def __post_init__(self) -> None:
         if self.values.ndim != 3:

@@ -340,10 +340,11 @@ def _assemble(
         return f"{source}: id {seq_ids[i]!r}, step {t}, feature {names[j]!r}"
 
     values, keep = missing.apply(values, lengths, nan, source, describe)
+    dropped = missing.left_out(seq_ids, keep)
     if keep is not None:
         lengths, seq_labels = lengths[keep], seq_labels[keep]
         seq_ids = [seq_ids[i] for i in keep]
     codes_out, classes = label_codes.encode(seq_labels)
     label_codes.require_classes(classes, min_classes, source)
     return SequenceSet(values=values, lengths=lengths, labels=codes_out, class_names=classes,
-                       feature_names=names, ids=seq_ids, source=source)
+                       feature_names=names, ids=seq_ids, source=source, dropped=dropped)

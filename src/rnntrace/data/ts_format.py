@@ -218,6 +218,7 @@ def _assemble(
         return f"{source} line {line_of[i]} (series {i}): step {t} of dimension {d}"
 
     values, keep = missing.apply(values, lengths, nan, source, describe)
+    dropped = missing.left_out(ids, keep)
     codes, classes = label_codes.encode(np.array(raw_labels), header.class_names)
     if keep is not None:
         lengths, codes, ids = lengths[keep], codes[keep], [ids[i] for i in keep]
@@ -225,4 +226,4 @@ def _assemble(
     label_codes.require_classes(present, min_classes, source)
     return SequenceSet(values=values, lengths=lengths, labels=codes, class_names=classes,
                        feature_names=[f"dim_{d}" for d in range(values.shape[2])], ids=ids,
-                       source=source)
+                       source=source, dropped=dropped)
