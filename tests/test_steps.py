@@ -12,6 +12,7 @@ from torch import nn
 
 from rnntrace.errors import ConfigError, ShapeError
 from rnntrace.records import StepRecord, from_dict
+from rnntrace.tracing.equations import recompute, unroll
 from rnntrace.tracing.steps import explain_steps
 
 
@@ -120,3 +121,28 @@ def test_bad_requests_are_explained() -> None:
         explain_steps(rnn, torch.randn(4, 3), layer=1)
     with pytest.raises(ConfigError, match="direction"):
         explain_steps(rnn, torch.randn(4, 3), direction="backward")
+
+
+@pytest.mark.parametrize("kind", ["tanh", "gru", "lstm"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_step_table_is_the_whole_layer_recomputation(kind: str, layers: int) -> None:
+    # Sizes like the demo's, long enough for float32 rounding to show up somewhere.
+    torch.manual_seed(3)
+    if kind == "tanh":
+        rnn: nn.RNNBase = nn.RNN(6, 32, layers)
+    else:
+        rnn = (nn.GRU if kind == "gru" else nn.LSTM)(6, 32, layers)
+    x = torch.randn(100, 6)
+    mine = unroll(rnn, x)
+    check = recompute(rnn, x)
+    for layer in range(layers):
+        for r in explain_steps(rnn, x, layer=layer):
+            # bit for bit the state the whole-layer check computed, not a second recomputation
+            assert torch.equal(torch.tensor(r.h), mine.states[layer][0][r.step - 1][0].double())
+    top = explain_steps(rnn, x, layer=layers - 1)
+    # The top layer's steps are part of the output tensor the whole-layer check compared.
+    h_diffs = [float((torch.tensor(r.h) - torch.tensor(r.h_torch)).abs().max()) for r in top]
+    assert max(h_diffs) <= check.diff_output
+    with torch.no_grad():  # as the check runs it: PyTorch may pick another LSTM kernel then
+        output, _ = rnn(x)
+    assert torch.equal(torch.tensor([r.h_torch for r in top]).float(), output)
