@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError, ShapeError
+from rnntrace.model import SequenceClassifier
 from rnntrace.records import StepRecord, from_dict
 from rnntrace.tracing.equations import recompute, unroll
+from rnntrace.tracing.prediction import _sequence, trace_prediction, trace_steps
 from rnntrace.tracing.steps import explain_steps
 
 
@@ -146,3 +151,31 @@ def test_step_table_is_the_whole_layer_recomputation(kind: str, layers: int) -> 
     with torch.no_grad():  # as the check runs it: PyTorch may pick another LSTM kernel then
         output, _ = rnn(x)
     assert torch.equal(torch.tensor([r.h_torch for r in top]).float(), output)
+
+
+@pytest.mark.parametrize("how", ["mmap", "flag"])
+def test_read_only_data_is_traced_without_warning(tmp_path: Path, how: str) -> None:
+    # filterwarnings=error: PyTorch's "NumPy array is not writable" warning would fail this.
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(2, 6, 3)).astype(np.float32)
+    if how == "mmap":  # as `rnntrace train X.npy` opens a large file
+        np.save(tmp_path / "X.npy", values)
+        read_only = np.load(tmp_path / "X.npy", mmap_mode="r")
+    else:
+        read_only = values.copy()
+        read_only.setflags(write=False)
+    assert not read_only.flags.writeable
+    data = SequenceSet(read_only, lengths=[6, 4], labels=[0, 1], class_names=["a", "b"])
+    torch.manual_seed(0)
+    model = SequenceClassifier(n_features=3, n_classes=2)
+    p = trace_prediction(model, data, 1)
+    steps, check = trace_steps(model, data, 1)
+    assert np.allclose(p.inputs, values[1, :4], atol=1e-6, rtol=0)  # kept to 6 decimals
+    with torch.no_grad():
+        output, _ = model.rnn(model.standardize(torch.from_numpy(values[1:2, :4].copy())))
+    assert torch.allclose(torch.tensor(p.hidden_states).float(), output[0], atol=1e-6)
+    assert len(steps) == 4 and check.matches
+    # PyTorch warns once per process, so an earlier test may have used the warning up: also
+    # check directly that the traced sequence is a copy of its own, not the read-only memory.
+    seq = _sequence(model, data, 1)
+    assert not np.shares_memory(seq.numpy(), read_only) and seq.dtype == torch.float32
