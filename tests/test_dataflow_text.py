@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import torch
 from rich.console import Console, RenderableType
@@ -10,6 +11,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnntrace.model import SequenceClassifier
+from rnntrace.records import Trace
 from rnntrace.render.dataflow_text import (
     dataflow_table,
     dynamics_table,
@@ -17,7 +19,9 @@ from rnntrace.render.dataflow_text import (
     shape_report_view,
     steps_view,
 )
+from rnntrace.render.text import recomputation_section
 from rnntrace.tracing.dynamics import hidden_dynamics
+from rnntrace.tracing.equations import recompute
 from rnntrace.tracing.explain import explain_call
 from rnntrace.tracing.hooks import trace
 from rnntrace.tracing.shapes import layer_shapes
@@ -70,3 +74,22 @@ def test_steps_shapes_and_findings_views() -> None:
     (finding,) = explain_call(nn.RNN(3, 2), torch.randn(5, 3))
     shown = render(finding_view(finding))
     assert "warning: unbatched" in shown and finding.fix in shown
+
+
+def test_largest_difference_is_never_below_a_step_difference() -> None:
+    # An LSTM's step table also compares c_t, which the whole-layer check sees only as c_n; with
+    # this seed a step differs by more than output, h_n and c_n do (checked below), so the
+    # printed figure must come from the steps.
+    torch.manual_seed(0)
+    rnn = nn.LSTM(3, 16)
+    x = torch.randn(40, 3)
+    steps, check = explain_steps(rnn, x), recompute(rnn, x)
+    largest_step = max(s.max_abs_diff for s in steps)
+    assert largest_step > check.max_abs_diff
+    trace = Trace(config={}, data_flow=[], training=[], prediction=None, insight="",
+                  steps=steps, recomputation=check)
+    text = render(recomputation_section(trace))
+    found = re.search(r"largest difference from PyTorch (\S+) over output, h_n, c_n", text)
+    assert found is not None and float(found.group(1)) >= float(f"{largest_step:.1e}")
+    shown = re.findall(r"\|difference\| ≤ (\S+)\)", text)  # the first and last step's
+    assert shown and all(float(found.group(1)) >= float(v) for v in shown)

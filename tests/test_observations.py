@@ -63,3 +63,49 @@ def test_observations_change_with_the_numbers() -> None:
     a = observe(history((1.0, 0.5, 0.9, 0.55, 0.5), (0.6, 0.8, 0.5, 0.82, 0.4)))
     b = observe(history((1.0, 0.5, 0.9, 0.55, 0.5), (0.7, 0.7, 0.6, 0.72, 0.4)))
     assert a[1] != b[1]
+
+
+def test_tiny_rise_late_in_training_is_noise_not_divergence() -> None:
+    # The real run's numbers (BasicMotions, GRU 32): +8 % relative, but 0.001 on a start of 1.386.
+    texts = observe(history(
+        (1.386, 0.30, None, None, 0.5), (0.0094, 1.0, None, None, 0.05),
+        (0.0101, 1.0, None, None, 0.05),
+    ))
+    assert "diverging" not in texts[2]
+    assert "rose slightly" in texts[2] and "mini-batch noise" in texts[2]
+    assert "0.0094 → 0.0101" in texts[2] and "+7%" in texts[2]
+    # (0.0101 - 0.0094) / 1.386 = 0.05 % of the first epoch's loss, written to one decimal
+    assert "0.1% of the first epoch's 1.386" in texts[2]
+    assert "train accuracy unchanged at 100%" in texts[2]
+
+
+def test_noise_reports_how_accuracy_moved() -> None:
+    texts = observe(history(
+        (1.1, 0.40, 0.9, 0.60, 0.5), (0.05, 0.99, 0.06, 0.97, 0.1), (0.06, 0.98, 0.065, 0.97, 0.1),
+    ))
+    assert "mini-batch noise" in texts[2] and "0.050 → 0.060" in texts[2]
+    assert "train accuracy fell 99% → 98%" in texts[2]
+    assert "held-out accuracy unchanged at 97%" in texts[2]
+
+
+def test_a_real_divergence_late_in_training_is_still_flagged() -> None:
+    # From a low loss back up by a tenth of where training started: not a wobble.
+    texts = observe(history(
+        (1.386, 0.30, None, None, 0.5), (0.05, 0.99, None, None, 0.1),
+        (0.20, 0.93, None, None, 3.0),
+    ))
+    assert "diverging" in texts[2] and "0.050 → 0.200" in texts[2] and "300%" in texts[2]
+    # (0.20 - 0.05) / 1.386 = 10.8 %
+    assert "11% of the first epoch's 1.386" in texts[2]
+
+
+def test_the_noise_threshold_is_relative_to_the_start() -> None:
+    # The same +0.03 rise: noise for a run that started at 2.0 (1.5 %), divergence from 1.0 (3 %).
+    rise = ((0.10, 0.95, None, None, 0.1), (0.13, 0.95, None, None, 0.1))
+    from_two = observe(history((2.0, 0.2, None, None, 0.5), *rise))
+    from_one = observe(history((1.0, 0.2, None, None, 0.5), *rise))
+    assert "mini-batch noise" in from_two[2] and "diverging" in from_one[2]
+    # Under 5 % relative but 3.2 % of the start: not divergence, yet more than a wobble.
+    (*_, text) = observe(history((1.0, 0.2, None, None, 0.5), (0.80, 0.7, None, None, 0.3),
+                                 (0.832, 0.7, None, None, 0.3)))
+    assert "0.800 → 0.832, +4.0%" in text and "worth watching" in text and "noise" in text

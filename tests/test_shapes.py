@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 
 import pytest
 import torch
@@ -110,3 +111,52 @@ def test_reported_shapes_are_pytorch_shapes(
     assert report.n_parameters == n_params
     assert report.parameter_formula.endswith(f"total {n_params}")
     assert report.parameters == {n: list(p.shape) for n, p in rnn.named_parameters()}
+
+
+@pytest.mark.parametrize(
+    ("cell", "layers", "bi", "bf", "shape"),
+    [
+        ("rnn", 1, False, True, [2, 600, 3]),  # 600 steps: past the steps run at full length
+        ("lstm", 2, True, False, [300, 2, 3]),  # 300 steps × 2 layers × 2 directions
+        ("gru", 1, False, True, [700, 3]),  # one sequence: steps first whatever batch_first says
+    ],
+)
+def test_long_inputs_measured_on_fewer_steps_match_pytorch(
+    cell: str, layers: int, bi: bool, bf: bool, shape: list[int]
+) -> None:
+    report = layer_shapes(shape, 4, cell, num_layers=layers, bidirectional=bi, batch_first=bf)
+    rnn = CLASSES[cell](shape[-1], 4, layers, bidirectional=bi, batch_first=bf)
+    with torch.no_grad():  # small enough to run for real: the truth for the shortcut
+        output, state = rnn(torch.zeros(*shape))
+    states = state if isinstance(state, tuple) else (state,)
+    got = {line.name: line.shape for line in report.lines}
+    assert got["output"] == list(output.shape) and got["h_n"] == list(states[0].shape)
+    if cell == "lstm":
+        assert got["c_n"] == list(states[1].shape)
+    assert report.input_shape == shape
+    assert [f.kind for f in report.findings] == (["unbatched"] if len(shape) == 2 else [])
+
+
+def test_huge_input_is_measured_without_allocating(capsys: pytest.CaptureFixture[str]) -> None:
+    # On the CPU this input alone is 100000·1000·100·4 bytes = 40 GB, its output 205 GB.
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    code = main(["shapes", "--input", "100000,1000,100", "--hidden", "512", "--json"])
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    out = capsys.readouterr()
+    assert code == 0 and out.err == ""
+    assert grown_mib < 200
+    report = json.loads(out.out)
+    shapes = {line["name"]: line["shape"] for line in report["lines"]}
+    assert shapes == {"input": [100000, 1000, 100], "output": [100000, 1000, 512],
+                      "h_n": [1, 100000, 512]}
+    assert report["n_parameters"] == 512 * (100 + 512 + 2)  # by hand: W_ih, W_hh, two biases
+
+
+def test_input_no_tensor_can_hold_gets_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["shapes", "--input", "10000000,10000000,10000000", "--hidden", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("rnntrace: error: input of shape")
+    assert "2^63" in err[0]
+    # The input fits; the output it would give (10^9·10^9·10 values) does not.
+    with pytest.raises(ShapeError, match="output of shape"):
+        layer_shapes([10**9, 10**9, 1], 10)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError, ShapeError
+from rnntrace.model import SequenceClassifier
 from rnntrace.records import StepRecord, from_dict
+from rnntrace.tracing.equations import recompute, unroll
+from rnntrace.tracing.prediction import _sequence, trace_prediction, trace_steps
 from rnntrace.tracing.steps import explain_steps
 
 
@@ -120,3 +126,56 @@ def test_bad_requests_are_explained() -> None:
         explain_steps(rnn, torch.randn(4, 3), layer=1)
     with pytest.raises(ConfigError, match="direction"):
         explain_steps(rnn, torch.randn(4, 3), direction="backward")
+
+
+@pytest.mark.parametrize("kind", ["tanh", "gru", "lstm"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_step_table_is_the_whole_layer_recomputation(kind: str, layers: int) -> None:
+    # Sizes like the demo's, long enough for float32 rounding to show up somewhere.
+    torch.manual_seed(3)
+    if kind == "tanh":
+        rnn: nn.RNNBase = nn.RNN(6, 32, layers)
+    else:
+        rnn = (nn.GRU if kind == "gru" else nn.LSTM)(6, 32, layers)
+    x = torch.randn(100, 6)
+    mine = unroll(rnn, x)
+    check = recompute(rnn, x)
+    for layer in range(layers):
+        for r in explain_steps(rnn, x, layer=layer):
+            # bit for bit the state the whole-layer check computed, not a second recomputation
+            assert torch.equal(torch.tensor(r.h), mine.states[layer][0][r.step - 1][0].double())
+    top = explain_steps(rnn, x, layer=layers - 1)
+    # The top layer's steps are part of the output tensor the whole-layer check compared.
+    h_diffs = [float((torch.tensor(r.h) - torch.tensor(r.h_torch)).abs().max()) for r in top]
+    assert max(h_diffs) <= check.diff_output
+    with torch.no_grad():  # as the check runs it: PyTorch may pick another LSTM kernel then
+        output, _ = rnn(x)
+    assert torch.equal(torch.tensor([r.h_torch for r in top]).float(), output)
+
+
+@pytest.mark.parametrize("how", ["mmap", "flag"])
+def test_read_only_data_is_traced_without_warning(tmp_path: Path, how: str) -> None:
+    # filterwarnings=error: PyTorch's "NumPy array is not writable" warning would fail this.
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(2, 6, 3)).astype(np.float32)
+    if how == "mmap":  # as `rnntrace train X.npy` opens a large file
+        np.save(tmp_path / "X.npy", values)
+        read_only = np.load(tmp_path / "X.npy", mmap_mode="r")
+    else:
+        read_only = values.copy()
+        read_only.setflags(write=False)
+    assert not read_only.flags.writeable
+    data = SequenceSet(read_only, lengths=[6, 4], labels=[0, 1], class_names=["a", "b"])
+    torch.manual_seed(0)
+    model = SequenceClassifier(n_features=3, n_classes=2)
+    p = trace_prediction(model, data, 1)
+    steps, check = trace_steps(model, data, 1)
+    assert np.allclose(p.inputs, values[1, :4], atol=1e-6, rtol=0)  # kept to 6 decimals
+    with torch.no_grad():
+        output, _ = model.rnn(model.standardize(torch.from_numpy(values[1:2, :4].copy())))
+    assert torch.allclose(torch.tensor(p.hidden_states).float(), output[0], atol=1e-6)
+    assert len(steps) == 4 and check.matches
+    # PyTorch warns once per process, so an earlier test may have used the warning up: also
+    # check directly that the traced sequence is a copy of its own, not the read-only memory.
+    seq = _sequence(model, data, 1)
+    assert not np.shares_memory(seq.numpy(), read_only) and seq.dtype == torch.float32

@@ -9,7 +9,13 @@ from rnntrace.records import EpochRecord
 
 # Thresholds, chosen to flag what a person watching the table would call out.
 PLATEAU = 0.01  # relative change of training loss below this: a plateau
-DIVERGING = 0.05  # relative rise of training loss above this: diverging
+DIVERGING = 0.05  # relative rise of training loss above this: diverging, if it is not noise
+# ...and the rise must also exceed this fraction of the first epoch's loss. Shuffled mini-batches
+# make each epoch's mean loss wobble; once the loss is far below where it started, a wobble of
+# 0.001 is a large relative change (0.009 → 0.010 is +8 %) but 0.07 % of a 4-class start of 1.39.
+# A diverging run climbs back towards where it began, so 2 % of that start still catches it early
+# (0.30 → 0.40 is 7 % of 1.39) while staying well above a converged run's wobble.
+NOISE = 0.02
 OVERFITTING = 0.02  # relative rise of held-out loss (with training loss falling): overfitting
 EXPLODING_NORM = 100.0  # mean gradient norm above this, or a 10× jump past 10: exploding
 VANISHING_NORM = 1e-4  # mean gradient norm below this: vanishing
@@ -25,6 +31,40 @@ def _change(before: float, after: float) -> float:
 
 def _pct(x: float) -> str:
     return f"{x:.0%}"
+
+
+def _loss(x: float, smallest: float | None = None) -> str:
+    """Three decimals, or more where they would hide a loss near zero (two significant digits
+    of `smallest`, so that values compared side by side share one format)."""
+    low = abs(x if smallest is None else smallest)
+    places = 3 if low >= 0.01 or low == 0 else 1 - math.floor(math.log10(low))
+    return f"{x:.{places}f}"
+
+
+def _from_to(before: float, after: float) -> str:
+    low = min(abs(before), abs(after))
+    return f"{_loss(before, low)} → {_loss(after, low)}"
+
+
+def _scale(history: Sequence[EpochRecord], before: EpochRecord) -> float:
+    """The loss training started from, against which a rise is judged large or small."""
+    first = history[0].loss
+    return first if math.isfinite(first) and first > 0 else abs(before.loss)
+
+
+def _accuracy_change(before: EpochRecord, now: EpochRecord) -> str:
+    parts = []
+    for name, was, is_ in (
+        ("train accuracy", before.accuracy, now.accuracy),
+        ("held-out accuracy", before.val_accuracy, now.val_accuracy),
+    ):
+        if was is None or is_ is None:
+            continue
+        if abs(is_ - was) < 0.005:
+            parts.append(f"{name} unchanged at {_pct(is_)}")
+        else:
+            parts.append(f"{name} {'rose' if is_ > was else 'fell'} {_pct(was)} → {_pct(is_)}")
+    return "; ".join(parts)
 
 
 def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | None = None) -> str:
@@ -79,9 +119,12 @@ def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | N
         )
 
     d_loss = _change(before.loss, now.loss)
-    if d_loss > DIVERGING:
+    scale = _scale(history, before)
+    rise = now.loss - before.loss
+    if d_loss > DIVERGING and rise > NOISE * scale:
         return (
-            f"Loss rose {_pct(d_loss)} ({before.loss:.3f} → {now.loss:.3f}): training is "
+            f"Loss rose {_pct(d_loss)} ({_from_to(before.loss, now.loss)}, "
+            f"{rise / scale:.0%} of the first epoch's {_loss(scale)}): training is "
             f"diverging; the learning rate ({now.lr:g}) may be too high."
         )
     if (
@@ -91,14 +134,14 @@ def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | N
         and _change(before.val_loss, now.val_loss) > OVERFITTING
     ):
         return (
-            f"Held-out loss rose ({before.val_loss:.3f} → {now.val_loss:.3f}) while training "
-            f"loss fell ({before.loss:.3f} → {now.loss:.3f}): the model may be starting to "
+            f"Held-out loss rose ({_from_to(before.val_loss, now.val_loss)}) while training "
+            f"loss fell ({_from_to(before.loss, now.loss)}): the model may be starting to "
             f"memorise the training set (overfitting). Early stopping, dropout or more data "
             f"would help."
         )
     if abs(d_loss) < PLATEAU:
         return (
-            f"Loss barely moved ({before.loss:.3f} → {now.loss:.3f}, {d_loss:+.1%}): a plateau"
+            f"Loss barely moved ({_from_to(before.loss, now.loss)}, {d_loss:+.1%}): a plateau"
             f"{val}. A different learning rate or more capacity may get it moving again."
         )
     if d_loss < 0:
@@ -109,10 +152,18 @@ def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | N
             trend = f"; held-out accuracy {verb} to {_pct(now.val_accuracy)}"
         else:
             trend = f"; train accuracy is {_pct(now.accuracy)}"
-        return f"Loss fell {_pct(-d_loss)} ({before.loss:.3f} → {now.loss:.3f}){trend}: learning."
+        return f"Loss fell {_pct(-d_loss)} ({_from_to(before.loss, now.loss)}){trend}: learning."
+    accuracy = _accuracy_change(before, now)
+    if rise <= NOISE * scale:
+        return (
+            f"Loss rose slightly ({_from_to(before.loss, now.loss)}, {d_loss:+.0%}), by "
+            f"{rise / scale:.1%} of the first epoch's {_loss(scale)}: within mini-batch noise"
+            + (f"; {accuracy}." if accuracy else ".")
+        )
     return (
-        f"Loss rose slightly ({before.loss:.3f} → {now.loss:.3f}){val}: noise in the updates, "
-        f"worth watching if it continues."
+        f"Loss rose slightly ({_from_to(before.loss, now.loss)}, {d_loss:+.1%})"
+        + (f"; {accuracy}" if accuracy else "")
+        + ": noise in the updates, worth watching if it continues."
     )
 
 

@@ -275,7 +275,7 @@ def padded_lengths(x: Tensor, batch_first: bool) -> Tensor | None:
     Only differing trailing runs count: data that merely ends in zeros everywhere is not padding.
     """
     xb = x if batch_first else x.transpose(0, 1)  # (B, T, F)
-    if xb.dim() != 3 or xb.shape[1] == 0:
+    if xb.dim() != 3 or xb.shape[1] == 0 or xb.is_meta:  # a meta tensor has no values to read
         return None
     real = (xb != 0).any(dim=2)  # (B, T): a step with any non-zero feature
     steps = torch.arange(1, xb.shape[1] + 1, device=xb.device)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from rnntrace.data.sequences import SequenceSet
@@ -13,6 +12,16 @@ from rnntrace.tracing.sample import to_list
 from rnntrace.tracing.steps import explain_steps
 
 
+def _sequence(model: SequenceClassifier, data: SequenceSet, index: int) -> torch.Tensor:
+    """Sequence `index` as a tensor of its own, on the model's device: (T, F).
+
+    The values may be a read-only memory map (a .npy opened with mmap_mode='r'), which
+    torch.from_numpy would share and warn about; copying this one short sequence is cheap.
+    """
+    device = next(model.parameters()).device
+    return torch.tensor(data.sequence(index), device=device)
+
+
 @torch.no_grad()
 def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -> PredictionTrace:
     """Follow sequence `index` of `data` (alone, so no padding is involved) through the model."""
@@ -20,8 +29,7 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
     was_training = model.training
     model.eval()
     try:
-        device = next(model.parameters()).device
-        seq = torch.from_numpy(np.ascontiguousarray(data.sequence(index))).to(device)  # (T, F)
+        seq = _sequence(model, data, index)  # (T, F)
         x = seq.unsqueeze(0) if cfg.batch_first else seq.unsqueeze(1)  # (1, T, F) / (T, 1, F)
         z = model.standardize(x)
         output, _ = model.rnn(z)  # (1, T, D·H) / (T, 1, D·H)
@@ -54,7 +62,5 @@ def trace_steps(
 
     The recurrent layer reads standardised inputs, so the x_t in the equations are those.
     """
-    device = next(model.parameters()).device
-    seq = torch.from_numpy(np.ascontiguousarray(data.sequence(index))).to(device)  # (T, F)
-    z = model.standardize(seq)  # (T, F)
+    z = model.standardize(_sequence(model, data, index))  # (T, F)
     return explain_steps(model.rnn, z), recompute(model.rnn, z)

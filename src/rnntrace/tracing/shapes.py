@@ -1,21 +1,31 @@
 """The shapes a recurrent layer gives for an input shape, measured by running it on zeros and
 explained number by number.
+
+The layer and its input live on PyTorch's `meta` device: tensors there have shapes but no
+storage, and nn.RNN/LSTM/GRU run there through the same forward (its checks, its default h_0, the
+kernels' shape rules), so an input of any size is measured without allocating it — a
+100000×1000×100 input on the CPU alone would take 40 GB. The tests check every shape and
+parameter count against the same layer run on real tensors.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from rnntrace.config import CELLS, NONLINEARITIES
 from rnntrace.errors import ConfigError, ShapeError
-from rnntrace.records import ShapeLine, ShapeReport
-from rnntrace.tracing.explain import layer_label, reading, run_checked
+from rnntrace.records import Finding, ShapeLine, ShapeReport
+from rnntrace.tracing.explain import _TORCH_SHAPE_ERRORS, explain_call, layer_label, reading
 
 _CLASSES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+# Steps × layers × directions run at the input's own length; longer inputs are measured on 2 and
+# 3 steps (see _measure). 512 keeps the slowest case, an LSTM, to about a second.
+_MAX_CELL_STEPS = 512
 
 
 def layer_shapes(
@@ -56,17 +66,16 @@ def layer_shapes(
     )
     if cell == "rnn":
         kwargs["nonlinearity"] = nonlinearity
-    torch.manual_seed(0)  # the weights do not matter for shapes, but keep runs identical
-    rnn = _CLASSES[cell](in_size, hidden_size, **kwargs)  # type: ignore[arg-type]
-    with torch.no_grad():
-        (output, state), warnings = run_checked(rnn, torch.zeros(*shape))
-    h_n, c_n = state if isinstance(state, tuple) else (state, None)
+    with torch.device("meta"):  # weights without values: shapes and counts are all it needs
+        rnn = _CLASSES[cell](in_size, hidden_size, **kwargs)  # type: ignore[arg-type]
+    measured, warnings = _measure(rnn, shape)
+    output, h_n, *c_n = measured
 
     lines = [ShapeLine("input", shape, *_input_formula(shape, batch_first))]
-    lines.append(ShapeLine("output", list(output.shape), *_output_formula(shape, rnn)))
-    lines.append(ShapeLine("h_n", list(h_n.shape), *_state_formula(shape, rnn)))
-    if c_n is not None:
-        lines.append(ShapeLine("c_n", list(c_n.shape), *_state_formula(shape, rnn)))
+    lines.append(ShapeLine("output", output, *_output_formula(shape, rnn)))
+    lines.append(ShapeLine("h_n", h_n, *_state_formula(shape, rnn)))
+    if c_n:
+        lines.append(ShapeLine("c_n", c_n[0], *_state_formula(shape, rnn)))
     params = {name: list(p.shape) for name, p in rnn.named_parameters()}
     return ShapeReport(
         cell=cell,
@@ -79,6 +88,62 @@ def layer_shapes(
         parameter_formula=parameter_formula(cell, in_size, hidden_size, num_layers, bidirectional),
         findings=warnings,
     )
+
+
+@torch.no_grad()
+def _measure(rnn: nn.RNNBase, shape: list[int]) -> tuple[list[list[int]], list[Finding]]:
+    """[output, h_n(, c_n)] shapes of `rnn` run on meta zeros of `shape`, and the warnings.
+
+    On meta the kernels still step through time one step at a time (about 1-3 ms per step,
+    layer and direction), so a long input would take minutes. Past _MAX_CELL_STEPS the layer
+    runs twice, on 2 and on 3 steps of the input: a dimension that went 2 → 3 follows the
+    number of steps and takes the input's own; every other one came out the same both times.
+    """
+    steps_at = 0 if len(shape) == 2 or not rnn.batch_first else 1
+    _addressable("input", shape)
+    x = torch.zeros(*shape, device="meta")
+    findings = explain_call(rnn, x)  # reads the shape only: x has no values on meta
+    runs_per_step = rnn.num_layers * (2 if rnn.bidirectional else 1)
+    counts = [shape[steps_at]] if shape[steps_at] * runs_per_step <= _MAX_CELL_STEPS else [2, 3]
+    try:
+        runs = [_result_shapes(rnn(_with_steps(x, steps_at, n))) for n in counts]
+    except _TORCH_SHAPE_ERRORS as exc:
+        errors = [f for f in findings if f.severity == "error"]
+        if errors:  # explained for the input as given, PyTorch's own error kept as the cause
+            raise ShapeError(errors[0].message) from exc
+        raise
+    warnings = [f for f in findings if f.severity == "warning"]
+    if len(runs) == 1:
+        return runs[0], warnings
+    measured = []
+    for name, two, three in zip(("output", "h_n", "c_n"), *runs, strict=False):
+        if any(a != b and (a, b) != (2, 3) for a, b in zip(two, three, strict=True)):
+            raise RuntimeError(f"shapes {two} and {three} do not follow the steps 2 and 3")
+        measured.append([shape[steps_at] if a != b else a for a, b in zip(two, three, strict=True)])
+        _addressable(name, measured[-1])
+    return measured, warnings
+
+
+def _addressable(name: str, size: list[int]) -> None:
+    """A tensor PyTorch could hold at all: it counts a tensor's bytes in a signed 64-bit int."""
+    values = math.prod(size)
+    if values * 4 > 2**63 - 1:
+        raise ShapeError(
+            f"{name} of shape {tuple(size)} would hold {values:.3g} float32 values, more bytes "
+            f"than PyTorch can count in one tensor (2^63 - 1): no layer can be run on it"
+        )
+
+
+def _with_steps(x: Tensor, steps_at: int, n: int) -> Tensor:
+    size = list(x.shape)
+    size[steps_at] = n
+    return x.new_zeros(size) if size != list(x.shape) else x
+
+
+def _result_shapes(result: tuple[Tensor, Tensor | tuple[Tensor, Tensor]]) -> list[list[int]]:
+    output, state = result
+    states = state if isinstance(state, tuple) else (state,)
+    return [list(output.shape), *(list(t.shape) for t in states)]
 
 
 def _input_formula(shape: list[int], batch_first: bool) -> tuple[list[str], list[int]]:

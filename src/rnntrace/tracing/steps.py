@@ -81,19 +81,21 @@ def explain_steps(
     h_size = rnn.hidden_size
     steps = sequence.shape[0]
     torch_c = _torch_cell_states(rnn, torch_in, hx, layer, d) if cell == "lstm" else []
+    # W_ih·x_t for the whole sequence in one product, laid out (T, 1, F_in) exactly as `unroll`
+    # does: one step's product alone rounds differently (~1e-7), which made the step table
+    # differ from PyTorch where the whole-layer check, on the same sequence, found no difference.
+    wx = input_part(w, x_in.unsqueeze(1))  # (T, 1, G·H)
     records: list[StepRecord] = []
     h, c = h0, c0
     for order, t in enumerate(reversed(range(steps)) if d else range(steps), start=1):
-        x_t = x_in[t].unsqueeze(0)  # (1, F_in)
-        wx = input_part(w, x_t)  # (1, G·H)
-        out = cell_step(cell, act, w, wx, h.unsqueeze(0), None if c is None else c.unsqueeze(0))
+        out = cell_step(cell, act, w, wx[t], h.unsqueeze(0), None if c is None else c.unsqueeze(0))
         h_torch = torch_out[layer][t, d * h_size : (d + 1) * h_size]  # (H,)
         c_torch = torch_c[t] if torch_c else None
         h_new = out.h[0]
         c_new = out.c[0] if out.c is not None else None
-        diff = float((h_new - h_torch).abs().max())
+        diff = _diff(h_new, h_torch)
         if c_new is not None and c_torch is not None:
-            diff = max(diff, float((c_new - c_torch).abs().max()))
+            diff = max(diff, _diff(c_new, c_torch))
         names = _Names(t + 1, d)
         lines, numbers = _lines(
             cell, act, names, w, x_in[t], h, c, out.pre, out.gates, h_new, c_new
@@ -199,12 +201,16 @@ def _torch_layer_outputs(rnn: nn.RNNBase, sequence: Tensor, hx: State | None) ->
     """
     d_count = 2 if rnn.bidirectional else 1
     outputs, layer_in = [], sequence
-    for layer in range(rnn.num_layers):
+    for layer in range(rnn.num_layers - 1):
         single = _single_layer(rnn, layer)
         h0 = _layer_state(hx, layer, d_count)
         out, _ = single(layer_in, h0)
         outputs.append(out)  # (T, D·H)
         layer_in = out
+    # The top layer's steps are compared with the very output `recompute` checks, so the step
+    # table can never show a larger difference than the whole-layer figure.
+    top, _ = rnn(sequence, hx)  # (T, D·H)
+    outputs.append(top)
     return outputs
 
 
@@ -269,6 +275,11 @@ def _initial_of(
     if isinstance(hx, tuple):
         return hx[0][index], hx[1][index]
     return hx[index], None
+
+
+def _diff(a: Tensor, b: Tensor) -> float:
+    """Largest |a − b|, in float64 as `recompute` measures it."""
+    return float((a.double() - b.double()).abs().max())
 
 
 def _list(t: Tensor) -> list[float]:
