@@ -96,6 +96,17 @@ class Trace:
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def largest_difference(self) -> float | None:
+        """The largest |hand − PyTorch| of the traced sequence, whole-layer check and steps.
+
+        The step records also compare c_t and lower layers' h_t, which the whole-layer check
+        (output, h_n, c_n) does not see; taking both, no figure shown beside it is larger.
+        """
+        if self.recomputation is None:
+            return None
+        return max([self.recomputation.max_abs_diff, *(s.max_abs_diff for s in self.steps)])
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

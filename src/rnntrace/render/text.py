@@ -156,11 +156,8 @@ def recomputation_section(trace: Trace) -> Group:
         ))
         parts.append(steps_view([steps[0], steps[-1]] if len(steps) > 1 else steps))
     r = trace.recomputation
-    if r is not None:
-        # The step table also compares c_t and lower layers' h_t, which the whole-layer check
-        # (output, h_n, c_n) does not see: the largest figure covers both, so it is never
-        # smaller than a difference printed above it.
-        largest = max([r.max_abs_diff, *(s.max_abs_diff for s in steps)])
+    largest = trace.largest_difference
+    if r is not None and largest is not None:
         ok = "✓ matches" if largest <= r.tolerance else "✗ DIFFERS from"
         compared = "output, h_n" + (", c_n" if r.diff_c_n is not None else "")
         parts.append(Text(
