@@ -84,7 +84,8 @@ def test_the_recomputation_check_and_dynamics_are_shown(lesson: Run) -> None:
     r, d = lesson.trace.recomputation, lesson.trace.dynamics
     assert r is not None and d is not None
     largest = max([r.max_abs_diff, *(s.max_abs_diff for s in lesson.trace.steps)])
-    assert f"from what PyTorch returned: {largest:.1e}" in text and "✓ equal" in text
+    html = (lesson.path / REPORT).read_text(encoding="utf-8")
+    assert f"returned: <strong>{largest:.1e}</strong>" in html and "✓ equal" in text
     assert "recomputed" in page.ids()
     for t in range(d.steps):  # every step's gradient norm is printed as computed
         assert f"{d.grad_norm[0][t]:.2e}" in text
