@@ -22,7 +22,7 @@ from rnntrace.records import Finding
 
 # What PyTorch raises for a badly shaped call (an LSTM given one tensor as its state even fails
 # with IndexError). Only converted when our own diagnosis found an error in that call.
-_TORCH_SHAPE_ERRORS = (RuntimeError, ValueError, IndexError, TypeError)
+TORCH_SHAPE_ERRORS = (RuntimeError, ValueError, IndexError, TypeError)
 
 _PACK_FIX = "pack_padded_sequence(x, lengths, batch_first={bf}, enforce_sorted=False)"
 
@@ -313,7 +313,7 @@ def run_checked(
     findings = explain_call(rnn, x, hx, lengths, name=name)
     try:
         result = rnn(x, hx)
-    except _TORCH_SHAPE_ERRORS as exc:
+    except TORCH_SHAPE_ERRORS as exc:
         errors = [f for f in findings if f.severity == "error"]
         if errors:
             raise ShapeError(errors[0].message) from exc
@@ -376,7 +376,7 @@ def checked(
     handles.append(module.register_forward_hook(lambda _m, _a, out: watch_inputs(out)))
     try:
         yield findings
-    except _TORCH_SHAPE_ERRORS as exc:
+    except TORCH_SHAPE_ERRORS as exc:
         errors = in_flight[-1] if in_flight else []
         if errors:
             raise ShapeError(errors[0].message) from exc

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from rnntrace.config import CELLS, NONLINEARITIES
 from rnntrace.errors import ConfigError, ShapeError
 from rnntrace.records import Finding, ShapeLine, ShapeReport
-from rnntrace.tracing.explain import _TORCH_SHAPE_ERRORS, explain_call, layer_label, reading
+from rnntrace.tracing.explain import TORCH_SHAPE_ERRORS, explain_call, layer_label, reading
 
 _CLASSES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _GATES = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -107,7 +107,7 @@ def _measure(rnn: nn.RNNBase, shape: list[int]) -> tuple[list[list[int]], list[F
     counts = [shape[steps_at]] if shape[steps_at] * runs_per_step <= _MAX_CELL_STEPS else [2, 3]
     try:
         runs = [_result_shapes(rnn(_with_steps(x, steps_at, n))) for n in counts]
-    except _TORCH_SHAPE_ERRORS as exc:
+    except TORCH_SHAPE_ERRORS as exc:
         errors = [f for f in findings if f.severity == "error"]
         if errors:  # explained for the input as given, PyTorch's own error kept as the cause
             raise ShapeError(errors[0].message) from exc
