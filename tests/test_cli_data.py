@@ -186,12 +186,17 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
     assert set(tmp_path.iterdir()) == before  # no run directory, no runs/, nothing written
 
 
-def test_predict_refuses_other_features_and_foreign_runs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _small_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A one-epoch run at ./run, trained on ./train.csv."""
     write_csv(tmp_path / "train.csv", range(60))
     assert main(["train", "train.csv", "--epochs", "1", "--out", "run", "--json"]) == 0
     capsys.readouterr()
+
+
+def test_predict_refuses_other_features_and_foreign_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _small_run(tmp_path, capsys)
     np.savez(tmp_path / "three.npz", X=np.zeros((2, 6, 3), np.float32))
     assert main(["predict", "run", "three.npz"]) == 2
     assert "3 features" in capsys.readouterr().err
@@ -215,9 +220,7 @@ def test_predict_refuses_other_features_and_foreign_runs(
 def test_predict_reads_new_data_as_the_run_read_its_own(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_csv(tmp_path / "train.csv", range(60))
-    assert main(["train", "train.csv", "--epochs", "1", "--out", "run", "--json"]) == 0
-    capsys.readouterr()
+    _small_run(tmp_path, capsys)
     assert main(["predict", "run", "train.csv", "--out", "p.csv"]) == 0
     expected = (tmp_path / "p.csv").read_text()
     # Other column names, the features in another order, an extra column: picked by name.
