@@ -10,3 +10,15 @@ import torch
 def _one_thread() -> None:
     # Tests run small models; one thread avoids OpenMP stalls on the shared 2-core machine.
     torch.set_num_threads(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true",
+        help="rewrite tests/golden/ from this run instead of comparing with it",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

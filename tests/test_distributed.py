@@ -121,6 +121,7 @@ def _kill_every_process_naming(path: Path) -> None:
                 os.kill(int(proc.name), signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_killed_torchrun_run_resumes_under_torchrun_to_the_same_weights(tmp_path: Path) -> None:
     epochs = ["--epochs", "30", "--seed", "2", "--json"]
     killed, straight = tmp_path / "killed", tmp_path / "straight"

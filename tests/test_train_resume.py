@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -30,6 +31,7 @@ def _epochs_logged(run: Path) -> int:
     return len(metrics.read_text().splitlines()) if metrics.exists() else 0
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
     killed = tmp_path / "killed"
     proc = subprocess.Popen(_demo("--out", str(killed)), stdout=subprocess.DEVNULL)
