@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -120,7 +121,7 @@ def _read_options(label: str, id: str, time: str, features: str | None, nan: str
 
 # What a resumed run takes from its checkpoint, so that it ends as the uninterrupted run would.
 _RESUMED_SETTINGS = (
-    "cell", "nonlinearity", "hidden", "layers", "bidirectional", "dropout", "epochs",
+    "cell", "nonlinearity", "hidden", "layers", "bidirectional", "dropout", "proj_size", "epochs",
     "batch_size", "lr", "val_fraction", "seed", "threads", "device", "clip", "patience",
     "lr_schedule",
 )
@@ -212,6 +213,9 @@ def train(
     layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
     bidirectional: Annotated[bool, typer.Option(help="Read each sequence both ways.")] = False,
     dropout: Annotated[float, typer.Option(help="Dropout between stacked layers.")] = 0.0,
+    proj_size: Annotated[
+        int, typer.Option(help="LSTM only: project h_t to this many values (0: none).")
+    ] = 0,
     epochs: Epochs = 5,
     batch_size: Annotated[int, typer.Option(help="Sequences per training step.")] = 32,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.01,
@@ -257,7 +261,7 @@ def train(
         model_config = ModelConfig(
             n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
             cell=cell, nonlinearity=nonlinearity, num_layers=layers,
-            bidirectional=bidirectional, dropout=dropout,
+            bidirectional=bidirectional, dropout=dropout, proj_size=proj_size,
         )
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed,
@@ -447,6 +451,9 @@ def shapes(
         ),
     ] = None,
     nonlinearity: Annotated[str, typer.Option(help="tanh | relu (cell rnn only).")] = "tanh",
+    proj_size: Annotated[
+        int, typer.Option(help="LSTM only: h_t projected to this many values (0: none).")
+    ] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead.")] = False,
 ) -> None:
     """Run one RNN/LSTM/GRU layer on zeros and explain the shapes of output, h_n (and c_n)."""
@@ -474,6 +481,7 @@ def shapes(
         batch_first=batch_first,
         input_size=input_size,
         nonlinearity=nonlinearity,
+        proj_size=proj_size,
     )
     if json:
         sys.stdout.write(json_lib.dumps(dataclasses.asdict(report), indent=2) + "\n")
@@ -490,6 +498,11 @@ _USAGE_ERROR: type[Exception] = next(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rnntrace` script; returns the exit status."""
+    # PyTorch notes once that oneDNN has no LSTM projection and runs its own kernel instead:
+    # nothing a user of --proj-size should act on.
+    warnings.filterwarnings(
+        "ignore", "LSTM with projections is not supported with oneDNN", UserWarning
+    )
     try:
         status = app(args=argv, prog_name="rnntrace", standalone_mode=False)
     except _USAGE_ERROR as exc:  # one line, like every other error, and where to look

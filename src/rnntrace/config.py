@@ -6,10 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnntrace.cells import CELLS, NONLINEARITIES, CellSpec, cell_spec
 from rnntrace.errors import ConfigError
 
-CELLS = ("rnn", "lstm", "gru")
-NONLINEARITIES = ("tanh", "relu")
+__all__ = ["CELLS", "NONLINEARITIES", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig"]
 LR_SCHEDULES = ("none", "plateau")
 
 
@@ -26,16 +26,12 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.0  # between stacked layers, as nn.RNN applies it; needs num_layers > 1
     batch_first: bool = True  # input is (B, T, F); False means (T, B, F)
+    proj_size: int = 0  # LSTM only: h_t projected to this many values (0: no projection)
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
         self.nonlinearity = self.nonlinearity.lower()
-        if self.cell not in CELLS:
-            raise ConfigError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}")
-        if self.nonlinearity not in NONLINEARITIES:
-            raise ConfigError(f"unknown nonlinearity {self.nonlinearity!r}: choose tanh or relu")
-        if self.cell != "rnn" and self.nonlinearity != "tanh":
-            raise ConfigError(f"nonlinearity={self.nonlinearity!r} applies only to cell='rnn'")
+        cell_spec(self.cell).validate(self.nonlinearity, self.proj_size, self.hidden_size)
         for name in ("n_features", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -47,6 +43,16 @@ class ModelConfig:
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
+
+    @property
+    def spec(self) -> CellSpec:
+        """The cell's specification: gates, equations, names, parameter count, torch layer."""
+        return cell_spec(self.cell)
+
+    @property
+    def state_size(self) -> int:
+        """The width of h_t and h_n: proj_size when the LSTM projects, else hidden_size."""
+        return self.spec.state_width(self.hidden_size, self.proj_size)
 
 
 @dataclass
@@ -117,7 +123,11 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        raw = dataclasses.asdict(self)
+        # Written only when set: a run without a projection reads and writes as it always has.
+        if not self.model.proj_size:
+            del raw["model"]["proj_size"]
+        return raw
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunConfig:

@@ -3,11 +3,10 @@
 Shape legend used in the comments below:
     B batch, T time steps, F features, H hidden size, D directions (1 or 2),
     L layers × directions (the first dimension of h_n), C classes.
+    An LSTM with proj_size P returns h (output, h_n) P wide instead of H; c_n stays H wide.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -15,23 +14,10 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnntrace.config import ModelConfig
 
-_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
 
 def make_rnn(config: ModelConfig) -> nn.RNNBase:
     """The torch recurrent layer a config describes."""
-    kwargs: dict[str, Any] = dict(
-        input_size=config.n_features,
-        hidden_size=config.hidden_size,
-        num_layers=config.num_layers,
-        batch_first=config.batch_first,
-        bidirectional=config.bidirectional,
-        # nn.RNN warns when dropout is set on a single layer, where it would do nothing.
-        dropout=config.dropout if config.num_layers > 1 else 0.0,
-    )
-    if config.cell == "rnn":
-        kwargs["nonlinearity"] = config.nonlinearity
-    return _CELLS[config.cell](**kwargs)
+    return config.spec.build(config)
 
 
 def hidden_of(state: Tensor | tuple[Tensor, Tensor]) -> Tensor:
@@ -108,6 +94,7 @@ class SequenceClassifier(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
         batch_first: bool = True,
+        proj_size: int = 0,
     ) -> None:
         super().__init__()
         self.config = ModelConfig(
@@ -120,10 +107,12 @@ class SequenceClassifier(nn.Module):
             bidirectional=bidirectional,
             dropout=dropout,
             batch_first=batch_first,
+            proj_size=proj_size,
         )
         self.standardize = Standardize(n_features)
         self.rnn = make_rnn(self.config)
-        self.head = nn.Linear(hidden_size * self.config.num_directions, n_classes)
+        # The head reads the top layer's final h of each direction: D·H, or D·P when projected.
+        self.head = nn.Linear(self.config.state_size * self.config.num_directions, n_classes)
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> SequenceClassifier:
@@ -137,6 +126,7 @@ class SequenceClassifier(nn.Module):
             bidirectional=config.bidirectional,
             dropout=config.dropout,
             batch_first=config.batch_first,
+            proj_size=config.proj_size,
         )
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:

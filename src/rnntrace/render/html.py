@@ -15,30 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rnntrace.cells import CELL_SPECS, RNN, typeset
 from rnntrace.errors import RunError
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
 from rnntrace.render.formatting import fmt_number, fmt_shape, fmt_values, term_lines
 
 REPORT = "report.html"
-
-EQUATIONS = {
-    "rnn": ["h_t = {act}(W_ih · x_t + b_ih + W_hh · h_(t−1) + b_hh)"],
-    "gru": [
-        "r_t = σ(W_ir · x_t + b_ir + W_hr · h_(t−1) + b_hr)",
-        "z_t = σ(W_iz · x_t + b_iz + W_hz · h_(t−1) + b_hz)",
-        "n_t = tanh(W_in · x_t + b_in + r_t ⊙ (W_hn · h_(t−1) + b_hn))",
-        "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t−1)",
-    ],
-    "lstm": [
-        "i_t = σ(W_ii · x_t + b_ii + W_hi · h_(t−1) + b_hi)",
-        "f_t = σ(W_if · x_t + b_if + W_hf · h_(t−1) + b_hf)",
-        "g_t = tanh(W_ig · x_t + b_ig + W_hg · h_(t−1) + b_hg)",
-        "o_t = σ(W_io · x_t + b_io + W_ho · h_(t−1) + b_ho)",
-        "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t",
-        "h_t = o_t ⊙ tanh(c_t)",
-    ],
-}
-
 
 def read_trace(path: Path) -> Trace:
     """The Trace of a run directory (loaded and checked as a run) or of a trace.json file."""
@@ -201,9 +183,9 @@ def quiz_view(question: Question) -> dict[str, Any]:
 
 
 def generic_equation(model: dict[str, Any]) -> list[str]:
-    cell = str(model.get("cell", "rnn"))
-    act = str(model.get("nonlinearity", "tanh"))
-    return [line.format(act=act) for line in EQUATIONS.get(cell, EQUATIONS["rnn"])]
+    spec = CELL_SPECS.get(str(model.get("cell", "rnn")), RNN)
+    lines = spec.equations(str(model.get("nonlinearity", "tanh")), int(model.get("proj_size", 0)))
+    return [typeset(line) for line in lines]
 
 
 def config_sections(config: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -9,21 +9,17 @@ from rnntrace.model import SequenceClassifier, gather_last_step, hidden_of, last
 from rnntrace.records import Stage
 from rnntrace.tracing.sample import sample_values
 
-_EQUATIONS = {
-    "rnn": "h_t = {act}(W_ih·x_t + b_ih + W_hh·h_(t-1) + b_hh)",
-    "gru": "r, z, n gates; h_t = (1 - z)·n + z·h_(t-1)",
-    "lstm": "i, f, g, o gates; c_t = f·c_(t-1) + i·g; h_t = o·tanh(c_t)",
-}
-
 
 def layer_name(model: SequenceClassifier) -> str:
     cfg = model.config
-    kind = {"rnn": "nn.RNN", "gru": "nn.GRU", "lstm": "nn.LSTM"}[cfg.cell]
+    kind = cfg.spec.class_name
     extras = [f"{cfg.num_layers} layers"] if cfg.num_layers > 1 else []
     if cfg.bidirectional:
         extras.append("bidirectional")
-    if cfg.cell == "rnn":
+    if cfg.spec.has_nonlinearity:
         extras.append(cfg.nonlinearity)
+    if cfg.proj_size:
+        extras.append(f"proj_size={cfg.proj_size}")
     return (
         f"{kind}({cfg.n_features} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
     )
@@ -68,7 +64,7 @@ def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = Non
         extra = {"h_n": shape(h_n)}
         if isinstance(state, tuple):
             extra["c_n"] = shape(state[1])
-        equation = _EQUATIONS[cfg.cell].format(act=cfg.nonlinearity)
+        equation = cfg.spec.summary(cfg.nonlinearity, cfg.proj_size)
         stages.append(
             Stage(
                 f"RNN layer: {layer_name(model)}",
