@@ -15,6 +15,7 @@ stands for the plain RNN's nonlinearity. Views that want typeset text derive it 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -146,10 +147,11 @@ class CellSpec:
             f"direction{tail}; " + "; ".join(parts) + f"; total {total}"
         )
 
-    def torch_class(self) -> type[nn.RNNBase]:
+    def torch_class(self) -> Callable[..., nn.RNNBase]:
+        """nn.RNN, nn.GRU or nn.LSTM (typed as a constructor: their signatures differ)."""
         from torch import nn
 
-        cls: type[nn.RNNBase] = getattr(nn, self.torch_name)
+        cls: Callable[..., nn.RNNBase] = getattr(nn, self.torch_name)
         return cls
 
     def layer_kwargs(

@@ -47,7 +47,7 @@ def activation_name(rnn: nn.RNNBase) -> str:
 
 
 def proj_size_of(rnn: nn.RNNBase) -> int:
-    return int(getattr(rnn, "proj_size", 0))
+    return int(rnn.proj_size)  # 0 for nn.RNN and nn.GRU, which never project
 
 
 def state_size_of(rnn: nn.RNNBase) -> int:
@@ -203,9 +203,10 @@ def _initial(
 ) -> tuple[Tensor, Tensor | None]:
     layers = rnn.num_layers * (2 if rnn.bidirectional else 1)
     if hx is None:
-        h0 = xt.new_zeros(layers, batch, state_size_of(rnn))  # (L·D, B, R)
-        c0 = xt.new_zeros(layers, batch, rnn.hidden_size)  # (L·D, B, H)
-        return h0, (c0 if spec_of(rnn).has_cell_state else None)
+        zeros = xt.new_zeros(layers, batch, rnn.hidden_size)  # (L·D, B, H): c0
+        return xt.new_zeros(layers, batch, state_size_of(rnn)), (  # (L·D, B, R): h0
+            zeros if spec_of(rnn).has_cell_state else None
+        )
     h0, c0 = hx if isinstance(hx, tuple) else (hx, None)
     if unbatched:
         h0 = h0.unsqueeze(1)

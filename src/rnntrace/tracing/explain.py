@@ -32,7 +32,7 @@ def layer_label(rnn: nn.RNNBase, name: str = "") -> str:
     options = [f"{rnn.input_size}", f"{rnn.hidden_size}"]
     if rnn.num_layers > 1:
         options.append(f"num_layers={rnn.num_layers}")
-    if getattr(rnn, "proj_size", 0):
+    if rnn.proj_size:
         options.append(f"proj_size={rnn.proj_size}")
     if rnn.bidirectional:
         options.append("bidirectional=True")

@@ -158,7 +158,7 @@ def _input_formula(shape: list[int], batch_first: bool) -> tuple[list[str], list
 
 def _width(rnn: nn.RNNBase, cell_state: bool = False) -> tuple[str, int]:
     """What h (or c) is as wide as: H, or P = proj_size for the h of a projecting LSTM."""
-    proj = int(getattr(rnn, "proj_size", 0))
+    proj = int(rnn.proj_size)
     if proj and not cell_state:
         return "P", proj
     return "H", rnn.hidden_size
@@ -185,7 +185,7 @@ def _state_formula(
     width = f"{name} = {h}"
     if name == "P":
         width += f" (proj_size: h is projected from H = {rnn.hidden_size})"
-    elif cell_state and getattr(rnn, "proj_size", 0):
+    elif cell_state and rnn.proj_size:
         width += " (hidden_size: the cell state is not projected)"
     rows = f"L·D = {n_layers}·{d} = {n_layers * d}" if n_layers * d > 1 else "L·D = 1"
     if len(shape) == 2:

@@ -237,8 +237,9 @@ def _torch_cell_states(
 
 def _single_layer(rnn: nn.RNNBase, layer: int) -> nn.RNNBase:
     in_size = rnn.input_size if layer == 0 else state_size_of(rnn) * (2 if rnn.bidirectional else 1)
-    kwargs = spec_of(rnn).layer_kwargs(activation_name(rnn), proj_size_of(rnn))
-    single = type(rnn)(
+    spec = spec_of(rnn)
+    kwargs = spec.layer_kwargs(activation_name(rnn), proj_size_of(rnn))
+    single = spec.torch_class()(
         in_size, rnn.hidden_size, 1, bias=rnn.bias, bidirectional=rnn.bidirectional, **kwargs
     )
     own = {
