@@ -11,6 +11,7 @@ from functools import partial
 
 import torch
 
+from rnntrace.cells import LSTM
 from rnntrace.quiz.draft import Draft, four_options, near_dims, near_shapes, shape, steps
 from rnntrace.quiz.setting import Setting
 from rnntrace.quiz.verify import agree, build, error_message, run_shapes, succeeds
@@ -134,7 +135,7 @@ def h_n_shape(s: Setting, rng: random.Random) -> Draft:
 
 
 def c_n_shape(s: Setting, rng: random.Random) -> Draft:
-    lstm = s.with_model(cell="lstm")
+    lstm = s.with_model(cell=LSTM.name)
     m, key = lstm.model, cell_state_formula(lstm)
     measured = run_shapes(lstm)
     agree("c_n shape", key, measured.c_n)
