@@ -191,6 +191,10 @@ def test_train_cli_traces_a_projected_lstm(tmp_path: Path) -> None:
     assert max(s["max_abs_diff"] for s in trace["steps"]) <= 1e-5
     assert all(len(s["h"]) == 2 and len(s["c"]) == 6 for s in trace["steps"])
     assert any("proj_size=2" in q["code"] or "proj_size=2" in q["prompt"] for q in trace["quiz"])
+    # The run reloads with its projection: predict rebuilds the model from config.json.
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "d.npz"),
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 61
     assert main(["train", str(tmp_path / "d.npz"), "--cell", "gru", "--proj-size", "2"]) == 2
 
 

@@ -20,6 +20,7 @@ from rnntrace.tracing.equations import (
     Weights,
     activation_name,
     cell_step,
+    equations,
     input_part,
     proj_size_of,
     spec_of,
@@ -105,7 +106,7 @@ def explain_steps(
             diff = max(diff, _diff(c_new, c_torch))
         values = {"x_t": x_in[t], "h_(t-1)": h, "c_(t-1)": c, "h_t": h_new, "c_t": c_new}
         values |= {f"{g}_t": v[0] for g, v in out.gates.items()}
-        lines = [at_step(line, t + 1, bool(d)) for line in equations_of(spec, rnn)]
+        lines = [at_step(line, t + 1, bool(d)) for line in equations(rnn)]
         numbers = [
             at_step(line, t + 1, bool(d))
             for line in _with_numbers(spec, rnn, w, values, out.pre)
@@ -135,10 +136,6 @@ def explain_steps(
     return records
 
 
-def equations_of(spec: CellSpec, rnn: nn.RNNBase) -> list[str]:
-    return spec.equations(activation_name(rnn), proj_size_of(rnn))
-
-
 def _with_numbers(
     spec: CellSpec,
     rnn: nn.RNNBase,
@@ -157,7 +154,7 @@ def _with_numbers(
     wx, wh = (w.w_ih @ x).chunk(k), (w.w_hh @ h).chunk(k)  # G × (H,)
     bias = {"i": w.b_ih.chunk(k), "h": w.b_hh.chunk(k)}
     lines = []
-    for line in equations_of(spec, rnn):
+    for line in equations(rnn):
         lhs, rhs = line.split(" = ", 1)
         gate = next((i for i, g in enumerate(spec.gates) if f"{g.output}_t" == lhs), None)
         if gate is None:
