@@ -134,11 +134,10 @@ class CellSpec:
         fan_ins = self.layer_inputs(input_size, h, num_layers, bidirectional, p)
         for layer, f_in in enumerate(fan_ins):
             per = self.layer_parameters(f_in, h, p)
-            direction = f"{d}·" if d > 1 else ""
-            proj = f" + {p}·{h}" if p else ""
-            body = f"{g}·{h}·({f_in} + {r} + 2){proj}"
-            parts.append(f"layer {layer}: {direction}{f'({body})' if p and d > 1 else body}"
-                         f" = {d * per}")
+            body = f"{g}·{h}·({f_in} + {r} + 2)" + (f" + {p}·{h}" if p else "")
+            if d > 1:
+                body = f"{d}·({body})" if p else f"{d}·{body}"
+            parts.append(f"layer {layer}: {body} = {d * per}")
         rows = "W_hh (P)" if p else "W_hh (H)"
         tail = ", plus W_hr (P × H) projecting h" if p else ""
         total = self.n_parameters(input_size, h, num_layers, bidirectional, p)
