@@ -150,20 +150,31 @@ class SequenceClassifier(nn.Module):
     def last_hidden(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Run the recurrent layers on standardised input and pick each sequence's summary."""
         cfg = self.config
-        if lengths is None:
-            _, state = self.rnn(z)
-            return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)
-        if not cfg.bidirectional:
-            # A padded run plus a gather is exact here and much faster than packing on CPU.
-            output, _ = self.rnn(z)  # (B, T, H) or (T, B, H)
-            return gather_last_step(output, lengths, cfg.batch_first)
+        if lengths is None or not cfg.bidirectional:
+            output, state = self.rnn(z)  # (B, T, D·H) or (T, B, D·H)
+            return self.summarize(output, state, lengths)
         # The backward direction must start at each sequence's own last step, so pack.
         packed = pack_padded_sequence(
             z, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
         )
         _, state = self.rnn(packed)
+        return self.summarize(z, state, lengths)
+
+    def summarize(
+        self, output: Tensor, state: Tensor | tuple[Tensor, Tensor], lengths: Tensor | None = None
+    ) -> Tensor:
+        """Each sequence's summary (B, D·H) from what its run of the recurrent layers returned.
+
+        With `lengths`, a bidirectional `state` must come from a run that started the backward
+        direction at each sequence's own last step (a packed run, or `equations.unroll`);
+        `output` is read only for a padded unidirectional batch.
+        """
+        cfg = self.config
+        if lengths is not None and not cfg.bidirectional:
+            # A padded run plus a gather is exact here and much faster than packing on CPU.
+            return gather_last_step(output, lengths, cfg.batch_first)
         # h_n of a packed run is already ordered like the input batch.
-        return last_hidden_from_h_n(hidden_of(state), bidirectional=True)
+        return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (B, C)."""
