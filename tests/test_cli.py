@@ -31,7 +31,7 @@ def test_demo_json_is_the_trace(tmp_path: Path, capsys: pytest.CaptureFixture[st
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads((tmp_path / "run" / "trace.json").read_text())
     assert printed == saved
-    assert printed["data_flow"][0]["name"] == "Input"
+    assert printed["stages"][0]["name"] == "Input"
 
 
 def test_user_errors_are_one_line_and_exit_2(
