@@ -11,7 +11,7 @@ import platform
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from rnntrace.model import SequenceClassifier
 from rnntrace.records import EpochEnd, History
 from rnntrace.run import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
 from rnntrace.tensorboard import TensorBoardLog
-from rnntrace.tracing.assemble import QUIZ_QUESTIONS, assemble_trace, score_test
+from rnntrace.tracing.assemble import QUIZ_QUESTIONS, assemble_trace, describe, score_test
 from rnntrace.train import Split, fit, intra_op_threads, split
 
 __all__ = [
@@ -100,13 +100,9 @@ def run_experiment(
 def _data_config(
     data: SequenceSet, parts: Split, read_options: dict[str, Any] | None
 ) -> DataConfig:
-    return DataConfig(
-        source=data.source,
-        n_sequences=len(data),
-        max_length=data.max_length,
-        n_features=data.n_features,
-        class_names=list(data.class_names),
-        feature_names=list(data.feature_names),
+    """The data settings saved with the run: the set described, its statistics, how it was read."""
+    return replace(
+        describe(data),
         feature_mean=[float(v) for v in parts.mean],
         feature_std=[float(v) for v in parts.std],
         read_options=dict(read_options or {}),
