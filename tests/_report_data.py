@@ -54,5 +54,5 @@ def hostile_run(out: Path) -> Run:
         )
     ]
     run.trace.training[0].observation = '<img src=x onerror="window.__pwned=7">'
-    write_report(run.trace, out / REPORT)
+    write_report(run.trace, out / REPORT, explanation=run.explanation)
     return run

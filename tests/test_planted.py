@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnntrace.attribution.planted import planted_signal, self_test
+from rnntrace.attribution.planted import planted_self_test, planted_signal
 from rnntrace.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def test_a_window_outside_the_sequence_is_refused() -> None:
 
 
 def test_a_trained_model_puts_most_attribution_in_the_window_an_untrained_one_does_not() -> None:
-    check = self_test("gru", n_sequences=300, epochs=8, attributed=16, seed=0)
+    check = planted_self_test("gru", n_sequences=300, epochs=8, attributed=16, seed=0)
     assert check.completeness_holds
     assert check.accuracy_trained > 0.9 and check.accuracy_untrained < 0.7
     assert check.share_trained > 0.5  # measured 0.62

@@ -40,10 +40,17 @@ _EXPORTS = {
     "load_run": "rnntrace.run",
     "predict": "rnntrace.inference",
     "RnnTraceError": "rnntrace.errors",
+    "attribute": "rnntrace.attribution.integrated",
+    "explain": "rnntrace.attribution.explanation",
+    "explain_run": "rnntrace.attribution.source",
+    "planted_signal": "rnntrace.attribution.planted",
+    "planted_self_test": "rnntrace.attribution.planted",
+    "Explanation": "rnntrace.attribution.records",
 }
 
 __all__ = [
     "DataFlow",
+    "Explanation",
     "History",
     "ModelConfig",
     "Question",
@@ -55,10 +62,13 @@ __all__ = [
     "Trace",
     "TrainConfig",
     "__version__",
+    "attribute",
     "checked",
     "data_flow",
     "evaluate",
+    "explain",
     "explain_call",
+    "explain_run",
     "explain_steps",
     "fit",
     "hidden_dynamics",
@@ -67,6 +77,8 @@ __all__ = [
     "load_run",
     "make_quiz",
     "observe",
+    "planted_self_test",
+    "planted_signal",
     "predict",
     "read",
     "recompute",
@@ -77,6 +89,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from rnntrace.attribution.explanation import explain as explain
+    from rnntrace.attribution.integrated import attribute as attribute
+    from rnntrace.attribution.planted import planted_self_test as planted_self_test
+    from rnntrace.attribution.planted import planted_signal as planted_signal
+    from rnntrace.attribution.records import Explanation as Explanation
+    from rnntrace.attribution.source import explain_run as explain_run
     from rnntrace.config import (
         ModelConfig as ModelConfig,
     )

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 
 from rnntrace import checkpoint, distributed
+from rnntrace.attribution.records import Explanation
+from rnntrace.attribution.source import save_explanation
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped, read_rows
@@ -54,6 +56,7 @@ class Run:
     model: SequenceClassifier
     history: History
     trace: Trace
+    explanation: Explanation | None = None  # also in <path>/explain.json
 
 
 def run_experiment(
@@ -146,6 +149,7 @@ def run_experiment(
             trace = build_trace(model, config, history, data, train, held_out)
             if test is not None:
                 trace.test = score_test(model, test)
+            explanation = explain_held_out(model, train, held_out, config.train.batch_size)
         trace.meta = {
             "path": str(path),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
@@ -161,7 +165,8 @@ def run_experiment(
         }
         if world.is_main:
             save_run(path, config, trace, model)
-            write_report(trace, path / REPORT)
+            save_explanation(path, explanation)
+            write_report(trace, path / REPORT, explanation=explanation)
             # The run is complete: its checkpoints have served their purpose.
             shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
     except BaseException:
@@ -172,7 +177,8 @@ def run_experiment(
     finally:
         if board is not None:
             board.close()
-    return Run(path=path, config=config, model=model, history=history, trace=trace)
+    return Run(path=path, config=config, model=model, history=history, trace=trace,
+               explanation=explanation)
 
 
 def build_trace(
@@ -216,6 +222,21 @@ def build_trace(
         dynamics=dynamics,
         quiz=quiz,
     )
+
+
+def explain_held_out(
+    model: SequenceClassifier,
+    train: SequenceSet | RowSubset,
+    held_out: SequenceSet | RowSubset | None,
+    batch_size: int,
+) -> Explanation:
+    """The explanation of the traced sequence and of the held-out set the trace shows."""
+    from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
+
+    shown = held_out if held_out is not None else train
+    if isinstance(shown, RowSubset):
+        shown = shown.head(max(batch_size, MAX_SEQUENCES))
+    return explain(model, shown)
 
 
 def _dynamics(model: SequenceClassifier, data: SequenceSet, batch_size: int) -> Dynamics:

@@ -8,7 +8,7 @@ import time
 import numpy as np
 from torch import nn
 
-from rnntrace.attribution.hardest import hardest_cases
+from rnntrace.attribution.hardest import hardest_cases, prediction_of
 from rnntrace.attribution.records import Explanation
 from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.attribution.terms import unit_terms
@@ -56,5 +56,6 @@ def explain(
         terms=unit_terms(model, data, index),
         units=unit_responses(model, sample),
         hard_cases=hardest_cases(model, sample, hard_cases),
+        prediction=prediction_of(model, data, index),
         seconds=round(time.perf_counter() - started, 3),
     )

@@ -9,6 +9,7 @@ from torch import nn
 from rnntrace.attribution.capture import batches, catch
 from rnntrace.attribution.records import HardCase
 from rnntrace.attribution.sequences import attribute_sequences
+from rnntrace.attribution.terms import unit_terms
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.records import PredictionTrace
 
@@ -60,6 +61,7 @@ def hardest_cases(model: nn.Module, data: SequenceSet, k: int = 5) -> list[HardC
     top = [int(i) for i in np.argsort(-loss, kind="stable")[:k]]
     attributions = attribute_sequences(model, data, top)
     return [
-        HardCase(loss=float(loss[i]), prediction=prediction_of(model, data, i), attribution=a)
+        HardCase(loss=float(loss[i]), prediction=prediction_of(model, data, i), attribution=a,
+                 terms=unit_terms(model, data, i))
         for i, a in zip(top, attributions, strict=True)
     ]

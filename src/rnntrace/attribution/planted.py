@@ -63,7 +63,7 @@ def planted_signal(
     )
 
 
-def self_test(
+def planted_self_test(
     cell: str = "gru",
     *,
     bidirectional: bool = False,

@@ -145,6 +145,7 @@ class HardCase:
     loss: float
     prediction: PredictionTrace
     attribution: Attribution
+    terms: list[LayerTerms] = field(default_factory=list)  # per-unit equation terms
 
 
 @dataclass
@@ -177,6 +178,7 @@ class Explanation:
     units: UnitSummary | None
     hard_cases: list[HardCase] = field(default_factory=list)
     planted: PlantedCheck | None = None
+    prediction: PredictionTrace | None = None  # of the attributed sequence
     seconds: float = 0.0
     schema_version: int = EXPLAIN_SCHEMA_VERSION
 
