@@ -36,7 +36,9 @@ def attribution_figure(p: PredictionTrace, a: Attribution, key: str) -> str:
     with rc_context(_RC):
         height = 2.4 + min(3.0, 0.18 * n_features)
         fig = Figure(figsize=(5.6, height))
-        fig.subplots_adjust(left=0.12, right=0.8, bottom=0.1, top=0.9, hspace=0.35)
+        # Fixed margins in inches (every label is ours or cut short): no layout engine.
+        fig.subplots_adjust(left=0.12, right=0.8, bottom=0.5 / height, top=1 - 0.3 / height,
+                            hspace=0.45)
         ax, grid = fig.subplots(2, 1, sharex=True,
                                 gridspec_kw={"height_ratios": [2.0, max(1.0, 0.12 * n_features)]})
         lines = [[row[f] if math.isfinite(row[f]) else math.nan for row in p.inputs]
