@@ -160,3 +160,34 @@ def test_records_keep_real_steps_only_and_sum_consistently() -> None:
         assert r.completeness.holds and r.occlusion is not None
         assert len(r.occlusion.per_step) == r.length
     assert records[2].occlusion is not None and records[2].occlusion.rank_agreement is not None
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_completeness_holds_for_a_trained_model_on_variable_length_data(
+    cell: str, bidirectional: bool
+) -> None:
+    import numpy as np
+
+    from rnntrace.config import TrainConfig
+    from rnntrace.data.synthetic import lesson
+    from rnntrace.train import fit, split_validation
+
+    full = lesson(n_sequences=150, steps=16, seed=4)
+    rng = np.random.default_rng(4)
+    data = SequenceSet.from_sequences(
+        [full.sequence(i)[: int(rng.integers(4, 17))] for i in range(len(full))],
+        full.labels, full.class_names)
+    config = TrainConfig(epochs=3, seed=4, checkpoint=False)
+    train, held = split_validation(data, None, config)
+    assert isinstance(train, SequenceSet) and isinstance(held, SequenceSet)
+    torch.manual_seed(4)
+    model = SequenceClassifier(5, 3, 6, cell, bidirectional=bidirectional)
+    fit(model, train, held, config)
+    records = attribute_sequences(model, held, list(range(12)))
+    assert len({r.length for r in records}) > 3  # a padded (uni) or packed (bi) batch
+    for r in records:
+        c = r.completeness
+        assert c.holds, (r.sequence_id, c.error, c.tried)
+        assert abs(c.attribution_sum - (c.f_input - c.f_baseline)) <= c.tolerance * max(
+            abs(c.f_input - c.f_baseline), c.floor)

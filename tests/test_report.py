@@ -106,7 +106,8 @@ def test_the_demo_writes_a_report_with_every_section(lesson: Run) -> None:
     assert lesson.explanation is not None
     explained = 1 + len(lesson.explanation.hard_cases)
     svgs = [a for tag, a in page.tags if tag == "svg"]
-    assert len(svgs) == 5 + explained and all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
+    assert len(svgs) == 5 + explained
+    assert all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
 
 
 def test_nothing_is_loaded_from_anywhere(lesson: Run) -> None:

@@ -77,9 +77,9 @@ def attribute(
     """Integrated Gradients of the `target` logit (default: the predicted class) for each input.
 
     `x` is laid out as the model reads it ((B, T, F) for batch_first, else (T, B, F));
-    `lengths` (B,) marks real steps. The step count is raised through `steps` until every
-    sequence's completeness error is within `tolerance`; the last try is kept either way and
-    its `Completeness` says whether it held.
+    `lengths` (B,) marks real steps. The step count is raised through `steps`, for the
+    sequences whose completeness error is not yet within `tolerance` only; the last try is
+    kept either way and each sequence's `Completeness` says whether it held.
     """
     from captum.attr import IntegratedGradients
 
@@ -106,20 +106,31 @@ def attribute(
         rows = torch.arange(n, device=device)
         f_x, f_b = logits[rows, goal], base_logits[rows, goal]  # (B,)
         ig = IntegratedGradients(forward)
+        values = torch.zeros_like(xb)  # (B, T, F)
+        checks: list[Completeness | None] = [None] * n
+        pending = torch.arange(n, device=device)  # sequences whose check has not held yet
         tried: list[int] = []
         for n_steps in steps:
             tried.append(int(n_steps))
-            values = ig.attribute(
-                xb, baselines=base, target=goal, additional_forward_args=(lens,),
+            part = ig.attribute(
+                xb[pending], baselines=base[pending], target=goal[pending],
+                additional_forward_args=(None if lens is None else lens[pending],),
                 n_steps=int(n_steps), method="gausslegendre",
-            )  # (B, T, F)
-            values = torch.where(real, values, torch.zeros_like(values))
-            checks = _completeness(values, f_x, f_b, tolerance, tried)
-            if all(c.holds for c in checks):
+            )  # (P, T, F)
+            part = torch.where(real[pending], part, torch.zeros_like(part))
+            values[pending] = part
+            found = _completeness(part, f_x[pending], f_b[pending], tolerance, tried)
+            for row, check in zip(pending.tolist(), found, strict=True):
+                checks[row] = check
+            # Sequences are independent in eval mode: only those still off get more steps.
+            keep = [i for i, check in enumerate(found) if not check.holds]
+            if not keep:
                 break
+            pending = pending[torch.tensor(keep, device=device)]
     return Attributions(
         values=values.detach().cpu(), baseline=base.detach().cpu(), target=goal.cpu(),
-        logits=logits.detach().cpu(), completeness=checks, baseline_text=text,
+        logits=logits.detach().cpu(), completeness=[c for c in checks if c is not None],
+        baseline_text=text,
     )
 
 
