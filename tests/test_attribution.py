@@ -191,3 +191,15 @@ def test_completeness_holds_for_a_trained_model_on_variable_length_data(
         assert c.holds, (r.sequence_id, c.error, c.tried)
         assert abs(c.attribution_sum - (c.f_input - c.f_baseline)) <= c.tolerance * max(
             abs(c.f_input - c.f_baseline), c.floor)
+
+
+def test_the_scope_leaves_cudnn_alone_on_the_cpu_and_restores_the_mode() -> None:
+    from rnntrace.attribution.scope import attribution_scope
+
+    model = _model("lstm", False)
+    model.train()
+    before = torch.backends.cudnn.enabled
+    with torch.no_grad(), attribution_scope(model):
+        assert not model.training and torch.is_grad_enabled()
+        assert torch.backends.cudnn.enabled == before  # only a CUDA model turns it off
+    assert model.training and torch.backends.cudnn.enabled == before

@@ -39,7 +39,8 @@ def test_every_run_keeps_an_explanation_of_its_traced_sequence(small: Run) -> No
 def test_the_run_directory_gives_its_held_out_set_again(small: Run) -> None:
     again = explain_run(small.path)
     assert small.explanation is not None and again.attribution is not None
-    assert again.attribution.values == small.explanation.attribution.values  # type: ignore[union-attr]
+    assert small.explanation.attribution is not None
+    assert again.attribution.values == small.explanation.attribution.values
     assert [c.prediction.sequence_id for c in again.hard_cases] == [
         c.prediction.sequence_id for c in small.explanation.hard_cases]
 
