@@ -17,6 +17,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from rnntrace.attribution.scope import batch_first_of, device_of
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import ConfigError
 
 BATCH = 256  # sequences per forward: enough to be quick, small enough for long sequences
 
@@ -47,7 +48,8 @@ def _batch_first(value: Tensor | PackedSequence, module: nn.RNNBase, steps: int)
 def catch(model: nn.Module, data: SequenceSet, indices: np.ndarray) -> Caught:
     """Run sequences `indices` of `data` through the model as one padded batch, hooks on."""
     if not recurrent_modules(model):
-        raise ValueError("the model has no nn.RNN, nn.LSTM or nn.GRU inside")
+        raise ConfigError(f"{type(model).__name__} has no nn.RNN, nn.LSTM or nn.GRU inside: "
+                          "its hidden units cannot be explained (rt.attribute still works)")
     part = data.subset(indices)
     steps = int(part.lengths.max())
     device = device_of(model)

@@ -23,7 +23,8 @@ LESSON = "synthetic:lesson"
 
 
 def held_out_of(config: RunConfig) -> SequenceSet:
-    """The held-out sequences of a run (the first MAX_SEQUENCES), rebuilt and checked."""
+    """The held-out sequences of a run (the first MAX_SEQUENCES), rebuilt and checked; the
+    training set when the run held none out, as its trace did."""
     from rnntrace.data.streaming import RowSubset, feature_stats
     from rnntrace.train import split_validation
 
@@ -42,12 +43,13 @@ def held_out_of(config: RunConfig) -> SequenceSet:
                        "to explain with --data FILE (data= in Python)")
     train, held_out = split_validation(data, None, config.train)
     mean, _ = feature_stats(train)
-    if held_out is None or not np.allclose(mean, config.data.feature_mean, rtol=1e-4, atol=1e-5):
+    if not np.allclose(mean, config.data.feature_mean, rtol=1e-4, atol=1e-5):
         raise RunError(f"{source} does not give the run's held-out split again (other data, or "
                        "a separate validation file): give the sequences with --data FILE")
-    if isinstance(held_out, RowSubset):
-        return held_out.head(MAX_SEQUENCES)
-    return held_out
+    shown = held_out if held_out is not None else train  # --val-fraction 0: as the trace did
+    if isinstance(shown, RowSubset):
+        return shown.head(MAX_SEQUENCES)
+    return shown
 
 
 def explain_run(

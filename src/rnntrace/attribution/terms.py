@@ -25,8 +25,8 @@ GATES = {"rnn": ("a",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
 
 
 def _cell(layer: nn.RNNBase) -> str:
-    return {"RNN": "rnn", "GRU": "gru", "LSTM": "lstm"}[layer.mode if layer.mode in (
-        "GRU", "LSTM") else "RNN"]
+    # nn.RNN's mode is RNN_TANH or RNN_RELU; the others name their cell.
+    return {"GRU": "gru", "LSTM": "lstm"}.get(layer.mode, "rnn")
 
 
 def _weights(layer: nn.RNNBase, k: int, suffix: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
