@@ -38,7 +38,8 @@ def test_terms_add_up_to_the_traced_pre_activations_and_gates(cell: str) -> None
         assert mine.step == traced.step
         for name, gate in mine.gates.items():
             total = np.add(np.add(gate.from_x, gate.from_h), gate.bias)
-            assert gate.pre == pytest.approx(total.tolist(), abs=1e-12)
+            # each term is kept to 6 decimals, so their sum may differ in the last one or two
+            assert gate.pre == pytest.approx(total.tolist(), abs=2e-6)
             expected = traced.pre_activation.get(name, traced.pre_activation.get("a"))
             assert gate.pre == pytest.approx(expected, abs=1e-5)
             if traced.gates:

@@ -185,7 +185,9 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def to_json(self, indent: int | None = 2) -> str:
+    def to_json(self, indent: int | None = None) -> str:
+        # Compact by default: an explanation holds tens of thousands of numbers (per-unit
+        # terms), one per line with an indent.
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
 
     @classmethod
