@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
-from rnntrace.data import missing
+from rnntrace.data import missing, numbers
 from rnntrace.data.labels import UNLABELLED
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import DataError
@@ -62,7 +62,17 @@ class _Places:
         assert self.csv_sep is not None
         with self.path.open(encoding="utf-8-sig", newline="") as fh:
             line = next(itertools.islice(fh, index + 1, None), "")
-        return next(csv.reader([line], delimiter=self.csv_sep), [])
+        try:
+            return next(csv.reader([line], delimiter=self.csv_sep), [])
+        except csv.Error:  # a NUL or an over-long field: pandas read it, the place is enough
+            return []
+
+    def written(self, index: int, column: int) -> str | None:
+        """A CSV cell's text as written (None for Parquet, whose cells have no text)."""
+        if self.csv_sep is None:
+            return None
+        fields = self._fields(index)
+        return fields[column].strip() if column < len(fields) else ""
 
     def short_row(self, index: int, n_columns: int) -> DataError | None:
         """The ragged-row error when CSV line `index` has fewer fields than the header."""
@@ -86,30 +96,31 @@ class _Places:
             return f"{text!r}, read as NaN (not a number)"  # pandas' markers: NA, null, None...
         import pyarrow.parquet as pq  # _load has imported it already
 
-        cells = pq.read_table(self.path, columns=[name]).column(0)
-        if cells[index].is_valid:
+        try:
+            cells = pq.read_table(self.path, columns=[name]).column(0)
+            valid = cells[index].is_valid
+        except Exception:  # a column restored from a saved index, an odd layout
+            return "NaN or null (missing)"
+        if valid:
             return "NaN (not a number)"
         return "null (missing; pandas saves NaN as null)"
 
 
-def _load(path: Path, source: str, sep: str | None, text_columns: list[str]) -> Any:
-    """The file as a DataFrame; id and label read as text so "007" stays "007"."""
+def _load(path: Path, source: str, sep: str | None, text_columns: list[str],
+          needed: list[str] | None) -> Any:
+    """The file as a DataFrame; id and label read as text so "007" stays "007".
+
+    Rows are numbered 0.. in file order whatever the file says (a Parquet file may carry a
+    pandas index): the frame's index is every message's place in the file.
+    """
     pd = _pandas(source, "CSV" if sep is not None else "Parquet")
     if sep is None:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataError(f"{source}: reading Parquet needs pyarrow; install it with {_INSTALL}"
-                            ) from None
-        try:
-            frame = pq.read_table(path).to_pandas()
-        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError subclasses by the dozen
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"{source}: not a readable Parquet file ({first})") from None
-        return frame
+        from rnntrace.data import parquet
+
+        return parquet.load(path, source, needed, _INSTALL)
     try:
         header = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig").columns
-        return pd.read_csv(
+        frame = pd.read_csv(
             path, sep=sep, encoding="utf-8-sig", low_memory=False,
             # blank lines kept as empty rows (dropped later) so row i is always line i + 2
             skip_blank_lines=False,
@@ -126,6 +137,26 @@ def _load(path: Path, source: str, sep: str | None, text_columns: list[str]) -> 
         raise DataError(f"{source}: not readable as CSV ({str(exc).strip()})") from None
     except UnicodeDecodeError:
         raise DataError(f"{source}: not UTF-8 text; save it as UTF-8 CSV") from None
+    except (ValueError, OverflowError, csv.Error) as exc:
+        raise DataError(f"{source}: not readable as CSV ({str(exc).strip()})") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the first column(s) as an index when rows have more fields than the
+        # header, shifting every column by one: name the first such line instead.
+        raise _long_row(path, source, sep, len(frame.columns))
+    return frame
+
+
+def _long_row(path: Path, source: str, sep: str, n_columns: int) -> DataError:
+    """The error for the first CSV line with more fields than the header."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for number, fields in enumerate(csv.reader(fh, delimiter=sep), start=1):
+            if len(fields) > n_columns:
+                extra = " (a trailing separator?)" if fields[-1] == "" else ""
+                return DataError(f"{source} line {number}: {len(fields)} fields where the "
+                                 f"header has {n_columns}{extra}; every row needs one value "
+                                 "per column")
+    return DataError(f"{source}: rows have more fields than the header has columns; every row "
+                     "needs one value per column")
 
 
 class _Coded:
@@ -170,9 +201,9 @@ def _numeric(frame: Any, name: str, places: _Places, ids: _Coded, named: bool) -
     """Column `name` as float64, None for a text column left out, or a DataError for a typo."""
     pd = _pandas(places.source, "tables")
     column = frame[name]
-    if pd.api.types.is_numeric_dtype(column):
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    numbers = pd.to_numeric(column, errors="coerce")
+    numbers = _to_numbers(column, pd)
     bad = np.flatnonzero((numbers.isna() & column.notna()).to_numpy())
     if bad.size == 0:
         return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -184,19 +215,54 @@ def _numeric(frame: Any, name: str, places: _Places, ids: _Coded, named: bool) -
                     "out by naming the features with --features (features=[...] in Python)")
 
 
+def _to_numbers(column: Any, pd: Any) -> Any:
+    """A text column as float64 under the one rule (rnntrace.data.numbers); NaN where not."""
+    if not (pd.api.types.is_string_dtype(column) or pd.api.types.is_object_dtype(column)):
+        return pd.Series(np.nan, index=column.index)  # dates, durations...: not numbers
+    text = column.astype(object).where(column.notna(), None)
+    ok = np.array([isinstance(v, str) and numbers.is_number(v) for v in text], dtype=bool)
+    values = np.full(len(column), np.nan)
+    if ok.any():
+        values[ok] = np.asarray(text[ok].to_numpy(), dtype=str).astype(np.float64)
+    return pd.Series(values, index=column.index)
+
+
+def _finite_times(values: npt.NDArray[Any], column: Any, places: _Places, ids: _Coded
+                  ) -> npt.NDArray[Any]:
+    """Numeric times, refused when one is NaN or ±inf (1e400 would sort to an end)."""
+    if values.dtype.kind == "b":
+        values = values.astype(np.int64)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        i = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): time "
+                        f"{_show(column.iloc[i])} is not a finite number; fix it or choose "
+                        "another time column with --time (time= in Python)")
+    return values
+
+
 def _times(frame: Any, name: str, places: _Places, ids: _Coded) -> npt.NDArray[Any]:
     """Time stamps as numbers: numeric columns as they are, ISO dates as nanoseconds."""
     pd = _pandas(places.source, "tables")
     column = frame[name]
-    if pd.api.types.is_numeric_dtype(column):
-        return np.asarray(column.to_numpy())
-    numbers = pd.to_numeric(column, errors="coerce")
-    if numbers.notna().all():
-        return np.asarray(numbers.to_numpy())
-    dates = pd.to_datetime(column, errors="coerce", format="ISO8601")
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return _finite_times(np.asarray(column.to_numpy()), column, places, ids)
+    if pd.api.types.is_datetime64_any_dtype(column):
+        dates = column  # a Parquet timestamp column
+    else:
+        parsed = _to_numbers(column, pd)
+        if parsed.notna().all():
+            return _finite_times(np.asarray(parsed.to_numpy()), column, places, ids)
+        try:
+            # utc=True: ISO times with different offsets are compared as instants
+            dates = pd.to_datetime(column, errors="coerce", format="ISO8601", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            dates = pd.Series(pd.NaT, index=column.index)
     if dates.notna().all():
-        return np.asarray(dates.to_numpy().astype("datetime64[ns]").astype(np.int64))
-    is_date = numbers.isna().to_numpy()
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+        return np.asarray(dates.to_numpy().astype("datetime64[us]").astype(np.int64))
+    numbers_ = _to_numbers(column, pd)
+    is_date = numbers_.isna().to_numpy()
     neither = np.flatnonzero(is_date & dates.isna().to_numpy())
     if neither.size:
         i = int(neither[0])
@@ -227,10 +293,11 @@ def read_table(
     labelled: bool = True,
 ) -> SequenceSet:
     """A CSV (sep="," or "\\t") or Parquet (sep=None) file in long format."""
-    missing.check_policy(nan)
     source = str(path)
     places = _Places(path, source, sep)
-    frame = _load(path, source, sep, [id, label])
+    needed = None if features is None else [
+        c for c in (id, label, time, *features) if c is not None]
+    frame = _load(path, source, sep, [id, label], needed)
     if not labelled and label not in frame.columns:
         frame[label] = UNLABELLED  # sequences to classify need no label column
     for name, role in ((id, "id"), (label, "label"), (time, "time")):
@@ -256,8 +323,11 @@ def read_table(
     keys = [id, label] + ([time] if time is not None else [])
     if (gap := _first_missing(frame, keys)) is not None:
         i, column = int(frame.index[gap[0]]), gap[1]
+        text = places.written(i, frame.columns.get_loc(column))
+        held = ("null" if text is None else "empty" if not text
+                else f"{text!r}, which reads as missing")
         raise places.short_row(i, len(frame.columns)) or DataError(
-            f"{source} {places.line(i)}: the {column} cell is empty; every row needs an id, a "
+            f"{source} {places.line(i)}: the {column} cell is {held}; every row needs an id, a "
             "label and a time")
     places.rows = rows = frame.index.to_numpy()  # the frame's index is the file position
     pd = _pandas(source, "tables")
