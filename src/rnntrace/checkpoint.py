@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnntrace import run_schema
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.errors import ConfigError, RunError
 from rnntrace.run import atomic_write_bytes
@@ -103,8 +104,12 @@ def load_run(run_dir: Path, out: Path | None = None) -> Checkpoint:
 def configs(state: Checkpoint) -> tuple[ModelConfig, TrainConfig]:
     """The model and training settings of the run that wrote a checkpoint."""
     try:
-        return ModelConfig(**state.config["model"]), TrainConfig(
-            **state.config["train"], epochs=state.config["epochs"]
-        )
+        model = run_schema.build(ModelConfig, state.config["model"], "model")
+        run_schema.check_model_size(model)
+        train = run_schema.build(TrainConfig, {**state.config["train"],
+                                               "epochs": state.config["epochs"]}, "train")
     except (KeyError, TypeError):
         raise RunError("checkpoint holds no usable run settings") from None
+    except ConfigError as exc:
+        raise RunError(f"checkpoint holds unusable run settings: {exc.message}") from None
+    return model, train

@@ -306,7 +306,7 @@ def predict(
         format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
     if format not in ("csv", "jsonl"):
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
-    saved = load_run(run)
+    saved = load_run(run, with_trace=False)
     given = {"id": id, "time": time, "label": label, "nan": nan}
     options = dict(saved.config.data.read_options) | {
         k: v for k, v in given.items() if v is not None

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from rnntrace import run_schema
 from rnntrace.config import RunConfig
 from rnntrace.errors import ConfigError, RunError
 from rnntrace.model import SequenceClassifier
@@ -140,40 +141,29 @@ class SavedRun:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path.parent} is not an rnntrace run: {path.name} is missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc})") from None
+    return run_schema.read_json(path)
 
 
 def load_config(path: Path) -> RunConfig:
     if not path.is_dir():
         raise RunError(f"{path} is not a run directory")
-    raw = _read_json(path / CONFIG)
-    if not isinstance(raw, dict):
-        raise RunError(f"{path / CONFIG}: not an rnntrace run configuration")
-    try:
-        return RunConfig.from_dict(raw)
-    except ConfigError as exc:
-        raise RunError(f"{path / CONFIG}: {exc.message}") from None
+    config: RunConfig = run_schema.load_config(_read_json(path / CONFIG), path / CONFIG)
+    return config
 
 
-def load_run(path: Path) -> SavedRun:
-    """Read a run directory back; weights are loaded without executing code."""
+def load_run(path: Path, with_trace: bool = True) -> SavedRun:
+    """Read a run directory back; weights are loaded without executing code.
+
+    with_trace=False leaves trace.json unread (predict needs only the model).
+    """
     config = load_config(path)
     model = SequenceClassifier.from_config(config.model)
     with torch.no_grad():
         load_weights(path / WEIGHTS, model)
     model.eval()
     trace = None
-    if (path / TRACE).exists():
-        raw = _read_json(path / TRACE)
-        try:
-            trace = Trace.from_dict(raw)
-        except (TypeError, KeyError, AttributeError):
-            raise RunError(f"{path / TRACE}: not an rnntrace trace") from None
+    if with_trace and (path / TRACE).exists():
+        trace = run_schema.load_trace(_read_json(path / TRACE), path / TRACE)
     return SavedRun(path, config, trace, model)
 
 

@@ -1,7 +1,7 @@
 """.npy arrays read by our own rules: a header's claims are checked before a byte is allocated.
 
-    \\x93NUMPY  major minor  header length  {'descr': '<f4', 'fortran_order': False, 'shape': (N, T, F)}
-    ───────── magic ──────── uint16/uint32  ──────────── a Python dict literal, padded ─────────────
+    \\x93NUMPY major minor  length  {'descr': '<f4', 'fortran_order': False, 'shape': (N, T, F)}
+    ──────── magic ───────  u16/u32  ──────────── a Python dict literal, padded ──────────────
     data: prod(shape) × itemsize bytes
 
 np.load trusts the header: a 100-byte file claiming 10^12 elements makes it allocate terabytes,
@@ -155,10 +155,10 @@ def load_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
         header = read_header(fh, where)
         _claim(header, min(info.file_size, info.compress_size * ratio) - header.offset, where)
         out = np.empty(header.count, dtype=header.dtype)
-        view = memoryview(out.view(np.uint8))  # bytes of any dtype, strings included
+        view = memoryview(out.view(np.uint8).data)  # bytes of any dtype, strings included
         got = 0
         while got < out.nbytes:
-            n = fh.readinto(view[got:])
+            n = fh.readinto(view[got:])  # type: ignore[attr-defined]  # ZipExtFile has it
             if not n:
                 break
             got += n

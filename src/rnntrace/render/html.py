@@ -49,15 +49,12 @@ def read_trace(path: Path) -> Trace:
         if trace is None:
             raise RunError(f"{path} has no trace.json: nothing to report")
         return trace
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return Trace.from_dict(raw)
-    except FileNotFoundError:
-        raise RunError(f"{path}: no such run directory or trace file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc})") from None
-    except (TypeError, KeyError, AttributeError):
-        raise RunError(f"{path}: not an rnntrace trace") from None
+    from rnntrace import run_schema
+
+    if not path.exists():
+        raise RunError(f"{path}: no such run directory or trace file")
+    loaded: Trace = run_schema.load_trace(run_schema.read_json(path), path)
+    return loaded
 
 
 def render_report(trace: Trace) -> str:
