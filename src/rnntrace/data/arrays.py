@@ -34,7 +34,7 @@ import numpy.typing as npt
 from rnntrace.data import labels as label_codes
 from rnntrace.data import missing, npyfile
 from rnntrace.data.labels import UNLABELLED
-from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.sequences import SequenceSet, finish
 from rnntrace.errors import DataError
 
 _X_TOKEN = re.compile(r"(?<![A-Za-z0-9])X(?![A-Za-z0-9])")
@@ -240,7 +240,6 @@ def from_arrays(
     ids: list[str] | None = None,
 ) -> SequenceSet:
     """Validate raw arrays and build the set; a float32 memmap X stays mapped when clean."""
-    missing.check_policy(nan)
     _check_shapes(values, y, lengths, source)
     y = _text(y)
     n, t_max, f = values.shape
@@ -263,14 +262,11 @@ def from_arrays(
     def describe(i: int, t: int, j: int) -> str:
         return f"{source}: sequence {i} (id {id_list[i]!r}), step {t}, feature {feature_list[j]!r}"
 
-    values, keep = missing.apply(values, steps, nan, source, describe)
-    dropped = missing.left_out(id_list, keep)
-    if keep is not None:
-        y, steps, id_list = y[keep], steps[keep], [id_list[i] for i in keep]
-    codes, classes = _encode(y, class_names, source)
-    label_codes.require_classes(classes, min_classes, source)
-    return SequenceSet(values=values, lengths=steps, labels=codes, class_names=classes,
-                       feature_names=feature_list, ids=id_list, source=source, dropped=dropped)
+    def encode(labels: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], list[str]]:
+        return _encode(labels, class_names, source)
+
+    return finish(values, steps, y, id_list, feature_names=feature_list, source=source, nan=nan,
+                  describe=describe, encode=encode, min_classes=min_classes)
 
 
 def _encode(

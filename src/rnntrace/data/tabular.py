@@ -26,7 +26,7 @@ import numpy.typing as npt
 from rnntrace.data import labels as label_codes
 from rnntrace.data import missing, numbers
 from rnntrace.data.labels import UNLABELLED
-from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.sequences import SequenceSet, finish
 from rnntrace.errors import DataError
 
 _INSTALL = "pip install 'rnntrace[data]'"
@@ -409,12 +409,5 @@ def _assemble(
     def describe(i: int, t: int, j: int) -> str:
         return f"{source}: id {seq_ids[i]!r}, step {t}, feature {names[j]!r}"
 
-    values, keep = missing.apply(values, lengths, nan, source, describe)
-    dropped = missing.left_out(seq_ids, keep)
-    if keep is not None:
-        lengths, seq_labels = lengths[keep], seq_labels[keep]
-        seq_ids = [seq_ids[i] for i in keep]
-    codes_out, classes = label_codes.encode(seq_labels)
-    label_codes.require_classes(classes, min_classes, source)
-    return SequenceSet(values=values, lengths=lengths, labels=codes_out, class_names=classes,
-                       feature_names=names, ids=seq_ids, source=source, dropped=dropped)
+    return finish(values, lengths, seq_labels, seq_ids, feature_names=names, source=source,
+                  nan=nan, describe=describe, encode=label_codes.encode, min_classes=min_classes)

@@ -25,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
-from rnntrace.data import missing, numbers
+from rnntrace.data import numbers
 from rnntrace.data.labels import UNLABELLED
-from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.sequences import SequenceSet, finish
 from rnntrace.errors import DataError
 
 _COUNT = re.compile(r"[0-9]{1,9}")
@@ -113,7 +113,6 @@ def read_ts(
     path: Path, *, nan: str = "error", min_classes: int = 2, labelled: bool = True
 ) -> SequenceSet:
     """A UEA/UCR .ts classification file, univariate or multivariate, equal length or not."""
-    missing.check_policy(nan)
     source = str(path)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -222,13 +221,9 @@ def _assemble(
     def describe(i: int, t: int, d: int) -> str:
         return f"{source} line {line_of[i]} (series {i}): step {t} of dimension {d}"
 
-    values, keep = missing.apply(values, lengths, nan, source, describe)
-    dropped = missing.left_out(ids, keep)
-    codes, classes = label_codes.encode(np.array(raw_labels), header.class_names)
-    if keep is not None:
-        lengths, codes, ids = lengths[keep], codes[keep], [ids[i] for i in keep]
-    present = [classes[c] for c in np.unique(codes)]
-    label_codes.require_classes(present, min_classes, source)
-    return SequenceSet(values=values, lengths=lengths, labels=codes, class_names=classes,
-                       feature_names=[f"dim_{d}" for d in range(values.shape[2])], ids=ids,
-                       source=source, dropped=dropped)
+    def encode(raw: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.int64], list[str]]:
+        return label_codes.encode(raw, header.class_names)  # the @classLabel order
+
+    return finish(values, lengths, np.array(raw_labels), ids,
+                  feature_names=[f"dim_{d}" for d in range(values.shape[2])], source=source,
+                  nan=nan, describe=describe, encode=encode, min_classes=min_classes)
