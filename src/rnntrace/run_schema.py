@@ -61,6 +61,17 @@ READ_OPTIONS: dict[str, Any] = {"label": str, "id": str, "time": str | None,
 class _Invalid(Exception):
     """A value that does not fit its annotation; the message says what it should be."""
 
+    def __init__(self, message: str, path: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.what, self.path = message, path
+
+    def inside(self, name: str) -> _Invalid:
+        return _Invalid(self.what, (name, *self.path))
+
+    def __str__(self) -> str:
+        where = "".join(p if p.startswith("[") else f".{p}" for p in self.path).lstrip(".")
+        return f"{where} is {self.what}" if where else self.what
+
 
 def _big_int(text: str) -> int:
     if len(text.lstrip("-")) > _MAX_INT_DIGITS:
@@ -125,15 +136,21 @@ def check(tp: Any, value: Any, bounds: tuple[float, float] | None = None,
         if not isinstance(value, list) or len(value) > _MAX_ITEMS:
             raise _Invalid(f"{_short(value)}, not {_describe(tp)}")
         (item,) = typing.get_args(tp) or (Any,)
-        for v in value:
-            check(item, v, None, finite)
+        for i, v in enumerate(value):
+            try:
+                check(item, v, None, finite)
+            except _Invalid as exc:
+                raise exc.inside(f"[{i}]") from None
         return
     if origin is dict or tp is dict:
         _, item = typing.get_args(tp) or (str, Any)
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise _Invalid(f"{_short(value)}, not {_describe(tp)}")
-        for v in value.values():
-            check(item, v, None, finite)
+        for k, v in value.items():
+            try:
+                check(item, v, None, finite)
+            except _Invalid as exc:
+                raise exc.inside(k) from None
         return
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, tp):  # type: ignore[arg-type]
@@ -143,7 +160,7 @@ def check(tp: Any, value: Any, bounds: tuple[float, float] | None = None,
             try:
                 check(hints[f.name], getattr(value, f.name), None, finite)
             except _Invalid as exc:
-                raise _Invalid(f"{f.name} is {exc}") from None
+                raise exc.inside(f.name) from None
         return
     _check_scalar(tp, value, bounds, finite)
 
@@ -196,7 +213,7 @@ def build(kind: type[T], raw: Any, section: str) -> T:
         try:
             check(hints[name], value, LIMITS.get(f"{section}.{name}"))
         except _Invalid as exc:
-            raise ConfigError(f"{section}.{name} is {exc}") from None
+            raise ConfigError(f"{section}.{exc.inside(name)}") from None
     absent = [n for n, f in fields.items() if n not in raw and f.default is dataclasses.MISSING
               and f.default_factory is dataclasses.MISSING]
     if absent:
@@ -220,7 +237,7 @@ def check_read_options(options: dict[str, Any]) -> None:
         try:
             check(READ_OPTIONS[name], value)
         except _Invalid as exc:
-            raise ConfigError(f"data.read_options.{name} is {exc}") from None
+            raise ConfigError(f"data.read_options.{exc.inside(name)}") from None
     from rnntrace.data.missing import POLICIES
 
     if options.get("nan", "error") not in POLICIES:

@@ -123,7 +123,12 @@ def _claim(header: Header, available: int, where: str) -> None:
                         "is truncated or damaged, save it again with np.save")
 
 
-def _shaped(flat: npt.NDArray[Any], header: Header) -> npt.NDArray[Any]:
+def _shaped(flat: npt.NDArray[Any], header: Header, where: str) -> npt.NDArray[Any]:
+    if flat.dtype.kind == "U" and flat.size:
+        # UTF-32 code units past U+10FFFF are no characters: NumPy would fail on each access.
+        units = flat.view(flat.dtype.byteorder.replace("=", "<").replace("|", "<") + "u4")
+        if units.max() > 0x10FFFF:
+            raise _fail(where, "its strings hold code points that are no characters")
     return flat.reshape(header.shape, order="F" if header.fortran else "C")
 
 
@@ -141,7 +146,7 @@ def load_npy(path: Path, where: str, mmap: bool) -> npt.NDArray[Any]:
         flat = np.fromfile(fh, dtype=header.dtype, count=header.count)
     if flat.size != header.count:
         _claim(header, flat.nbytes, where)
-    return _shaped(flat, header)
+    return _shaped(flat, header, where)
 
 
 def load_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
@@ -164,4 +169,4 @@ def load_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
             got += n
     if got != out.nbytes:
         _claim(header, got, where)
-    return _shaped(out, header)
+    return _shaped(out, header, where)

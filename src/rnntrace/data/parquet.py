@@ -44,15 +44,18 @@ def load(path: Path, source: str, needed: list[str] | None, install: str) -> Any
         raise DataError(f"{source}: reading Parquet needs pyarrow; install it with {install}"
                         ) from None
     try:
-        table = pq.read_table(path)
+        # The footer first: pyarrow cannot even read a table whose names repeat.
+        names = [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
+        twice = [n for n, count in Counter(names).items() if count > 1]
+        if not twice:
+            table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid/OSError subclasses by the dozen
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{source}: not a readable Parquet file ({first})") from None
-    names = [str(n) for n in table.schema.names]
-    twice = [n for n, count in Counter(names).items() if count > 1]
     if twice:
         raise DataError(f"{source}: column {twice[0]!r} appears {names.count(twice[0])} times; "
                         "give each column its own name")
+    names = [str(n) for n in table.schema.names]
     keep = []
     for name, arrow_type in zip(names, table.schema.types, strict=True):
         held = _kind(arrow_type)

@@ -203,11 +203,11 @@ def _numeric(frame: Any, name: str, places: _Places, ids: _Coded, named: bool) -
     column = frame[name]
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    numbers = _to_numbers(column, pd)
-    bad = np.flatnonzero((numbers.isna() & column.notna()).to_numpy())
+    values, ok = _to_numbers(column, pd)
+    bad = np.flatnonzero(~ok & column.notna().to_numpy())
     if bad.size == 0:
-        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not named and numbers.notna().sum() == 0:
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not named and not ok.any():
         return None  # a text column (e.g. a subject's name): not a feature unless named
     i = int(bad[0])
     raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): feature {name!r} is "
@@ -215,16 +215,30 @@ def _numeric(frame: Any, name: str, places: _Places, ids: _Coded, named: bool) -
                     "out by naming the features with --features (features=[...] in Python)")
 
 
-def _to_numbers(column: Any, pd: Any) -> Any:
-    """A text column as float64 under the one rule (rnntrace.data.numbers); NaN where not."""
+def _number(value: Any) -> float | None:
+    """One cell under the one rule (rnntrace.data.numbers): None when it is not a number."""
+    if isinstance(value, str):
+        return float(value) if numbers.is_number(value) else None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)):
+        try:
+            return float(value)  # pandas keeps integers beyond int64 as Python ints
+        except OverflowError:
+            return float(np.copysign(np.inf, float(np.sign(value))))
+    return None
+
+
+def _to_numbers(column: Any, pd: Any) -> tuple[Any, npt.NDArray[np.bool_]]:
+    """A text column as float64 under the one rule (NaN where not), and which cells were numbers.
+
+    "nan" is a number (a NaN, for the nan policy); an empty cell is none.
+    """
     if not (pd.api.types.is_string_dtype(column) or pd.api.types.is_object_dtype(column)):
-        return pd.Series(np.nan, index=column.index)  # dates, durations...: not numbers
-    text = column.astype(object).where(column.notna(), None)
-    ok = np.array([isinstance(v, str) and numbers.is_number(v) for v in text], dtype=bool)
-    values = np.full(len(column), np.nan)
-    if ok.any():
-        values[ok] = np.asarray(text[ok].to_numpy(), dtype=str).astype(np.float64)
-    return pd.Series(values, index=column.index)
+        return pd.Series(np.nan, index=column.index), np.zeros(len(column), bool)  # dates...
+    values = [_number(v) for v in column.astype(object).where(column.notna(), None)]
+    ok = np.array([v is not None for v in values], dtype=bool)
+    floats = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return pd.Series(floats, index=column.index), ok
 
 
 def _finite_times(values: npt.NDArray[Any], column: Any, places: _Places, ids: _Coded
@@ -249,7 +263,7 @@ def _times(frame: Any, name: str, places: _Places, ids: _Coded) -> npt.NDArray[A
     if pd.api.types.is_datetime64_any_dtype(column):
         dates = column  # a Parquet timestamp column
     else:
-        parsed = _to_numbers(column, pd)
+        parsed, _ = _to_numbers(column, pd)
         if parsed.notna().all():
             return _finite_times(np.asarray(parsed.to_numpy()), column, places, ids)
         try:
@@ -261,8 +275,8 @@ def _times(frame: Any, name: str, places: _Places, ids: _Coded) -> npt.NDArray[A
         if getattr(dates.dt, "tz", None) is not None:
             dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
         return np.asarray(dates.to_numpy().astype("datetime64[us]").astype(np.int64))
-    numbers_ = _to_numbers(column, pd)
-    is_date = numbers_.isna().to_numpy()
+    _, is_number = _to_numbers(column, pd)
+    is_date = ~is_number
     neither = np.flatnonzero(is_date & dates.isna().to_numpy())
     if neither.size:
         i = int(neither[0])
