@@ -126,7 +126,10 @@ def check(tp: Any, value: Any, bounds: tuple[float, float] | None = None,
         options = typing.get_args(tp)
         if value is None and type(None) in options:
             return
-        for option in (o for o in options if o is not type(None)):
+        others = [o for o in options if o is not type(None)]
+        if len(others) == 1:  # X | None: X's own message says what is wrong inside it
+            return check(others[0], value, bounds, finite)
+        for option in others:
             try:
                 return check(option, value, bounds, finite)
             except _Invalid:
