@@ -50,7 +50,7 @@ def _case(index: int, seed: int) -> tuple[str, int, list[_fuzz.Edit], str]:
     fmt = _fuzz.FORMATS[index % len(_fuzz.FORMATS)]
     edits = [_fuzz.Edit(rng.choice(_fuzz.EDITS[fmt]), rng.random(), rng.randrange(201),
                         rng.randrange(101)) for _ in range(rng.choice((1, 1, 1, 2, 2, 3)))]
-    return fmt, rng.randrange(_fuzz.VARIANTS[fmt]), edits, rng.choice(("error", "drop", "fill"))
+    return fmt, rng.randrange(_fuzz.VARIANTS[fmt]), edits, rng.choice(_fuzz.MODES)
 
 
 def _child(case: tuple[str, int, list[_fuzz.Edit], str], root: Path, memory: int, out: int

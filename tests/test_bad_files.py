@@ -248,3 +248,14 @@ def test_nested_or_binary_columns_are_refused_unless_left_out(tmp_path: Path, va
     frame.to_parquet(tmp_path / "d.parquet")
     expect_error(lambda: rt.read(tmp_path / "d.parquet"), "d.parquet", f"'c' holds {held}")
     assert rt.read(tmp_path / "d.parquet", features=["a"]).feature_names == ["a"]
+
+
+def test_parquet_text_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    frame = _frame()
+    frame["id"] = ["q\u00e9", "q\u00e9", "s1"]
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "d.parquet",
+                   compression="none", write_statistics=False)
+    data = (tmp_path / "d.parquet").read_bytes()
+    assert data.count("q\u00e9".encode()) >= 1
+    (tmp_path / "d.parquet").write_bytes(data.replace("q\u00e9".encode(), b"q\xff\xfe"))
+    expect_error(lambda: rt.read(tmp_path / "d.parquet"), "d.parquet", "Invalid UTF8")

@@ -15,9 +15,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _fuzz import EDITS, FORMATS, HOSTILE, VARIANTS, Edit, check_case, mutate, seed_files, write
+from _fuzz import (
+    EDITS,
+    FORMATS,
+    HOSTILE,
+    MODES,
+    VARIANTS,
+    Edit,
+    check_case,
+    mutate,
+    seed_files,
+    write,
+)
 from rnntrace.data import numbers
-from rnntrace.data.missing import POLICIES
 
 EXAMPLES = {"csv": 30, "tsv": 15, "ts": 30, "npy": 30, "npz": 30, "parquet": 20, "run": 25}
 
@@ -33,7 +43,7 @@ def _property(fmt: str) -> object:
     @settings(max_examples=EXAMPLES[fmt], deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(variant=st.integers(0, VARIANTS[fmt] - 1), edits=_edits(fmt),
-           nan=st.sampled_from(POLICIES))
+           nan=st.sampled_from(MODES))
     def run(variant: int, edits: list[Edit], nan: str) -> None:
         with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
             files = mutate(fmt, seed_files(fmt, variant), edits)

@@ -49,6 +49,9 @@ def load(path: Path, source: str, needed: list[str] | None, install: str) -> Any
         twice = [n for n, count in Counter(names).items() if count > 1]
         if not twice:
             table = pq.read_table(path)
+            # Full validation checks what reading does not, e.g. that text is UTF-8: a damaged
+            # page would otherwise fail later, deep inside pandas.
+            table.validate(full=True)
     except Exception as exc:  # pyarrow raises ArrowInvalid/OSError subclasses by the dozen
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{source}: not a readable Parquet file ({first})") from None
