@@ -259,3 +259,22 @@ def test_parquet_text_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     assert data.count("q\u00e9".encode()) >= 1
     (tmp_path / "d.parquet").write_bytes(data.replace("q\u00e9".encode(), b"q\xff\xfe"))
     expect_error(lambda: rt.read(tmp_path / "d.parquet"), "d.parquet", "Invalid UTF8")
+
+
+def test_parquet_nanosecond_times_with_a_zone_keep_their_order(tmp_path: Path) -> None:
+    stamps = pa.array([3, 1, 2, 7], pa.timestamp("ns", tz="Asia/Tokyo"))
+    pq.write_table(pa.table({"id": ["s0", "s0", "s0", "s1"], "time": stamps,
+                             "label": ["u", "u", "u", "d"], "a": [3.0, 1.0, 2.0, 5.0]}),
+                   tmp_path / "d.parquet")
+    np.testing.assert_array_equal(rt.read(tmp_path / "d.parquet").values[0, :, 0], [1, 2, 3])
+
+
+@pytest.mark.parametrize(("header", "fragment"), [
+    (",id,time,label,a", "column 1 has no name"),  # pandas' index, saved without index=False
+    ("id,time,label,a,a", "column 'a' appears twice"),
+])
+def test_header_names_pandas_would_rename_are_refused(tmp_path: Path, header: str,
+                                                      fragment: str) -> None:
+    extra = "0," if header.startswith(",") else ""
+    path = _csv(tmp_path, f"{header}\n{extra}s0,0,up,1{',2' if header.endswith('a,a') else ''}\n")
+    expect_error(lambda: rt.read(path), "d.csv", fragment)

@@ -14,6 +14,7 @@ extra, imported only here.
 from __future__ import annotations
 
 import csv
+import decimal
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -139,11 +140,31 @@ def _load(path: Path, source: str, sep: str | None, text_columns: list[str],
         raise DataError(f"{source}: not UTF-8 text; save it as UTF-8 CSV") from None
     except (ValueError, OverflowError, csv.Error) as exc:
         raise DataError(f"{source}: not readable as CSV ({str(exc).strip()})") from None
+    _check_header(path, source, sep)
     if not isinstance(frame.index, pd.RangeIndex):
         # pandas takes the first column(s) as an index when rows have more fields than the
         # header, shifting every column by one: name the first such line instead.
         raise _long_row(path, source, sep, len(frame.columns))
     return frame
+
+
+def _check_header(path: Path, source: str, sep: str) -> None:
+    """Refuse header names pandas would silently rename: repeated ("a" → "a.1") or empty."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        try:
+            names = next(csv.reader(fh, delimiter=sep), [])
+        except csv.Error:
+            return  # pandas read it; a field csv cannot is not a naming problem
+    seen: set[str] = set()
+    for i, name in enumerate(names, start=1):
+        if not name.strip():
+            raise DataError(f"{source}: column {i} has no name in the header line; name it or "
+                            "drop it (pandas writes its index there unless saved with "
+                            "index=False)")
+        if name in seen:
+            raise DataError(f"{source}: column {name!r} appears twice in the header; give "
+                            "each column its own name")
+        seen.add(name)
 
 
 def _long_row(path: Path, source: str, sep: str, n_columns: int) -> DataError:
@@ -219,12 +240,14 @@ def _number(value: Any) -> float | None:
     """One cell under the one rule (rnntrace.data.numbers): None when it is not a number."""
     if isinstance(value, str):
         return float(value) if numbers.is_number(value) else None
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-            value, (bool, np.bool_)):
+    if isinstance(value, (int, float, np.integer, np.floating, decimal.Decimal)) and not (
+            isinstance(value, (bool, np.bool_))):
         try:
             return float(value)  # pandas keeps integers beyond int64 as Python ints
         except OverflowError:
-            return float(np.copysign(np.inf, float(np.sign(value))))
+            return float("inf") if value > 0 else float("-inf")
+        except ValueError:  # Decimal('sNaN')
+            return float("nan")
     return None
 
 
@@ -274,7 +297,8 @@ def _times(frame: Any, name: str, places: _Places, ids: _Coded) -> npt.NDArray[A
     if dates.notna().all():
         if getattr(dates.dt, "tz", None) is not None:
             dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
-        return np.asarray(dates.to_numpy().astype("datetime64[us]").astype(np.int64))
+        # counts of the column's own unit (ns, us...): a coarser one could merge two steps
+        return np.asarray(dates.to_numpy()).astype(np.int64)
     _, is_number = _to_numbers(column, pd)
     is_date = ~is_number
     neither = np.flatnonzero(is_date & dates.isna().to_numpy())
