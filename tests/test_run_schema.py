@@ -166,3 +166,20 @@ def test_parameter_bound_is_an_upper_bound_of_real_models() -> None:
             real = sum(p.numel() for p in SequenceClassifier.from_config(config).parameters())
             bound = run_schema.parameter_bound(7, 6, layers, 2 if bidirectional else 1, 4)
             assert real <= bound <= 4 * real, (cell, real, bound)
+
+
+def test_a_checkpoint_value_of_the_wrong_type_is_named(tmp_path: Path) -> None:
+    import torch
+
+    from rnntrace import checkpoint
+
+    raw = {"format": checkpoint.FORMAT, "version": checkpoint.VERSION, "epoch": "3", "model": {},
+           "optimizer": {}, "scheduler": None, "rng": {}, "history": {}, "early_stop": {},
+           "config": {}}
+    torch.save(raw, tmp_path / "last.pt")
+    with pytest.raises(RunError, match=r"last\.pt: not an rnntrace checkpoint \(epoch is \"3\""):
+        checkpoint.load(tmp_path / "last.pt")
+    raw["epoch"], raw["config"] = 1, {"model": {"hidden_size": 8.0}, "train": {}, "epochs": 2}
+    torch.save(raw, tmp_path / "last.pt")
+    with pytest.raises(RunError, match=r"model\.hidden_size is 8\.0, not an integer"):
+        checkpoint.configs(checkpoint.load(tmp_path / "last.pt"))

@@ -80,9 +80,14 @@ def load(path: Path) -> Checkpoint:
     if raw.get("version") != VERSION:
         raise RunError(f"{path}: checkpoint version {raw.get('version')}, expected {VERSION}")
     try:
-        return Checkpoint(**{k: v for k, v in raw.items() if k not in ("format", "version")})
+        state = Checkpoint(**{k: v for k, v in raw.items() if k not in ("format", "version")})
     except TypeError:
         raise RunError(f"{path}: checkpoint is missing parts of the training state") from None
+    try:
+        run_schema.check(Checkpoint, state, finite=False)
+    except run_schema.Invalid as exc:
+        raise RunError(f"{path}: not an rnntrace checkpoint ({exc})") from None
+    return state
 
 
 def load_run(run_dir: Path, out: Path | None = None) -> Checkpoint:

@@ -58,15 +58,15 @@ READ_OPTIONS: dict[str, Any] = {"label": str, "id": str, "time": str | None,
                                 "features": list[str] | None, "nan": str}
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
     """A value that does not fit its annotation; the message says what it should be."""
 
     def __init__(self, message: str, path: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.what, self.path = message, path
 
-    def inside(self, name: str) -> _Invalid:
-        return _Invalid(self.what, (name, *self.path))
+    def inside(self, name: str) -> Invalid:
+        return Invalid(self.what, (name, *self.path))
 
     def __str__(self) -> str:
         where = "".join(p if p.startswith("[") else f".{p}" for p in self.path).lstrip(".")
@@ -75,7 +75,7 @@ class _Invalid(Exception):
 
 def _big_int(text: str) -> int:
     if len(text.lstrip("-")) > _MAX_INT_DIGITS:
-        raise _Invalid(f"an integer of {len(text)} digits")
+        raise Invalid(f"an integer of {len(text)} digits")
     return int(text)
 
 
@@ -92,7 +92,7 @@ def read_json(path: Path) -> Any:
         raise RunError(f"{path}: a directory, not a file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunError(f"{path}: not valid JSON ({exc})") from None
-    except _Invalid as exc:
+    except Invalid as exc:
         raise RunError(f"{path}: not an rnntrace file ({exc})") from None
     except (RecursionError, MemoryError):
         raise RunError(f"{path}: not an rnntrace file (nested too deeply)") from None
@@ -115,7 +115,7 @@ def _describe(tp: Any) -> str:
 
 def check(tp: Any, value: Any, bounds: tuple[float, float] | None = None,
           finite: bool = True) -> None:
-    """Raise _Invalid unless `value` (plain JSON data or a built dataclass) fits `tp`.
+    """Raise Invalid unless `value` (plain JSON data or a built dataclass) fits `tp`.
 
     finite=False lets a float be NaN or ±inf (a trace records a diverged loss as it was).
     """
@@ -132,37 +132,37 @@ def check(tp: Any, value: Any, bounds: tuple[float, float] | None = None,
         for option in others:
             try:
                 return check(option, value, bounds, finite)
-            except _Invalid:
+            except Invalid:
                 continue
-        raise _Invalid(f"{_short(value)}, not {_describe(tp)}")
+        raise Invalid(f"{_short(value)}, not {_describe(tp)}")
     if origin is list:
         if not isinstance(value, list) or len(value) > _MAX_ITEMS:
-            raise _Invalid(f"{_short(value)}, not {_describe(tp)}")
+            raise Invalid(f"{_short(value)}, not {_describe(tp)}")
         (item,) = typing.get_args(tp) or (Any,)
         for i, v in enumerate(value):
             try:
                 check(item, v, None, finite)
-            except _Invalid as exc:
+            except Invalid as exc:
                 raise exc.inside(f"[{i}]") from None
         return
     if origin is dict or tp is dict:
         _, item = typing.get_args(tp) or (str, Any)
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise _Invalid(f"{_short(value)}, not {_describe(tp)}")
+            raise Invalid(f"{_short(value)}, not {_describe(tp)}")
         for k, v in value.items():
             try:
                 check(item, v, None, finite)
-            except _Invalid as exc:
+            except Invalid as exc:
                 raise exc.inside(k) from None
         return
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, tp):  # type: ignore[arg-type]
-            raise _Invalid(f"{_short(value)}, not {_describe(tp)}")
+            raise Invalid(f"{_short(value)}, not {_describe(tp)}")
         hints = typing.get_type_hints(tp)
         for f in dataclasses.fields(tp):
             try:
                 check(hints[f.name], getattr(value, f.name), None, finite)
-            except _Invalid as exc:
+            except Invalid as exc:
                 raise exc.inside(f.name) from None
         return
     _check_scalar(tp, value, bounds, finite)
@@ -172,7 +172,7 @@ def _check_scalar(tp: Any, value: Any, bounds: tuple[float, float] | None, finit
                   ) -> None:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         if not any(value == m.value or value is m for m in tp):
-            raise _Invalid(f"{_short(value)}, not one of {', '.join(str(m.value) for m in tp)}")
+            raise Invalid(f"{_short(value)}, not one of {', '.join(str(m.value) for m in tp)}")
         return
     if tp is bool:
         ok = type(value) is bool
@@ -186,9 +186,9 @@ def _check_scalar(tp: Any, value: Any, bounds: tuple[float, float] | None, finit
     else:
         return  # an annotation this schema does not know: the constructor checks it
     if not ok:
-        raise _Invalid(f"{_short(value)}, not {_describe(tp)}")
+        raise Invalid(f"{_short(value)}, not {_describe(tp)}")
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
-        raise _Invalid(f"{value}, outside {bounds[0]:g}..{bounds[1]:g}")
+        raise Invalid(f"{value}, outside {bounds[0]:g}..{bounds[1]:g}")
 
 
 def _short(value: Any) -> str:
@@ -215,7 +215,7 @@ def build(kind: type[T], raw: Any, section: str) -> T:
     for name, value in raw.items():
         try:
             check(hints[name], value, LIMITS.get(f"{section}.{name}"))
-        except _Invalid as exc:
+        except Invalid as exc:
             raise ConfigError(f"{section}.{exc.inside(name)}") from None
     absent = [n for n, f in fields.items() if n not in raw and f.default is dataclasses.MISSING
               and f.default_factory is dataclasses.MISSING]
@@ -239,7 +239,7 @@ def check_read_options(options: dict[str, Any]) -> None:
     for name, value in options.items():
         try:
             check(READ_OPTIONS[name], value)
-        except _Invalid as exc:
+        except Invalid as exc:
             raise ConfigError(f"data.read_options.{exc.inside(name)}") from None
     from rnntrace.data.missing import POLICIES
 
@@ -287,7 +287,7 @@ def load_trace(raw: Any, path: Path) -> Any:
     try:
         trace = Trace.from_dict(raw)
         check(Trace, trace, finite=False)
-    except _Invalid as exc:
+    except Invalid as exc:
         raise RunError(f"{path}: not an rnntrace trace ({exc})") from None
     except (TypeError, KeyError, AttributeError, ValueError, IndexError, RecursionError):
         raise RunError(f"{path}: not an rnntrace trace") from None
