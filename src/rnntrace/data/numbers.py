@@ -10,7 +10,11 @@ readers' nan policy decides what happens to them (times must be finite: rnntrace
 
 from __future__ import annotations
 
+import decimal
 import re
+from typing import Any
+
+import numpy as np
 
 # ASCII digits only ([0-9], not \d, which matches every script's digits).
 PATTERN = (r"\s*[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -22,3 +26,18 @@ def is_number(text: str) -> bool:
     """Whether `text` is a number under the one rule (linear time: the pattern never backtracks
     over a digit run twice, so a 5,000-digit cell costs microseconds, not seconds)."""
     return _NUMBER.fullmatch(text) is not None
+
+
+def cell_value(value: Any) -> float | None:
+    """A table cell (text, or a number pandas or pyarrow made) by the one rule; None if none."""
+    if isinstance(value, str):
+        return float(value) if is_number(value) else None
+    if isinstance(value, (int, float, np.integer, np.floating, decimal.Decimal)) and not (
+            isinstance(value, (bool, np.bool_))):
+        try:
+            return float(value)  # pandas keeps integers beyond int64 as Python ints
+        except OverflowError:
+            return float("inf") if value > 0 else float("-inf")
+        except ValueError:  # Decimal('sNaN')
+            return float("nan")
+    return None

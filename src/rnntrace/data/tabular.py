@@ -6,17 +6,13 @@
     w2,0,run,1.5,0.9           features=[...]); a text column that holds no numbers is left out
 
 Everything is done with whole-column operations (factorize, lexsort, one scatter into the padded
-array), so a million rows read in about a second. Places in messages are file lines for CSV
-(line 1 is the header) and 1-based rows for Parquet. pandas and pyarrow are the optional `data`
-extra, imported only here.
+array), so a million rows read in about a second. The file becomes a DataFrame in
+rnntrace.data.frames (which also names places: file lines for CSV, 1-based rows for Parquet);
+pandas and pyarrow are the optional `data` extra, imported only by these modules.
 """
 
 from __future__ import annotations
 
-import csv
-import decimal
-import itertools
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,158 +22,12 @@ import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
 from rnntrace.data import missing, numbers
+from rnntrace.data.frames import Places as _Places
+from rnntrace.data.frames import load as _load
+from rnntrace.data.frames import pandas_module as _pandas
 from rnntrace.data.labels import UNLABELLED
 from rnntrace.data.sequences import SequenceSet, finish
 from rnntrace.errors import DataError
-
-_INSTALL = "pip install 'rnntrace[data]'"
-_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-
-
-def _pandas(source: str, what: str) -> Any:
-    try:
-        import pandas as pd
-    except ImportError:
-        raise DataError(f"{source}: reading {what} needs pandas; install it with {_INSTALL}"
-                        ) from None
-    return pd
-
-
-class _Places:
-    """Names a row's place in the file: "line 7" (CSV, header is line 1) or "row 6" (Parquet)."""
-
-    def __init__(self, path: Path, source: str, csv_sep: str | None) -> None:
-        self.path, self.source, self.csv_sep = path, source, csv_sep
-        self.rows: npt.NDArray[Any] = np.zeros(0, dtype=np.int64)  # kept row i ← file row
-
-    def line(self, index: int) -> str:
-        """The place of the row at `index` in the file (blank rows included)."""
-        return f"line {index + 2}" if self.csv_sep is not None else f"row {index + 1}"
-
-    def at(self, position: int) -> str:
-        """The place of the kept row at `position` (after blank rows were dropped)."""
-        return self.line(int(self.rows[position]))
-
-    def _fields(self, index: int) -> list[str]:
-        """The cells of CSV row `index` as written (pandas keeps no trace of "" versus "nan")."""
-        assert self.csv_sep is not None
-        with self.path.open(encoding="utf-8-sig", newline="") as fh:
-            line = next(itertools.islice(fh, index + 1, None), "")
-        try:
-            return next(csv.reader([line], delimiter=self.csv_sep), [])
-        except csv.Error:  # a NUL or an over-long field: pandas read it, the place is enough
-            return []
-
-    def written(self, index: int, column: int) -> str | None:
-        """A CSV cell's text as written (None for Parquet, whose cells have no text)."""
-        if self.csv_sep is None:
-            return None
-        fields = self._fields(index)
-        return fields[column].strip() if column < len(fields) else ""
-
-    def short_row(self, index: int, n_columns: int) -> DataError | None:
-        """The ragged-row error when CSV line `index` has fewer fields than the header."""
-        if self.csv_sep is None:
-            return None
-        fields = self._fields(index)
-        if len(fields) >= n_columns:
-            return None
-        return DataError(f"{self.source} line {index + 2}: {len(fields)} fields where the header "
-                         f"has {n_columns}; every row needs one value per column")
-
-    def missing_cell(self, index: int, column: int, name: str) -> str:
-        """What a cell read as NaN holds in the file: empty (or null), or a NaN."""
-        if self.csv_sep is not None:
-            fields = self._fields(index)
-            text = fields[column].strip() if column < len(fields) else ""
-            if not text:
-                return "empty"
-            if text.lower() in ("nan", "-nan", "+nan"):
-                return "NaN (not a number)"
-            return f"{text!r}, read as NaN (not a number)"  # pandas' markers: NA, null, None...
-        import pyarrow.parquet as pq  # _load has imported it already
-
-        try:
-            cells = pq.read_table(self.path, columns=[name]).column(0)
-            valid = cells[index].is_valid
-        except Exception:  # a column restored from a saved index, an odd layout
-            return "NaN or null (missing)"
-        if valid:
-            return "NaN (not a number)"
-        return "null (missing; pandas saves NaN as null)"
-
-
-def _load(path: Path, source: str, sep: str | None, text_columns: list[str],
-          needed: list[str] | None) -> Any:
-    """The file as a DataFrame; id and label read as text so "007" stays "007".
-
-    Rows are numbered 0.. in file order whatever the file says (a Parquet file may carry a
-    pandas index): the frame's index is every message's place in the file.
-    """
-    pd = _pandas(source, "CSV" if sep is not None else "Parquet")
-    if sep is None:
-        from rnntrace.data import parquet
-
-        return parquet.load(path, source, needed, _INSTALL)
-    try:
-        header = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig").columns
-        frame = pd.read_csv(
-            path, sep=sep, encoding="utf-8-sig", low_memory=False,
-            # blank lines kept as empty rows (dropped later) so row i is always line i + 2
-            skip_blank_lines=False,
-            dtype={name: str for name in text_columns if name in header},
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{source}: the file is empty; expected a header line and rows") from None
-    except pd.errors.ParserError as exc:
-        m = _RAGGED.search(str(exc))
-        if m:
-            expected, line, saw = m.groups()
-            raise DataError(f"{source} line {line}: {saw} fields where the header has "
-                            f"{expected}; every row needs one value per column") from None
-        raise DataError(f"{source}: not readable as CSV ({str(exc).strip()})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{source}: not UTF-8 text; save it as UTF-8 CSV") from None
-    except (ValueError, OverflowError, csv.Error) as exc:
-        raise DataError(f"{source}: not readable as CSV ({str(exc).strip()})") from None
-    _check_header(path, source, sep)
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas takes the first column(s) as an index when rows have more fields than the
-        # header, shifting every column by one: name the first such line instead.
-        raise _long_row(path, source, sep, len(frame.columns))
-    return frame
-
-
-def _check_header(path: Path, source: str, sep: str) -> None:
-    """Refuse header names pandas would silently rename: repeated ("a" → "a.1") or empty."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        try:
-            names = next(csv.reader(fh, delimiter=sep), [])
-        except csv.Error:
-            return  # pandas read it; a field csv cannot is not a naming problem
-    seen: set[str] = set()
-    for i, name in enumerate(names, start=1):
-        if not name.strip():
-            raise DataError(f"{source}: column {i} has no name in the header line; name it or "
-                            "drop it (pandas writes its index there unless saved with "
-                            "index=False)")
-        if name in seen:
-            raise DataError(f"{source}: column {name!r} appears twice in the header; give "
-                            "each column its own name")
-        seen.add(name)
-
-
-def _long_row(path: Path, source: str, sep: str, n_columns: int) -> DataError:
-    """The error for the first CSV line with more fields than the header."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        for number, fields in enumerate(csv.reader(fh, delimiter=sep), start=1):
-            if len(fields) > n_columns:
-                extra = " (a trailing separator?)" if fields[-1] == "" else ""
-                return DataError(f"{source} line {number}: {len(fields)} fields where the "
-                                 f"header has {n_columns}{extra}; every row needs one value "
-                                 "per column")
-    return DataError(f"{source}: rows have more fields than the header has columns; every row "
-                     "needs one value per column")
 
 
 class _Coded:
@@ -236,21 +86,6 @@ def _numeric(frame: Any, name: str, places: _Places, ids: _Coded, named: bool) -
                     "out by naming the features with --features (features=[...] in Python)")
 
 
-def _number(value: Any) -> float | None:
-    """One cell under the one rule (rnntrace.data.numbers): None when it is not a number."""
-    if isinstance(value, str):
-        return float(value) if numbers.is_number(value) else None
-    if isinstance(value, (int, float, np.integer, np.floating, decimal.Decimal)) and not (
-            isinstance(value, (bool, np.bool_))):
-        try:
-            return float(value)  # pandas keeps integers beyond int64 as Python ints
-        except OverflowError:
-            return float("inf") if value > 0 else float("-inf")
-        except ValueError:  # Decimal('sNaN')
-            return float("nan")
-    return None
-
-
 def _to_numbers(column: Any, pd: Any) -> tuple[Any, npt.NDArray[np.bool_]]:
     """A text column as float64 under the one rule (NaN where not), and which cells were numbers.
 
@@ -258,7 +93,7 @@ def _to_numbers(column: Any, pd: Any) -> tuple[Any, npt.NDArray[np.bool_]]:
     """
     if not (pd.api.types.is_string_dtype(column) or pd.api.types.is_object_dtype(column)):
         return pd.Series(np.nan, index=column.index), np.zeros(len(column), bool)  # dates...
-    values = [_number(v) for v in column.astype(object).where(column.notna(), None)]
+    values = [numbers.cell_value(v) for v in column.astype(object).where(column.notna(), None)]
     ok = np.array([v is not None for v in values], dtype=bool)
     floats = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     return pd.Series(floats, index=column.index), ok
