@@ -84,6 +84,12 @@ def test_sizes_are_bounded_before_a_model_is_built(run: Path, key: str, value: i
     assert time.perf_counter() - start < 1.0
 
 
+def test_a_batch_no_run_could_hold_is_refused(run: Path) -> None:
+    _edit(run, lambda c: (c["train"].__setitem__("batch_size", 1_000_000),
+                          c["data"].__setitem__("max_length", 10_000_000)))
+    _refused(run, "a batch of 1000000 sequences × 10000000 steps × 2 features")
+
+
 def test_unknown_sections_and_settings_are_refused(run: Path) -> None:
     _edit(run, lambda c: c.__setitem__("extra", {}))
     _refused(run, "unknown section 'extra'")

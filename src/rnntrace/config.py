@@ -141,6 +141,7 @@ class RunConfig:
         model, data = config.model, config.data
         run_schema.check_read_options(data.read_options)
         run_schema.check_model_size(model)
+        run_schema.check_batch_size(config.train.batch_size, data.max_length, model.n_features)
         if data.class_names and len(data.class_names) != model.n_classes:
             raise ConfigError(f"inconsistent: {len(data.class_names)} class names for a model of "
                               f"{model.n_classes} classes")

@@ -50,6 +50,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "data.max_length": (0, 10_000_000),
     "data.n_features": (0, 1_000_000),
 }
+# Values in one batch (B × T × F) a configuration may describe: the quiz rebuilds such a batch,
+# and 2^31 float32 (8 GB) is more than any run that trained here held at once.
+MAX_BATCH_VALUES = 2**31
 # Weights a configuration may ask for before a model is built: 2 × 10^8 float32 is 800 MB.
 MAX_PARAMETERS = 200_000_000
 _GATES_AT_MOST = 4  # an LSTM's; an upper bound for every cell
@@ -264,6 +267,13 @@ def check_model_size(model: Any) -> None:
         raise ConfigError(f"a model of hidden_size {model.hidden_size}, num_layers "
                           f"{model.num_layers} and {model.n_features} features would hold up to "
                           f"{bound:,} weights, more than the {MAX_PARAMETERS:,} rnntrace builds")
+
+
+def check_batch_size(batch: int, steps: int, features: int) -> None:
+    """Refuse a configuration whose batch (B × T × F) could not have been held in memory."""
+    if batch * steps * features > MAX_BATCH_VALUES:
+        raise ConfigError(f"a batch of {batch} sequences × {steps} steps × {features} features "
+                          f"is more than the {MAX_BATCH_VALUES:,} values rnntrace builds")
 
 
 def load_config(raw: Any, path: Path) -> Any:
