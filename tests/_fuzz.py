@@ -47,7 +47,7 @@ _SHAPES = [(10**9,), (-1, 3, 2), (10**12, 10**6), (2**40, 2**40, 2**40), (), (0,
 _DESCRS = ["[('a', '<f4')]", "'|O'", "'<U3'", "'<c8'", "'|V8'", "'<M8[s]'", "'bogus'", "'<f4",
            "'>f8'", "'|b1'", "'<i8'", "('<f4', (2,))", "'S3'", "'<f2'"]
 TEXT_EDITS = ("flip", "cut", "drop", "insert", "field", "extra", "dup", "header", "key")
-NPY_EDITS = ("flip", "cut", "drop", "insert", "shape", "descr", "header", "version")
+NPY_EDITS = ("flip", "cut", "drop", "insert", "shape", "descr", "header", "version", "fortran")
 NPZ_EDITS = (*NPY_EDITS, "rename", "twice", "junk", "deflate")
 PARQUET_EDITS = ("variant", "flip", "cut")
 RUN_EDITS = ("set", "delete", "add", "deep", "bigint", "nan_weights", "flip", "trace")
@@ -267,6 +267,8 @@ def _npy_edit(data: bytes, edit: Edit) -> bytes:
         start = header.find("'descr': ") + 9
         header = header[:start] + _DESCRS[edit.pick % len(_DESCRS)] + header[header.find(",",
                                                                                        start):]
+    elif edit.kind == "fortran":
+        header = header.replace("False", "True")
     elif edit.kind == "header":
         i = _pos(edit, len(header))
         header = header[:i] + HOSTILE[edit.pick % len(HOSTILE)][:20] + header[i + edit.size % 3 :]

@@ -278,3 +278,26 @@ def test_header_names_pandas_would_rename_are_refused(tmp_path: Path, header: st
     extra = "0," if header.startswith(",") else ""
     path = _csv(tmp_path, f"{header}\n{extra}s0,0,up,1{',2' if header.endswith('a,a') else ''}\n")
     expect_error(lambda: rt.read(path), "d.csv", fragment)
+
+
+def test_a_zip_directory_claiming_a_huge_member_allocates_nothing(tmp_path: Path) -> None:
+    y = _npy(Y, ("(2,)", "(100000000000,)"))
+    path = _npz(tmp_path / "d.npz", [("X.npy", _npy(X)), ("y.npy", y)])
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")  # the last member's directory entry: y.npy
+    data[central + 20 : central + 28] = struct.pack("<II", 2**32 - 2, 2**32 - 2)  # its sizes
+    path.write_bytes(bytes(data))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError):
+            rt.read(path)
+        assert tracemalloc.get_traced_memory()[1] < 10 * 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_fortran_ordered_arrays_read_like_c_ordered_ones(tmp_path: Path) -> None:
+    x = np.arange(24, dtype=np.float32).reshape(4, 3, 2)
+    np.save(tmp_path / "X.npy", np.asfortranarray(x))
+    np.save(tmp_path / "y.npy", np.array([0, 1, 0, 1]))
+    np.testing.assert_array_equal(rt.read(tmp_path / "X.npy").values, x)

@@ -20,6 +20,7 @@ import dataclasses
 import enum
 import json
 import math
+import stat
 import types
 import typing
 from pathlib import Path
@@ -85,7 +86,10 @@ def _big_int(text: str) -> int:
 def read_json(path: Path) -> Any:
     """The JSON in `path`, or a RunError with one line naming the file and what is wrong."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            raise RunError(f"{path}: not a regular file")
         if size > _MAX_JSON_BYTES:
             raise RunError(f"{path}: {size} bytes, larger than any rnntrace file; is this a run?")
         return json.loads(path.read_text(encoding="utf-8"), parse_int=_big_int)

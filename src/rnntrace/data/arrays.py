@@ -152,6 +152,7 @@ def _npz_arrays(path: Path, source: str, required: tuple[str, ...]) -> dict[str,
     """The archive's known arrays, each member's header checked before it is read."""
     arrays: dict[str, npt.NDArray[Any]] = {}
     try:
+        size = path.stat().st_size
         with zipfile.ZipFile(path) as archive:
             members: dict[str, zipfile.ZipInfo] = {}
             for info in archive.infolist():
@@ -172,7 +173,7 @@ def _npz_arrays(path: Path, source: str, required: tuple[str, ...]) -> dict[str,
                 if key in members:
                     try:
                         arrays[key] = npyfile.load_member(archive, members[key],
-                                                          f"{source}: array {key!r}")
+                                                          f"{source}: array {key!r}", size)
                     except npyfile.ObjectArray:
                         raise _object_hint(source, key) from None
     except DataError:

@@ -149,16 +149,21 @@ def load_npy(path: Path, where: str, mmap: bool) -> npt.NDArray[Any]:
     return _shaped(flat, header, where)
 
 
-def load_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
+def load_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, archive_bytes: int
                 ) -> npt.NDArray[Any]:
-    """One .npy member of an .npz archive, its claimed size checked before reading."""
+    """One .npy member of an .npz archive, its claimed size checked before reading.
+
+    The member's sizes in the zip directory are claims too: what it can hold is bounded by the
+    archive's real size (`archive_bytes`) times what its compression can expand.
+    """
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise DataError(f"{where}: compressed in a way np.savez never writes; save it again "
                         "with np.savez or np.savez_compressed")
     ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _DEFLATE_RATIO
     with archive.open(info) as fh:
         header = read_header(fh, where)
-        _claim(header, min(info.file_size, info.compress_size * ratio) - header.offset, where)
+        stored = min(info.compress_size, archive_bytes)
+        _claim(header, min(info.file_size, stored * ratio) - header.offset, where)
         out = np.empty(header.count, dtype=header.dtype)
         view = memoryview(out.view(np.uint8).data)  # bytes of any dtype, strings included
         got = 0
