@@ -142,13 +142,15 @@ def _refuse_settings_beside_resume(ctx: typer.Context) -> None:
 
 def _note_dropped(*sets: Any) -> None:
     """Say which sequences --nan drop left out: leaving data out silently would mislead."""
+    from rnntrace.errors import printable  # ids come from the file: escape what they hold
     for data in sets:
         if data is not None and data.dropped:
             shown = ", ".join(map(repr, data.dropped[:5])) + (", …" if len(data.dropped) > 5
                                                               else "")
             total = len(data) + len(data.dropped)
-            print(f"rnntrace: note: {data.source}: --nan drop left out {len(data.dropped)} of "
-                  f"{total} sequences (ids {shown})", file=sys.stderr)
+            print(printable(f"rnntrace: note: {data.source}: --nan drop left out "
+                            f"{len(data.dropped)} of {total} sequences (ids {shown})"),
+                  file=sys.stderr)
 
 
 def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bool) -> None:
@@ -313,7 +315,7 @@ def predict(
         format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
     if format not in ("csv", "jsonl"):
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
-    saved = load_run(run)
+    saved = load_run(run, with_trace=False)
     given = {"id": id, "time": time, "label": label, "nan": nan}
     options = dict(saved.config.data.read_options) | {
         k: v for k, v in given.items() if v is not None
