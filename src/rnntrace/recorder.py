@@ -1,0 +1,104 @@
+"""A recorder for a user's own training loop: per-epoch metrics, gradient norms, observations.
+
+    rec = rt.Recorder(model)
+    for epoch in range(10):
+        for x, y in batches:
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(); loss.backward(); opt.step()
+        rec.epoch(loss=..., accuracy=..., val_loss=..., val_accuracy=...)
+    trace = rec.trace(x_val, labels=y_val)     # the same Trace as rt.trace, with the training
+
+The gradient norm of the recurrent weights is taken by a hook that fires as each of their
+gradients is accumulated during `backward()`: before any clipping, without a call in the loop.
+Per step it costs one squared sum per recurrent weight, kept on the device until the epoch ends.
+"""
+
+from __future__ import annotations
+
+import math
+from types import TracebackType
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnntrace.errors import ConfigError
+from rnntrace.observations import observe_epoch
+from rnntrace.records import EpochRecord, History, Trace
+
+
+class Recorder:
+    """Collect what each epoch of a user's loop did; `trace()` turns it into a Trace."""
+
+    def __init__(
+        self, model: nn.Module, *, optimizer: torch.optim.Optimizer | None = None,
+        n_classes: int | None = None,
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.n_classes = n_classes
+        self.history = History()
+        self._weights = [
+            p for m in model.modules() if isinstance(m, nn.RNNBase)
+            for p in m.parameters() if p.requires_grad
+        ]
+        if not self._weights:
+            raise ConfigError(
+                f"{type(model).__name__} has no nn.RNN, nn.LSTM or nn.GRU layer with trainable "
+                "weights to record"
+            )
+        self._step_sq: list[Tensor] = []  # squared gradient sums of the backward in progress
+        self._norms: list[Tensor] = []  # one gradient norm per backward of this epoch
+        self._handles = [p.register_post_accumulate_grad_hook(self._seen) for p in self._weights]
+
+    def _seen(self, p: Tensor) -> None:
+        if p.grad is None:
+            return
+        self._step_sq.append(p.grad.detach().pow(2).sum())
+        if len(self._step_sq) == len(self._weights):  # every recurrent weight has its gradient
+            self._norms.append(torch.stack(self._step_sq).sum().sqrt())
+            self._step_sq = []
+
+    def epoch(
+        self, *, loss: float, accuracy: float, val_loss: float | None = None,
+        val_accuracy: float | None = None, lr: float | None = None,
+    ) -> EpochRecord:
+        """Record one finished epoch and return its record, with its observation."""
+        if lr is None and self.optimizer is not None:
+            lr = float(self.optimizer.param_groups[0]["lr"])
+        norms = torch.stack(self._norms).cpu() if self._norms else None
+        self._norms, self._step_sq = [], []
+        record = EpochRecord(
+            epoch=len(self.history.records) + 1,
+            loss=float(loss),
+            accuracy=float(accuracy),
+            val_loss=None if val_loss is None else float(val_loss),
+            val_accuracy=None if val_accuracy is None else float(val_accuracy),
+            grad_norm=float(norms.mean()) if norms is not None else math.nan,
+            lr=math.nan if lr is None else float(lr),
+        )
+        self.history.records.append(record)
+        record.observation = observe_epoch(
+            self.history.records, len(self.history.records) - 1, self.n_classes
+        )
+        return record
+
+    def trace(self, *inputs: Any, **kwargs: Any) -> Trace:
+        """`rt.trace(model, *inputs, **kwargs)` with the epochs recorded so far as its training."""
+        from rnntrace.tracing.generic import trace
+
+        return trace(self.model, *inputs, history=self.history, **kwargs)
+
+    def close(self) -> None:
+        """Stop recording gradients (the model is left without any hook of ours)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
