@@ -289,5 +289,5 @@ def test_bidirectional_gru_packed_inside_wrappers() -> None:
 
 
 def test_a_model_without_recurrent_layer_is_refused() -> None:
-    with pytest.raises(rt.RnnTraceError, match="no nn.RNN, nn.LSTM or nn.GRU"):
+    with pytest.raises(rt.RnnTraceError, match=r"no nn\.RNN, nn\.LSTM or nn\.GRU"):
         rt.trace(nn.Linear(3, 2), torch.zeros(1, 3))

@@ -49,7 +49,10 @@ class Recorder:
             )
         self._step_sq: list[Tensor] = []  # squared gradient sums of the backward in progress
         self._norms: list[Tensor] = []  # one gradient norm per backward of this epoch
-        self._handles = [p.register_post_accumulate_grad_hook(self._seen) for p in self._weights]
+        self._handles = [
+            p.register_post_accumulate_grad_hook(self._seen)  # type: ignore[no-untyped-call]
+            for p in self._weights
+        ]
 
     def _seen(self, p: Tensor) -> None:
         if p.grad is None:
