@@ -198,6 +198,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "lightning":  # the optional Lightning callback, a submodule
+        return importlib.import_module("rnntrace.lightning")
     if name in _RENAMED:
         from rnntrace._deprecated import warn_renamed
 

@@ -10,7 +10,7 @@
 
 The gradient norm of the recurrent weights is taken by a hook that fires as each of their
 gradients is accumulated during `backward()`: before any clipping, without a call in the loop.
-Per step it costs one squared sum per recurrent weight, kept on the device until the epoch ends.
+Per step it costs one norm over those gradients, kept on the device until the epoch ends.
 """
 
 from __future__ import annotations
@@ -47,20 +47,23 @@ class Recorder:
                 f"{type(model).__name__} has no nn.RNN, nn.LSTM or nn.GRU layer with trainable "
                 "weights to record"
             )
-        self._step_sq: list[Tensor] = []  # squared gradient sums of the backward in progress
+        self._pending = 0  # recurrent weights whose gradient the backward in progress has given
         self._norms: list[Tensor] = []  # one gradient norm per backward of this epoch
         self._handles = [
             p.register_post_accumulate_grad_hook(self._seen)  # type: ignore[no-untyped-call]
             for p in self._weights
         ]
 
-    def _seen(self, p: Tensor) -> None:
-        if p.grad is None:
-            return
-        self._step_sq.append(p.grad.detach().pow(2).sum())
-        if len(self._step_sq) == len(self._weights):  # every recurrent weight has its gradient
-            self._norms.append(torch.stack(self._step_sq).sum().sqrt())
-            self._step_sq = []
+    def _seen(self, _p: Tensor) -> None:
+        # Counting is all a hook does until the last recurrent weight has its gradient; then
+        # one norm over all of them: a few small kernels per step.
+        self._pending += 1
+        if self._pending == len(self._weights):
+            self._pending = 0
+            grads = [p.grad for p in self._weights if p.grad is not None]
+            if grads:
+                norms = torch.stack([torch.linalg.vector_norm(g.detach()) for g in grads])
+                self._norms.append(torch.linalg.vector_norm(norms))
 
     def epoch(
         self, *, loss: float, accuracy: float, val_loss: float | None = None,
@@ -70,7 +73,7 @@ class Recorder:
         if lr is None and self.optimizer is not None:
             lr = float(self.optimizer.param_groups[0]["lr"])
         norms = torch.stack(self._norms).cpu() if self._norms else None
-        self._norms, self._step_sq = [], []
+        self._norms, self._pending = [], 0
         record = EpochRecord(
             epoch=len(self.history.records) + 1,
             loss=float(loss),
