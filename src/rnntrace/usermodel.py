@@ -20,7 +20,7 @@ from rnntrace.errors import ConfigError, DataError
 
 
 def load_model(spec: str) -> nn.Module:
-    """`FILE.py:NAME` → the module NAME is, builds (a class with no required arguments) or returns."""
+    """`FILE.py:NAME` → the module NAME is, builds (a class, no required arguments) or returns."""
     path_text, sep, name = spec.rpartition(":")
     if not sep or not path_text or not name:
         raise ConfigError(f"expected FILE.py:NAME, e.g. model.py:Net, got {spec!r}")
