@@ -15,6 +15,7 @@ Per step it costs one norm over those gradients, kept on the device until the ep
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import TracebackType
 from typing import Any
@@ -84,9 +85,12 @@ class Recorder:
             lr=math.nan if lr is None else float(lr),
         )
         self.history.records.append(record)
-        record.observation = observe_epoch(
-            self.history.records, len(self.history.records) - 1, self.n_classes
-        )
+        seen = self.history.records
+        if norms is None:
+            # No backward in this epoch, so no gradient norm: observed with a neutral one
+            # (neither vanishing nor exploding), the sentence speaks of the loss alone.
+            seen = [*seen[:-1], dataclasses.replace(record, grad_norm=1.0)]
+        record.observation = observe_epoch(seen, len(seen) - 1, self.n_classes)
         return record
 
     def trace(self, *inputs: Any, **kwargs: Any) -> Trace:

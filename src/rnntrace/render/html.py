@@ -129,8 +129,9 @@ def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
         "num_layers": model.num_layers,
         "units": units,
         "feature_names": p.feature_names if p else [],
-        "feature_mean": data.feature_mean if data is not None else None,
-        "feature_std": data.feature_std if data is not None else None,
+        # a user's model reads its inputs as given: no statistics, no standardised column
+        "feature_mean": data.feature_mean if data is not None else [],
+        "feature_std": data.feature_std if data is not None else [],
         "inputs": p.inputs if p else [],
         "hidden": p.hidden_states if p else [],
         "steps": [step_view(s) for s in trace.steps],
