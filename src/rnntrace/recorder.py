@@ -10,7 +10,7 @@
 
 The gradient norm of the recurrent weights is taken by a hook that fires as each of their
 gradients is accumulated during `backward()`: before any clipping, without a call in the loop.
-Per step it costs one norm over those gradients, kept on the device until the epoch ends.
+Per step it costs one fused norm kernel; the numbers stay on the device until the epoch ends.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Recorder:
                 "weights to record"
             )
         self._pending = 0  # recurrent weights whose gradient the backward in progress has given
-        self._norms: list[Tensor] = []  # one gradient norm per backward of this epoch
+        self._norms: list[list[Tensor]] = []  # per backward of this epoch: each weight's norm
         self._handles = [
             p.register_post_accumulate_grad_hook(self._seen)  # type: ignore[no-untyped-call]
             for p in self._weights
@@ -57,14 +57,14 @@ class Recorder:
 
     def _seen(self, _p: Tensor) -> None:
         # Counting is all a hook does until the last recurrent weight has its gradient; then
-        # one norm over all of them: a few small kernels per step.
+        # the norms of all of them.
         self._pending += 1
         if self._pending == len(self._weights):
             self._pending = 0
             grads = [p.grad for p in self._weights if p.grad is not None]
             if grads:
-                norms = torch.stack([torch.linalg.vector_norm(g.detach()) for g in grads])
-                self._norms.append(torch.linalg.vector_norm(norms))
+                # one fused kernel for every weight's norm; they are combined at the epoch's end
+                self._norms.append(list(torch._foreach_norm(grads)))
 
     def epoch(
         self, *, loss: float, accuracy: float, val_loss: float | None = None,
@@ -73,7 +73,13 @@ class Recorder:
         """Record one finished epoch and return its record, with its observation."""
         if lr is None and self.optimizer is not None:
             lr = float(self.optimizer.param_groups[0]["lr"])
-        norms = torch.stack(self._norms).cpu() if self._norms else None
+        # (steps, weights) → each step's norm over all recurrent weights, (steps,)
+        norms = (
+            torch.linalg.vector_norm(
+                torch.stack([torch.stack(step) for step in self._norms]).detach().cpu(), dim=1
+            )
+            if self._norms else None
+        )
         self._norms, self._pending = [], 0
         record = EpochRecord(
             epoch=len(self.history.records) + 1,
