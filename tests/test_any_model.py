@@ -291,3 +291,34 @@ def test_bidirectional_gru_packed_inside_wrappers() -> None:
 def test_a_model_without_recurrent_layer_is_refused() -> None:
     with pytest.raises(rt.RnnTraceError, match=r"no nn\.RNN, nn\.LSTM or nn\.GRU"):
         rt.trace(nn.Linear(3, 2), torch.zeros(1, 3))
+
+
+class ConvThenLSTM(nn.Module):
+    """A Conv1d front end over (B, F, T), then an LSTM over the conv's channels as features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 6, kernel_size=3, padding=1)
+        self.lstm = nn.LSTM(6, 5, batch_first=True)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, x: Tensor) -> Tensor:  # x: (B, T, F)
+        z = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)  # (B, T, 6)
+        _, (h_n, _) = self.lstm(z)
+        return self.out(h_n[-1])
+
+
+def test_conv_front_end_and_json_round_trip(tmp_path: Any) -> None:
+    torch.manual_seed(0)
+    model = ConvThenLSTM()
+    x = torch.randn(3, 8, 4)
+    trace = rt.trace(model, x)
+    assert _all_checked(trace) <= TOL
+    # the steps read what the conv produced, not the raw input
+    z = torch.relu(model.conv(x.transpose(1, 2))).transpose(1, 2)
+    assert torch.allclose(torch.tensor(trace.steps[0].x), z[0, 0], atol=1e-6)
+    again = Trace.from_json(trace.to_json())
+    assert again == trace and again.config is None
+    from rnntrace.render.html import render_report
+
+    assert render_report(again) == render_report(trace)
