@@ -563,6 +563,54 @@ def explain(
         raise typer.Exit(1)
 
 
+@app.command("trace")
+def trace_model(
+    target: Annotated[
+        str, typer.Argument(metavar="FILE.py:NAME",
+                            help="A class with no required arguments, or a function that "
+                            "returns the model, in your own Python file.")
+    ],
+    input: Annotated[
+        str | None,
+        typer.Option("--input", help="Shape of a seeded random input, e.g. 4,7,5 (token ids "
+                     "when the model starts with an nn.Embedding)."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="The model's inputs instead: .npy, .npz (arrays in order) "
+                     "or .pt (a tensor or a tuple of tensors)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The report page to write (default: NAME.html).")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Trace your own model: every module call, each recurrent layer recomputed, findings.
+
+    This imports FILE.py, which runs the code in it: only trace files you trust (your own).
+    """
+    from rich.console import Console
+
+    from rnntrace.errors import ConfigError
+    from rnntrace.render.notebook import report, trace_renderables
+    from rnntrace.tracing.generic import trace
+    from rnntrace.usermodel import load_model, random_input, read_input
+
+    if (input is None) == (data is None):
+        raise ConfigError("give the input as --input SHAPE or --data FILE (one of them)")
+    import torch
+
+    torch.manual_seed(seed)
+    model = load_model(target)
+    inputs = read_input(data) if data is not None else (random_input(model, input or "", seed),)
+    result = trace(model, *inputs)
+    console = Console(highlight=False)
+    for part in trace_renderables(result):
+        console.print(part)
+    page = report(result, out if out is not None else Path(f"{target.rpartition(':')[2]}.html"))
+    console.print(f"report: {page}")
+
+
 # The usage-error class of the click that typer runs on: typer vendors click in recent versions and
 # imports it in older ones, and BadParameter (public either way) derives from it.
 _USAGE_ERROR: type[Exception] = next(

@@ -108,6 +108,15 @@ class History:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def __str__(self) -> str:
+        return str(_view("text_of")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("html_of")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("renderables_of")(self)
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> History:
         records = [EpochRecord(**r) for r in raw["records"]]
@@ -118,7 +127,9 @@ class History:
 class Trace:
     """Everything about one run: configuration, stages, training, a prediction, an insight."""
 
-    config: RunConfig  # the run's settings; runtime facts (threads, device, times) are in meta
+    # The run's settings; None for a user's own model traced with rt.trace (module_calls and
+    # layers describe it). Runtime facts (threads, device, times) are in meta.
+    config: RunConfig | None
     stages: list[Stage]  # the classifier's pipeline, stage by stage
     training: list[EpochRecord]
     prediction: PredictionTrace | None
@@ -134,6 +145,8 @@ class Trace:
     dynamics: Dynamics | None = None
     # Questions about this run's own configuration, each key proved by running PyTorch.
     quiz: list[Question] = field(default_factory=list)
+    # Every recurrent layer of the model, each call recomputed from its weights (rt.trace).
+    layers: list[RecurrentLayer] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
@@ -164,6 +177,16 @@ class Trace:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    # The views live in rnntrace.render, a layer above; they are looked up by name when shown.
+    def __str__(self) -> str:
+        return str(_view("trace_text")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("trace_html")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("trace_renderables")(self)
+
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
 
@@ -175,6 +198,17 @@ class Trace:
     @classmethod
     def from_json(cls, text: str) -> Trace:
         return cls.from_dict(json.loads(text))
+
+
+def _view(name: str) -> Any:
+    """A view function of rnntrace.render.notebook, imported when a record is first shown.
+
+    Imported by name because records sit below render in the layers: records must load without
+    the views, and the views read records.
+    """
+    import importlib
+
+    return getattr(importlib.import_module("rnntrace.render.notebook"), name)
 
 
 def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
@@ -288,6 +322,15 @@ class ModuleCalls:
     # Likely mistakes PyTorch accepted during the pass (e.g. output[:, -1] of a bidirectional RNN).
     findings: list[Finding] = field(default_factory=list)
 
+    def __str__(self) -> str:
+        return str(_view("text_of")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("html_of")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("renderables_of")(self)
+
 
 @dataclass
 class StepRecord:
@@ -339,6 +382,26 @@ class Recomputation:
     @property
     def matches(self) -> bool:
         return self.max_abs_diff <= self.tolerance
+
+    def __str__(self) -> str:
+        return str(_view("text_of")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("html_of")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("renderables_of")(self)
+
+
+@dataclass
+class RecurrentLayer:
+    """One call of one recurrent layer of a user's model, recomputed from its own weights."""
+
+    name: str  # qualified name in the model, e.g. "encoder.lstm"
+    label: str  # the layer as constructed, e.g. "nn.LSTM(5, 8, batch_first=True)"
+    reading: str  # how it read its input, e.g. "batch 4 × 7 steps × 5 features"
+    recomputation: Recomputation
+    proj_size: int = 0  # LSTM with proj_size: the width of h
 
 
 @dataclass
@@ -443,6 +506,15 @@ class Question:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Question:
         return from_dict(cls, raw)
+
+    def __str__(self) -> str:
+        return str(_view("text_of")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("html_of")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("renderables_of")(self)
 
 
 __getattr__ = renamed_getattr(__name__, {"DataFlow": "ModuleCalls"}, globals())
