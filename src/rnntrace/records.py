@@ -23,6 +23,22 @@ SCHEMA_VERSION = 2
 Nested = Any  # nested lists of floats: a few real values sampled from a tensor
 
 
+class Shown:
+    """Printed as the terminal view, shown as HTML in Jupyter and as rich renderables.
+
+    The views live in rnntrace.render, a layer above; they are looked up by name when shown.
+    """
+
+    def __str__(self) -> str:
+        return str(_view("text_of")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("html_of")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("renderables_of")(self)
+
+
 @dataclass
 class Stage:
     """One stage of the data flow, with the shapes it takes and gives."""
@@ -94,7 +110,7 @@ class EpochEnd:
 
 
 @dataclass
-class History:
+class History(Shown):
     """Per-epoch records of a fit, plus their timings and why training stopped."""
 
     records: list[EpochRecord] = field(default_factory=list)
@@ -107,15 +123,6 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-    def __str__(self) -> str:
-        return str(_view("text_of")(self))
-
-    def _repr_html_(self) -> str:
-        return str(_view("html_of")(self))
-
-    def __rich_console__(self, console: Any, options: Any) -> Any:
-        yield from _view("renderables_of")(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> History:
@@ -312,7 +319,7 @@ class ModuleCall:
 
 
 @dataclass
-class ModuleCalls:
+class ModuleCalls(Shown):
     """Every submodule call of one forward pass of any nn.Module, with real shapes and samples."""
 
     model_type: str
@@ -321,15 +328,6 @@ class ModuleCalls:
     n_trainable: int
     # Likely mistakes PyTorch accepted during the pass (e.g. output[:, -1] of a bidirectional RNN).
     findings: list[Finding] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return str(_view("text_of")(self))
-
-    def _repr_html_(self) -> str:
-        return str(_view("html_of")(self))
-
-    def __rich_console__(self, console: Any, options: Any) -> Any:
-        yield from _view("renderables_of")(self)
 
 
 @dataclass
@@ -360,7 +358,7 @@ class StepRecord:
 
 
 @dataclass
-class Recomputation:
+class Recomputation(Shown):
     """A recurrent layer recomputed from its own weights with the textbook equations, vs PyTorch."""
 
     cell: str
@@ -382,15 +380,6 @@ class Recomputation:
     @property
     def matches(self) -> bool:
         return self.max_abs_diff <= self.tolerance
-
-    def __str__(self) -> str:
-        return str(_view("text_of")(self))
-
-    def _repr_html_(self) -> str:
-        return str(_view("html_of")(self))
-
-    def __rich_console__(self, console: Any, options: Any) -> Any:
-        yield from _view("renderables_of")(self)
 
 
 @dataclass
@@ -475,7 +464,7 @@ QUIZ_LEVELS = ("easy", "medium", "hard")
 
 
 @dataclass
-class Question:
+class Question(Shown):
     """One multiple-choice question about a configuration, with its key proved by PyTorch."""
 
     id: str  # unique within a quiz: "<number>-<template>"
@@ -506,15 +495,6 @@ class Question:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Question:
         return from_dict(cls, raw)
-
-    def __str__(self) -> str:
-        return str(_view("text_of")(self))
-
-    def _repr_html_(self) -> str:
-        return str(_view("html_of")(self))
-
-    def __rich_console__(self, console: Any, options: Any) -> Any:
-        yield from _view("renderables_of")(self)
 
 
 __getattr__ = renamed_getattr(__name__, {"DataFlow": "ModuleCalls"}, globals())
