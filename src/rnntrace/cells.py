@@ -167,7 +167,7 @@ class CellSpec:
     def build(self, config: ModelConfig) -> nn.RNNBase:
         """The torch recurrent layer a config describes."""
         return self.torch_class()(
-            input_size=config.n_features,
+            input_size=config.input_size,
             hidden_size=config.hidden_size,
             num_layers=config.num_layers,
             batch_first=config.batch_first,

@@ -27,6 +27,9 @@ class ModelConfig:
     dropout: float = 0.0  # between stacked layers, as nn.RNN applies it; needs num_layers > 1
     batch_first: bool = True  # input is (B, T, F); False means (T, B, F)
     proj_size: int = 0  # LSTM only: h_t projected to this many values (0: no projection)
+    # Text: token ids → nn.Embedding(vocab_size, embedding_dim, padding_idx=0) → the layer.
+    vocab_size: int = 0  # 0: numeric inputs, standardised instead of embedded
+    embedding_dim: int = 0  # the vectors' width; 0 with a vocabulary means 32
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
@@ -39,6 +42,20 @@ class ModelConfig:
             raise ConfigError(f"n_classes must be at least 2, got {self.n_classes}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.vocab_size < 0 or self.embedding_dim < 0:
+            raise ConfigError("vocab_size and embedding_dim must not be negative")
+        if self.vocab_size:
+            if self.vocab_size < 3:
+                raise ConfigError(f"vocab_size must count <pad>, <unk> and at least one token, "
+                                  f"got {self.vocab_size}")
+            self.embedding_dim = self.embedding_dim or 32
+        elif self.embedding_dim:
+            raise ConfigError("embedding_dim needs a vocabulary (vocab_size > 0)")
+
+    @property
+    def input_size(self) -> int:
+        """What the recurrent layer reads per step: the embedding's width, or the features."""
+        return self.embedding_dim if self.vocab_size else self.n_features
 
     @property
     def num_directions(self) -> int:
@@ -112,6 +129,8 @@ class DataConfig:
     feature_std: list[float] = field(default_factory=list)
     # How the file was read (label/id/time columns, features, NaN policy), reused by predict.
     read_options: dict[str, Any] = field(default_factory=dict)
+    # Text: the training split's vocabulary (rnntrace.data.vocabulary.Vocabulary.to_dict()).
+    vocabulary: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,6 +146,9 @@ class RunConfig:
         # Written only when set: a run without a projection reads and writes as it always has.
         if not self.model.proj_size:
             del raw["model"]["proj_size"]
+        if not self.model.vocab_size:  # likewise the text fields, for a numeric run
+            del raw["model"]["vocab_size"], raw["model"]["embedding_dim"]
+            del raw["data"]["vocabulary"]
         return raw
 
     @classmethod

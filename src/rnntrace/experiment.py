@@ -16,11 +16,13 @@ import torch
 from rnntrace import checkpoint, distributed
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped, read_rows
 from rnntrace.errors import DataError
 from rnntrace.events import TensorBoardLog
 from rnntrace.model import SequenceClassifier
 from rnntrace.quiz import make_quiz
+from rnntrace.quiz.embedding import text_quiz
 from rnntrace.records import Dynamics, TestReport, Trace
 from rnntrace.render.html import REPORT, write_report
 from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
@@ -30,6 +32,7 @@ from rnntrace.tracing.dynamics import hidden_dynamics
 from rnntrace.tracing.hooks import trace as trace_modules
 from rnntrace.tracing.insight import write_insight
 from rnntrace.tracing.prediction import trace_prediction, trace_steps
+from rnntrace.tracing.tokens import token_trace
 from rnntrace.train import (
     EpochEnd,
     History,
@@ -69,13 +72,15 @@ def run_experiment(
     read_options: dict[str, Any] | None = None,
     resume: Path | None = None,
     tensorboard: Path | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
     `val` replaces the held-out split; `test` is scored once at the end. Both must use the
     class names of `data` in the same order. `resume` continues the killed run in that
     directory from its last checkpoint (the settings must match the checkpoint's; see
-    checkpoint.configs). `tensorboard` also writes event files.
+    checkpoint.configs). `tensorboard` also writes event files. `vocabulary`: a text run's
+    (rnntrace.data.text), saved with the run and used to show its tokens.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -99,6 +104,7 @@ def run_experiment(
             feature_mean=[float(v) for v in mean],
             feature_std=[float(v) for v in std],
             read_options=dict(read_options or {}),
+            vocabulary=vocabulary.to_dict() if vocabulary is not None else {},
         ),
     )
 
@@ -202,8 +208,12 @@ def build_trace(
     dynamics = _dynamics(model, shown, config.train.batch_size)
     insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)
     layout = tuple(int(d) for d in x.shape)
-    quiz = make_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,
-                     input_shape=(layout[0], layout[1], layout[2]))
+    quiz = (make_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,
+                      input_shape=(layout[0], layout[1], layout[2]))
+            if not model.config.vocab_size
+            else text_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,
+                           batch=layout[0 if model.config.batch_first else 1],
+                           steps=layout[1 if model.config.batch_first else 0]))
     return Trace(
         config=config.to_dict() | {"threads": history.threads, "device": history.device},
         data_flow=stages,
@@ -215,6 +225,8 @@ def build_trace(
         recomputation=recomputation,
         dynamics=dynamics,
         quiz=quiz,
+        tokens=token_trace(model, shown, Vocabulary.from_dict(config.data.vocabulary))
+        if config.data.vocabulary and isinstance(shown, SequenceSet) else None,
     )
 
 
@@ -280,3 +292,28 @@ def run_lesson(
         resume=resume,
         tensorboard=tensorboard,
     )
+
+
+# The text lesson's model and engine: a small char GRU learns "which marker comes first".
+TEXT_LESSON = {"hidden_size": 32, "embedding_dim": 16, "cell": "gru", "epochs": 10}
+
+
+def run_text_lesson(
+    epochs: int = TEXT_LESSON["epochs"],  # type: ignore[assignment]
+    seed: int = 0,
+    out: Path | None = None,
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    **train_options: Any,
+) -> Run:
+    """The text lesson (rnntrace.data.letters): 1200 words → Embedding → GRU(32) → 3 classes."""
+    from rnntrace.data.letters import letters_lesson
+
+    lesson = letters_lesson(seed=seed)
+    model_config = ModelConfig(
+        n_features=1, n_classes=lesson.data.n_classes, hidden_size=int(TEXT_LESSON["hidden_size"]),
+        cell=str(TEXT_LESSON["cell"]), vocab_size=len(lesson.vocabulary),
+        embedding_dim=int(TEXT_LESSON["embedding_dim"]),
+    )
+    train_config = TrainConfig(epochs=epochs, seed=seed, **train_options)
+    return run_experiment(lesson.data, model_config, train_config, out=out, command="demo",
+                          on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary)

@@ -73,6 +73,33 @@ class PredictionTrace:
 
 
 @dataclass
+class TokenExample:
+    """One text read token by token: what the chosen unit did at each token, and the verdict."""
+
+    text: str
+    tokens: list[str]  # one per step, as the vocabulary reads them (<unk> where unknown)
+    predicted: str
+    probability: float  # of the predicted class
+    true: str | None
+    activations: list[float]  # the chosen unit's h_t at each step, (T,)
+    # Each token's share of the prediction, when an attribution method is given (else None).
+    attribution: list[float] | None = None
+
+
+@dataclass
+class TokenTrace:
+    """A text run in tokens: the vocabulary's facts and held-out texts coloured unit by unit."""
+
+    vocab_size: int
+    embedding_dim: int
+    padding_index: int
+    unknown_index: int
+    unit: int  # the top layer's unit whose activation colours the letters
+    unit_reason: str
+    examples: list[TokenExample] = field(default_factory=list)
+
+
+@dataclass
 class Trace:
     """Everything about one run: configuration, data flow, training, a prediction, an insight."""
 
@@ -95,6 +122,8 @@ class Trace:
     schema_version: int = SCHEMA_VERSION
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
+    # Text runs only: the texts in tokens, coloured by a unit's activation (and attribution).
+    tokens: TokenTrace | None = None
 
     @property
     def largest_difference(self) -> float | None:
@@ -108,7 +137,10 @@ class Trace:
         return max([self.recomputation.max_abs_diff, *(s.max_abs_diff for s in self.steps)])
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        raw = dataclasses.asdict(self)
+        if raw["tokens"] is None:  # written only for text, so a numeric trace reads as before
+            del raw["tokens"]
+        return raw
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)

@@ -209,3 +209,45 @@ def sibling_test(path: Path) -> Path | None:
     if path.is_dir() and (path / "train").is_dir() and (path / "test").is_dir():
         return path / "test"
     return None
+
+
+@dataclass
+class TextSplits:
+    """Training, validation and test text, all encoded with the training split's vocabulary."""
+
+    train: SequenceSet
+    val: SequenceSet | None
+    test: SequenceSet | None
+    vocabulary: Vocabulary
+    notes: list[str]
+
+
+def read_splits(
+    train: Path,
+    *,
+    val: Path | None = None,
+    test: Path | None = None,
+    text: str | None = None,
+    label: str = "label",
+    tokens: str = "char",
+    ascii: bool = False,
+) -> TextSplits:
+    """Read a training file or folder, then validation and test with its vocabulary only.
+
+    A folder holding train/ and test/ (the tutorial's layout) gives both when `test` is None.
+    """
+    from rnntrace.data.readers import check_compatible
+
+    test = test if test is not None else sibling_test(train)
+    first = read_text(train, text=text, label=label, tokens=tokens, ascii=ascii)
+    notes = [n for n in (first.note(training=True),) if n]
+    others: list[SequenceSet | None] = []
+    for path, what in ((val, "validation"), (test, "test")):
+        if path is None:
+            others.append(None)
+            continue
+        part = read_text(path, text=text, label=label, vocabulary=first.vocabulary,
+                         min_classes=1)
+        notes += [n for n in (part.note(),) if n]
+        others.append(check_compatible(first.data, part.data, what))
+    return TextSplits(first.data, others[0], others[1], first.vocabulary, notes)

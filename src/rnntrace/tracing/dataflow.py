@@ -8,6 +8,7 @@ from torch import Tensor
 from rnntrace.model import SequenceClassifier, gather_last_step, hidden_of, last_hidden_from_h_n
 from rnntrace.records import Stage
 from rnntrace.tracing.sample import sample_values
+from rnntrace.tracing.tokens import embedding_stage
 
 
 def layer_name(model: SequenceClassifier) -> str:
@@ -21,7 +22,7 @@ def layer_name(model: SequenceClassifier) -> str:
     if cfg.proj_size:
         extras.append(f"proj_size={cfg.proj_size}")
     return (
-        f"{kind}({cfg.n_features} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
+        f"{kind}({cfg.input_size} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
     )
 
 
@@ -48,9 +49,9 @@ def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = Non
         )
         stages = [Stage("Input", shape(x), shape(x), layout, sample_values(_first(x, b_dim)))]
 
-        z = model.standardize(x)
+        z = model.inputs(x)
         stages.append(
-            Stage(
+            embedding_stage(model, x, z, b_dim) if model.embedding is not None else Stage(
                 "Standardize",
                 shape(x),
                 shape(z),
