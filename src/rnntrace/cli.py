@@ -357,7 +357,11 @@ def train(
 @app.command()
 def predict(
     run: Annotated[Path, typer.Argument(help="A run directory written by train or demo.")],
-    data: Annotated[Path, typer.Argument(help="Sequences to classify, in a format read by train.")],
+    data: Annotated[
+        list[str],
+        typer.Argument(help="Sequences to classify, in a format read by train; with --text, "
+                       "the texts themselves."),
+    ],
     out: Annotated[Path | None, typer.Option(help="Write here instead of to stdout.")] = None,
     format: Annotated[
         str | None,
@@ -373,6 +377,10 @@ def predict(
     nan: Annotated[
         str | None, typer.Option(help="error, drop or fill NaN/inf (default: the run's).")
     ] = None,
+    text: Annotated[
+        bool, typer.Option("--text", help="A text run: classify the texts given, e.g. Dubois.")
+    ] = False,
+    top: Annotated[int, typer.Option(min=1, help="With --text: the classes shown per text.")] = 3,
 ) -> None:
     """Classify new sequences with a trained run: one row each, every class's probability.
 
@@ -383,21 +391,36 @@ def predict(
     from rnntrace.inference import predict as predict_run
     from rnntrace.run import atomic_write_text, load_run
 
+    table = text and out is None and format is None  # texts typed in: a readable table
     if format is None:
         format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
     if format not in ("csv", "jsonl"):
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
     saved = load_run(run)
-    given = {"id": id, "time": time, "label": label, "nan": nan}
-    options = dict(saved.config.data.read_options) | {
-        k: v for k, v in given.items() if v is not None
-    }
-    if READERS.get(data.suffix.lower()) in ("csv", "tsv", "parquet"):
-        # Named columns: take the run's features by name, whatever else the file holds.
-        options["features"] = saved.config.data.feature_names or options.get("features")
-    sequences = read(data, **options, min_classes=1, labelled=False)
-    _note_dropped(sequences)
-    predictions = predict_run(saved, sequences)
+    if text or saved.config.data.vocabulary:
+        from rnntrace.inference_text import predict_texts, top_classes
+
+        predictions = predict_texts(saved, data, given=text)
+        if table:
+            sys.stdout.write(top_classes(predictions, top))
+            return
+    else:
+        if len(data) != 1:
+            raise ConfigError(f"predict reads one data file, got {len(data)}; texts need --text")
+        predictions = None
+
+    if predictions is None:
+        path = Path(data[0])
+        given = {"id": id, "time": time, "label": label, "nan": nan}
+        options = dict(saved.config.data.read_options) | {
+            k: v for k, v in given.items() if v is not None
+        }
+        if READERS.get(path.suffix.lower()) in ("csv", "tsv", "parquet"):
+            # Named columns: take the run's features by name, whatever else the file holds.
+            options["features"] = saved.config.data.feature_names or options.get("features")
+        sequences = read(path, **options, min_classes=1, labelled=False)
+        _note_dropped(sequences)
+        predictions = predict_run(saved, sequences)
     rendered = predictions.to_csv() if format == "csv" else predictions.to_jsonl()
     if out is None:
         sys.stdout.write(rendered)
