@@ -48,6 +48,7 @@ def render_report(trace: Trace) -> str:
     from markupsafe import Markup
 
     from rnntrace.render import plots
+    from rnntrace.render.tokens_html import token_rows
 
     here = resources.files("rnntrace.render")
     script = (here / "report.js").read_text(encoding="utf-8")
@@ -93,6 +94,7 @@ def render_report(trace: Trace) -> str:
         script=Markup(script),
         csp=content_security_policy(script),
         meta=[(k, v) for k, v in trace.meta.items() if not isinstance(v, list | dict)],
+        token_rows=token_rows(trace.tokens),
     )
 
 
