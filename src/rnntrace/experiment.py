@@ -16,8 +16,8 @@ import torch
 from rnntrace import checkpoint, distributed
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped, read_rows
+from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
 from rnntrace.events import TensorBoardLog
 from rnntrace.model import SequenceClassifier

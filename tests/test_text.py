@@ -1,0 +1,129 @@
+"""Text: readers on the tutorial layout and CSV, the vocabulary, padding, the quiz, the lesson."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rnntrace.config import ModelConfig
+from rnntrace.data.letters import letters_lesson
+from rnntrace.data.text import read_splits, read_text
+from rnntrace.data.vocabulary import PAD_ID, UNK_ID, Vocabulary
+from rnntrace.errors import DataError
+from rnntrace.model import SequenceClassifier
+from rnntrace.quiz.embedding import text_quiz
+
+
+def _layout(root: Path) -> Path:
+    (root / "train").mkdir(parents=True)
+    (root / "test").mkdir()
+    (root / "train" / "FR.txt").write_text("Dubois\nLefèvre\nGarçon\n", encoding="utf-8")
+    (root / "train" / "KR.txt").write_text("Kim\n김민\nPark\n\n", encoding="utf-8")
+    (root / "test" / "FR.txt").write_text("Zoë\n", encoding="utf-8")
+    (root / "test" / "KR.txt").write_text("Kim\n", encoding="utf-8")
+    return root
+
+
+def test_tutorial_layout_keeps_unicode_and_labels_by_file(tmp_path: Path) -> None:
+    read = read_text(_layout(tmp_path) / "train", tokens="char")
+    assert read.data.class_names == ["FR", "KR"]
+    assert read.data.ids[:3] == ["Dubois", "Lefèvre", "Garçon"]
+    assert list(read.data.lengths) == [6, 7, 6, 3, 2, 4]
+    assert read.vocabulary.tokens[:2] == ["<pad>", "<unk>"]
+    # min_count=2: "D" is seen once, so it reads as <unk>; "o" is seen twice.
+    assert read.data.values[0, 0, 0] == UNK_ID
+    assert read.vocabulary.tokens[int(read.data.values[0, 3, 0])] == "o"
+    assert read.data.values[3, 3:, 0].tolist() == [PAD_ID] * 4
+
+
+def test_vocabulary_never_sees_the_test_split(tmp_path: Path) -> None:
+    root = _layout(tmp_path)
+    splits = read_splits(root)  # test/ found beside train/
+    assert splits.test is not None and splits.test.ids == ["Zoë", "Kim"]
+    assert "ë" not in splits.vocabulary.tokens and "Z" not in splits.vocabulary.tokens
+    assert splits.vocabulary == read_text(root / "train").vocabulary
+    assert any("unknown to the training vocabulary" in n for n in splits.notes)
+
+
+def test_ascii_folding_and_word_tokens() -> None:
+    folded = Vocabulary.build(["Garçon Lefèvre"] * 2, "word", ascii=True)
+    assert folded.split("Garçon Lefèvre") == ["Garcon", "Lefevre"]
+    assert Vocabulary(kind="whitespace").split(" a  b ") == ["a", "b"]
+
+
+def test_csv_column(tmp_path: Path) -> None:
+    csv = tmp_path / "names.csv"
+    csv.write_text("name,country\nDubois,FR\nKim,KR\n<img onerror=x>,KR\n", encoding="utf-8")
+    read = read_text(csv, text="name", label="country", )
+    assert read.data.ids == ["Dubois", "Kim", "<img onerror=x>"]
+    assert read.data.class_names == ["FR", "KR"]
+    (tmp_path / "bad.csv").write_text("name,country\n,FR\nKim,KR\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.csv line 2: an empty 'name'"):
+        read_text(tmp_path / "bad.csv", text="name", label="country")
+    with pytest.raises(DataError, match="no column 'nom'"):
+        read_text(csv, text="nom", label="country")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "the file is empty"), (b"Kim\n\nPark\n", "line 2: an empty line"),
+     (b"Kim\nP\xe4rk\n", "line 2: not UTF-8 text")],
+)
+def test_bad_files_are_one_line_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "FR.txt").write_text("Dubois\n", encoding="utf-8")
+    (tmp_path / "KR.txt").write_bytes(content)
+    with pytest.raises(DataError, match=message) as caught:
+        read_text(tmp_path)
+    assert "KR.txt" in caught.value.message and "\n" not in caught.value.message
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_is_never_read(cell: str, bidirectional: bool) -> None:
+    data = letters_lesson(n=12, seed=1)
+    torch.manual_seed(0)
+    model = SequenceClassifier(1, 3, 6, cell, vocab_size=len(data.vocabulary), embedding_dim=4,
+                               bidirectional=bidirectional).eval()
+    x = torch.from_numpy(data.data.values)
+    lengths = torch.from_numpy(data.data.lengths)
+    assert int(lengths.min()) < x.shape[1]  # the batch really is padded
+    with torch.no_grad():
+        batch = model(x, lengths)
+        # Padding filled with a real token instead must not change a thing.
+        noisy = model(torch.where(x == PAD_ID, torch.full_like(x, 3.0), x), lengths)
+        alone = torch.cat([model(x[i : i + 1, : int(lengths[i])]) for i in range(len(x))])
+    torch.testing.assert_close(batch, alone, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(noisy, batch, rtol=0, atol=0)
+
+
+def test_embedding_row_zero_is_padding() -> None:
+    model = SequenceClassifier(1, 2, 4, "gru", vocab_size=10, embedding_dim=3)
+    assert model.embedding is not None and model.embedding.padding_idx == PAD_ID
+    assert torch.all(model.embedding.weight[PAD_ID] == 0)
+    assert model.rnn.input_size == 3
+
+
+def test_text_quiz_keys_are_verified() -> None:
+    config = ModelConfig(n_features=1, n_classes=6, hidden_size=16, cell="gru", vocab_size=50,
+                         embedding_dim=8)
+    questions = text_quiz(config, n=10, batch=32, steps=14)
+    assert len(questions) == 10
+    by_name = {q.template: q for q in questions}
+    assert by_name["vocabulary_size"].options[by_name["vocabulary_size"].answer] == "50"
+    assert by_name["embedding_shape"].options[by_name["embedding_shape"].answer] == "(32, 14, 8)"
+    whole = SequenceClassifier.from_config(config)
+    key = by_name["model_parameters"]
+    assert key.options[key.answer] == f"{sum(p.numel() for p in whole.parameters()):,}"
+
+
+def test_letters_lesson_needs_letter_order() -> None:
+    data = letters_lesson(n=300, seed=0).data
+    counts = [sorted(t) for t in data.ids]
+    # Same letters in every class: the class is not in the bag of letters.
+    markers = {c: {tuple(sorted(ch for ch in t if ch in "xyz")) for t, lab in
+                   zip(data.ids, data.labels, strict=True) if lab == c} for c in range(3)}
+    assert all(m == {("x", "y", "z")} for m in markers.values())
+    assert len(counts) == 300 and np.bincount(data.labels).tolist() == [100, 100, 100]
