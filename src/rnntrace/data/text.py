@@ -124,7 +124,8 @@ def read_table(path: Path, text: str, label: str | None) -> TextRows:
         _decode(path.read_bytes(), where)  # names the line
         raise
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"{where}: cannot be read as a table ({str(exc).splitlines()[0]})") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{where}: cannot be read as a table ({reason})") from None
     for column, what in ((text, "--text"), (label, "--label")):
         if column is not None and column not in frame.columns:
             shown = ", ".join(printable(str(c), 20) for c in frame.columns)

@@ -87,7 +87,7 @@ def vocabulary_size(s: TextSetting, rng: random.Random) -> Draft:
 def padding_index(s: TextSetting, rng: random.Random) -> Draft:
     emb = _embedding(s)
     ids = torch.tensor([[3 % s.model.vocab_size, PAD_ID]])
-    (emb(ids).sum()).backward()  # type: ignore[no-untyped-call]
+    (emb(ids).sum()).backward()
     grad = emb.weight.grad
     assert grad is not None
     zero_row = bool(torch.all(emb.weight[PAD_ID] == 0))
@@ -156,7 +156,7 @@ def text_quiz(config: ModelConfig, *, n: int = 10, seed: int = 0, batch: int = 3
     """The Embedding's questions, then the recurrent layer's (fed E-wide vectors) up to n."""
     setting = TextSetting(config, batch, steps)
     rng = random.Random(f"text:{seed}")
-    picked = []
+    picked: list[Question] = []
     for name, lvl, make in TEXT_TEMPLATES:
         if level not in ("mixed", lvl) or len(picked) == n:
             continue

@@ -68,7 +68,7 @@ def choose_unit(last: Tensor, labels: Tensor) -> tuple[int, str]:
     grand = last.mean(0)
     between = torch.zeros_like(grand)
     within = torch.zeros_like(grand)
-    for c in labels.unique():
+    for c in torch.unique(labels):
         group = last[labels == c]
         between += len(group) * (group.mean(0) - grand) ** 2
         within += ((group - group.mean(0)) ** 2).sum(0)
