@@ -30,6 +30,7 @@ class ModelConfig:
     # Text: token ids → nn.Embedding(vocab_size, embedding_dim, padding_idx=0) → the layer.
     vocab_size: int = 0  # 0: numeric inputs, standardised instead of embedded
     embedding_dim: int = 0  # the vectors' width; 0 with a vocabulary means 32
+    embedding_dropout: float = 0.0  # zeroes this share of embedding values while training
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
@@ -49,8 +50,11 @@ class ModelConfig:
                 raise ConfigError(f"vocab_size must count <pad>, <unk> and at least one token, "
                                   f"got {self.vocab_size}")
             self.embedding_dim = self.embedding_dim or 32
-        elif self.embedding_dim:
-            raise ConfigError("embedding_dim needs a vocabulary (vocab_size > 0)")
+        elif self.embedding_dim or self.embedding_dropout:
+            raise ConfigError("embedding_dim and embedding_dropout need a vocabulary "
+                              "(vocab_size > 0)")
+        if not 0.0 <= self.embedding_dropout < 1.0:
+            raise ConfigError(f"embedding_dropout must be in [0, 1), got {self.embedding_dropout}")
 
     @property
     def input_size(self) -> int:
@@ -148,6 +152,7 @@ class RunConfig:
             del raw["model"]["proj_size"]
         if not self.model.vocab_size:  # likewise the text fields, for a numeric run
             del raw["model"]["vocab_size"], raw["model"]["embedding_dim"]
+            del raw["model"]["embedding_dropout"]
             del raw["data"]["vocabulary"]
         return raw
 

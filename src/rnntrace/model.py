@@ -100,6 +100,7 @@ class SequenceClassifier(nn.Module):
         proj_size: int = 0,
         vocab_size: int = 0,
         embedding_dim: int = 0,
+        embedding_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.config = ModelConfig(
@@ -115,6 +116,7 @@ class SequenceClassifier(nn.Module):
             proj_size=proj_size,
             vocab_size=vocab_size,
             embedding_dim=embedding_dim,
+            embedding_dropout=embedding_dropout,
         )
         self.standardize = Standardize(n_features)
         # Id 0 is <pad>: padding_idx keeps its vector zero and out of the gradient.
@@ -122,6 +124,8 @@ class SequenceClassifier(nn.Module):
             nn.Embedding(self.config.vocab_size, self.config.embedding_dim, padding_idx=0)
             if self.config.vocab_size else None
         )
+        # Active only in train(): an eval-mode model reads every embedding value as it is.
+        self.embedding_dropout = nn.Dropout(self.config.embedding_dropout)
         self.rnn = make_rnn(self.config)
         # The head reads the top layer's final h of each direction: D·H, or D·P when projected.
         self.head = nn.Linear(self.config.state_size * self.config.num_directions, n_classes)
@@ -141,13 +145,15 @@ class SequenceClassifier(nn.Module):
             proj_size=config.proj_size,
             vocab_size=config.vocab_size,
             embedding_dim=config.embedding_dim,
+            embedding_dropout=config.embedding_dropout,
         )
 
     def inputs(self, x: Tensor) -> Tensor:
         """What the recurrent layers read: embedded token ids (…, E), or standardised x (…, F)."""
         if self.embedding is None:
             return self.standardize(x)  # type: ignore[no-any-return]
-        return self.embedding(x[..., 0].long())  # type: ignore[no-any-return]  # (…, T, E)
+        vectors = self.embedding(x[..., 0].long())  # (…, T) ids → (…, T, E)
+        return self.embedding_dropout(vectors)  # type: ignore[no-any-return]
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The last real hidden state of each sequence, (B, D·H).

@@ -148,6 +148,7 @@ TEXT_TEMPLATES: tuple[tuple[str, str, Callable[[TextSetting, random.Random], Dra
 def layer_config(config: ModelConfig) -> ModelConfig:
     """The recurrent layer of a text model as the numeric quiz sees it: it reads E features."""
     return dataclasses.replace(config, n_features=config.embedding_dim, vocab_size=0,
+                               embedding_dropout=0.0,
                                embedding_dim=0)
 
 
