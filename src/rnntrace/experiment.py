@@ -204,6 +204,9 @@ def build_trace(
     if isinstance(shown, RowSubset):
         shown = shown.head(config.train.batch_size)  # the first held-out batch, in memory
     prediction = trace_prediction(model, shown, 0)
+    if config.data.vocabulary:  # text: name the token each step reads
+        prediction.tokens = Vocabulary.from_dict(config.data.vocabulary).decode(
+            [int(v[0]) for v in prediction.inputs])
     steps, recomputation = trace_steps(model, shown, 0)
     dynamics = _dynamics(model, shown, config.train.batch_size)
     insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)

@@ -62,6 +62,8 @@ class PredictionTrace:
     class_names: list[str]
     predicted: int
     true: int | None
+    # Text runs: the token read at each step (the inputs are then token ids), (T,).
+    tokens: list[str] = field(default_factory=list)
 
     @property
     def predicted_label(self) -> str:
@@ -140,6 +142,8 @@ class Trace:
         raw = dataclasses.asdict(self)
         if raw["tokens"] is None:  # written only for text, so a numeric trace reads as before
             del raw["tokens"]
+        if raw["prediction"] is not None and not raw["prediction"]["tokens"]:
+            del raw["prediction"]["tokens"]
         return raw
 
     def to_json(self, indent: int | None = 2) -> str:

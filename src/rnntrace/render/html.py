@@ -146,6 +146,7 @@ def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
         "feature_mean": data.get("feature_mean", []),
         "feature_std": data.get("feature_std", []),
         "inputs": p.inputs if p else [],
+        "tokens": p.tokens if p else [],
         "hidden": p.hidden_states if p else [],
         "steps": [step_view(s) for s in trace.steps],
     }

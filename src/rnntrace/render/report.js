@@ -92,6 +92,19 @@
   function inputTable(t) {
     const table = document.getElementById("step-x");
     table.replaceChildren();
+    if (data.tokens && data.tokens.length) {
+      // Text: step t reads one token; the layer sees that id's embedding vector (x_t below).
+      const row = el("tr");
+      const th = el("th", "text", "token read at step " + t);
+      th.scope = "row";
+      row.appendChild(th);
+      row.appendChild(el("td", "text", data.tokens[t - 1]));
+      row.appendChild(el("td", "", "id " + data.inputs[t - 1][0]));
+      const body = el("tbody");
+      body.appendChild(row);
+      table.appendChild(body);
+      return;
+    }
     const head = el("tr");
     ["feature", "raw", "standardised"].forEach(function (h) {
       const th = el("th", h === "feature" ? "text" : "", h);
