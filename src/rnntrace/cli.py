@@ -143,7 +143,7 @@ def _refuse_settings_beside_resume(ctx: typer.Context) -> None:
 # Text with no flags: a char GRU with an embedding, early-stopped on held-out loss (the best
 # epoch's weights kept); 0.80 test accuracy on the Surnames tutorial data (README).
 TEXT_DEFAULTS: dict[str, Any] = {"cell": "gru", "hidden": 128, "epochs": 30, "lr": 0.003,
-                                 "patience": 4}
+                                 "patience": 5, "embedding_dropout": 0.3}
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -271,12 +271,18 @@ def train(
     embedding_dim: Annotated[
         int, typer.Option("--embedding-dim", help="Text: the width of the token vectors.")
     ] = 32,
+    embedding_dropout: Annotated[
+        float,
+        typer.Option("--embedding-dropout", help="Text: share of embedding values zeroed in "
+                     "training (default 0.3)."),
+    ] = 0.0,
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson.
 
     Text (a folder of <class>.txt files, a .txt file, or a table with --text) gets its own
-    defaults: Embedding(32) → GRU(128), up to 30 epochs at lr 0.003, stopping after 4 without a
-    better held-out loss and keeping the best epoch's weights.
+    defaults: Embedding(32, dropout 0.3) → GRU(128) at lr 0.003; the epochs are chosen on a
+    held-out split (early stopping, the epoch of best held-out accuracy), then a fresh model
+    trains on all the training data for that many. --epochs skips the choice.
     """
     from rnntrace import checkpoint
     from rnntrace.config import ModelConfig, TrainConfig
@@ -295,13 +301,16 @@ def train(
                              ascii=ascii)
         for note in splits.notes:
             print(f"rnntrace: note: {note}", file=sys.stderr)
-        pick = {name: _given(ctx, name) for name in ("cell", "hidden", "epochs", "lr", "patience")}
+        pick = {name: _given(ctx, name)
+                for name in ("cell", "hidden", "epochs", "lr", "patience", "embedding_dropout")}
         model_config = ModelConfig(
             n_features=1, n_classes=splits.train.n_classes,
             hidden_size=hidden if pick["hidden"] else TEXT_DEFAULTS["hidden"],
             cell=cell if pick["cell"] else str(TEXT_DEFAULTS["cell"]), nonlinearity=nonlinearity,
             num_layers=layers, bidirectional=bidirectional, dropout=dropout, proj_size=proj_size,
             vocab_size=len(splits.vocabulary), embedding_dim=embedding_dim,
+            embedding_dropout=embedding_dropout if pick["embedding_dropout"]
+            else float(TEXT_DEFAULTS["embedding_dropout"]),
         )
         engine = engine_options(threads, device, clip, patience, lr_schedule)
         if not pick["patience"]:
@@ -311,6 +320,17 @@ def train(
             batch_size=batch_size, lr=lr if pick["lr"] else float(TEXT_DEFAULTS["lr"]),
             val_fraction=val_fraction, seed=seed, **engine,
         )
+        if not pick["epochs"] and splits.val is None and val_fraction > 0:
+            # Epochs chosen on a held-out split, then every training example used (refit.py).
+            from dataclasses import replace
+
+            from rnntrace.refit import choose_epochs
+
+            print("rnntrace: choosing the number of epochs on a held-out split…", file=sys.stderr)
+            choice = choose_epochs(model_config, splits.train, train_config)
+            print(f"rnntrace: note: {choice.note()}", file=sys.stderr)
+            train_config = replace(train_config, epochs=choice.epochs, val_fraction=0.0,
+                                   patience=None)
         text_options = {"text": text, "label": label, "tokens": tokens, "ascii": ascii}
         _train_and_show(
             lambda on_epoch_end: run_experiment(
