@@ -40,6 +40,11 @@ _EXPORTS = {
     "load_run": "rnntrace.run",
     "predict": "rnntrace.inference",
     "RnnTraceError": "rnntrace.errors",
+    "read_text": "rnntrace.data.text",
+    "Vocabulary": "rnntrace.data.vocabulary",
+    "letters_lesson": "rnntrace.data.letters",
+    "run_text_lesson": "rnntrace.experiment",
+    "predict_texts": "rnntrace.inference_text",
 }
 
 __all__ = [
@@ -54,6 +59,7 @@ __all__ = [
     "SequenceSet",
     "Trace",
     "TrainConfig",
+    "Vocabulary",
     "__version__",
     "checked",
     "data_flow",
@@ -64,14 +70,18 @@ __all__ = [
     "hidden_dynamics",
     "layer_shapes",
     "lesson",
+    "letters_lesson",
     "load_run",
     "make_quiz",
     "observe",
     "predict",
+    "predict_texts",
     "read",
+    "read_text",
     "recompute",
     "run_experiment",
     "run_lesson",
+    "run_text_lesson",
     "trace",
     "trace_prediction",
 ]
@@ -86,6 +96,9 @@ if TYPE_CHECKING:
     from rnntrace.config import (
         TrainConfig as TrainConfig,
     )
+    from rnntrace.data.letters import (
+        letters_lesson as letters_lesson,
+    )
     from rnntrace.data.readers import (
         read as read,
     )
@@ -94,6 +107,12 @@ if TYPE_CHECKING:
     )
     from rnntrace.data.synthetic import (
         lesson as lesson,
+    )
+    from rnntrace.data.text import (
+        read_text as read_text,
+    )
+    from rnntrace.data.vocabulary import (
+        Vocabulary as Vocabulary,
     )
     from rnntrace.errors import (
         RnnTraceError as RnnTraceError,
@@ -107,8 +126,14 @@ if TYPE_CHECKING:
     from rnntrace.experiment import (
         run_lesson as run_lesson,
     )
+    from rnntrace.experiment import (
+        run_text_lesson as run_text_lesson,
+    )
     from rnntrace.inference import (
         predict as predict,
+    )
+    from rnntrace.inference_text import (
+        predict_texts as predict_texts,
     )
     from rnntrace.model import (
         SequenceClassifier as SequenceClassifier,

@@ -518,8 +518,17 @@ def quiz(
     setting = lesson_setting() if run is None else setting_from_run(load_config(run))
     config: ModelConfig | None = None if random_models else setting.model
     shape = None if random_models else setting.input_shape
-    questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
-    about = "random models" if random_models else setting.layer_code()
+    if config is not None and config.vocab_size:  # text: the Embedding, then the layer it feeds
+        from rnntrace.quiz import Setting
+        from rnntrace.quiz.embedding import TextSetting, layer_config, text_quiz
+
+        questions = text_quiz(config, n=n, seed=seed, batch=setting.batch, steps=setting.steps,
+                              level=level)
+        layer = Setting(layer_config(config), setting.batch, setting.steps)
+        about = f"{TextSetting(config, setting.batch, setting.steps).code()} → {layer.layer_code()}"
+    else:
+        questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
+        about = "random models" if random_models else setting.layer_code()
     if len(questions) < n:  # the bank ran out of distinct questions: say so, not silently
         kind = "" if level == "mixed" else f"{level} "
         print(f"rnntrace: note: this model has {len(questions)} distinct {kind}questions, "
