@@ -180,6 +180,11 @@ class RunConfig:
         if data.class_names and len(data.class_names) != model.n_classes:
             raise ConfigError(f"inconsistent: {len(data.class_names)} class names for a model of "
                               f"{model.n_classes} classes")
+        tokens = data.vocabulary.get("tokens") if data.vocabulary else None
+        if (tokens is not None or model.vocab_size) and (
+                not isinstance(tokens, list) or len(tokens) != model.vocab_size):
+            raise ConfigError(f"inconsistent: the vocabulary does not hold the model's "
+                              f"{model.vocab_size} embedding rows")
         if data.feature_names and len(data.feature_names) != model.n_features:
             raise ConfigError(f"inconsistent: {len(data.feature_names)} feature names for a "
                               f"model of {model.n_features} features")
