@@ -94,8 +94,9 @@ def read_folder(path: Path) -> TextRows:
         path = path / "train"
     files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".txt" and p.is_file())
     if not files:
-        raise DataError(f"{path}: no .txt files; put one <class>.txt per class, one sequence "
-                        "per line")
+        raise DataError(f"{path}: a directory without .txt files; a folder is read as text "
+                        "(one <class>.txt per class, one sequence per line), else name the data "
+                        "file inside it")
     rows = TextRows([], [], [], str(path))
     for file in files:
         part = read_lines(file, file.stem)
