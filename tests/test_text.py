@@ -127,3 +127,17 @@ def test_letters_lesson_needs_letter_order() -> None:
                    zip(data.ids, data.labels, strict=True) if lab == c} for c in range(3)}
     assert all(m == {("x", "y", "z")} for m in markers.values())
     assert len(counts) == 300 and np.bincount(data.labels).tolist() == [100, 100, 100]
+
+
+def test_data_flow_has_an_embedding_stage_with_shapes() -> None:
+    from rnntrace.tracing.dataflow import data_flow
+
+    model = SequenceClassifier(1, 2, 4, "gru", vocab_size=10, embedding_dim=3)
+    x = torch.tensor([[[5.0], [3.0], [0.0], [0.0]], [[2.0], [2.0], [2.0], [2.0]]])  # (2, 4, 1)
+    stage = data_flow(model, x, torch.tensor([2, 4]))[1]
+    assert (stage.name, stage.input_shape, stage.output_shape) == ("Embedding", [2, 4, 1],
+                                                                    [2, 4, 3])
+    assert stage.extra_shapes == {"weight": [10, 3]}
+    assert "[5, 3] then 2 padding ids 0" in stage.description
+    expected = model.embedding.weight[5].tolist()  # type: ignore[union-attr]
+    assert stage.sample[0] == pytest.approx([round(v, 4) for v in expected], abs=1e-4)

@@ -29,7 +29,12 @@ EXAMPLES = 12  # texts shown in the report: enough to see a pattern, few enough 
 def embedding_stage(model: SequenceClassifier, x: Tensor, z: Tensor, b_dim: int) -> Stage:
     """The data-flow stage that looks each token id up in the embedding table."""
     cfg = model.config
-    ids = x.select(b_dim, 0)[..., 0].long()  # (T,) the first sequence's ids
+    ids = x.select(b_dim, 0)[..., 0].long().tolist()  # (T,) the first sequence's ids
+    real = len(ids)
+    while real > 1 and ids[real - 1] == PAD_ID:
+        real -= 1  # the padding after the last real token
+    shown = f"{ids[:min(real, 12)]}{' …' if real > 12 else ''}" + (
+        f" then {len(ids) - real} padding ids {PAD_ID}" if real < len(ids) else "")
     n_params = cfg.vocab_size * cfg.embedding_dim
     return Stage(
         "Embedding",
@@ -37,9 +42,8 @@ def embedding_stage(model: SequenceClassifier, x: Tensor, z: Tensor, b_dim: int)
         [int(d) for d in z.shape],
         f"token ids → vectors: nn.Embedding({cfg.vocab_size}, {cfg.embedding_dim}, "
         f"padding_idx={PAD_ID}) picks row `id` of a {cfg.vocab_size}×{cfg.embedding_dim} table "
-        f"({n_params} parameters); the first sequence's ids are "
-        f"{ids[:12].tolist()}{' …' if ids.numel() > 12 else ''}; id {PAD_ID} (padding) is the "
-        "zero row, and no padding step is ever classified",
+        f"({n_params} parameters); the first sequence's ids are {shown}; id {PAD_ID} "
+        "(padding) is the zero row, and no padding step is ever classified",
         sample_values(z.select(b_dim, 0)),
         {"weight": [cfg.vocab_size, cfg.embedding_dim]},
     )
