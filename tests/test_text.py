@@ -141,3 +141,50 @@ def test_data_flow_has_an_embedding_stage_with_shapes() -> None:
     assert "[5, 3] then 2 padding ids 0" in stage.description
     expected = model.embedding.weight[5].tolist()  # type: ignore[union-attr]
     assert stage.sample[0] == pytest.approx([round(v, 4) for v in expected], abs=1e-4)
+
+
+def test_parquet_column_and_vocabulary_round_trip(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    pd.DataFrame({"name": ["Dvořák", "Kim", "Dvořák"], "country": ["CZ", "KR", "CZ"]}).to_parquet(
+        tmp_path / "names.parquet")
+    read = read_text(tmp_path / "names.parquet", text="name", label="country", ascii=True)
+    assert read.data.class_names == ["CZ", "KR"]
+    assert "ř" not in read.vocabulary.tokens and "r" in read.vocabulary.tokens
+    again = Vocabulary.from_dict(read.vocabulary.to_dict())
+    assert again == read.vocabulary and again.split("Dvořák") == list("Dvorak")
+
+
+def test_attribution_hook_fills_each_example(tmp_path: Path) -> None:
+    """The hook takes any per-token attribution; here occlusion (each token swapped for <unk>)."""
+    from rnntrace.render.tokens_html import token_rows
+    from rnntrace.tracing.tokens import token_trace
+
+    data = letters_lesson(n=30, seed=2)
+    torch.manual_seed(0)
+    model = SequenceClassifier(1, 3, 6, "gru", vocab_size=len(data.vocabulary), embedding_dim=4)
+
+    def occlusion(m: SequenceClassifier, x: torch.Tensor, target: int) -> list[float]:
+        base = float(m.predict_proba(x)[0, target])
+        drops = []
+        for t in range(x.shape[1]):
+            masked = x.clone()
+            masked[0, t, 0] = UNK_ID
+            drops.append(base - float(m.predict_proba(masked)[0, target]))
+        return drops
+
+    traced = token_trace(model, data.data, data.vocabulary, n=4, attribute=occlusion)
+    assert len(traced.examples) == 4
+    for example in traced.examples:
+        assert example.attribution is not None
+        assert len(example.attribution) == len(example.tokens) == len(example.activations)
+        assert "".join(example.tokens) == example.text
+    first = torch.from_numpy(data.data.sequence(0))[None]  # (1, T, 1) the first text alone
+    with torch.no_grad():
+        output, _ = model.rnn(model.inputs(first))  # (1, T, H)
+    assert traced.examples[0].activations == pytest.approx(
+        output[0, :, traced.unit].tolist(), abs=1e-6)
+    rows = token_rows(traced)
+    assert all(len(r["attribution"]) == len(r["letters"]) for r in rows)
+    untouched = token_trace(model, data.data, data.vocabulary, n=2)
+    assert all(e.attribution is None for e in untouched.examples)
