@@ -77,3 +77,14 @@ def test_hostile_text_is_shown_as_text(page: tuple[Any, list[str], list[str]]) -
     first_row = section.locator("tbody tr").first.locator("td.letters span.tok")
     assert "".join(first_row.all_inner_texts()).replace("<unk>", "?").startswith("<")
     assert tab.locator("body img").count() == 0
+
+
+def test_step_through_names_the_token(page: tuple[Any, list[str], list[str]]) -> None:
+    tab, console, _ = page
+    island = tab.evaluate("JSON.parse(document.getElementById('trace-data').textContent)")
+    tokens, ids = island["tokens"], [int(x[0]) for x in island["inputs"]]
+    assert len(tokens) == len(ids) > 2
+    tab.click("#step-next")
+    assert tab.inner_text("#step-t").endswith(f"reading “{tokens[1]}”")
+    assert tab.inner_text("#step-x") == f"token read at step 2\t{tokens[1]}\tid {ids[1]}"
+    assert not [c for c in console if c.startswith(("error", "pageerror"))]

@@ -169,7 +169,8 @@
   function show(t) {
     t = Math.max(1, Math.min(T, t));
     slider.value = String(t);
-    document.getElementById("step-t").textContent = "t = " + t + " of " + T;
+    document.getElementById("step-t").textContent = "t = " + t + " of " + T +
+      (data.tokens && data.tokens.length ? ", reading “" + data.tokens[t - 1] + "”" : "");
     inputTable(t);
     cells(document.getElementById("step-hprev"), previous(t), data.units);
     document.getElementById("step-hprev-h").textContent = data.bidirectional
