@@ -188,3 +188,15 @@ def test_attribution_hook_fills_each_example(tmp_path: Path) -> None:
     assert all(len(r["attribution"]) == len(r["letters"]) for r in rows)
     untouched = token_trace(model, data.data, data.vocabulary, n=2)
     assert all(e.attribution is None for e in untouched.examples)
+
+
+def test_control_characters_in_names_are_escaped(tmp_path: Path) -> None:
+    (tmp_path / "FR.txt").write_text("Dubois\n", encoding="utf-8")
+    (tmp_path / "K\x1b[31mR.txt").write_text("Kim\n", encoding="utf-8")
+    with pytest.raises(DataError, match="holds control characters") as caught:
+        read_text(tmp_path)
+    assert "\x1b" not in caught.value.message and "\\x1b[31mR.txt" in caught.value.message
+    (tmp_path / "K\x1b[31mR.txt").unlink()
+    (tmp_path / "KR.txt").write_text("Kim\n\u202e\n", encoding="utf-8")  # a bidi override alone
+    read = read_text(tmp_path, min_classes=2)
+    assert read.data.ids[-1] == "\u202e"  # kept as data; only messages escape it

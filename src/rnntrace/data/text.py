@@ -72,7 +72,7 @@ def _decode(raw: bytes, where: str) -> str:
 
 def read_lines(path: Path, label: str) -> TextRows:
     """One sequence per line of a text file, all of class `label` (empty lines are errors)."""
-    where = str(path)
+    where = printable(str(path), None, quote=False)  # a file's name may hold control characters
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError(f"{where}: the file is empty; remove it or add one sequence per line")
@@ -94,11 +94,14 @@ def read_folder(path: Path) -> TextRows:
         path = path / "train"
     files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".txt" and p.is_file())
     if not files:
-        raise DataError(f"{path}: a directory without .txt files; a folder is read as text "
+        raise DataError(f"{printable(str(path), None, False)}: a directory without .txt files; a folder is read as text "
                         "(one <class>.txt per class, one sequence per line), else name the data "
                         "file inside it")
     rows = TextRows([], [], [], str(path))
     for file in files:
+        if printable(file.stem, None, False) != file.stem:
+            raise DataError(f"{printable(str(file), None, False)}: the file's name is the class, "
+                            "and it holds control characters; rename the file")
         part = read_lines(file, file.stem)
         rows.texts += part.texts
         rows.labels += part.labels
@@ -110,7 +113,7 @@ def read_table(path: Path, text: str, label: str | None) -> TextRows:
     """A column of strings (and the label column, unless `label` is None) from a CSV/Parquet."""
     import pandas as pd
 
-    where = str(path)
+    where = printable(str(path), None, quote=False)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise DataError(f"{where}: --text reads a .csv, .tsv or .parquet column, not "
@@ -150,13 +153,15 @@ def read_rows(path: Path, text: str | None = None, label: str | None = "label") 
     """Sequences as text from a folder, a .txt file (label: the file's name) or a table."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder; check the path")
+        raise DataError(f"{printable(str(path), None, False)}: no such file or folder; check "
+                        "the path")
     if path.is_dir():
         return read_folder(path)
     if path.suffix.lower() == ".txt":
         return read_lines(path, path.stem if label is not None else "")
     if text is None:
-        raise ConfigError(f"{path}: name the column of text with --text COLUMN")
+        raise ConfigError(f"{printable(str(path), None, False)}: name the column of text with "
+                          "--text COLUMN")
     return read_table(path, text, label)
 
 

@@ -47,17 +47,18 @@ def tokenize(text: str, tokens: str = "char") -> list[str]:
     raise ConfigError(f"unknown tokens {tokens!r}: choose {', '.join(TOKENIZERS)}")
 
 
-def printable(text: str, limit: int = 40) -> str:
+def printable(text: str, limit: int | None = 40, quote: bool = True) -> str:
     """`text` made safe for a one-line message: control and format characters escaped, cut short.
 
-    A private stand-in for the data readers' shared escaping helper, which is not on main yet.
+    A stand-in for the data readers' shared escaping helper, which is not on main yet.
     """
+    cut = text if limit is None else text[:limit]
     shown = "".join(
         c if unicodedata.category(c)[0] not in "CZ" or c == " " else c.encode(
             "unicode_escape").decode("ascii")
-        for c in text[:limit]
-    )
-    return repr(shown + ("…" if len(text) > limit else ""))
+        for c in cut
+    ) + ("…" if len(cut) < len(text) else "")
+    return repr(shown) if quote else shown
 
 
 @dataclass
