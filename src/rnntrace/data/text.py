@@ -95,8 +95,8 @@ def read_folder(path: Path) -> TextRows:
     files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".txt" and p.is_file())
     if not files:
         raise DataError(f"{printable(str(path), None, False)}: a directory without .txt "
-                        "files; a folder is read as text (one <class>.txt per class, one sequence per line), else name the data "
-                        "file inside it")
+                        "files; a folder is read as text (one <class>.txt per class, one "
+                        "sequence per line), else name the data file inside it")
     rows = TextRows([], [], [], str(path))
     for file in files:
         if printable(file.stem, None, False) != file.stem:
