@@ -1,4 +1,5 @@
-# The two commands: `make demo` runs the lesson, `make test` runs lint, types and tests.
+# The two commands: `make demo` runs the lesson, `make test` runs lint, types, the import
+# contracts (pyproject.toml's [tool.importlinter]) and tests.
 # Each sets itself up in .venv on first use (and again when pyproject.toml changes).
 PYTHON ?= python3
 VENV ?= .venv
@@ -32,6 +33,7 @@ demo: $(VENV)/.demo
 test: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test

@@ -23,7 +23,7 @@ from rnntrace.model import SequenceClassifier, make_rnn
 from rnntrace.quiz import make_quiz
 from rnntrace.records import Question
 from rnntrace.resources import choose_threads
-from rnntrace.tracing.dataflow import data_flow
+from rnntrace.tracing.dataflow import trace_stages
 from rnntrace.tracing.equations import equations, recompute
 from rnntrace.tracing.shapes import layer_shapes
 from rnntrace.tracing.steps import explain_steps
@@ -170,7 +170,7 @@ def test_projected_lstm_trains_and_its_data_flow_shows_the_projection() -> None:
     assert history.records[-1].loss < history.records[0].loss
     assert evaluate(model, held)[0] < before
     x = torch.from_numpy(held.values[:4])
-    stages = data_flow(model, x)
+    stages = trace_stages(model, x)
     layer = next(s for s in stages if s.name.startswith("RNN layer"))
     assert "proj_size=3" in layer.name and "h_t = W_hr·(o_t ⊙ tanh(c_t))" in layer.description
     assert layer.extra_shapes == {"h_n": [2, 4, 3], "c_n": [2, 4, 8]}

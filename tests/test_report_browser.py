@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from _report_data import HOSTILE_CLASSES, HOSTILE_FEATURES, hostile_run, lesson_run
-from rnntrace.experiment import Run
-from rnntrace.render.html import REPORT, step_view
+from rnntrace.render.html import REPORT, step_view, write_report
+from rnntrace.run import Run
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/report-shots")  # a copy for people to look at; the tests use tmp_path
@@ -198,6 +198,7 @@ def test_a_bidirectional_layer_shows_each_directions_previous_state(
         TrainConfig(epochs=1, seed=2),
         out=tmp_path / "bigru",
     )
+    write_report(run.trace, run.path / REPORT)
     p = run.trace.prediction
     assert p is not None
     visit = Visit(browser, run.path / REPORT)

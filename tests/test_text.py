@@ -130,11 +130,11 @@ def test_letters_lesson_needs_letter_order() -> None:
 
 
 def test_data_flow_has_an_embedding_stage_with_shapes() -> None:
-    from rnntrace.tracing.dataflow import data_flow
+    from rnntrace.tracing.dataflow import trace_stages
 
     model = SequenceClassifier(1, 2, 4, "gru", vocab_size=10, embedding_dim=3)
     x = torch.tensor([[[5.0], [3.0], [0.0], [0.0]], [[2.0], [2.0], [2.0], [2.0]]])  # (2, 4, 1)
-    stage = data_flow(model, x, torch.tensor([2, 4]))[1]
+    stage = trace_stages(model, x, torch.tensor([2, 4]))[1]
     assert (stage.name, stage.input_shape, stage.output_shape) == ("Embedding", [2, 4, 1],
                                                                     [2, 4, 3])
     assert stage.extra_shapes == {"weight": [10, 3]}

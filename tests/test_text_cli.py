@@ -37,7 +37,7 @@ def test_train_on_the_tutorial_layout_then_predict_names(
     assert config.model.vocab_size == len(config.data.vocabulary["tokens"])
     assert "Ω" not in config.data.vocabulary["tokens"]  # the test split never shapes it
     trace = json.loads((run / "trace.json").read_text())
-    assert trace["data_flow"][1]["name"] == "Embedding"
+    assert trace["stages"][1]["name"] == "Embedding"
     assert len(trace["prediction"]["tokens"]) == trace["prediction"]["length"]
     assert trace["tokens"]["padding_index"] == 0
 

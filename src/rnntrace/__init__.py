@@ -22,11 +22,12 @@ _EXPORTS = {
     "History": "rnntrace.train",
     "observe": "rnntrace.observations",
     "Trace": "rnntrace.records",
-    "DataFlow": "rnntrace.records",
+    "ModuleCalls": "rnntrace.records",
     "Question": "rnntrace.records",
-    "data_flow": "rnntrace.tracing.dataflow",
+    "assemble_trace": "rnntrace.tracing.assemble",
+    "trace_stages": "rnntrace.tracing.dataflow",
     "trace_prediction": "rnntrace.tracing.prediction",
-    "trace": "rnntrace.tracing.hooks",
+    "trace_modules": "rnntrace.tracing.hooks",
     "recompute": "rnntrace.tracing.equations",
     "explain_steps": "rnntrace.tracing.steps",
     "explain_call": "rnntrace.tracing.explain",
@@ -36,8 +37,9 @@ _EXPORTS = {
     "make_quiz": "rnntrace.quiz",
     "run_experiment": "rnntrace.experiment",
     "run_lesson": "rnntrace.experiment",
-    "Run": "rnntrace.experiment",
+    "Run": "rnntrace.run",
     "load_run": "rnntrace.run",
+    "read_trace": "rnntrace.files",
     "predict": "rnntrace.inference",
     "RnnTraceError": "rnntrace.errors",
     "read_text": "rnntrace.data.text",
@@ -46,11 +48,13 @@ _EXPORTS = {
     "run_text_lesson": "rnntrace.experiment",
     "predict_texts": "rnntrace.inference_text",
 }
+# Old names kept for one release; each warns once (rt.trace will return a whole Trace).
+_RENAMED = {"DataFlow": "ModuleCalls", "data_flow": "trace_stages", "trace": "trace_modules"}
 
 __all__ = [
-    "DataFlow",
     "History",
     "ModelConfig",
+    "ModuleCalls",
     "Question",
     "RnnTraceError",
     "Run",
@@ -61,8 +65,8 @@ __all__ = [
     "TrainConfig",
     "Vocabulary",
     "__version__",
+    "assemble_trace",
     "checked",
-    "data_flow",
     "evaluate",
     "explain_call",
     "explain_steps",
@@ -78,12 +82,14 @@ __all__ = [
     "predict_texts",
     "read",
     "read_text",
+    "read_trace",
     "recompute",
     "run_experiment",
     "run_lesson",
     "run_text_lesson",
-    "trace",
+    "trace_modules",
     "trace_prediction",
+    "trace_stages",
 ]
 
 if TYPE_CHECKING:
@@ -118,9 +124,6 @@ if TYPE_CHECKING:
         RnnTraceError as RnnTraceError,
     )
     from rnntrace.experiment import (
-        Run as Run,
-    )
-    from rnntrace.experiment import (
         run_experiment as run_experiment,
     )
     from rnntrace.experiment import (
@@ -128,6 +131,9 @@ if TYPE_CHECKING:
     )
     from rnntrace.experiment import (
         run_text_lesson as run_text_lesson,
+    )
+    from rnntrace.files import (
+        read_trace as read_trace,
     )
     from rnntrace.inference import (
         predict as predict,
@@ -145,7 +151,7 @@ if TYPE_CHECKING:
         make_quiz as make_quiz,
     )
     from rnntrace.records import (
-        DataFlow as DataFlow,
+        ModuleCalls as ModuleCalls,
     )
     from rnntrace.records import (
         Question as Question,
@@ -154,10 +160,16 @@ if TYPE_CHECKING:
         Trace as Trace,
     )
     from rnntrace.run import (
+        Run as Run,
+    )
+    from rnntrace.run import (
         load_run as load_run,
     )
+    from rnntrace.tracing.assemble import (
+        assemble_trace as assemble_trace,
+    )
     from rnntrace.tracing.dataflow import (
-        data_flow as data_flow,
+        trace_stages as trace_stages,
     )
     from rnntrace.tracing.dynamics import (
         hidden_dynamics as hidden_dynamics,
@@ -172,7 +184,7 @@ if TYPE_CHECKING:
         explain_call as explain_call,
     )
     from rnntrace.tracing.hooks import (
-        trace as trace,
+        trace_modules as trace_modules,
     )
     from rnntrace.tracing.prediction import (
         trace_prediction as trace_prediction,
@@ -195,6 +207,11 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        from rnntrace._deprecated import warn_renamed
+
+        warn_renamed(f"rnntrace.{name}", f"rnntrace.{_RENAMED[name]}")
+        return __getattr__(_RENAMED[name])
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value

@@ -5,8 +5,8 @@ or an option such as LSTM's proj_size) is described here once and the model, the
 recomputation, the shapes, the quiz and every view follow. Strings become specs at the edge,
 with `cell_spec(name)`; inside, code holds the spec.
 
-torch is imported only inside `torch_class`/`build`, so configs, records and renderers stay
-torch-free.
+No torch here, so configs, records and renderers that read a spec stay torch-free; the model
+module turns a spec into a layer (`model.layer_class`, `model.make_rnn`).
 
 Equations are written once, in PyTorch's documented gate order and with ASCII `(t-1)`; `{act}`
 stands for the plain RNN's nonlinearity. Views that want typeset text derive it (`typeset`).
@@ -15,16 +15,13 @@ stands for the plain RNN's nonlinearity. Views that want typeset text derive it 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rnntrace.errors import ConfigError
 
 if TYPE_CHECKING:
-    from torch import nn
-
-    from rnntrace.config import ModelConfig
+    pass
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -146,13 +143,6 @@ class CellSpec:
             f"direction{tail}; " + "; ".join(parts) + f"; total {total}"
         )
 
-    def torch_class(self) -> Callable[..., nn.RNNBase]:
-        """nn.RNN, nn.GRU or nn.LSTM (typed as a constructor: their signatures differ)."""
-        from torch import nn
-
-        cls: Callable[..., nn.RNNBase] = getattr(nn, self.torch_name)
-        return cls
-
     def layer_kwargs(
         self, nonlinearity: str = "tanh", proj_size: int = 0
     ) -> dict[str, Any]:
@@ -163,19 +153,6 @@ class CellSpec:
         if proj_size > 0:
             kwargs["proj_size"] = proj_size
         return kwargs
-
-    def build(self, config: ModelConfig) -> nn.RNNBase:
-        """The torch recurrent layer a config describes."""
-        return self.torch_class()(
-            input_size=config.input_size,
-            hidden_size=config.hidden_size,
-            num_layers=config.num_layers,
-            batch_first=config.batch_first,
-            bidirectional=config.bidirectional,
-            # nn.RNN warns when dropout is set on a single layer, where it would do nothing.
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-            **self.layer_kwargs(config.nonlinearity, config.proj_size),
-        )
 
     def validate(self, nonlinearity: str, proj_size: int, hidden_size: int) -> None:
         """Refuse options this cell does not take, naming the bad value."""
@@ -280,10 +257,13 @@ def cell_spec(name: str) -> CellSpec:
 
 
 def spec_of_layer(layer: Any) -> CellSpec:
-    """The spec of a torch recurrent layer (nn.RNN, nn.GRU, nn.LSTM or a subclass)."""
-    from torch import nn
+    """The spec of a torch recurrent layer (nn.RNN, nn.GRU, nn.LSTM or a subclass).
 
-    for spec in CELL_SPECS.values():
-        if isinstance(layer, getattr(nn, spec.torch_name)):
-            return spec
+    Matched on the classes the layer derives from, by name, so this module needs no torch.
+    """
+    for klass in type(layer).__mro__:
+        if klass.__module__.startswith("torch.nn"):
+            for spec in CELL_SPECS.values():
+                if klass.__name__ == spec.torch_name:
+                    return spec
     raise ConfigError(f"{type(layer).__name__} is not nn.RNN, nn.GRU or nn.LSTM")

@@ -19,9 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnntrace._deprecated import renamed_getattr
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.errors import ConfigError, RunError
-from rnntrace.run import atomic_write_bytes
+from rnntrace.files import atomic_write_bytes
 
 CHECKPOINTS = "checkpoints"  # the folder inside a run directory
 LAST = "last.pt"
@@ -84,7 +85,7 @@ def load(path: Path) -> Checkpoint:
         raise RunError(f"{path}: checkpoint is missing parts of the training state") from None
 
 
-def load_run(run_dir: Path, out: Path | None = None) -> Checkpoint:
+def load_latest(run_dir: Path, out: Path | None = None) -> Checkpoint:
     """The latest checkpoint of a run directory, for --resume (which `out`, if given, must be)."""
     if out is not None and out.resolve() != run_dir.resolve():
         raise ConfigError(
@@ -108,3 +109,6 @@ def configs(state: Checkpoint) -> tuple[ModelConfig, TrainConfig]:
         )
     except (KeyError, TypeError):
         raise RunError("checkpoint holds no usable run settings") from None
+
+
+__getattr__ = renamed_getattr(__name__, {"load_run": "load_latest"}, globals())

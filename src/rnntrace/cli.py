@@ -163,9 +163,11 @@ def _note_dropped(*sets: Any) -> None:
 
 
 def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bool) -> None:
-    """Run `start(on_epoch_end)` with a progress bar, then print the trace (rank 0 only)."""
+    """Run `start(on_epoch_end)` with a progress bar, write the report beside the trace, then
+    print the trace (rank 0 only)."""
     from rnntrace.distributed import from_env
     from rnntrace.render import text
+    from rnntrace.render.html import REPORT, write_report
 
     if not from_env().is_main:  # under torchrun only rank 0 speaks (and writes)
         start(None)
@@ -173,6 +175,7 @@ def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: b
     console = text.console()
     with text.EpochProgress(console, enabled=not json) as progress:
         run = start(progress.update)
+    write_report(run.trace, run.path / REPORT)
     if json:
         sys.stdout.write(run.trace.to_json() + "\n")
     else:
@@ -353,7 +356,7 @@ def train(
     _note_dropped(train_set, val_set, test_set)
     if resume is not None:  # every setting comes from the killed run's checkpoint
         _refuse_settings_beside_resume(ctx)
-        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume, out))
+        model_config, train_config = checkpoint.configs(checkpoint.load_latest(resume, out))
     else:
         model_config = ModelConfig(
             n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
@@ -460,7 +463,8 @@ def report(
     ] = False,
 ) -> None:
     """Write the run's report: one self-contained HTML page that works offline."""
-    from rnntrace.render.html import REPORT, read_trace, write_report
+    from rnntrace.files import read_trace
+    from rnntrace.render.html import REPORT, write_report
 
     trace = read_trace(run)
     target = out if out is not None else (run if run.is_dir() else run.parent) / REPORT

@@ -11,7 +11,7 @@ import torch
 
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import DataError
-from rnntrace.run import SavedRun
+from rnntrace.run import Run
 from rnntrace.train import predict_logits
 
 
@@ -42,7 +42,7 @@ class Predictions:
         return "\n".join(lines) + "\n"
 
 
-def check_features(saved: SavedRun, data: SequenceSet) -> None:
+def check_features(saved: Run, data: SequenceSet) -> None:
     """The new data must have the features the model was trained on, in the same order."""
     expected = saved.config.data.feature_names
     if data.n_features != saved.config.model.n_features:
@@ -62,7 +62,7 @@ def _generic(names: list[str]) -> bool:
     return names == [f"f{i}" for i in range(len(names))]
 
 
-def predict(saved: SavedRun, data: SequenceSet, batch_size: int = 512) -> Predictions:
+def predict(saved: Run, data: SequenceSet, batch_size: int = 512) -> Predictions:
     """Class probabilities for every sequence of `data` from a saved run's model."""
     check_features(saved, data)
     probs = torch.softmax(predict_logits(saved.model, data, batch_size), dim=-1)  # (N, C)

@@ -11,16 +11,34 @@ Shape legend used in the comments below:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from rnntrace.cells import CellSpec
 from rnntrace.config import ModelConfig
+
+
+def layer_class(spec: CellSpec) -> Callable[..., nn.RNNBase]:
+    """nn.RNN, nn.GRU or nn.LSTM (typed as a constructor: their signatures differ)."""
+    cls: Callable[..., nn.RNNBase] = getattr(nn, spec.torch_name)
+    return cls
 
 
 def make_rnn(config: ModelConfig) -> nn.RNNBase:
     """The torch recurrent layer a config describes."""
-    return config.spec.build(config)
+    return layer_class(config.spec)(
+        input_size=config.input_size,  # the embedding's width for text
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        batch_first=config.batch_first,
+        bidirectional=config.bidirectional,
+        # nn.RNN warns when dropout is set on a single layer, where it would do nothing.
+        dropout=config.dropout if config.num_layers > 1 else 0.0,
+        **config.spec.layer_kwargs(config.nonlinearity, config.proj_size),
+    )
 
 
 def hidden_of(state: Tensor | tuple[Tensor, Tensor]) -> Tensor:
@@ -166,20 +184,31 @@ class SequenceClassifier(nn.Module):
     def last_hidden(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Run the recurrent layers on standardised input and pick each sequence's summary."""
         cfg = self.config
-        if lengths is None:
-            _, state = self.rnn(z)
-            return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)
-        if not cfg.bidirectional:
-            # A padded run plus a gather is exact here and much faster than packing on CPU.
-            output, _ = self.rnn(z)  # (B, T, H) or (T, B, H)
-            return gather_last_step(output, lengths, cfg.batch_first)
+        if lengths is None or not cfg.bidirectional:
+            output, state = self.rnn(z)  # (B, T, D·H) or (T, B, D·H)
+            return self.summarize(output, state, lengths)
         # The backward direction must start at each sequence's own last step, so pack.
         packed = pack_padded_sequence(
             z, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
         )
         _, state = self.rnn(packed)
+        return self.summarize(z, state, lengths)
+
+    def summarize(
+        self, output: Tensor, state: Tensor | tuple[Tensor, Tensor], lengths: Tensor | None = None
+    ) -> Tensor:
+        """Each sequence's summary (B, D·H) from what its run of the recurrent layers returned.
+
+        With `lengths`, a bidirectional `state` must come from a run that started the backward
+        direction at each sequence's own last step (a packed run, or `equations.unroll`);
+        `output` is read only for a padded unidirectional batch.
+        """
+        cfg = self.config
+        if lengths is not None and not cfg.bidirectional:
+            # A padded run plus a gather is exact here and much faster than packing on CPU.
+            return gather_last_step(output, lengths, cfg.batch_first)
         # h_n of a packed run is already ordered like the input batch.
-        return last_hidden_from_h_n(hidden_of(state), bidirectional=True)
+        return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (B, C)."""

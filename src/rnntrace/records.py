@@ -13,7 +13,12 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
-SCHEMA_VERSION = 1
+from rnntrace._deprecated import renamed_getattr, warn_renamed
+from rnntrace.config import RunConfig
+
+# 2: data_flow → stages, modules → module_calls, prediction.true → true_class, and `config` is
+# the run's settings alone (threads and device moved to `meta`). Version 1 files still load.
+SCHEMA_VERSION = 2
 
 Nested = Any  # nested lists of floats: a few real values sampled from a tensor
 
@@ -60,8 +65,8 @@ class PredictionTrace:
     logits: list[float]  # (C,)
     probabilities: list[float]  # softmax(logits), (C,)
     class_names: list[str]
-    predicted: int
-    true: int | None
+    predicted: int  # index into class_names
+    true_class: int | None  # index into class_names; None when the label is unknown
     # Text runs: the token read at each step (the inputs are then token ids), (T,).
     tokens: list[str] = field(default_factory=list)
 
@@ -71,7 +76,44 @@ class PredictionTrace:
 
     @property
     def true_label(self) -> str | None:
-        return None if self.true is None else self.class_names[self.true]
+        return None if self.true_class is None else self.class_names[self.true_class]
+
+    @property
+    def true(self) -> int | None:
+        """Deprecated: `true_class`."""
+        warn_renamed("PredictionTrace.true", "PredictionTrace.true_class")
+        return self.true_class
+
+
+@dataclass
+class EpochEnd:
+    """What `on_epoch_end` receives after each epoch."""
+
+    record: EpochRecord
+    epochs: int  # planned in total
+    train_seconds: float
+    seqs_per_s: float
+
+
+@dataclass
+class History:
+    """Per-epoch records of a fit, plus their timings and why training stopped."""
+
+    records: list[EpochRecord] = field(default_factory=list)
+    train_seconds: list[float] = field(default_factory=list)
+    seqs_per_s: list[float] = field(default_factory=list)
+    stop_reason: str | None = None  # None: all epochs ran
+    threads: int = 1
+    device: str = "cpu"
+    world_size: int = 1  # processes that trained together (torchrun)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> History:
+        records = [EpochRecord(**r) for r in raw["records"]]
+        return cls(**{**raw, "records": records})
 
 
 @dataclass
@@ -82,7 +124,7 @@ class TokenExample:
     tokens: list[str]  # one per step, as the vocabulary reads them (<unk> where unknown)
     predicted: str
     probability: float  # of the predicted class
-    true: str | None
+    true_label: str | None  # None when the label is unknown
     activations: list[float]  # the chosen unit's h_t at each step, (T,)
     # Each token's share of the prediction, when an attribution method is given (else None).
     attribution: list[float] | None = None
@@ -103,16 +145,16 @@ class TokenTrace:
 
 @dataclass
 class Trace:
-    """Everything about one run: configuration, data flow, training, a prediction, an insight."""
+    """Everything about one run: configuration, stages, training, a prediction, an insight."""
 
-    config: dict[str, Any]
-    data_flow: list[Stage]
+    config: RunConfig  # the run's settings; runtime facts (threads, device, times) are in meta
+    stages: list[Stage]  # the classifier's pipeline, stage by stage
     training: list[EpochRecord]
     prediction: PredictionTrace | None
     insight: str
     test: TestReport | None = None  # only when a test file was scored
-    # Every submodule call of the model on the data-flow batch (hooks), in call order.
-    modules: DataFlow | None = None
+    # Every submodule call of the model on the traced batch (hooks), in call order.
+    module_calls: ModuleCalls | None = None
     # The traced sequence through the first layer, one record per step, equations with numbers.
     steps: list[StepRecord] = field(default_factory=list)
     # The whole layer recomputed by hand for the traced sequence and compared with PyTorch.
@@ -126,6 +168,18 @@ class Trace:
     meta: dict[str, Any] = field(default_factory=dict)
     # Text runs only: the texts in tokens, coloured by a unit's activation (and attribution).
     tokens: TokenTrace | None = None
+
+    @property
+    def data_flow(self) -> list[Stage]:
+        """Deprecated: `stages`."""
+        warn_renamed("Trace.data_flow", "Trace.stages")
+        return self.stages
+
+    @property
+    def modules(self) -> ModuleCalls | None:
+        """Deprecated: `module_calls`."""
+        warn_renamed("Trace.modules", "Trace.module_calls")
+        return self.module_calls
 
     @property
     def largest_difference(self) -> float | None:
@@ -151,11 +205,29 @@ class Trace:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Trace:
-        return from_dict(cls, raw)
+        """A Trace from its JSON form, of this schema version or of version 1."""
+        return from_dict(cls, upgrade(raw))
 
     @classmethod
     def from_json(cls, text: str) -> Trace:
         return cls.from_dict(json.loads(text))
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 trace's keys under their version 2 names (a newer dict is returned as is)."""
+    if raw.get("schema_version", 1) >= 2:
+        return raw
+    renamed = {"data_flow": "stages", "modules": "module_calls"}
+    new = {renamed.get(k, k): v for k, v in raw.items()}
+    config = new.get("config")
+    if isinstance(config, dict):  # threads and device were runtime facts; meta holds them
+        new["config"] = {k: v for k, v in config.items() if k not in ("threads", "device")}
+    prediction = new.get("prediction")
+    if isinstance(prediction, dict) and "true" in prediction:
+        new["prediction"] = {("true_class" if k == "true" else k): v
+                             for k, v in prediction.items()}
+    new["schema_version"] = SCHEMA_VERSION
+    return new
 
 
 T = TypeVar("T")
@@ -242,7 +314,7 @@ class ModuleCall:
 
 
 @dataclass
-class DataFlow:
+class ModuleCalls:
     """Every submodule call of one forward pass of any nn.Module, with real shapes and samples."""
 
     model_type: str
@@ -407,3 +479,6 @@ class Question:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Question:
         return from_dict(cls, raw)
+
+
+__getattr__ = renamed_getattr(__name__, {"DataFlow": "ModuleCalls"}, globals())

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnntrace.model import last_hidden_from_h_n
+from rnntrace.model import last_hidden_from_h_n, layer_class
 from rnntrace.quiz.draft import Draft, four_options, shape, steps
 from rnntrace.quiz.setting import Setting, lesson_setting
 from rnntrace.quiz.verify import (
@@ -262,7 +262,7 @@ def _mismatch_numbers(s: Setting, rng: random.Random) -> tuple[int, int, tuple[i
 def mismatch_error(s: Setting, rng: random.Random) -> Draft:
     expected, hidden, dims = _mismatch_numbers(s, rng)
     bf = s.model.batch_first
-    cls = s.model.spec.torch_class()
+    cls = layer_class(s.model.spec)
     suffix = ", batch_first=True" if bf else ""
     code = f"layer = {s.cls}(input_size={expected}, hidden_size={hidden}{suffix})\n" \
            f"x = torch.randn{shape(dims)}\noutput, _ = layer(x)"

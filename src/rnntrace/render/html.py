@@ -15,31 +15,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rnntrace.cells import CELL_SPECS, RNN, typeset
-from rnntrace.errors import RunError
+from rnntrace.cells import typeset
+from rnntrace.config import ModelConfig
+from rnntrace.files import REPORT, atomic_write_text, read_trace
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
 from rnntrace.render.formatting import fmt_number, fmt_shape, fmt_values, term_lines
 
-REPORT = "report.html"
+__all__ = [
+    "REPORT", "config_sections", "content_security_policy", "json_island",
+    "read_trace", "render_report", "write_report",
+]
 
-def read_trace(path: Path) -> Trace:
-    """The Trace of a run directory (loaded and checked as a run) or of a trace.json file."""
-    if path.is_dir():
-        from rnntrace.run import load_run
-
-        trace = load_run(path).trace
-        if trace is None:
-            raise RunError(f"{path} has no trace.json: nothing to report")
-        return trace
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return Trace.from_dict(raw)
-    except FileNotFoundError:
-        raise RunError(f"{path}: no such run directory or trace file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc})") from None
-    except (TypeError, KeyError, AttributeError):
-        raise RunError(f"{path}: not an rnntrace trace") from None
 
 
 def render_report(trace: Trace) -> str:
@@ -64,8 +50,7 @@ def render_report(trace: Trace) -> str:
     env.filters["values"] = lambda v, digits=3, limit=6: fmt_values(v, digits, limit)
     template = env.from_string((here / "report.html.j2").read_text(encoding="utf-8"))
 
-    model = trace.config.get("model", {})
-    bidirectional = bool(model.get("bidirectional", False))
+    model = trace.config.model
     figures: dict[str, Markup] = {}
     if trace.training:
         loss, accuracy = plots.training_figures(trace.training)
@@ -73,7 +58,7 @@ def render_report(trace: Trace) -> str:
     units: list[str] = []
     p = trace.prediction
     if p is not None and p.length > 0:
-        units = plots.unit_names(len(p.last_hidden), bidirectional)
+        units = plots.unit_names(len(p.last_hidden), model.bidirectional)
         figures |= {
             "inputs": Markup(plots.inputs_figure(p)),
             "heatmap": Markup(plots.heatmap_figure(p, units)),
@@ -82,7 +67,7 @@ def render_report(trace: Trace) -> str:
     return template.render(
         trace=trace,
         title=_title(trace),
-        config_sections=config_sections(trace.config),
+        config_sections=config_sections(trace.config.to_dict()),
         figures=figures,
         confusion=confusion_cells(trace.test.confusion_matrix) if trace.test else [],
         quiz=[quiz_view(q) for q in trace.quiz],
@@ -100,8 +85,6 @@ def render_report(trace: Trace) -> str:
 
 def write_report(trace: Trace, path: Path) -> Path:
     """Render the report and write it atomically to `path` (a whole file or none); return it."""
-    from rnntrace.run import atomic_write_text
-
     atomic_write_text(path, render_report(trace))
     return path
 
@@ -135,16 +118,15 @@ def _json_safe(value: Any) -> Any:
 def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
     """What the step-through explainer needs, from the Trace alone."""
     p: PredictionTrace | None = trace.prediction
-    model = trace.config.get("model", {})
-    data = trace.config.get("data", {})
+    model, data = trace.config.model, trace.config.data
     return {
-        "cell": model.get("cell", "rnn"),
-        "bidirectional": bool(model.get("bidirectional", False)),
-        "num_layers": int(model.get("num_layers", 1)),
+        "cell": model.cell,
+        "bidirectional": model.bidirectional,
+        "num_layers": model.num_layers,
         "units": units,
         "feature_names": p.feature_names if p else [],
-        "feature_mean": data.get("feature_mean", []),
-        "feature_std": data.get("feature_std", []),
+        "feature_mean": data.feature_mean,
+        "feature_std": data.feature_std,
         "inputs": p.inputs if p else [],
         "tokens": p.tokens if p else [],
         "hidden": p.hidden_states if p else [],
@@ -185,10 +167,8 @@ def quiz_view(question: Question) -> dict[str, Any]:
     }
 
 
-def generic_equation(model: dict[str, Any]) -> list[str]:
-    spec = CELL_SPECS.get(str(model.get("cell", "rnn")), RNN)
-    lines = spec.equations(str(model.get("nonlinearity", "tanh")), int(model.get("proj_size", 0)))
-    return [typeset(line) for line in lines]
+def generic_equation(model: ModelConfig) -> list[str]:
+    return [typeset(line) for line in model.spec.equations(model.nonlinearity, model.proj_size)]
 
 
 def config_sections(config: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -221,7 +201,5 @@ def confusion_cells(matrix: list[list[int]]) -> list[list[tuple[int, float]]]:
 
 
 def _title(trace: Trace) -> str:
-    model = trace.config.get("model", {})
-    source = trace.config.get("data", {}).get("source", "")
-    cell = str(model.get("cell", "rnn")).upper()
-    return f"rnntrace report: {cell}({model.get('hidden_size', '?')}) on {source}"
+    model, source = trace.config.model, trace.config.data.source
+    return f"rnntrace report: {model.cell.upper()}({model.hidden_size}) on {source}"

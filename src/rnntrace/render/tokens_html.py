@@ -26,7 +26,7 @@ def token_rows(tokens: TokenTrace | None) -> list[dict[str, Any]]:
             "text": example.text,
             "predicted": example.predicted,
             "probability": example.probability,
-            "true": example.true,
+            "true": example.true_label,
             "letters": [
                 {"token": token, "value": value, "style": shade(value)}
                 for token, value in zip(example.tokens, example.activations, strict=True)

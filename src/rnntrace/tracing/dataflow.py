@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnntrace.model import SequenceClassifier, gather_last_step, hidden_of, last_hidden_from_h_n
+from rnntrace._deprecated import renamed_getattr
+from rnntrace.model import SequenceClassifier, hidden_of
 from rnntrace.records import Stage
 from rnntrace.tracing.sample import sample_values
 from rnntrace.tracing.tokens import embedding_stage
@@ -31,7 +32,9 @@ def shape(t: Tensor) -> list[int]:
 
 
 @torch.no_grad()
-def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = None) -> list[Stage]:
+def trace_stages(
+    model: SequenceClassifier, x: Tensor, lengths: Tensor | None = None
+) -> list[Stage]:
     """Run `x` through the pipeline stage by stage and record what each stage takes and gives.
 
     `x` is in the model's layout: (B, T, F) with batch_first, else (T, B, F).
@@ -78,7 +81,7 @@ def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = Non
             )
         )
 
-        last = _last_hidden(model, z, output, h_n, lengths)
+        last = model.last_hidden(z, lengths)  # (B, D·H): the model's own summary rule
         stages.append(
             Stage(
                 "Last hidden state",
@@ -124,16 +127,6 @@ def _first(t: Tensor, b_dim: int) -> Tensor:
     return t.select(b_dim, 0)
 
 
-def _last_hidden(
-    model: SequenceClassifier, z: Tensor, output: Tensor, h_n: Tensor, lengths: Tensor | None
-) -> Tensor:
-    if lengths is None:
-        return last_hidden_from_h_n(h_n, model.config.bidirectional)
-    if not model.config.bidirectional:
-        return gather_last_step(output, lengths, model.config.batch_first)
-    return model.last_hidden(z, lengths)
-
-
 def _last_rule(model: SequenceClassifier, lengths: Tensor | None) -> str:
     cfg = model.config
     if cfg.bidirectional:
@@ -154,3 +147,6 @@ def _last_rule(model: SequenceClassifier, lengths: Tensor | None) -> str:
         "h_n[-1]: the top layer's hidden state after the last step (equal to output[:, -1] "
         "here), a summary of the whole sequence"
     )
+
+
+__getattr__ = renamed_getattr(__name__, {"data_flow": "trace_stages"}, globals())

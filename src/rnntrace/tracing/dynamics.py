@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.utils.rnn import pad_packed_sequence
 
-from rnntrace.model import SequenceClassifier, last_hidden_from_h_n
+from rnntrace.model import SequenceClassifier
 from rnntrace.records import Dynamics
 from rnntrace.tracing.equations import activation_name, cell_name, unroll
 from rnntrace.tracing.explain import check_lengths
@@ -40,9 +40,10 @@ def hidden_dynamics(
     try:
         with torch.enable_grad():
             unrolled = unroll(rnn, rnn_input.detach(), None, lengths)
-            # With lengths, unroll stops each sequence at its own last step, as packing does; the
-            # model's gather at lengths - 1 (one direction) gives the same state.
-            last = last_hidden_from_h_n(unrolled.h_n, rnn.bidirectional)  # (B, D·H)
+            # With lengths, unroll stops each sequence at its own last step, as packing does, so
+            # the model's own summary rule applies to what it returns.
+            state = unrolled.h_n if unrolled.c_n is None else (unrolled.h_n, unrolled.c_n)
+            last = model.summarize(unrolled.output, state, lengths)  # (B, D·H)
             logits = model.head(last)  # (B, C)
             loss = F.cross_entropy(logits, y)
             top = unrolled.states[-1]  # direction → step → (B, H)

@@ -40,7 +40,7 @@ def write_insight(
         p = prediction.probabilities[prediction.predicted]
         verdict = (
             "correctly"
-            if prediction.true == prediction.predicted
+            if prediction.true_class == prediction.predicted
             else f"wrongly (it is {prediction.true_label})"
         )
         parts.append(

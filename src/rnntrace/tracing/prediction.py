@@ -48,7 +48,7 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
             probabilities=to_list(probs[0]),
             class_names=list(data.class_names),
             predicted=int(probs[0].argmax()),
-            true=int(data.labels[index]),
+            true_class=int(data.labels[index]),
         )
     finally:
         model.train(was_training)

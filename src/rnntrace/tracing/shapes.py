@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from rnntrace.cells import NONLINEARITIES, cell_spec
 from rnntrace.errors import ConfigError, ShapeError
+from rnntrace.model import layer_class
 from rnntrace.records import Finding, ShapeLine, ShapeReport
 from rnntrace.tracing.explain import TORCH_SHAPE_ERRORS, explain_call, layer_label, reading
 
@@ -68,7 +69,7 @@ def layer_shapes(
         **spec.layer_kwargs(nonlinearity, proj_size),
     )
     with torch.device("meta"):  # weights without values: shapes and counts are all it needs
-        rnn = spec.torch_class()(in_size, hidden_size, **kwargs)
+        rnn = layer_class(spec)(in_size, hidden_size, **kwargs)
     measured, warnings = _measure(rnn, shape)
     output, h_n, *c_n = measured
 

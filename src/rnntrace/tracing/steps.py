@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from rnntrace.cells import CellSpec, at_step
 from rnntrace.errors import ConfigError, ShapeError
+from rnntrace.model import layer_class
 from rnntrace.records import StepRecord
 from rnntrace.tracing.equations import (
     State,
@@ -236,7 +237,7 @@ def _single_layer(rnn: nn.RNNBase, layer: int) -> nn.RNNBase:
     in_size = rnn.input_size if layer == 0 else state_size_of(rnn) * (2 if rnn.bidirectional else 1)
     spec = spec_of(rnn)
     kwargs = spec.layer_kwargs(activation_name(rnn), proj_size_of(rnn))
-    single = spec.torch_class()(
+    single = layer_class(spec)(
         in_size, rnn.hidden_size, 1, bias=rnn.bias, bidirectional=rnn.bidirectional, **kwargs
     )
     own = {

@@ -120,7 +120,7 @@ def token_trace(
                 tokens=vocabulary.decode(ids),
                 predicted=data.class_names[predicted],
                 probability=round(float(probs[i, predicted]), 6),
-                true=data.class_names[int(data.labels[i])] if data.class_names else None,
+                true_label=data.class_names[int(data.labels[i])] if data.class_names else None,
                 activations=[round(float(v), 6) for v in outputs[i, :length, unit]],
                 attribution=attribution,
             ))
