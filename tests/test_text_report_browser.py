@@ -12,7 +12,7 @@ import pytest
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.text import read_text
 from rnntrace.experiment import run_experiment
-from rnntrace.render.html import REPORT
+from rnntrace.render.html import REPORT, write_report
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -41,6 +41,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list[s
     val = data.data.subset([80, 81, 0, 1])
     run = run_experiment(data.data, model, TrainConfig(epochs=2, checkpoint=False), val=val,
                          out=root / "run", vocabulary=data.vocabulary)
+    write_report(run.trace, run.path / REPORT)  # as the CLI does after training
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM,
                                      args=["--no-sandbox", "--disable-gpu", "--no-first-run"])

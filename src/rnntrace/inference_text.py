@@ -8,10 +8,10 @@ from rnntrace.data.text import TextRows, encode, read_rows
 from rnntrace.data.vocabulary import Vocabulary, printable
 from rnntrace.errors import DataError, RunError
 from rnntrace.inference import Predictions, predict
-from rnntrace.run import SavedRun
+from rnntrace.run import Run
 
 
-def vocabulary_of(saved: SavedRun) -> Vocabulary:
+def vocabulary_of(saved: Run) -> Vocabulary:
     """The run's saved vocabulary; a run trained on numbers has none."""
     if not saved.config.data.vocabulary:
         raise RunError("this run was trained on numeric sequences, not text; give a data file "
@@ -19,7 +19,7 @@ def vocabulary_of(saved: SavedRun) -> Vocabulary:
     return Vocabulary.from_dict(saved.config.data.vocabulary)
 
 
-def predict_texts(saved: SavedRun, items: list[str], given: bool) -> Predictions:
+def predict_texts(saved: Run, items: list[str], given: bool) -> Predictions:
     """Classify `items`: the texts themselves (`given`), or one file read as training was."""
     vocabulary = vocabulary_of(saved)
     if given:

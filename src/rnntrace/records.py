@@ -196,6 +196,10 @@ class Trace:
         raw = dataclasses.asdict(self)
         if raw["tokens"] is None:  # written only for text, so a numeric trace reads as before
             del raw["tokens"]
+        if not self.config.model.vocab_size:  # likewise the text settings
+            for key in ("vocab_size", "embedding_dim", "embedding_dropout"):
+                del raw["config"]["model"][key]
+            del raw["config"]["data"]["vocabulary"]
         if raw["prediction"] is not None and not raw["prediction"]["tokens"]:
             del raw["prediction"]["tokens"]
         return raw
