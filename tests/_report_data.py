@@ -30,7 +30,7 @@ HOSTILE_FEATURES = [
 def lesson_run(out: Path, epochs: int = 2) -> Run:
     """The demo's lesson, with its report.html written beside the trace as the CLI does."""
     run = run_lesson(epochs=epochs, out=out)
-    write_report(run.trace, out / REPORT)
+    write_report(run.trace, out / REPORT, explanation=run.explanation)
     return run
 
 
@@ -57,5 +57,5 @@ def hostile_run(out: Path) -> Run:
         )
     ]
     run.trace.training[0].observation = '<img src=x onerror="window.__pwned=7">'
-    write_report(run.trace, out / REPORT)
+    write_report(run.trace, out / REPORT, explanation=run.explanation)
     return run

@@ -119,10 +119,10 @@ def test_demo_shows_a_step_term_by_term(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_demo_writes_the_report_beside_the_trace(tmp_path: Path) -> None:
     # The experiment only writes the run; the CLI, its caller, adds the page as its own step.
-    from rnntrace.files import read_trace
+    from rnntrace.files import load_explanation, read_trace
     from rnntrace.render.html import render_report
 
     run = tmp_path / "run"
     assert main(["demo", "--epochs", "1", "--json", "--out", str(run)]) == 0
     page = (run / "report.html").read_text(encoding="utf-8")
-    assert page == render_report(read_trace(run))
+    assert page == render_report(read_trace(run), load_explanation(run))

@@ -101,9 +101,13 @@ def test_the_demo_writes_a_report_with_every_section(lesson: Run) -> None:
         assert stage.name in text
     assert lesson.trace.training[-1].observation in text
     assert lesson.trace.quiz[0].prompt in text
-    # three inline figures for the prediction, two for training, each labelled for a reader
+    # three inline figures for the prediction, two for training, one attribution figure for
+    # the traced sequence and each hard case; each labelled for a reader
+    assert lesson.explanation is not None
+    explained = 1 + len(lesson.explanation.hard_cases)
     svgs = [a for tag, a in page.tags if tag == "svg"]
-    assert len(svgs) == 5 and all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
+    assert len(svgs) == 5 + explained
+    assert all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
 
 
 def test_nothing_is_loaded_from_anywhere(lesson: Run) -> None:

@@ -47,11 +47,18 @@ _EXPORTS = {
     "letters_lesson": "rnntrace.data.letters",
     "run_text_lesson": "rnntrace.experiment",
     "predict_texts": "rnntrace.inference_text",
+    "attribute": "rnntrace.attribution.integrated",
+    "explain": "rnntrace.attribution.explanation",
+    "explain_run": "rnntrace.attribution.source",
+    "planted_signal": "rnntrace.attribution.planted",
+    "planted_self_test": "rnntrace.attribution.planted",
+    "Explanation": "rnntrace.attribution.records",
 }
 # Old names kept for one release; each warns once (rt.trace will return a whole Trace).
 _RENAMED = {"DataFlow": "ModuleCalls", "data_flow": "trace_stages", "trace": "trace_modules"}
 
 __all__ = [
+    "Explanation",
     "History",
     "ModelConfig",
     "ModuleCalls",
@@ -66,9 +73,12 @@ __all__ = [
     "Vocabulary",
     "__version__",
     "assemble_trace",
+    "attribute",
     "checked",
     "evaluate",
+    "explain",
     "explain_call",
+    "explain_run",
     "explain_steps",
     "fit",
     "hidden_dynamics",
@@ -78,6 +88,8 @@ __all__ = [
     "load_run",
     "make_quiz",
     "observe",
+    "planted_self_test",
+    "planted_signal",
     "predict",
     "predict_texts",
     "read",
@@ -93,6 +105,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from rnntrace.attribution.explanation import explain as explain
+    from rnntrace.attribution.integrated import attribute as attribute
+    from rnntrace.attribution.planted import planted_self_test as planted_self_test
+    from rnntrace.attribution.planted import planted_signal as planted_signal
+    from rnntrace.attribution.records import Explanation as Explanation
+    from rnntrace.attribution.source import explain_run as explain_run
     from rnntrace.config import (
         ModelConfig as ModelConfig,
     )

@@ -175,7 +175,7 @@ def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: b
     console = text.console()
     with text.EpochProgress(console, enabled=not json) as progress:
         run = start(progress.update)
-    write_report(run.trace, run.path / REPORT)
+    write_report(run.trace, run.path / REPORT, explanation=run.explanation)
     if json:
         sys.stdout.write(run.trace.to_json() + "\n")
     else:
@@ -463,12 +463,14 @@ def report(
     ] = False,
 ) -> None:
     """Write the run's report: one self-contained HTML page that works offline."""
-    from rnntrace.files import read_trace
+    from rnntrace.files import load_explanation, read_trace
     from rnntrace.render.html import REPORT, write_report
 
     trace = read_trace(run)
     target = out if out is not None else (run if run.is_dir() else run.parent) / REPORT
-    write_report(trace, target)
+    # The explanation `rnntrace explain` (or the run itself) kept beside the trace, if any.
+    explanation = load_explanation(run if run.is_dir() else run.parent)
+    write_report(trace, target, explanation=explanation)
     print(f"Report written to {target}")
     if open_:
         import webbrowser
@@ -620,6 +622,72 @@ def shapes(
         sys.stdout.write(json_lib.dumps(dataclasses.asdict(report), indent=2) + "\n")
     else:
         Console().print(shape_report_view(report))
+
+
+@app.command()
+def explain(
+    run: Annotated[
+        Path | None, typer.Argument(help="A run directory written by train or demo.")
+    ] = None,
+    sequence: Annotated[
+        str | None,
+        typer.Option("--sequence", help="The id of the sequence to explain (default: the "
+                     "traced one, the first held-out sequence)."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Sequences to explain instead of the run's held-out split."),
+    ] = None,
+    self_test: Annotated[
+        bool,
+        typer.Option("--self-test", help="Train on planted-signal data and check that the "
+                     "attribution finds the planted window (uses the run's cell, else GRU)."),
+    ] = False,
+    json: Json = False,
+) -> None:
+    """Why the model predicts what it does: attribution per step and feature, the hidden units
+    that separate the classes, the hardest held-out cases. Writes explain.json and the report."""
+    from rnntrace.attribution.records import Explanation
+    from rnntrace.errors import ConfigError
+    from rnntrace.render.explain_text import explanation_lines
+
+    if run is None and not self_test:
+        raise ConfigError("give a run directory to explain, or --self-test")
+    explanation = Explanation(attribution=None, terms=[], units=None)
+    if run is not None:
+        from rnntrace.attribution.source import explain_run
+        from rnntrace.files import read_trace, save_explanation
+        from rnntrace.render.html import REPORT, write_report
+
+        given = None
+        if data is not None:
+            from rnntrace.data.readers import read
+            from rnntrace.run import load_config
+
+            given = read(data, **load_config(run).data.read_options, min_classes=1)
+        explanation = explain_run(run, sequence=sequence, data=given)
+    if self_test:
+        from rnntrace.attribution.planted import planted_self_test
+
+        cell, bidirectional = "gru", False
+        if run is not None:
+            from rnntrace.run import load_config
+
+            model = load_config(run).model
+            cell, bidirectional = model.cell, model.bidirectional
+        explanation.planted = planted_self_test(cell, bidirectional=bidirectional)
+    if run is not None:
+        save_explanation(run, explanation)
+        write_report(read_trace(run), run / REPORT, explanation=explanation)
+    if json:
+        sys.stdout.write(explanation.to_json() + "\n")
+    else:
+        print("\n".join(explanation_lines(explanation)))
+        if run is not None:
+            print(f"\nExplanation written to {run / 'explain.json'}; the report shows it: "
+                  f"{run / REPORT}")
+    if explanation.planted is not None and not explanation.planted.passed:
+        raise typer.Exit(1)
 
 
 # The usage-error class of the click that typer runs on: typer vendors click in recent versions and

@@ -19,8 +19,11 @@ import numpy as np
 import torch
 
 from rnntrace import checkpoint, distributed
+from rnntrace.attribution.records import Explanation
+from rnntrace.attribution.source import save_explanation
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.streaming import RowSubset
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
@@ -31,7 +34,8 @@ from rnntrace.tracing.assemble import QUIZ_QUESTIONS, assemble_trace, describe, 
 from rnntrace.train import Split, fit, intra_op_threads, split
 
 __all__ = [
-    "QUIZ_QUESTIONS", "Run", "run_experiment", "run_lesson", "run_meta", "run_text_lesson",
+    "QUIZ_QUESTIONS", "Run", "explain_held_out", "run_experiment", "run_lesson", "run_meta",
+    "run_text_lesson",
     "score_test",
 ]
 
@@ -86,9 +90,12 @@ def run_experiment(
         with intra_op_threads(history.threads):
             trace = assemble_trace(model, data, history, config=config,
                                    held_out=parts.held_out, test=test)
+            explanation = explain_held_out(model, parts.train, parts.held_out,
+                                           train_config.batch_size)
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)
+            save_explanation(path, explanation)
             # The run is complete: its checkpoints have served their purpose.
             shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
     except BaseException:
@@ -99,7 +106,8 @@ def run_experiment(
     finally:
         if board is not None:
             board.close()
-    return Run(path=path, config=config, model=model, trace=trace, history=history)
+    return Run(path=path, config=config, model=model, trace=trace, history=history,
+               explanation=explanation)
 
 
 def _data_config(
@@ -142,6 +150,21 @@ def _epoch_log(
             on_epoch_end(end)
 
     return log_epoch
+
+
+def explain_held_out(
+    model: SequenceClassifier,
+    train: SequenceSet | RowSubset,
+    held_out: SequenceSet | RowSubset | None,
+    batch_size: int,
+) -> Explanation:
+    """The explanation of the traced sequence and of the held-out set the trace shows."""
+    from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
+
+    shown = held_out if held_out is not None else train
+    if isinstance(shown, RowSubset):
+        shown = shown.head(max(batch_size, MAX_SEQUENCES))
+    return explain(model, shown)
 
 
 def run_meta(path: Path, history: History, started: float) -> dict[str, Any]:

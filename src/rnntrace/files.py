@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from rnntrace.attribution.records import Explanation
 from rnntrace.errors import ConfigError, RunError
 from rnntrace.records import Trace
 
@@ -21,6 +22,7 @@ TRACE = "trace.json"
 METRICS = "metrics.jsonl"
 WEIGHTS = "model.safetensors"
 REPORT = "report.html"
+EXPLAIN = "explain.json"  # the attribution and unit responses beside the trace
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: a run's files get the usual permissions
 
@@ -77,3 +79,21 @@ def read_trace(path: Path) -> Trace:
     elif not path.exists():
         raise RunError(f"{path}: no such run directory or trace file")
     return trace_from_json(read_json(path), path)
+
+
+def save_explanation(path: Path, explanation: Explanation) -> Path:
+    """Write `explain.json` into the run directory `path` (atomically); return the file."""
+    target = path / EXPLAIN
+    atomic_write_text(target, explanation.to_json() + "\n")
+    return target
+
+
+def load_explanation(path: Path) -> Explanation | None:
+    """The explanation kept in a run directory, or None when it has none."""
+    file = path / EXPLAIN
+    if not file.is_file():
+        return None
+    try:
+        return Explanation.from_json(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, AttributeError):
+        raise RunError(f"{file}: not an rnntrace explanation") from None

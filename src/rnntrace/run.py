@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from rnntrace._deprecated import renamed_getattr
+from rnntrace.attribution.records import Explanation
 from rnntrace.config import RunConfig
 from rnntrace.errors import ConfigError, RunError
 from rnntrace.files import (
@@ -113,7 +114,7 @@ def save_run(path: Path, config: RunConfig, trace: Trace, model: SequenceClassif
 class Run:
     """One run: its directory, configuration, model with trained weights, trace and history.
 
-    A run just trained holds all five; one read back with `load_run` has no History (its
+    A run just trained holds all six; one read back with `load_run` has no History (its
     epochs are in trace.training and metrics.jsonl) and no trace if trace.json is missing.
     """
 
@@ -122,6 +123,7 @@ class Run:
     model: SequenceClassifier
     trace: Trace | None
     history: History | None = None
+    explanation: Explanation | None = None  # also in <path>/explain.json
 
 
 def load_config(path: Path) -> RunConfig:

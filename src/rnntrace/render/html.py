@@ -13,7 +13,7 @@ import json
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnntrace.cells import typeset
 from rnntrace.config import ModelConfig
@@ -21,15 +21,21 @@ from rnntrace.files import REPORT, atomic_write_text, read_trace
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
 from rnntrace.render.formatting import fmt_number, fmt_shape, fmt_values, term_lines
 
+if TYPE_CHECKING:
+    from rnntrace.attribution.records import Explanation
+
 __all__ = [
     "REPORT", "config_sections", "content_security_policy", "json_island",
     "read_trace", "render_report", "write_report",
 ]
 
 
+def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
+    """The report page as one HTML string: no external file, font, script or request.
 
-def render_report(trace: Trace) -> str:
-    """The report page as one HTML string: no external file, font, script or request."""
+    With an `explanation` (attribution.explain) the page gains its "Why this prediction"
+    section, linked to the heatmap and the step-through.
+    """
     import jinja2
     from markupsafe import Markup
 
@@ -38,6 +44,12 @@ def render_report(trace: Trace) -> str:
 
     here = resources.files("rnntrace.render")
     script = (here / "report.js").read_text(encoding="utf-8")
+    explained: dict[str, Any] | None = None
+    if explanation is not None:
+        from rnntrace.render.explain_html import explain_view
+
+        explained = explain_view(explanation, trace)
+        script += (here / "explain.js").read_text(encoding="utf-8")
     env = jinja2.Environment(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -74,7 +86,11 @@ def render_report(trace: Trace) -> str:
         letters="ABCDEFGHIJ",
         units=units,
         generic_equation=generic_equation(model),
-        island=Markup(json_island(island_data(trace, units))),
+        island=Markup(json_island(island_data(trace, units) | (
+            {"explain": {k: explained[k] for k in ("cases", "units", "grad_norm")}}
+            if explained is not None else {}))),
+        explain=explained,
+        explain_figures=[Markup(f) for f in explained["figures"]] if explained else [],
         css=Markup((here / "report.css").read_text(encoding="utf-8")),
         script=Markup(script),
         csp=content_security_policy(script),
@@ -83,9 +99,9 @@ def render_report(trace: Trace) -> str:
     )
 
 
-def write_report(trace: Trace, path: Path) -> Path:
+def write_report(trace: Trace, path: Path, explanation: Explanation | None = None) -> Path:
     """Render the report and write it atomically to `path` (a whole file or none); return it."""
-    atomic_write_text(path, render_report(trace))
+    atomic_write_text(path, render_report(trace, explanation))
     return path
 
 
