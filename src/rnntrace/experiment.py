@@ -90,12 +90,15 @@ def run_experiment(
         with intra_op_threads(history.threads):
             trace = assemble_trace(model, data, history, config=config,
                                    held_out=parts.held_out, test=test)
-            explanation = explain_held_out(model, parts.train, parts.held_out,
-                                           train_config.batch_size)
+            # Text: the attribution is per token, over embedding vectors, in trace.tokens; the
+            # (step, feature) explanation reads numeric inputs and is not made for token ids.
+            explanation = None if model_config.vocab_size else explain_held_out(
+                model, parts.train, parts.held_out, train_config.batch_size)
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)
-            save_explanation(path, explanation)
+            if explanation is not None:
+                save_explanation(path, explanation)
             # The run is complete: its checkpoints have served their purpose.
             shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
     except BaseException:
