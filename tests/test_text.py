@@ -200,3 +200,21 @@ def test_control_characters_in_names_are_escaped(tmp_path: Path) -> None:
     (tmp_path / "KR.txt").write_text("Kim\n\u202e\n", encoding="utf-8")  # a bidi override alone
     read = read_text(tmp_path, min_classes=2)
     assert read.data.ids[-1] == "\u202e"  # kept as data; only messages escape it
+
+
+def test_embedding_attribution_is_complete() -> None:
+    """Integrated Gradients' shares add up to logit(text) − logit(all-zero vectors)."""
+    from rnntrace.tracing.tokens import embedding_attribution
+
+    data = letters_lesson(n=6, seed=3)
+    torch.manual_seed(0)
+    model = SequenceClassifier(1, 3, 6, "gru", vocab_size=len(data.vocabulary),
+                               embedding_dim=4).eval()
+    x = torch.from_numpy(data.data.sequence(0))[None]  # (1, T, 1)
+    shares = embedding_attribution(model, x, 1)
+    assert len(shares) == int(data.data.lengths[0])
+    with torch.no_grad():
+        z = model.embedding(x[..., 0].long())  # type: ignore[misc]
+        gap = model.head(model.last_hidden(z))[0, 1] - model.head(
+            model.last_hidden(torch.zeros_like(z)))[0, 1]
+    assert sum(shares) == pytest.approx(float(gap), abs=1e-3)

@@ -64,6 +64,9 @@ def test_letters_are_coloured(page: tuple[Any, list[str], list[str]]) -> None:
                for i in range(min(letters.count(), 40))}
     assert len(colours) > 3  # shades that vary with the activation
     assert all(c.startswith("rgba(") for c in colours)
+    # Each text's letters appear twice: by the unit's activation, then by attribution.
+    first = tab.locator("#tokens tbody tr").first
+    assert "attribution:" in first.inner_text()
     assert not [c for c in console if c.startswith(("error", "pageerror"))]
 
 

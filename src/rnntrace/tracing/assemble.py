@@ -29,7 +29,7 @@ from rnntrace.tracing.dynamics import hidden_dynamics
 from rnntrace.tracing.hooks import trace_modules
 from rnntrace.tracing.insight import write_insight
 from rnntrace.tracing.prediction import trace_prediction, trace_steps
-from rnntrace.tracing.tokens import token_trace
+from rnntrace.tracing.tokens import embedding_attribution, token_trace
 from rnntrace.train import predict_logits
 
 # The stages run the whole batch through the model when it is this small (the lesson's
@@ -108,7 +108,8 @@ def assemble_trace(
         recomputation=recomputation,
         dynamics=_dynamics(model, shown, batch_size),
         quiz=_quiz(model, config.train.seed, layout),
-        tokens=token_trace(model, shown, vocabulary) if vocabulary is not None else None,
+        tokens=token_trace(model, shown, vocabulary, attribute=embedding_attribution)
+        if vocabulary is not None else None,
     )
 
 

@@ -26,6 +26,30 @@ TokenAttribution = Callable[[SequenceClassifier, Tensor, int], list[float]]
 EXAMPLES = 12  # texts shown in the report: enough to see a pattern, few enough to read
 
 
+def embedding_attribution(model: SequenceClassifier, x: Tensor, target: int) -> list[float]:
+    """Integrated Gradients over the embedding vectors, summed per token: (T,) shares.
+
+    Token ids are not differentiable, so the path runs from the zero vector (what padding
+    embeds to) to each token's vector; the shares add up to logit(x) − logit(all zeros).
+    """
+    from captum.attr import IntegratedGradients
+
+    cfg = model.config
+    assert model.embedding is not None
+    ids = x.to(next(model.parameters()).device)[..., 0].long()  # (1, T)
+    z = model.embedding(ids).detach()  # (1, T, E)
+
+    def forward(vectors: Tensor) -> Tensor:  # (n, T, E) → logits (n, C)
+        laid = vectors if cfg.batch_first else vectors.transpose(0, 1)  # (T, n, E)
+        return model.head(model.last_hidden(laid))  # type: ignore[no-any-return]
+
+    with torch.enable_grad():
+        shares = IntegratedGradients(forward).attribute(
+            z, baselines=torch.zeros_like(z), target=target, n_steps=64,
+            method="gausslegendre")  # (1, T, E)
+    return [float(v) for v in shares.sum(-1)[0].detach().cpu()]
+
+
 def embedding_stage(model: SequenceClassifier, x: Tensor, z: Tensor, b_dim: int) -> Stage:
     """The data-flow stage that looks each token id up in the embedding table."""
     cfg = model.config
