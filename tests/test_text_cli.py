@@ -69,3 +69,13 @@ def test_demo_text_learns_letter_order(tmp_path: Path, capsys: pytest.CaptureFix
     assert trace["training"][-1]["val_accuracy"] >= 0.85
     assert trace["config"]["data"]["class_names"] == CLASSES
     assert letter_words(3, seed=0).texts == letter_words(3, seed=0).texts  # deterministic
+
+
+def test_explain_points_a_text_run_to_its_letters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(["demo", "--text", "--epochs", "1", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(run)]) == 2
+    assert "is a text run: its attribution is per token" in capsys.readouterr().err

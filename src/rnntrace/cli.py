@@ -658,7 +658,12 @@ def explain(
         from rnntrace.attribution.source import explain_run
         from rnntrace.files import read_trace, save_explanation
         from rnntrace.render.html import REPORT, write_report
+        from rnntrace.run import load_config as _load_config
 
+        if _load_config(run).data.vocabulary:
+            raise ConfigError(f"{run} is a text run: its attribution is per token, in the "
+                              "report's letters section (rnntrace report RUN); explain reads "
+                              "numeric steps and features")
         given = None
         if data is not None:
             from rnntrace.data.readers import read
