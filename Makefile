@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DEMO_EXTRAS ?=
 TEST_EXTRAS ?= [dev]
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/run.py $(ARGS)
+
+# Thousands of edited files of every format and run directories: a table of outcomes per format.
+fuzz: $(VENV)/.test
+	$(BIN)/python benchmarks/fuzz.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -26,7 +26,6 @@ def fresh_warnings() -> Iterator[None]:
 
 
 ALIASES: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
-    ("rnntrace.trace", lambda: rt.trace, lambda: rt.trace_modules),
     ("rnntrace.data_flow", lambda: rt.data_flow, lambda: rt.trace_stages),
     ("rnntrace.DataFlow", lambda: rt.DataFlow, lambda: rt.ModuleCalls),
     ("rnntrace.records.DataFlow", lambda: records.DataFlow, lambda: records.ModuleCalls),

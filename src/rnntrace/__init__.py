@@ -28,6 +28,9 @@ _EXPORTS = {
     "trace_stages": "rnntrace.tracing.dataflow",
     "trace_prediction": "rnntrace.tracing.prediction",
     "trace_modules": "rnntrace.tracing.hooks",
+    "trace": "rnntrace.tracing.generic",
+    "Recorder": "rnntrace.recorder",
+    "report": "rnntrace.render.notebook",
     "recompute": "rnntrace.tracing.equations",
     "explain_steps": "rnntrace.tracing.steps",
     "explain_call": "rnntrace.tracing.explain",
@@ -54,8 +57,9 @@ _EXPORTS = {
     "planted_self_test": "rnntrace.attribution.planted",
     "Explanation": "rnntrace.attribution.records",
 }
-# Old names kept for one release; each warns once (rt.trace will return a whole Trace).
-_RENAMED = {"DataFlow": "ModuleCalls", "data_flow": "trace_stages", "trace": "trace_modules"}
+# Old names kept for one release; each warns once. (rt.trace, once an alias of trace_modules,
+# now returns a whole Trace of any model.)
+_RENAMED = {"DataFlow": "ModuleCalls", "data_flow": "trace_stages"}
 
 __all__ = [
     "Explanation",
@@ -63,6 +67,7 @@ __all__ = [
     "ModelConfig",
     "ModuleCalls",
     "Question",
+    "Recorder",
     "RnnTraceError",
     "Run",
     "RunConfig",
@@ -96,9 +101,11 @@ __all__ = [
     "read_text",
     "read_trace",
     "recompute",
+    "report",
     "run_experiment",
     "run_lesson",
     "run_text_lesson",
+    "trace",
     "trace_modules",
     "trace_prediction",
     "trace_stages",
@@ -168,6 +175,9 @@ if TYPE_CHECKING:
     from rnntrace.quiz import (
         make_quiz as make_quiz,
     )
+    from rnntrace.recorder import (
+        Recorder as Recorder,
+    )
     from rnntrace.records import (
         ModuleCalls as ModuleCalls,
     )
@@ -176,6 +186,9 @@ if TYPE_CHECKING:
     )
     from rnntrace.records import (
         Trace as Trace,
+    )
+    from rnntrace.render.notebook import (
+        report as report,
     )
     from rnntrace.run import (
         Run as Run,
@@ -201,6 +214,9 @@ if TYPE_CHECKING:
     from rnntrace.tracing.explain import (
         explain_call as explain_call,
     )
+    from rnntrace.tracing.generic import (
+        trace as trace,
+    )
     from rnntrace.tracing.hooks import (
         trace_modules as trace_modules,
     )
@@ -225,6 +241,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "lightning":  # the optional Lightning callback, a submodule
+        return importlib.import_module("rnntrace.lightning")
     if name in _RENAMED:
         from rnntrace._deprecated import warn_renamed
 

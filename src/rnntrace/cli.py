@@ -153,13 +153,15 @@ def _given(ctx: typer.Context, name: str) -> bool:
 
 def _note_dropped(*sets: Any) -> None:
     """Say which sequences --nan drop left out: leaving data out silently would mislead."""
+    from rnntrace.errors import printable  # ids come from the file: escape what they hold
     for data in sets:
         if data is not None and data.dropped:
             shown = ", ".join(map(repr, data.dropped[:5])) + (", …" if len(data.dropped) > 5
                                                               else "")
             total = len(data) + len(data.dropped)
-            print(f"rnntrace: note: {data.source}: --nan drop left out {len(data.dropped)} of "
-                  f"{total} sequences (ids {shown})", file=sys.stderr)
+            print(printable(f"rnntrace: note: {data.source}: --nan drop left out "
+                            f"{len(data.dropped)} of {total} sequences (ids {shown})"),
+                  file=sys.stderr)
 
 
 def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bool) -> None:
@@ -419,7 +421,7 @@ def predict(
         format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
     if format not in ("csv", "jsonl"):
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
-    saved = load_run(run)
+    saved = load_run(run, with_trace=False)
     if text or saved.config.data.vocabulary:
         from rnntrace.inference_text import predict_texts, top_classes
 
@@ -693,6 +695,54 @@ def explain(
                   f"{run / REPORT}")
     if explanation.planted is not None and not explanation.planted.passed:
         raise typer.Exit(1)
+
+
+@app.command("trace")
+def trace_model(
+    target: Annotated[
+        str, typer.Argument(metavar="FILE.py:NAME",
+                            help="A class with no required arguments, or a function that "
+                            "returns the model, in your own Python file.")
+    ],
+    input: Annotated[
+        str | None,
+        typer.Option("--input", help="Shape of a seeded random input, e.g. 4,7,5 (token ids "
+                     "when the model starts with an nn.Embedding)."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="The model's inputs instead: .npy, .npz (arrays in order) "
+                     "or .pt (a tensor or a tuple of tensors)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The report page to write (default: NAME.html).")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Trace your own model: every module call, each recurrent layer recomputed, findings.
+
+    This imports FILE.py, which runs the code in it: only trace files you trust (your own).
+    """
+    from rich.console import Console
+
+    from rnntrace.errors import ConfigError
+    from rnntrace.render.notebook import report, trace_renderables
+    from rnntrace.tracing.generic import trace
+    from rnntrace.usermodel import load_model, random_input, read_input
+
+    if (input is None) == (data is None):
+        raise ConfigError("give the input as --input SHAPE or --data FILE (one of them)")
+    import torch
+
+    torch.manual_seed(seed)
+    model = load_model(target)
+    inputs = read_input(data) if data is not None else (random_input(model, input or "", seed),)
+    result = trace(model, *inputs)
+    console = Console(highlight=False)
+    for part in trace_renderables(result):
+        console.print(part)
+    page = report(result, out if out is not None else Path(f"{target.rpartition(':')[2]}.html"))
+    console.print(f"report: {page}")
 
 
 # The usage-error class of the click that typer runs on: typer vendors click in recent versions and

@@ -11,6 +11,7 @@ from rnntrace.errors import ConfigError
 
 __all__ = ["CELLS", "NONLINEARITIES", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig"]
 LR_SCHEDULES = ("none", "plateau")
+NAN_POLICIES = ("error", "drop", "fill")  # what a reader does with NaN or inf values
 
 
 @dataclass
@@ -158,25 +159,27 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
-        """A run's configuration read back; a foreign or inconsistent one is a ConfigError."""
+        """A run's configuration read back; a foreign or inconsistent one is a ConfigError.
+
+        Every value is checked for type and size by rnntrace.run_schema before it is used.
+        """
+        from rnntrace import run_schema
+
+        if not isinstance(raw, dict):
+            raise ConfigError("not an rnntrace run configuration: not a JSON object")
+        unknown = sorted(set(raw) - {"model", "train", "data"})
+        if unknown:
+            raise ConfigError(f"not an rnntrace run configuration: unknown section {unknown[0]!r}")
         parts: dict[str, Any] = {}
         for name, kind in (("model", ModelConfig), ("train", TrainConfig), ("data", DataConfig)):
-            section = raw.get(name)
-            if not isinstance(section, dict):
+            if not isinstance(raw.get(name), dict):
                 raise ConfigError(f"not an rnntrace run configuration: no {name!r} section")
-            known = {f.name for f in dataclasses.fields(kind)}
-            unknown = sorted(set(section) - known)
-            if unknown:
-                raise ConfigError(f"not an rnntrace run configuration: {name!r} has unknown "
-                                  f"setting{'s' if len(unknown) > 1 else ''} "
-                                  f"{', '.join(map(repr, unknown))}")
-            try:
-                parts[name] = kind(**section)
-            except TypeError:
-                raise ConfigError(f"not an rnntrace run configuration: {name!r} is incomplete "
-                                  "or holds a value of the wrong type") from None
+            parts[name] = run_schema.build(kind, raw[name], name)
         config = cls(**parts)
         model, data = config.model, config.data
+        run_schema.check_read_options(data.read_options)
+        run_schema.check_model_size(model)
+        run_schema.check_batch_size(config.train.batch_size, data.max_length, model.n_features)
         if data.class_names and len(data.class_names) != model.n_classes:
             raise ConfigError(f"inconsistent: {len(data.class_names)} class names for a model of "
                               f"{model.n_classes} classes")
@@ -188,4 +191,9 @@ class RunConfig:
         if data.feature_names and len(data.feature_names) != model.n_features:
             raise ConfigError(f"inconsistent: {len(data.feature_names)} feature names for a "
                               f"model of {model.n_features} features")
+        for key in ("feature_mean", "feature_std"):
+            stats = getattr(data, key)
+            if stats and len(stats) != model.n_features:
+                raise ConfigError(f"inconsistent: {len(stats)} values in data.{key} for a model "
+                                  f"of {model.n_features} features")
         return config

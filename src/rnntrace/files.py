@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from rnntrace import run_schema
 from rnntrace.attribution.records import Explanation
 from rnntrace.errors import ConfigError, RunError
 from rnntrace.records import Trace
@@ -53,21 +54,24 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def read_json(path: Path) -> Any:
-    """A run's JSON file; a missing or unreadable one is a RunError naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path.parent} is not an rnntrace run: {path.name} is missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc})") from None
+    """A run's JSON file; a missing, unreadable or outsized one is a RunError naming it."""
+    return run_schema.read_json(path)
 
 
 def trace_from_json(raw: Any, path: Path) -> Trace:
-    """The Trace a trace.json holds (schema version 1 or 2); anything else is a RunError."""
+    """The Trace a trace.json holds (schema version 1 or 2), every field checked by type and
+    size; anything else is a RunError."""
+    if not isinstance(raw, dict):
+        raise RunError(f"{path}: not an rnntrace trace")
     try:
-        return Trace.from_dict(raw)
-    except (TypeError, KeyError, AttributeError, ValueError, ConfigError):
+        trace = Trace.from_dict(raw)
+        run_schema.check(Trace, trace, finite=False)
+    except run_schema.Invalid as exc:
+        raise RunError(f"{path}: not an rnntrace trace ({exc})") from None
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError, RecursionError,
+            ConfigError):
         raise RunError(f"{path}: not an rnntrace trace") from None
+    return trace
 
 
 def read_trace(path: Path) -> Trace:

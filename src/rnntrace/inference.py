@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.errors import DataError
+from rnntrace.errors import DataError, RunError
 from rnntrace.run import Run
 from rnntrace.train import predict_logits
 
@@ -57,6 +57,14 @@ def check_features(saved: Run, data: SequenceSet) -> None:
         )
 
 
+def check_weights(saved: Run) -> None:
+    """A model with NaN or inf weights would write nan probabilities: refuse it instead."""
+    for name, tensor in saved.model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise RunError(f"{saved.path}: the weight {name} holds NaN or inf (training "
+                           "diverged?); retrain, e.g. with a lower --lr")
+
+
 def _generic(names: list[str]) -> bool:
     # Arrays carry no feature names; they get f0, f1, ... and are matched by position.
     return names == [f"f{i}" for i in range(len(names))]
@@ -65,6 +73,7 @@ def _generic(names: list[str]) -> bool:
 def predict(saved: Run, data: SequenceSet, batch_size: int = 512) -> Predictions:
     """Class probabilities for every sequence of `data` from a saved run's model."""
     check_features(saved, data)
+    check_weights(saved)
     probs = torch.softmax(predict_logits(saved.model, data, batch_size), dim=-1)  # (N, C)
     names = saved.config.data.class_names or [str(i) for i in range(probs.shape[1])]
     return Predictions(

@@ -23,6 +23,22 @@ SCHEMA_VERSION = 2
 Nested = Any  # nested lists of floats: a few real values sampled from a tensor
 
 
+class Shown:
+    """Printed as the terminal view, shown as HTML in Jupyter and as rich renderables.
+
+    The views live in rnntrace.render, a layer above; they are looked up by name when shown.
+    """
+
+    def __str__(self) -> str:
+        return str(_view("text_of")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("html_of")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("renderables_of")(self)
+
+
 @dataclass
 class Stage:
     """One stage of the data flow, with the shapes it takes and gives."""
@@ -96,7 +112,7 @@ class EpochEnd:
 
 
 @dataclass
-class History:
+class History(Shown):
     """Per-epoch records of a fit, plus their timings and why training stopped."""
 
     records: list[EpochRecord] = field(default_factory=list)
@@ -147,7 +163,9 @@ class TokenTrace:
 class Trace:
     """Everything about one run: configuration, stages, training, a prediction, an insight."""
 
-    config: RunConfig  # the run's settings; runtime facts (threads, device, times) are in meta
+    # The run's settings; None for a user's own model traced with rt.trace (module_calls and
+    # layers describe it). Runtime facts (threads, device, times) are in meta.
+    config: RunConfig | None
     stages: list[Stage]  # the classifier's pipeline, stage by stage
     training: list[EpochRecord]
     prediction: PredictionTrace | None
@@ -163,6 +181,8 @@ class Trace:
     dynamics: Dynamics | None = None
     # Questions about this run's own configuration, each key proved by running PyTorch.
     quiz: list[Question] = field(default_factory=list)
+    # Every recurrent layer of the model, each call recomputed from its weights (rt.trace).
+    layers: list[RecurrentLayer] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
@@ -196,13 +216,23 @@ class Trace:
         raw = dataclasses.asdict(self)
         if raw["tokens"] is None:  # written only for text, so a numeric trace reads as before
             del raw["tokens"]
-        if not self.config.model.vocab_size:  # likewise the text settings
+        if self.config is not None and not self.config.model.vocab_size:  # the text settings too
             for key in ("vocab_size", "embedding_dim", "embedding_dropout"):
                 del raw["config"]["model"][key]
             del raw["config"]["data"]["vocabulary"]
         if raw["prediction"] is not None and not raw["prediction"]["tokens"]:
             del raw["prediction"]["tokens"]
         return raw
+
+    # The views live in rnntrace.render, a layer above; they are looked up by name when shown.
+    def __str__(self) -> str:
+        return str(_view("trace_text")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("trace_html")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("trace_renderables")(self)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
@@ -215,6 +245,17 @@ class Trace:
     @classmethod
     def from_json(cls, text: str) -> Trace:
         return cls.from_dict(json.loads(text))
+
+
+def _view(name: str) -> Any:
+    """A view function of rnntrace.render.notebook, imported when a record is first shown.
+
+    Imported by name because records sit below render in the layers: records must load without
+    the views, and the views read records.
+    """
+    import importlib
+
+    return getattr(importlib.import_module("rnntrace.render.notebook"), name)
 
 
 def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
@@ -318,7 +359,7 @@ class ModuleCall:
 
 
 @dataclass
-class ModuleCalls:
+class ModuleCalls(Shown):
     """Every submodule call of one forward pass of any nn.Module, with real shapes and samples."""
 
     model_type: str
@@ -357,7 +398,7 @@ class StepRecord:
 
 
 @dataclass
-class Recomputation:
+class Recomputation(Shown):
     """A recurrent layer recomputed from its own weights with the textbook equations, vs PyTorch."""
 
     cell: str
@@ -379,6 +420,17 @@ class Recomputation:
     @property
     def matches(self) -> bool:
         return self.max_abs_diff <= self.tolerance
+
+
+@dataclass
+class RecurrentLayer:
+    """One call of one recurrent layer of a user's model, recomputed from its own weights."""
+
+    name: str  # qualified name in the model, e.g. "encoder.lstm"
+    label: str  # the layer as constructed, e.g. "nn.LSTM(5, 8, batch_first=True)"
+    reading: str  # how it read its input, e.g. "batch 4 × 7 steps × 5 features"
+    recomputation: Recomputation
+    proj_size: int = 0  # LSTM with proj_size: the width of h
 
 
 @dataclass
@@ -452,7 +504,7 @@ QUIZ_LEVELS = ("easy", "medium", "hard")
 
 
 @dataclass
-class Question:
+class Question(Shown):
     """One multiple-choice question about a configuration, with its key proved by PyTorch."""
 
     id: str  # unique within a quiz: "<number>-<template>"

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from rnntrace import run_schema
 from rnntrace._deprecated import renamed_getattr
 from rnntrace.attribution.records import Explanation
 from rnntrace.config import RunConfig
@@ -129,26 +130,23 @@ class Run:
 def load_config(path: Path) -> RunConfig:
     if not path.is_dir():
         raise RunError(f"{path} is not a run directory")
-    raw = _read_json(path / CONFIG)
-    if not isinstance(raw, dict):
-        raise RunError(f"{path / CONFIG}: not an rnntrace run configuration")
-    try:
-        return RunConfig.from_dict(raw)
-    except ConfigError as exc:
-        raise RunError(f"{path / CONFIG}: {exc.message}") from None
+    config: RunConfig = run_schema.load_config(_read_json(path / CONFIG), path / CONFIG)
+    return config
 
 
-def load_run(path: Path) -> Run:
-    """Read a run directory back; weights are loaded without executing code."""
+def load_run(path: Path, with_trace: bool = True) -> Run:
+    """Read a run directory back; weights are loaded without executing code.
+
+    with_trace=False leaves trace.json unread (predict needs only the model).
+    """
     config = load_config(path)
     model = SequenceClassifier.from_config(config.model)
     with torch.no_grad():
         load_weights(path / WEIGHTS, model)
     model.eval()
     trace = None
-    if (path / TRACE).exists():
-        raw = _read_json(path / TRACE)
-        trace = trace_from_json(raw, path / TRACE)
+    if with_trace and (path / TRACE).exists():
+        trace = trace_from_json(_read_json(path / TRACE), path / TRACE)
     return Run(path=path, config=config, model=model, trace=trace)
 
 

@@ -164,7 +164,13 @@ def fit(
         loop = _Loop(model, config, device, world, checkpoints)
         with intra_op_threads(loop.history.threads):
             if resume is not None:
-                loop.restore(resume)
+                try:
+                    loop.restore(resume)
+                except (RuntimeError, ValueError, KeyError, TypeError, IndexError,
+                        AttributeError) as exc:
+                    # Only the file's contents are read here: any failure means a damaged one.
+                    raise RunError(f"--resume: the checkpoint's training state is damaged "
+                                   f"({type(exc).__name__}); start the run again") from None
             loop.run(
                 _source(train, device),
                 _source(val, device) if val is not None else None,

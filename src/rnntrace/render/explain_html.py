@@ -124,7 +124,7 @@ def _terms_size(terms: list[LayerTerms]) -> int:
 
 def explain_view(explanation: Explanation, trace: Trace) -> dict[str, Any]:
     """What the template and the script need for the explain section."""
-    bidirectional = trace.config.model.bidirectional
+    bidirectional = trace.config is not None and trace.config.model.bidirectional
     cases: list[dict[str, Any]] = []
     figures: list[str] = []
     lines: list[list[str]] = []

@@ -11,11 +11,12 @@ import base64
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rnntrace.cells import typeset
+from rnntrace.cells import cell_spec, typeset
 from rnntrace.config import ModelConfig
 from rnntrace.files import REPORT, atomic_write_text, read_trace
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
@@ -62,7 +63,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     env.filters["values"] = lambda v, digits=3, limit=6: fmt_values(v, digits, limit)
     template = env.from_string((here / "report.html.j2").read_text(encoding="utf-8"))
 
-    model = trace.config.model
+    model = model_facts(trace)
     figures: dict[str, Markup] = {}
     if trace.training:
         loss, accuracy = plots.training_figures(trace.training)
@@ -70,7 +71,9 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     units: list[str] = []
     p = trace.prediction
     if p is not None and p.length > 0:
-        units = plots.unit_names(len(p.last_hidden), model.bidirectional)
+        # a user's model may feed its head something else than the top layer's states
+        width = len(p.last_hidden) if trace.config is not None else len(p.hidden_states[0])
+        units = plots.unit_names(width, model.bidirectional)
         figures |= {
             "inputs": Markup(plots.inputs_figure(p)),
             "heatmap": Markup(plots.heatmap_figure(p, units)),
@@ -79,7 +82,9 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     return template.render(
         trace=trace,
         title=_title(trace),
-        config_sections=config_sections(trace.config.to_dict()),
+        config_sections=config_sections(
+            trace.config.to_dict() if trace.config is not None else model_description(trace)
+        ),
         figures=figures,
         confusion=confusion_cells(trace.test.confusion_matrix) if trace.test else [],
         quiz=[quiz_view(q) for q in trace.quiz],
@@ -134,15 +139,17 @@ def _json_safe(value: Any) -> Any:
 def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
     """What the step-through explainer needs, from the Trace alone."""
     p: PredictionTrace | None = trace.prediction
-    model, data = trace.config.model, trace.config.data
+    model = model_facts(trace)
+    data = trace.config.data if trace.config is not None else None
     return {
         "cell": model.cell,
         "bidirectional": model.bidirectional,
         "num_layers": model.num_layers,
         "units": units,
         "feature_names": p.feature_names if p else [],
-        "feature_mean": data.feature_mean,
-        "feature_std": data.feature_std,
+        # a user's model reads its inputs as given: no statistics, no standardised column
+        "feature_mean": data.feature_mean if data is not None else [],
+        "feature_std": data.feature_std if data is not None else [],
         "inputs": p.inputs if p else [],
         "tokens": p.tokens if p else [],
         "hidden": p.hidden_states if p else [],
@@ -183,8 +190,54 @@ def quiz_view(question: Question) -> dict[str, Any]:
     }
 
 
-def generic_equation(model: ModelConfig) -> list[str]:
-    return [typeset(line) for line in model.spec.equations(model.nonlinearity, model.proj_size)]
+def generic_equation(model: ModelConfig | ModelFacts) -> list[str]:
+    spec = cell_spec(model.cell)
+    return [typeset(line) for line in spec.equations(model.nonlinearity, model.proj_size)]
+
+
+@dataclass
+class ModelFacts:
+    """What the page needs to know about the recurrent layer it explains."""
+
+    cell: str
+    nonlinearity: str
+    bidirectional: bool
+    num_layers: int
+    proj_size: int
+    hidden_size: int
+
+
+def model_facts(trace: Trace) -> ModelConfig | ModelFacts:
+    """rnntrace's own model settings, or those of a user's model's first recurrent layer."""
+    if trace.config is not None:
+        return trace.config.model
+    r = trace.recomputation
+    layer = trace.layers[0] if trace.layers else None
+    return ModelFacts(
+        cell=r.cell if r else "rnn",
+        nonlinearity=r.nonlinearity if r else "tanh",
+        bidirectional=r.bidirectional if r else False,
+        num_layers=r.num_layers if r else 1,
+        proj_size=layer.proj_size if layer else 0,
+        hidden_size=len(trace.steps[0].h) if trace.steps else 0,
+    )
+
+
+def model_description(trace: Trace) -> dict[str, Any]:
+    """A user's model, as the configuration section shows it: what it is, what it holds."""
+    calls = trace.module_calls
+    described: dict[str, Any] = {}
+    if calls is not None:
+        described["model"] = {
+            "type": calls.model_type,
+            "parameters": calls.n_parameters,
+            "trainable": calls.n_trainable,
+            "module calls": len(calls.calls),
+        }
+    described["recurrent layers"] = {
+        layer.name: f"{layer.label}; read {layer.reading}" for layer in trace.layers
+    }
+    return described
 
 
 def config_sections(config: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -217,5 +270,10 @@ def confusion_cells(matrix: list[list[int]]) -> list[list[tuple[int, float]]]:
 
 
 def _title(trace: Trace) -> str:
+    if trace.config is None:
+        kind = trace.module_calls.model_type if trace.module_calls else "model"
+        return f"rnntrace report: {kind}, " + ", ".join(
+            layer.label for layer in trace.layers[:3]
+        )
     model, source = trace.config.model, trace.config.data.source
     return f"rnntrace report: {model.cell.upper()}({model.hidden_size}) on {source}"
