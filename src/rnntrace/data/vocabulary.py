@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rnntrace import errors
 from rnntrace.errors import ConfigError
 
 PAD, UNK = "<pad>", "<unk>"
@@ -48,16 +49,9 @@ def tokenize(text: str, tokens: str = "char") -> list[str]:
 
 
 def printable(text: str, limit: int | None = 40, quote: bool = True) -> str:
-    """`text` made safe for a one-line message: control and format characters escaped, cut short.
-
-    A stand-in for the data readers' shared escaping helper, which is not on main yet.
-    """
+    """`text` for a message: escaped by the shared rnntrace.errors.printable, cut, quoted."""
     cut = text if limit is None else text[:limit]
-    shown = "".join(
-        c if unicodedata.category(c)[0] not in "CZ" or c == " " else c.encode(
-            "unicode_escape").decode("ascii")
-        for c in cut
-    ) + ("…" if len(cut) < len(text) else "")
+    shown = errors.printable(cut) + ("…" if len(cut) < len(text) else "")
     return repr(shown) if quote else shown
 
 
