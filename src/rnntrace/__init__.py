@@ -45,6 +45,11 @@ _EXPORTS = {
     "read_trace": "rnntrace.files",
     "predict": "rnntrace.inference",
     "RnnTraceError": "rnntrace.errors",
+    "read_text": "rnntrace.data.text",
+    "Vocabulary": "rnntrace.data.vocabulary",
+    "letters_lesson": "rnntrace.data.letters",
+    "run_text_lesson": "rnntrace.experiment",
+    "predict_texts": "rnntrace.inference_text",
     "attribute": "rnntrace.attribution.integrated",
     "explain": "rnntrace.attribution.explanation",
     "explain_run": "rnntrace.attribution.source",
@@ -70,6 +75,7 @@ __all__ = [
     "SequenceSet",
     "Trace",
     "TrainConfig",
+    "Vocabulary",
     "__version__",
     "assemble_trace",
     "attribute",
@@ -83,18 +89,22 @@ __all__ = [
     "hidden_dynamics",
     "layer_shapes",
     "lesson",
+    "letters_lesson",
     "load_run",
     "make_quiz",
     "observe",
     "planted_self_test",
     "planted_signal",
     "predict",
+    "predict_texts",
     "read",
+    "read_text",
     "read_trace",
     "recompute",
     "report",
     "run_experiment",
     "run_lesson",
+    "run_text_lesson",
     "trace",
     "trace_modules",
     "trace_prediction",
@@ -117,6 +127,9 @@ if TYPE_CHECKING:
     from rnntrace.config import (
         TrainConfig as TrainConfig,
     )
+    from rnntrace.data.letters import (
+        letters_lesson as letters_lesson,
+    )
     from rnntrace.data.readers import (
         read as read,
     )
@@ -125,6 +138,12 @@ if TYPE_CHECKING:
     )
     from rnntrace.data.synthetic import (
         lesson as lesson,
+    )
+    from rnntrace.data.text import (
+        read_text as read_text,
+    )
+    from rnntrace.data.vocabulary import (
+        Vocabulary as Vocabulary,
     )
     from rnntrace.errors import (
         RnnTraceError as RnnTraceError,
@@ -135,11 +154,17 @@ if TYPE_CHECKING:
     from rnntrace.experiment import (
         run_lesson as run_lesson,
     )
+    from rnntrace.experiment import (
+        run_text_lesson as run_text_lesson,
+    )
     from rnntrace.files import (
         read_trace as read_trace,
     )
     from rnntrace.inference import (
         predict as predict,
+    )
+    from rnntrace.inference_text import (
+        predict_texts as predict_texts,
     )
     from rnntrace.model import (
         SequenceClassifier as SequenceClassifier,

@@ -28,6 +28,10 @@ class ModelConfig:
     dropout: float = 0.0  # between stacked layers, as nn.RNN applies it; needs num_layers > 1
     batch_first: bool = True  # input is (B, T, F); False means (T, B, F)
     proj_size: int = 0  # LSTM only: h_t projected to this many values (0: no projection)
+    # Text: token ids → nn.Embedding(vocab_size, embedding_dim, padding_idx=0) → the layer.
+    vocab_size: int = 0  # 0: numeric inputs, standardised instead of embedded
+    embedding_dim: int = 0  # the vectors' width; 0 with a vocabulary means 32
+    embedding_dropout: float = 0.0  # zeroes this share of embedding values while training
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
@@ -40,6 +44,23 @@ class ModelConfig:
             raise ConfigError(f"n_classes must be at least 2, got {self.n_classes}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.vocab_size < 0 or self.embedding_dim < 0:
+            raise ConfigError("vocab_size and embedding_dim must not be negative")
+        if self.vocab_size:
+            if self.vocab_size < 3:
+                raise ConfigError(f"vocab_size must count <pad>, <unk> and at least one token, "
+                                  f"got {self.vocab_size}")
+            self.embedding_dim = self.embedding_dim or 32
+        elif self.embedding_dim or self.embedding_dropout:
+            raise ConfigError("embedding_dim and embedding_dropout need a vocabulary "
+                              "(vocab_size > 0)")
+        if not 0.0 <= self.embedding_dropout < 1.0:
+            raise ConfigError(f"embedding_dropout must be in [0, 1), got {self.embedding_dropout}")
+
+    @property
+    def input_size(self) -> int:
+        """What the recurrent layer reads per step: the embedding's width, or the features."""
+        return self.embedding_dim if self.vocab_size else self.n_features
 
     @property
     def num_directions(self) -> int:
@@ -113,6 +134,8 @@ class DataConfig:
     feature_std: list[float] = field(default_factory=list)
     # How the file was read (label/id/time columns, features, NaN policy), reused by predict.
     read_options: dict[str, Any] = field(default_factory=dict)
+    # Text: the training split's vocabulary (rnntrace.data.vocabulary.Vocabulary.to_dict()).
+    vocabulary: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,6 +151,10 @@ class RunConfig:
         # Written only when set: a run without a projection reads and writes as it always has.
         if not self.model.proj_size:
             del raw["model"]["proj_size"]
+        if not self.model.vocab_size:  # likewise the text fields, for a numeric run
+            del raw["model"]["vocab_size"], raw["model"]["embedding_dim"]
+            del raw["model"]["embedding_dropout"]
+            del raw["data"]["vocabulary"]
         return raw
 
     @classmethod
@@ -156,6 +183,11 @@ class RunConfig:
         if data.class_names and len(data.class_names) != model.n_classes:
             raise ConfigError(f"inconsistent: {len(data.class_names)} class names for a model of "
                               f"{model.n_classes} classes")
+        tokens = data.vocabulary.get("tokens") if data.vocabulary else None
+        if (tokens is not None or model.vocab_size) and (
+                not isinstance(tokens, list) or len(tokens) != model.vocab_size):
+            raise ConfigError(f"inconsistent: the vocabulary does not hold the model's "
+                              f"{model.vocab_size} embedding rows")
         if data.feature_names and len(data.feature_names) != model.n_features:
             raise ConfigError(f"inconsistent: {len(data.feature_names)} feature names for a "
                               f"model of {model.n_features} features")

@@ -24,6 +24,7 @@ from rnntrace.attribution.source import save_explanation
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset
+from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import EpochEnd, History
@@ -34,6 +35,7 @@ from rnntrace.train import Split, fit, intra_op_threads, split
 
 __all__ = [
     "QUIZ_QUESTIONS", "Run", "explain_held_out", "run_experiment", "run_lesson", "run_meta",
+    "run_text_lesson",
     "score_test",
 ]
 
@@ -51,13 +53,15 @@ def run_experiment(
     read_options: dict[str, Any] | None = None,
     resume: Path | None = None,
     tensorboard: Path | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
     `val` replaces the held-out split; `test` is scored once at the end. Both must use the
     class names of `data` in the same order. `resume` continues the killed run in that
     directory from its last checkpoint (the settings must match the checkpoint's; see
-    checkpoint.configs). `tensorboard` also writes event files.
+    checkpoint.configs). `tensorboard` also writes event files. `vocabulary`: a text run's
+    (rnntrace.data.text), saved with the run and used to show its tokens.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -65,7 +69,8 @@ def run_experiment(
     parts = split(data, val, train_config)
     torch.manual_seed(train_config.seed)  # initial weights
     model = SequenceClassifier.from_config(model_config)
-    config = RunConfig(model_config, train_config, _data_config(data, parts, read_options))
+    config = RunConfig(model_config, train_config,
+                       _data_config(data, parts, read_options, vocabulary))
 
     # Where the run lives: a resumed run continues in its own directory; only rank 0 writes.
     world = distributed.from_env()
@@ -85,12 +90,15 @@ def run_experiment(
         with intra_op_threads(history.threads):
             trace = assemble_trace(model, data, history, config=config,
                                    held_out=parts.held_out, test=test)
-            explanation = explain_held_out(model, parts.train, parts.held_out,
-                                           train_config.batch_size)
+            # Text: the attribution is per token, over embedding vectors, in trace.tokens; the
+            # (step, feature) explanation reads numeric inputs and is not made for token ids.
+            explanation = None if model_config.vocab_size else explain_held_out(
+                model, parts.train, parts.held_out, train_config.batch_size)
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)
-            save_explanation(path, explanation)
+            if explanation is not None:
+                save_explanation(path, explanation)
             # The run is complete: its checkpoints have served their purpose.
             shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
     except BaseException:
@@ -106,7 +114,8 @@ def run_experiment(
 
 
 def _data_config(
-    data: SequenceSet, parts: Split, read_options: dict[str, Any] | None
+    data: SequenceSet, parts: Split, read_options: dict[str, Any] | None,
+    vocabulary: Vocabulary | None = None,
 ) -> DataConfig:
     """The data settings saved with the run: the set described, its statistics, how it was read."""
     return replace(
@@ -114,6 +123,7 @@ def _data_config(
         feature_mean=[float(v) for v in parts.mean],
         feature_std=[float(v) for v in parts.std],
         read_options=dict(read_options or {}),
+        vocabulary=vocabulary.to_dict() if vocabulary is not None else {},
     )
 
 
@@ -210,3 +220,27 @@ def run_lesson(
         tensorboard=tensorboard,
     )
 
+
+# The text lesson's model and engine: a small char GRU learns "which marker comes first".
+TEXT_LESSON: dict[str, Any] = {"hidden_size": 32, "embedding_dim": 16, "cell": "gru", "epochs": 10}
+
+
+def run_text_lesson(
+    epochs: int = 10,  # TEXT_LESSON["epochs"]
+    seed: int = 0,
+    out: Path | None = None,
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    **train_options: Any,
+) -> Run:
+    """The text lesson (rnntrace.data.letters): 1200 words → Embedding → GRU(32) → 3 classes."""
+    from rnntrace.data.letters import letters_lesson
+
+    lesson = letters_lesson(seed=seed)
+    model_config = ModelConfig(
+        n_features=1, n_classes=lesson.data.n_classes, hidden_size=int(TEXT_LESSON["hidden_size"]),
+        cell=str(TEXT_LESSON["cell"]), vocab_size=len(lesson.vocabulary),
+        embedding_dim=int(TEXT_LESSON["embedding_dim"]),
+    )
+    train_config = TrainConfig(epochs=epochs, seed=seed, **train_options)
+    return run_experiment(lesson.data, model_config, train_config, out=out, command="demo",
+                          on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary)

@@ -1,5 +1,8 @@
 """SequenceClassifier: recurrent layers → the last real hidden state → Linear → logits.
 
+Text enters as token ids (B, T, 1) and an Embedding (E wide) turns them into vectors before
+the recurrent layers; numeric inputs are standardised instead.
+
 Shape legend used in the comments below:
     B batch, T time steps, F features, H hidden size, D directions (1 or 2),
     L layers × directions (the first dimension of h_n), C classes.
@@ -27,7 +30,7 @@ def layer_class(spec: CellSpec) -> Callable[..., nn.RNNBase]:
 def make_rnn(config: ModelConfig) -> nn.RNNBase:
     """The torch recurrent layer a config describes."""
     return layer_class(config.spec)(
-        input_size=config.n_features,
+        input_size=config.input_size,  # the embedding's width for text
         hidden_size=config.hidden_size,
         num_layers=config.num_layers,
         batch_first=config.batch_first,
@@ -113,6 +116,9 @@ class SequenceClassifier(nn.Module):
         dropout: float = 0.0,
         batch_first: bool = True,
         proj_size: int = 0,
+        vocab_size: int = 0,
+        embedding_dim: int = 0,
+        embedding_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.config = ModelConfig(
@@ -126,8 +132,18 @@ class SequenceClassifier(nn.Module):
             dropout=dropout,
             batch_first=batch_first,
             proj_size=proj_size,
+            vocab_size=vocab_size,
+            embedding_dim=embedding_dim,
+            embedding_dropout=embedding_dropout,
         )
         self.standardize = Standardize(n_features)
+        # Id 0 is <pad>: padding_idx keeps its vector zero and out of the gradient.
+        self.embedding = (
+            nn.Embedding(self.config.vocab_size, self.config.embedding_dim, padding_idx=0)
+            if self.config.vocab_size else None
+        )
+        # Active only in train(): an eval-mode model reads every embedding value as it is.
+        self.embedding_dropout = nn.Dropout(self.config.embedding_dropout)
         self.rnn = make_rnn(self.config)
         # The head reads the top layer's final h of each direction: D·H, or D·P when projected.
         self.head = nn.Linear(self.config.state_size * self.config.num_directions, n_classes)
@@ -145,7 +161,17 @@ class SequenceClassifier(nn.Module):
             dropout=config.dropout,
             batch_first=config.batch_first,
             proj_size=config.proj_size,
+            vocab_size=config.vocab_size,
+            embedding_dim=config.embedding_dim,
+            embedding_dropout=config.embedding_dropout,
         )
+
+    def inputs(self, x: Tensor) -> Tensor:
+        """What the recurrent layers read: embedded token ids (…, E), or standardised x (…, F)."""
+        if self.embedding is None:
+            return self.standardize(x)  # type: ignore[no-any-return]
+        vectors = self.embedding(x[..., 0].long())  # (…, T) ids → (…, T, E)
+        return self.embedding_dropout(vectors)  # type: ignore[no-any-return]
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The last real hidden state of each sequence, (B, D·H).
@@ -153,7 +179,7 @@ class SequenceClassifier(nn.Module):
         `x` is (B, T, F) with batch_first, else (T, B, F). `lengths` (B,) marks the real steps of
         a padded batch; None means every sequence fills all T steps.
         """
-        return self.last_hidden(self.standardize(x), lengths)
+        return self.last_hidden(self.inputs(x), lengths)
 
     def last_hidden(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Run the recurrent layers on standardised input and pick each sequence's summary."""

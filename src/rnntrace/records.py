@@ -83,6 +83,8 @@ class PredictionTrace:
     class_names: list[str]
     predicted: int  # index into class_names
     true_class: int | None  # index into class_names; None when the label is unknown
+    # Text runs: the token read at each step (the inputs are then token ids), (T,).
+    tokens: list[str] = field(default_factory=list)
 
     @property
     def predicted_label(self) -> str:
@@ -131,6 +133,33 @@ class History(Shown):
 
 
 @dataclass
+class TokenExample:
+    """One text read token by token: what the chosen unit did at each token, and the verdict."""
+
+    text: str
+    tokens: list[str]  # one per step, as the vocabulary reads them (<unk> where unknown)
+    predicted: str
+    probability: float  # of the predicted class
+    true_label: str | None  # None when the label is unknown
+    activations: list[float]  # the chosen unit's h_t at each step, (T,)
+    # Each token's share of the prediction, when an attribution method is given (else None).
+    attribution: list[float] | None = None
+
+
+@dataclass
+class TokenTrace:
+    """A text run in tokens: the vocabulary's facts and held-out texts coloured unit by unit."""
+
+    vocab_size: int
+    embedding_dim: int
+    padding_index: int
+    unknown_index: int
+    unit: int  # the top layer's unit whose activation colours the letters
+    unit_reason: str
+    examples: list[TokenExample] = field(default_factory=list)
+
+
+@dataclass
 class Trace:
     """Everything about one run: configuration, stages, training, a prediction, an insight."""
 
@@ -157,6 +186,8 @@ class Trace:
     schema_version: int = SCHEMA_VERSION
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
+    # Text runs only: the texts in tokens, coloured by a unit's activation (and attribution).
+    tokens: TokenTrace | None = None
 
     @property
     def data_flow(self) -> list[Stage]:
@@ -182,7 +213,16 @@ class Trace:
         return max([self.recomputation.max_abs_diff, *(s.max_abs_diff for s in self.steps)])
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        raw = dataclasses.asdict(self)
+        if raw["tokens"] is None:  # written only for text, so a numeric trace reads as before
+            del raw["tokens"]
+        if self.config is not None and not self.config.model.vocab_size:  # the text settings too
+            for key in ("vocab_size", "embedding_dim", "embedding_dropout"):
+                del raw["config"]["model"][key]
+            del raw["config"]["data"]["vocabulary"]
+        if raw["prediction"] is not None and not raw["prediction"]["tokens"]:
+            del raw["prediction"]["tokens"]
+        return raw
 
     # The views live in rnntrace.render, a layer above; they are looked up by name when shown.
     def __str__(self) -> str:

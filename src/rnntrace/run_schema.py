@@ -43,6 +43,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "model.hidden_size": (1, 65_536),
     "model.num_layers": (1, 64),
     "model.proj_size": (0, 65_536),
+    "model.vocab_size": (0, 10_000_000),
+    "model.embedding_dim": (0, 65_536),
     "train.epochs": (1, 1_000_000),
     "train.batch_size": (1, 1_048_576),
     "train.threads": (1, 4096),
@@ -59,7 +61,9 @@ MAX_PARAMETERS = 200_000_000
 _GATES_AT_MOST = 4  # an LSTM's; an upper bound for every cell
 # What `rnntrace.read` takes from a run's data.read_options, and the type of each.
 READ_OPTIONS: dict[str, Any] = {"label": str, "id": str, "time": str | None,
-                                "features": list[str] | None, "nan": str}
+                                "features": list[str] | None, "nan": str,
+                                # text runs (rnntrace.data.text): the column, tokens, folding
+                                "text": str | None, "tokens": str, "ascii": bool}
 
 
 class Invalid(Exception):

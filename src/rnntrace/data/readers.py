@@ -5,6 +5,8 @@
     .npz               X (N, T, F), y (N,), optional lengths ... (rnntrace.data.arrays)
     .npy               X.npy memory-mapped, y.npy beside it (rnntrace.data.arrays)
     .ts                UEA/UCR time-series classification format (rnntrace.data.ts_format)
+    folder, .txt       text: one <class>.txt per class, one sequence per line (rnntrace.data.text)
+    .csv + text=COL    text: a column of strings and a label column
 
 Every problem a user can cause is a DataError with one line: the file, the place, the fix.
 """
@@ -18,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from rnntrace.data import arrays, missing, tabular, ts_format
+from rnntrace.data import text as text_reader
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import ConfigError, DataError
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
@@ -104,6 +108,10 @@ def read(
     labels: str | Path | None = None,
     min_classes: int = 2,
     labelled: bool = True,
+    text: str | None = None,
+    tokens: str = "char",
+    ascii: bool = False,
+    vocabulary: Vocabulary | None = None,
 ) -> SequenceSet:
     """Read sequences and their class labels from a .csv/.tsv/.parquet/.npz/.npy/.ts file.
 
@@ -123,10 +131,18 @@ def read(
     labelled: False for sequences to classify: the label (column, y array, y.npy, .ts labels
         with @classLabel false) may then be absent, and every sequence gets the label "".
 
+    text, tokens, ascii, vocabulary: a folder of <class>.txt files, a .txt file, or a table's
+        column `text` of strings is read as token ids (rnntrace.data.text.read_text, which also
+        returns the vocabulary and the unknown tokens).
+
     Class names are the labels as text, in natural order (numbers by value, "w2" before
     "w10"); a .ts file's @classLabel order is kept. Ids are kept as text.
     """
     path = Path(path)
+    if text_reader.is_text_source(path, text):
+        return text_reader.read_text(path, text=text, label=label, tokens=tokens, ascii=ascii,
+                                     vocabulary=vocabulary, min_classes=min_classes,
+                                     labelled=labelled).data
     missing.check_policy(nan)
     if not labelled:
         min_classes = 1

@@ -41,6 +41,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     from markupsafe import Markup
 
     from rnntrace.render import plots
+    from rnntrace.render.tokens_html import token_rows
 
     here = resources.files("rnntrace.render")
     script = (here / "report.js").read_text(encoding="utf-8")
@@ -99,6 +100,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         script=Markup(script),
         csp=content_security_policy(script),
         meta=[(k, v) for k, v in trace.meta.items() if not isinstance(v, list | dict)],
+        token_rows=token_rows(trace.tokens),
     )
 
 
@@ -149,6 +151,7 @@ def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
         "feature_mean": data.feature_mean if data is not None else [],
         "feature_std": data.feature_std if data is not None else [],
         "inputs": p.inputs if p else [],
+        "tokens": p.tokens if p else [],
         "hidden": p.hidden_states if p else [],
         "steps": [step_view(s) for s in trace.steps],
     }

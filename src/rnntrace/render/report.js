@@ -92,6 +92,19 @@
   function inputTable(t) {
     const table = document.getElementById("step-x");
     table.replaceChildren();
+    if (data.tokens && data.tokens.length) {
+      // Text: step t reads one token; the layer sees that id's embedding vector (x_t below).
+      const row = el("tr");
+      const th = el("th", "text", "token read at step " + t);
+      th.scope = "row";
+      row.appendChild(th);
+      row.appendChild(el("td", "text", data.tokens[t - 1]));
+      row.appendChild(el("td", "", "id " + data.inputs[t - 1][0]));
+      const body = el("tbody");
+      body.appendChild(row);
+      table.appendChild(body);
+      return;
+    }
     const head = el("tr");
     ["feature", "raw", "standardised"].forEach(function (h) {
       const th = el("th", h === "feature" ? "text" : "", h);
@@ -156,7 +169,8 @@
   function show(t) {
     t = Math.max(1, Math.min(T, t));
     slider.value = String(t);
-    document.getElementById("step-t").textContent = "t = " + t + " of " + T;
+    document.getElementById("step-t").textContent = "t = " + t + " of " + T +
+      (data.tokens && data.tokens.length ? ", reading “" + data.tokens[t - 1] + "”" : "");
     inputTable(t);
     cells(document.getElementById("step-hprev"), previous(t), data.units);
     document.getElementById("step-hprev-h").textContent = data.bidirectional

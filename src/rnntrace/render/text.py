@@ -99,7 +99,9 @@ def prediction_table(p: PredictionTrace) -> Group:
     steps.add_column("h_t (hidden state after step t)", ratio=1)
     # Steps count from 1, as in the equations (h_0 is the initial state).
     for t, (x, h) in enumerate(zip(p.inputs, p.hidden_states, strict=True), start=1):
-        steps.add_row(str(t), fmt_values(x, 2, limit=6), fmt_values(h, 2))
+        shown = (f"{escape(repr(p.tokens[t - 1]))} (id {int(x[0])})" if p.tokens
+                 else fmt_values(x, 2, limit=6))  # text: the letter read at step t
+        steps.add_row(str(t), shown, fmt_values(h, 2))
 
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")

@@ -18,15 +18,18 @@ from torch import Tensor
 from rnntrace.config import DataConfig, RunConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, is_memory_mapped, read_rows
+from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.model import SequenceClassifier
 from rnntrace.quiz import make_quiz
-from rnntrace.records import Dynamics, History, TestReport, Trace
+from rnntrace.quiz.embedding import text_quiz
+from rnntrace.records import Dynamics, History, Question, TestReport, Trace
 from rnntrace.scores import score
 from rnntrace.tracing.dataflow import trace_stages
 from rnntrace.tracing.dynamics import hidden_dynamics
 from rnntrace.tracing.hooks import trace_modules
 from rnntrace.tracing.insight import write_insight
 from rnntrace.tracing.prediction import trace_prediction, trace_steps
+from rnntrace.tracing.tokens import embedding_attribution, token_trace
 from rnntrace.train import predict_logits
 
 # The stages run the whole batch through the model when it is this small (the lesson's
@@ -88,6 +91,10 @@ def assemble_trace(
     steps, recomputation = trace_steps(model, shown, 0)
     records = history.records if history is not None else []
     layout = (int(x.shape[0]), int(x.shape[1]), int(x.shape[2]))
+    vocabulary = (Vocabulary.from_dict(config.data.vocabulary) if config.data.vocabulary
+                  else None)
+    if vocabulary is not None:  # text: name the token each step reads
+        prediction.tokens = vocabulary.decode([int(v[0]) for v in prediction.inputs])
     return Trace(
         config=config,
         stages=trace_stages(model, x, lengths),
@@ -100,9 +107,19 @@ def assemble_trace(
         steps=steps,
         recomputation=recomputation,
         dynamics=_dynamics(model, shown, batch_size),
-        quiz=make_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,
-                       input_shape=layout),
+        quiz=_quiz(model, config.train.seed, layout),
+        tokens=token_trace(model, shown, vocabulary, attribute=embedding_attribution)
+        if vocabulary is not None else None,
     )
+
+
+def _quiz(model: SequenceClassifier, seed: int, layout: tuple[int, int, int]) -> list[Question]:
+    """The run's questions; a text model's start with its Embedding (rnntrace.quiz.embedding)."""
+    cfg = model.config
+    if not cfg.vocab_size:
+        return make_quiz(cfg, n=QUIZ_QUESTIONS, seed=seed, input_shape=layout)
+    batch, steps = (layout[0], layout[1]) if cfg.batch_first else (layout[1], layout[0])
+    return text_quiz(cfg, n=QUIZ_QUESTIONS, seed=seed, batch=batch, steps=steps)
 
 
 def score_test(model: SequenceClassifier, test: SequenceSet) -> TestReport:

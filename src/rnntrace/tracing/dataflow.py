@@ -9,6 +9,7 @@ from rnntrace._deprecated import renamed_getattr
 from rnntrace.model import SequenceClassifier, hidden_of
 from rnntrace.records import Stage
 from rnntrace.tracing.sample import sample_values
+from rnntrace.tracing.tokens import embedding_stage
 
 
 def layer_name(model: SequenceClassifier) -> str:
@@ -22,7 +23,7 @@ def layer_name(model: SequenceClassifier) -> str:
     if cfg.proj_size:
         extras.append(f"proj_size={cfg.proj_size}")
     return (
-        f"{kind}({cfg.n_features} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
+        f"{kind}({cfg.input_size} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
     )
 
 
@@ -51,9 +52,9 @@ def trace_stages(
         )
         stages = [Stage("Input", shape(x), shape(x), layout, sample_values(_first(x, b_dim)))]
 
-        z = model.standardize(x)
+        z = model.inputs(x)
         stages.append(
-            Stage(
+            embedding_stage(model, x, z, b_dim) if model.embedding is not None else Stage(
                 "Standardize",
                 shape(x),
                 shape(z),

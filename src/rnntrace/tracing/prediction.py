@@ -31,7 +31,7 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
     try:
         seq = _sequence(model, data, index)  # (T, F)
         x = seq.unsqueeze(0) if cfg.batch_first else seq.unsqueeze(1)  # (1, T, F) / (T, 1, F)
-        z = model.standardize(x)
+        z = model.inputs(x)  # standardised values, or embedded token ids
         output, _ = model.rnn(z)  # (1, T, D·H) / (T, 1, D·H)
         steps = output[0] if cfg.batch_first else output[:, 0]  # (T, D·H)
         last = model.last_hidden(z)  # (1, D·H)
@@ -60,7 +60,8 @@ def trace_steps(
 ) -> tuple[list[StepRecord], Recomputation]:
     """Sequence `index` step by step through the first layer, and the whole layer recomputed.
 
-    The recurrent layer reads standardised inputs, so the x_t in the equations are those.
+    The recurrent layer reads standardised inputs (or a text's embedding vectors), so the x_t
+    in the equations are those.
     """
-    z = model.standardize(_sequence(model, data, index))  # (T, F)
+    z = model.inputs(_sequence(model, data, index))  # (T, F), or (T, E) for text
     return explain_steps(model.rnn, z), recompute(model.rnn, z)
