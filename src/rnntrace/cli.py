@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -233,8 +234,23 @@ def train(
     lr_schedule: LrSchedule = "none",
     resume: Resume = None,
     tensorboard: Tensorboard = None,
+    summary: Annotated[
+        str, typer.Option(help="last, mean, max or attention: how the outputs become one vector.")
+    ] = "last",
+    front_end: Annotated[
+        str, typer.Option("--front-end", help="none, window or conv: for long series.")
+    ] = "none",
+    window: Annotated[int, typer.Option(help="Steps the front end reads as one.")] = 1,
+    preset: Annotated[
+        str, typer.Option(help="auto: choose the settings you leave open on held-out training "
+                               "data; lesson: the demo's settings (the defaults shown).")
+    ] = "auto",
 ) -> None:
-    """Train a classifier on your sequences and trace it, as the demo does for the lesson."""
+    """Train a classifier on your sequences and trace it, as the demo does for the lesson.
+
+    Settings you do not give are chosen from the training file alone (--preset auto): a few
+    candidates are scored on held-out training sequences. --preset lesson uses the defaults shown.
+    """
     from rnntrace import checkpoint
     from rnntrace.config import ModelConfig, TrainConfig
     from rnntrace.data.readers import check_compatible, read
@@ -257,20 +273,72 @@ def train(
         model_config = ModelConfig(
             n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
             cell=cell, nonlinearity=nonlinearity, num_layers=layers,
-            bidirectional=bidirectional, dropout=dropout,
+            bidirectional=bidirectional, dropout=dropout, summary=summary, front_end=front_end,
+            window=window,
         )
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed,
             **engine_options(threads, device, clip, patience, lr_schedule),
         )
+    choice = None
+    if resume is None and _check_preset(preset) == "auto":
+        model_config, train_config, choice = _choose(
+            ctx, train_set, val_set, train_config, json,
+        )
     _train_and_show(
         lambda on_epoch_end: run_experiment(
             train_set, model_config, train_config, val=val_set, test=test_set, out=out,
             command="train", on_epoch_end=on_epoch_end, read_options=options, resume=resume,
-            tensorboard=tensorboard,
+            tensorboard=tensorboard, choice=choice,
         ),
         json,
     )
+
+
+# CLI option → ModelConfig/TrainConfig field, for the settings `--preset auto` may choose.
+_CHOOSABLE = {
+    "cell": "cell", "nonlinearity": "nonlinearity", "hidden": "hidden_size",
+    "layers": "num_layers", "bidirectional": "bidirectional", "dropout": "dropout",
+    "summary": "summary", "front_end": "front_end", "window": "window", "lr": "lr",
+    "batch_size": "batch_size", "epochs": "epochs",
+}
+
+
+def _check_preset(preset: str) -> str:
+    from rnntrace.choose import PRESETS
+    from rnntrace.errors import ConfigError
+
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}: choose {' or '.join(PRESETS)}")
+    return preset
+
+
+def _choose(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: bool) -> Any:
+    """Choose the settings the user left open (choose.py), printing the search as it goes."""
+    from rnntrace.choose import choose
+    from rnntrace.distributed import from_env
+    from rnntrace.render import choice_text, text
+
+    user = {
+        field: ctx.params[name] for name, field in _CHOOSABLE.items()
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    }
+    speak = not json and from_env().is_main
+    console = text.console()
+    engine = {"threads": base.threads, "device": base.device,
+              "clip_grad_norm": base.clip_grad_norm}
+    if speak:
+        console.print("Choosing settings on held-out training data (the test file is not read)")
+    model_config, train_config, choice = choose(
+        train_set, user, seed=base.seed, val=val_set, val_fraction=base.val_fraction,
+        on_progress=choice_text.search_progress(console) if speak else None, **engine,
+    )
+    train_config = dataclasses.replace(
+        train_config, patience=base.patience, lr_schedule=base.lr_schedule,
+    )
+    if speak:
+        choice_text.print_choice(choice, console)
+    return model_config, train_config, choice
 
 
 @app.command()

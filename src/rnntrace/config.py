@@ -11,6 +11,11 @@ from rnntrace.errors import ConfigError
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
 LR_SCHEDULES = ("none", "plateau")
+SUMMARIES = ("last", "mean", "max", "attention")
+FRONT_ENDS = ("none", "window", "conv")
+# Model settings added after the lesson's; left out of a saved config at their defaults so a
+# lesson run's config.json and trace.json read exactly as before.
+_LATER_MODEL_DEFAULTS = {"summary": "last", "front_end": "none", "window": 1}
 
 
 @dataclass
@@ -26,9 +31,23 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.0  # between stacked layers, as nn.RNN applies it; needs num_layers > 1
     batch_first: bool = True  # input is (B, T, F); False means (T, B, F)
+    # How the outputs become one vector (summaries.py); "last" is the lesson's last real state.
+    summary: str = "last"  # last | mean | max | attention
+    front_end: str = "none"  # none | window | conv (frontends.py): for long series
+    window: int = 1  # steps read together as one by the front end
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
+        if self.summary not in SUMMARIES:
+            raise ConfigError(f"unknown summary {self.summary!r}: choose one of "
+                              f"{', '.join(SUMMARIES)}")
+        if self.front_end not in FRONT_ENDS:
+            raise ConfigError(f"unknown front end {self.front_end!r}: choose one of "
+                              f"{', '.join(FRONT_ENDS)}")
+        if self.window < 1:
+            raise ConfigError(f"window must be at least 1 step, got {self.window}")
+        if self.window > 1 and self.front_end == "none":
+            self.front_end = "window"
         self.nonlinearity = self.nonlinearity.lower()
         if self.cell not in CELLS:
             raise ConfigError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}")
@@ -117,7 +136,11 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        raw = dataclasses.asdict(self)
+        for name, default in _LATER_MODEL_DEFAULTS.items():
+            if raw["model"].get(name) == default:
+                del raw["model"][name]
+        return raw
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunConfig:

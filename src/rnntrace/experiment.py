@@ -21,7 +21,7 @@ from rnntrace.errors import DataError
 from rnntrace.events import TensorBoardLog
 from rnntrace.model import SequenceClassifier
 from rnntrace.quiz import make_quiz
-from rnntrace.records import Dynamics, TestReport, Trace
+from rnntrace.records import Choice, Dynamics, TestReport, Trace
 from rnntrace.render.html import REPORT, write_report
 from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
 from rnntrace.scores import score
@@ -69,13 +69,15 @@ def run_experiment(
     read_options: dict[str, Any] | None = None,
     resume: Path | None = None,
     tensorboard: Path | None = None,
+    choice: Choice | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
     `val` replaces the held-out split; `test` is scored once at the end. Both must use the
     class names of `data` in the same order. `resume` continues the killed run in that
     directory from its last checkpoint (the settings must match the checkpoint's; see
-    checkpoint.configs). `tensorboard` also writes event files.
+    checkpoint.configs). `tensorboard` also writes event files. `choice` (choose.choose)
+    is stored in the trace.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -146,6 +148,7 @@ def run_experiment(
             trace = build_trace(model, config, history, data, train, held_out)
             if test is not None:
                 trace.test = score_test(model, test)
+        trace.choice = choice  # how the settings were chosen (choose.py), when they were
         trace.meta = {
             "path": str(path),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

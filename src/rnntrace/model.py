@@ -1,4 +1,4 @@
-"""SequenceClassifier: recurrent layers → the last real hidden state → Linear → logits.
+"""SequenceClassifier: front end? → recurrent layers → summary (last/mean/max/attention) → Linear.
 
 Shape legend used in the comments below:
     B batch, T time steps, F features, H hidden size, D directions (1 or 2),
@@ -7,13 +7,16 @@ Shape legend used in the comments below:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnntrace.config import ModelConfig
+from rnntrace.frontends import FrontEnd
+from rnntrace.summaries import AttentionPool, summarize
 
 _CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -94,7 +97,8 @@ class Standardize(nn.Module):
 
 
 class SequenceClassifier(nn.Module):
-    """Classify sequences from the last real hidden state of an RNN, LSTM or GRU."""
+    """Classify sequences from a summary of an RNN, LSTM or GRU's outputs (the last real state
+    by default), optionally after a front end that shortens long series."""
 
     def __init__(
         self,
@@ -108,6 +112,9 @@ class SequenceClassifier(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
         batch_first: bool = True,
+        summary: str = "last",
+        front_end: str = "none",
+        window: int = 1,
     ) -> None:
         super().__init__()
         self.config = ModelConfig(
@@ -120,10 +127,23 @@ class SequenceClassifier(nn.Module):
             bidirectional=bidirectional,
             dropout=dropout,
             batch_first=batch_first,
+            summary=summary,
+            front_end=front_end,
+            window=window,
         )
         self.standardize = Standardize(n_features)
-        self.rnn = make_rnn(self.config)
-        self.head = nn.Linear(hidden_size * self.config.num_directions, n_classes)
+        cfg = self.config
+        # Built only when used, so the lesson's modules (and its initial weights) are unchanged.
+        self.front: FrontEnd | None = None
+        rnn_config = cfg
+        if cfg.front_end != "none":
+            self.front = FrontEnd(n_features, cfg.front_end, cfg.window)
+            rnn_config = dataclasses.replace(cfg, n_features=self.front.out_features)
+        self.rnn = make_rnn(rnn_config)
+        self.head = nn.Linear(hidden_size * cfg.num_directions, n_classes)
+        self.attention = (
+            AttentionPool(hidden_size * cfg.num_directions) if cfg.summary == "attention" else None
+        )
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> SequenceClassifier:
@@ -137,19 +157,63 @@ class SequenceClassifier(nn.Module):
             bidirectional=config.bidirectional,
             dropout=config.dropout,
             batch_first=config.batch_first,
+            summary=config.summary,
+            front_end=config.front_end,
+            window=config.window,
         )
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """The last real hidden state of each sequence, (B, D·H).
+        """The summary of each sequence that feeds the head, (B, D·H).
 
         `x` is (B, T, F) with batch_first, else (T, B, F). `lengths` (B,) marks the real steps of
         a padded batch; None means every sequence fills all T steps.
         """
         return self.last_hidden(self.standardize(x), lengths)
 
-    def last_hidden(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Run the recurrent layers on standardised input and pick each sequence's summary."""
+    def front_input(self, z: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """Standardised input through the front end (if any): what the recurrent layer reads,
+        in the model's layout, with its lengths in the front end's steps."""
+        if self.front is None:
+            return z, lengths
+        if not self.config.batch_first:
+            z = z.transpose(0, 1)  # (B, T, F)
+        out = self.front(z, lengths)  # (B, T', F')
+        if not self.config.batch_first:
+            out = out.transpose(0, 1)  # (T', B, F')
+        return out, self.front.lengths(lengths)
+
+    def run_rnn(self, z: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The recurrent layer on its input: the batch-first output (B, T, D·H) and h_n.
+
+        A bidirectional layer on a padded batch is packed, so each sequence's backward direction
+        starts at its own last real step; the output is padded back with zeros.
+        """
         cfg = self.config
+        if lengths is not None and cfg.bidirectional:
+            packed = pack_padded_sequence(
+                z, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
+            )
+            packed_out, state = self.rnn(packed)
+            output, _ = pad_packed_sequence(
+                packed_out, batch_first=True, total_length=z.size(1 if cfg.batch_first else 0)
+            )  # (B, T, D·H)
+            return output, hidden_of(state)
+        output, state = self.rnn(z)
+        if not cfg.batch_first:
+            output = output.transpose(0, 1)  # (B, T, D·H)
+        return output, hidden_of(state)
+
+    def summarize(self, output: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The mean, max or attention summary of a batch-first output (B, T, D·H) → (B, D·H)."""
+        return summarize(self.config.summary, output, lengths, self.attention)
+
+    def last_hidden(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Run front end and recurrent layers on standardised input; each sequence's summary."""
+        cfg = self.config
+        z, lengths = self.front_input(z, lengths)
+        if cfg.summary != "last":
+            output, _ = self.run_rnn(z, lengths)
+            return self.summarize(output, lengths)
         if lengths is None:
             _, state = self.rnn(z)
             return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)

@@ -62,6 +62,9 @@ class PredictionTrace:
     class_names: list[str]
     predicted: int
     true: int | None
+    # How the summary read the steps (max: the step of each unit's value; attention: each step's
+    # weight); None for the last state, so a lesson's trace reads as before.
+    summary: SummaryTrace | None = None
 
     @property
     def predicted_label(self) -> str:
@@ -70,6 +73,45 @@ class PredictionTrace:
     @property
     def true_label(self) -> str | None:
         return None if self.true is None else self.class_names[self.true]
+
+
+@dataclass
+class SummaryTrace:
+    """What the summary took from the traced sequence's steps (steps of the recurrent layer,
+    counted after any front end)."""
+
+    kind: str  # mean | max | attention
+    steps: int  # recurrent steps the summary read
+    # max: for each unit (D·H), the step its value came from.
+    argmax_steps: list[int] | None = None
+    # attention: the weight of every step, summing to 1.
+    weights: list[float] | None = None
+
+
+@dataclass
+class CandidateScore:
+    """One candidate configuration of the settings search, scored on held-out training data."""
+
+    name: str
+    settings: dict[str, Any]
+    val_accuracy: float
+    val_loss: float
+    best_epoch: int
+    epochs_run: int
+    seconds: float
+
+
+@dataclass
+class Choice:
+    """How `train` chose the settings the user left open, from the training file alone."""
+
+    chosen: str  # the winning candidate's name
+    settings: dict[str, Any]  # the settings the final model used
+    user_settings: dict[str, Any]  # what the user's flags fixed (they override every candidate)
+    candidates: list[CandidateScore]
+    held_out: int  # training sequences held out to score the candidates
+    reason: str
+    seconds: float = 0.0
 
 
 @dataclass
@@ -93,6 +135,8 @@ class Trace:
     # Questions about this run's own configuration, each key proved by running PyTorch.
     quiz: list[Question] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
+    # How `train` chose its settings (None when they were given, as for the lesson).
+    choice: Choice | None = None
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -108,7 +152,13 @@ class Trace:
         return max([self.recomputation.max_abs_diff, *(s.max_abs_diff for s in self.steps)])
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        raw = dataclasses.asdict(self)
+        # Optional parts added later are left out when absent: a lesson's trace reads as before.
+        if raw["choice"] is None:
+            del raw["choice"]
+        if raw["prediction"] is not None and raw["prediction"]["summary"] is None:
+            del raw["prediction"]["summary"]
+        return raw
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)

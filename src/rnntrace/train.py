@@ -303,6 +303,18 @@ class _Loop:
             self._save(epoch)
             if history.stop_reason is not None:
                 return
+        self._keep_best()
+
+    def _keep_best(self) -> None:
+        """With early stopping, end on the best held-out weights even when every epoch ran."""
+        if self.config.patience is None or self.best_weights is None or self.bad_epochs == 0:
+            return
+        self.model.load_state_dict(self.best_weights)
+        best = self.history.records[-1].epoch - self.bad_epochs
+        self.history.stop_reason = (
+            f"all {self.config.epochs} epochs ran; kept the weights of epoch {best}, "
+            "the best held-out loss"
+        )
 
     def _train_epoch(self, data: BatchSource) -> tuple[float, Tensor, int]:
         """One pass over the data; returns seconds, [loss sum, correct, grad-norm sum], steps."""

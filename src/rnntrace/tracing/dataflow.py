@@ -7,6 +7,7 @@ from torch import Tensor
 
 from rnntrace.model import SequenceClassifier, gather_last_step, hidden_of, last_hidden_from_h_n
 from rnntrace.records import Stage
+from rnntrace.summaries import describe
 from rnntrace.tracing.sample import sample_values
 
 _EQUATIONS = {
@@ -25,7 +26,7 @@ def layer_name(model: SequenceClassifier) -> str:
     if cfg.cell == "rnn":
         extras.append(cfg.nonlinearity)
     return (
-        f"{kind}({cfg.n_features} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
+        f"{kind}({model.rnn.input_size} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
     )
 
 
@@ -63,6 +64,13 @@ def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = Non
             )
         )
 
+        if model.front is not None:
+            front, rnn_lengths = model.front_input(z, lengths)  # (B, T', F')
+            stages.append(Stage(
+                f"Front end: {model.front.kind}", shape(z), shape(front),
+                model.front.describe(cfg.n_features), sample_values(_first(front, b_dim)),
+            ))
+            z, lengths = front, rnn_lengths
         output, state = model.rnn(z)  # output (B, T, D·H); h_n (L, B, H)
         h_n = hidden_of(state)
         extra = {"h_n": shape(h_n)}
@@ -81,16 +89,25 @@ def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = Non
             )
         )
 
-        last = _last_hidden(model, z, output, h_n, lengths)
-        stages.append(
-            Stage(
-                "Last hidden state",
-                shape(output),
-                shape(last),
-                _last_rule(model, lengths),
-                sample_values(last),
+        if cfg.summary == "last":
+            last = _last_hidden(model, z, output, h_n, lengths)
+            stages.append(
+                Stage(
+                    "Last hidden state",
+                    shape(output),
+                    shape(last),
+                    _last_rule(model, lengths),
+                    sample_values(last),
+                )
             )
-        )
+        else:
+            outputs, _ = model.run_rnn(z, lengths)  # (B, T, D·H), packed when bidirectional
+            last = model.summarize(outputs, lengths)  # (B, D·H)
+            extra = {"attention weights": [*shape(outputs)[:2]]} if model.attention else {}
+            stages.append(Stage(
+                f"Summary: {cfg.summary}", shape(output), shape(last),
+                describe(cfg.summary, cfg.bidirectional), sample_values(last), extra,
+            ))
 
         logits = model.head(last)  # (B, C)
         n_params = sum(p.numel() for p in model.head.parameters())

@@ -30,6 +30,8 @@ def hidden_dynamics(
     rnn = model.rnn
     cell, act = cell_name(rnn), activation_name(rnn)
     rnn_input = _rnn_input(model, x, lengths)  # what the model really feeds its RNN
+    if model.front is not None:
+        lengths = model.front.lengths(lengths)  # in the front end's steps
     steps = rnn_input.shape[1] if rnn.batch_first else rnn_input.shape[0]
     batch = rnn_input.shape[0] if rnn.batch_first else rnn_input.shape[1]
     if lengths is not None:
@@ -42,10 +44,14 @@ def hidden_dynamics(
             unrolled = unroll(rnn, rnn_input.detach(), None, lengths)
             # With lengths, unroll stops each sequence at its own last step, as packing does; the
             # model's gather at lengths - 1 (one direction) gives the same state.
-            last = last_hidden_from_h_n(unrolled.h_n, rnn.bidirectional)  # (B, D·H)
+            top = unrolled.states[-1]  # direction → step → (B, H)
+            if model.config.summary == "last":
+                last = last_hidden_from_h_n(unrolled.h_n, rnn.bidirectional)  # (B, D·H)
+            else:  # the summary over every real step, from the unrolled states
+                output = torch.cat([torch.stack(d, dim=1) for d in top], dim=2)  # (B, T, D·H)
+                last = model.summarize(output, lengths)
             logits = model.head(last)  # (B, C)
             loss = F.cross_entropy(logits, y)
-            top = unrolled.states[-1]  # direction → step → (B, H)
             flat = [h for direction in top for h in direction]
             grads = torch.autograd.grad(loss, flat, allow_unused=True)
         with torch.no_grad():
@@ -88,7 +94,8 @@ def _rnn_input(model: SequenceClassifier, x: Tensor, lengths: Tensor | None) -> 
             seen.append(first.detach())
         else:  # a PackedSequence: unpack it back to the padded layout
             padded, _ = pad_packed_sequence(
-                first, batch_first=model.rnn.batch_first, total_length=_steps(model, x)
+                first, batch_first=model.rnn.batch_first,
+                total_length=_steps(model, x) if model.front is None else None,
             )
             seen.append(padded.detach())
 
