@@ -20,6 +20,7 @@ from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped, 
 from rnntrace.errors import DataError
 from rnntrace.events import TensorBoardLog
 from rnntrace.model import SequenceClassifier
+from rnntrace.observations import observe_forgetting
 from rnntrace.quiz import make_quiz
 from rnntrace.records import Choice, Dynamics, TestReport, Trace
 from rnntrace.render.html import REPORT, write_report
@@ -203,6 +204,10 @@ def build_trace(
     prediction = trace_prediction(model, shown, 0)
     steps, recomputation = trace_steps(model, shown, 0)
     dynamics = _dynamics(model, shown, config.train.batch_size)
+    forgetting = observe_forgetting(history.records, dynamics.grad_norm[0],
+                                    model.config.n_classes, model.config.summary)
+    if forgetting is not None:  # a run-level diagnosis, said where training ends
+        history.records[-1].observation += " " + forgetting
     insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)
     layout = tuple(int(d) for d in x.shape)
     quiz = make_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,

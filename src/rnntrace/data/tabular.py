@@ -29,7 +29,7 @@ from rnntrace.data.labels import UNLABELLED
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import DataError
 
-_INSTALL = "pip install 'rnntrace[data]'"
+_INSTALL = "pip install pandas pyarrow"
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 

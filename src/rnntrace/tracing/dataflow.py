@@ -25,9 +25,8 @@ def layer_name(model: SequenceClassifier) -> str:
         extras.append("bidirectional")
     if cfg.cell == "rnn":
         extras.append(cfg.nonlinearity)
-    return (
-        f"{kind}({model.rnn.input_size} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
-    )
+    sep = ", " if extras else ""
+    return f"{kind}({model.rnn.input_size} → {cfg.hidden_size}{sep}{', '.join(extras)})"
 
 
 def shape(t: Tensor) -> list[int]:
