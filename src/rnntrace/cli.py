@@ -300,7 +300,7 @@ _CHOOSABLE = {
     "cell": "cell", "nonlinearity": "nonlinearity", "hidden": "hidden_size",
     "layers": "num_layers", "bidirectional": "bidirectional", "dropout": "dropout",
     "summary": "summary", "front_end": "front_end", "window": "window", "lr": "lr",
-    "batch_size": "batch_size", "epochs": "epochs",
+    "batch_size": "batch_size", "epochs": "epochs", "lr_schedule": "lr_schedule",
 }
 
 
@@ -319,10 +319,11 @@ def _choose(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: b
     from rnntrace.distributed import from_env
     from rnntrace.render import choice_text, text
 
-    user = {
-        field: ctx.params[name] for name, field in _CHOOSABLE.items()
+    given = {
+        name for name in ctx.params
         if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
     }
+    user = {field: ctx.params[name] for name, field in _CHOOSABLE.items() if name in given}
     speak = not json and from_env().is_main
     console = text.console()
     engine = {"threads": base.threads, "device": base.device,
@@ -333,9 +334,8 @@ def _choose(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: b
         train_set, user, seed=base.seed, val=val_set, val_fraction=base.val_fraction,
         on_progress=choice_text.search_progress(console) if speak else None, **engine,
     )
-    train_config = dataclasses.replace(
-        train_config, patience=base.patience, lr_schedule=base.lr_schedule,
-    )
+    if "patience" in given:
+        train_config = dataclasses.replace(train_config, patience=base.patience)
     if speak:
         choice_text.print_choice(choice, console)
     return model_config, train_config, choice

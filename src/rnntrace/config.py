@@ -10,7 +10,7 @@ from rnntrace.errors import ConfigError
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
-LR_SCHEDULES = ("none", "plateau")
+LR_SCHEDULES = ("none", "plateau", "cosine")
 SUMMARIES = ("last", "mean", "max", "attention")
 FRONT_ENDS = ("none", "window", "conv")
 # Model settings added after the lesson's; left out of a saved config at their defaults so a
@@ -83,7 +83,7 @@ class TrainConfig:
     device: str = "cpu"  # cpu | cuda | auto
     # Engine options; the defaults leave the lesson's training unchanged.
     patience: int | None = None  # stop after this many epochs without a better held-out loss
-    lr_schedule: str = "none"  # none | plateau (halve the lr when held-out loss stalls)
+    lr_schedule: str = "none"  # none | plateau (halve the lr when held-out loss stalls) | cosine
     checkpoint: bool = True  # write <run>/checkpoints/last.pt after every epoch, for --resume
     bucket: bool = True  # batch sequences of similar length together (variable-length data)
 
@@ -92,7 +92,7 @@ class TrainConfig:
             raise ConfigError(f"patience must be at least 1 epoch, got {self.patience}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(
-                f"unknown lr schedule {self.lr_schedule!r}: choose {' or '.join(LR_SCHEDULES)}"
+                f"unknown lr schedule {self.lr_schedule!r}: choose {', '.join(LR_SCHEDULES)}"
             )
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
