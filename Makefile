@@ -1,4 +1,5 @@
-# The two commands: `make demo` runs the lesson, `make test` runs lint, types and tests.
+# The two commands: `make demo` runs the lesson, `make test` runs lint, types, the import
+# contracts (pyproject.toml's [tool.importlinter]) and tests.
 # Each sets itself up in .venv on first use (and again when pyproject.toml changes).
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 DEMO_EXTRAS ?=
 TEST_EXTRAS ?= [dev]
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +33,15 @@ demo: $(VENV)/.demo
 test: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/run.py $(ARGS)
+
+# Thousands of edited files of every format and run directories: a table of outcomes per format.
+fuzz: $(VENV)/.test
+	$(BIN)/python benchmarks/fuzz.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

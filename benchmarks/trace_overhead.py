@@ -1,7 +1,7 @@
 """What tracing adds to a training epoch of the lesson model, as a share of the epoch's time.
 
 The lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes, batch 32, trained by
-`rnntrace.fit`. Tracing per epoch means one `trace()` of the model on a batch of 32 plus one
+`rnntrace.fit`. Tracing per epoch means one `trace_modules()` of the model on a batch of 32 plus one
 `recompute()` of one sequence through the recurrent layer by hand. Each is timed alone, in
 alternation, and the table reports medians (a shared machine drifts). The step-by-step records
 and the hidden dynamics are timed too, for information; they are not part of the per-epoch cost.
@@ -24,7 +24,7 @@ from rnntrace.data.synthetic import lesson
 from rnntrace.model import SequenceClassifier
 from rnntrace.tracing.dynamics import hidden_dynamics
 from rnntrace.tracing.equations import recompute
-from rnntrace.tracing.hooks import trace
+from rnntrace.tracing.hooks import trace_modules
 from rnntrace.tracing.steps import explain_steps
 from rnntrace.train import choose_threads, fit, intra_op_threads
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         epoch = lambda: fit(model, data, epochs=1, batch_size=32, seed=0, val_fraction=0)  # noqa: E731
         times["epoch"].append(timed(epoch))
         with intra_op_threads(threads):
-            times["trace"].append(timed(lambda: trace(model, x)))
+            times["trace"].append(timed(lambda: trace_modules(model, x)))
             times["recompute"].append(timed(lambda: recompute(model.rnn, one)))
             times["steps"].append(timed(lambda: explain_steps(model.rnn, one)))
             times["dynamics"].append(timed(lambda: hidden_dynamics(model, x, y)))
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'what':<34}{'median ms':>12}{'% of epoch':>12}")
     rows = [
         ("training epoch (fit, 1 epoch)", median["epoch"]),
-        ("trace() on a batch of 32", median["trace"]),
+        ("trace_modules() on a batch of 32", median["trace"]),
         ("recompute() of one sequence", median["recompute"]),
         ("tracing per epoch (the two above)", per_epoch),
         ("explain_steps() one sequence*", median["steps"]),

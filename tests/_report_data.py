@@ -8,8 +8,9 @@ from pathlib import Path
 
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.synthetic import lesson
-from rnntrace.experiment import Run, run_experiment, run_lesson
+from rnntrace.experiment import run_experiment, run_lesson
 from rnntrace.render.html import REPORT, write_report
+from rnntrace.run import Run
 
 # Each payload sets window.__pwned if the page ever treats it as markup or script.
 HOSTILE_CLASSES = [
@@ -27,8 +28,10 @@ HOSTILE_FEATURES = [
 
 
 def lesson_run(out: Path, epochs: int = 2) -> Run:
-    """The demo's lesson; run_lesson writes its report.html too."""
-    return run_lesson(epochs=epochs, out=out)
+    """The demo's lesson, with its report.html written beside the trace as the CLI does."""
+    run = run_lesson(epochs=epochs, out=out)
+    write_report(run.trace, out / REPORT, explanation=run.explanation)
+    return run
 
 
 def hostile_run(out: Path) -> Run:
@@ -54,5 +57,5 @@ def hostile_run(out: Path) -> Run:
         )
     ]
     run.trace.training[0].observation = '<img src=x onerror="window.__pwned=7">'
-    write_report(run.trace, out / REPORT)
+    write_report(run.trace, out / REPORT, explanation=run.explanation)
     return run

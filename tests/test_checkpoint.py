@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnntrace.checkpoint import Checkpoint, configs, load, load_run, path_in, save
+from rnntrace.checkpoint import Checkpoint, configs, load, load_latest, path_in, save
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.synthetic import lesson
 from rnntrace.errors import RunError
@@ -78,10 +78,10 @@ def test_foreign_and_broken_files_are_run_errors(tmp_path: Path) -> None:
     with pytest.raises(RunError, match="damaged or not a checkpoint"):
         load(cut)
     with pytest.raises(RunError, match="not an rnntrace run directory"):
-        load_run(tmp_path)
+        load_latest(tmp_path)
     (tmp_path / "metrics.jsonl").write_text("")  # a run killed before its first checkpoint
     with pytest.raises(RunError, match="no checkpoint"):
-        load_run(tmp_path)
+        load_latest(tmp_path)
 
 
 def test_saving_replaces_the_file_atomically(tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def test_the_choice_is_printed_and_stored(
     trace = json.loads((tmp_path / "run" / "trace.json").read_text())
     summary = trace["prediction"]["summary"]
     assert summary["kind"] == "max" and len(summary["argmax_steps"]) == 64
-    assert any(s["name"] == "Summary: max" for s in trace["data_flow"])
+    assert any(s["name"] == "Summary: max" for s in trace["stages"])
     assert "Settings chosen on held-out training data" in (tmp_path / "run" /
                                                             "report.html").read_text()
 

@@ -31,7 +31,7 @@ def test_demo_json_is_the_trace(tmp_path: Path, capsys: pytest.CaptureFixture[st
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads((tmp_path / "run" / "trace.json").read_text())
     assert printed == saved
-    assert printed["data_flow"][0]["name"] == "Input"
+    assert printed["stages"][0]["name"] == "Input"
 
 
 def test_user_errors_are_one_line_and_exit_2(
@@ -115,3 +115,14 @@ def test_demo_shows_a_step_term_by_term(tmp_path: Path, capsys: pytest.CaptureFi
     assert "h_1 = tanh(W_ih·x_1 + b_ih + W_hh·h_0 + b_hh)" in out
     # the recomputed h_1, as stored in the trace, is printed term by term
     assert "[" + ", ".join(f"{v:.4f}" for v in first["h"][:3]) in out.replace("\n", " ")
+
+
+def test_demo_writes_the_report_beside_the_trace(tmp_path: Path) -> None:
+    # The experiment only writes the run; the CLI, its caller, adds the page as its own step.
+    from rnntrace.files import load_explanation, read_trace
+    from rnntrace.render.html import render_report
+
+    run = tmp_path / "run"
+    assert main(["demo", "--epochs", "1", "--json", "--out", str(run)]) == 0
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert page == render_report(read_trace(run), load_explanation(run))

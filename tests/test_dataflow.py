@@ -7,14 +7,14 @@ import torch
 from torch import nn
 
 from rnntrace.model import SequenceClassifier
-from rnntrace.tracing.dataflow import data_flow
+from rnntrace.tracing.dataflow import trace_stages
 
 
 def test_lesson_stages_match_pytorch() -> None:
     torch.manual_seed(0)
     model = SequenceClassifier()  # the lesson: 5 features → RNN(8) → 3 classes
     x = torch.randn(1000, 10, 5)
-    stages = data_flow(model, x)
+    stages = trace_stages(model, x)
     names = [s.name.split(":")[0] for s in stages]
     assert names == ["Input", "Standardize", "RNN layer", "Last hidden state", "Linear", "Softmax"]
 
@@ -53,7 +53,7 @@ def test_lstm_bidirectional_stage_shapes(batch_first: bool) -> None:
         4, 2, 6, "lstm", num_layers=2, bidirectional=True, batch_first=batch_first
     )
     x = torch.randn(3, 7, 4) if batch_first else torch.randn(7, 3, 4)
-    stages = {s.name.split(":")[0]: s for s in data_flow(model, x, torch.tensor([7, 5, 2]))}
+    stages = {s.name.split(":")[0]: s for s in trace_stages(model, x, torch.tensor([7, 5, 2]))}
     out_shape = [3, 7, 12] if batch_first else [7, 3, 12]
     assert stages["RNN layer"].output_shape == out_shape
     assert stages["RNN layer"].extra_shapes == {"h_n": [4, 3, 6], "c_n": [4, 3, 6]}

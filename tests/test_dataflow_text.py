@@ -10,12 +10,13 @@ from rich.console import Console, RenderableType
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from rnntrace.config import RunConfig
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import Trace
 from rnntrace.render.dataflow_text import (
-    dataflow_table,
     dynamics_table,
     finding_view,
+    module_calls_table,
     shape_report_view,
     steps_view,
 )
@@ -23,7 +24,7 @@ from rnntrace.render.text import recomputation_section
 from rnntrace.tracing.dynamics import hidden_dynamics
 from rnntrace.tracing.equations import recompute
 from rnntrace.tracing.explain import explain_call
-from rnntrace.tracing.hooks import trace
+from rnntrace.tracing.hooks import trace_modules
 from rnntrace.tracing.shapes import layer_shapes
 from rnntrace.tracing.steps import explain_steps
 
@@ -44,7 +45,7 @@ def test_dataflow_table_shows_packing_and_shapes() -> None:
             packed = pack_padded_sequence(x, [3, 1], batch_first=True)
             return self.gru(packed)[1]  # type: ignore[no-any-return]
 
-    text = render(dataflow_table(trace(Packed(), torch.randn(2, 3, 3))))
+    text = render(module_calls_table(trace_modules(Packed(), torch.randn(2, 3, 3))))
     assert "input packed (4, 3) batch_sizes [2, 1, 1] lengths [3, 1]" in text
     assert "h_n (1, 2, 2)" in text
     assert "reads packed: 2 sequences of lengths 3, 1" in text
@@ -53,7 +54,7 @@ def test_dataflow_table_shows_packing_and_shapes() -> None:
 def test_classifier_flow_and_dynamics_views() -> None:
     model = SequenceClassifier(5, 3, 8)
     x = torch.randn(4, 10, 5)
-    text = render(dataflow_table(trace(model, x)))
+    text = render(module_calls_table(trace_modules(model, x)))
     assert "reads batch 4 × 10 steps × 5 features" in text
     assert "output (4, 10, 8)" in text and "(model)" in text
     table = render(dynamics_table(hidden_dynamics(model, x, torch.tensor([0, 1, 2, 0]))))
@@ -86,7 +87,7 @@ def test_largest_difference_is_never_below_a_step_difference() -> None:
     steps, check = explain_steps(rnn, x), recompute(rnn, x)
     largest_step = max(s.max_abs_diff for s in steps)
     assert largest_step > check.max_abs_diff
-    trace = Trace(config={}, data_flow=[], training=[], prediction=None, insight="",
+    trace = Trace(config=RunConfig(), stages=[], training=[], prediction=None, insight="",
                   steps=steps, recomputation=check)
     text = render(recomputation_section(trace))
     found = re.search(r"largest difference from PyTorch (\S+) over output, h_n, c_n", text)

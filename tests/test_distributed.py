@@ -87,7 +87,7 @@ def test_torchrun_demo_writes_one_run_from_rank_zero(tmp_path: Path) -> None:
     trace = json.loads(done.stdout)  # one trace printed: only rank 0 speaks
     assert trace["meta"]["world_size"] == 2
     assert {p.name for p in out.iterdir()} == {"config.json", "trace.json", "metrics.jsonl",
-                                               "report.html",
+                                               "report.html", "explain.json",
                                                "model.safetensors"}
     single = tmp_path / "single"
     from rnntrace.cli import main

@@ -143,9 +143,10 @@ def test_equation_text_follows_pytorch_docs() -> None:
     assert [line[0] for line in equations(nn.LSTM(1, 1))] == list("ifgoch")
 
 
-def test_refuses_projection_and_explains_bad_input() -> None:
-    with pytest.raises(ConfigError, match="proj_size"):
-        recompute(nn.LSTM(3, 4, proj_size=2), torch.randn(2, 3))
+def test_refuses_other_layers_and_explains_bad_input() -> None:
+    # LSTM with proj_size is covered now (tests/test_cells.py); a non-recurrent layer is not.
+    with pytest.raises(ConfigError, match=r"is not nn\.RNN"):
+        recompute(nn.Linear(3, 4), torch.randn(2, 3))  # type: ignore[arg-type]
     with pytest.raises(ShapeError, match="input_size = 3") as caught:
         recompute(nn.GRU(3, 4), torch.randn(5, 2, 7))
     assert isinstance(caught.value.__cause__, RuntimeError)

@@ -1,4 +1,4 @@
-"""trace(): every submodule call recorded with the real shapes, and the model left untouched."""
+"""trace_modules(): every submodule call recorded with real shapes, the model left untouched."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnntrace.errors import ShapeError
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import DataFlow, ModuleCall, from_dict
-from rnntrace.tracing.hooks import trace
+from rnntrace.records import ModuleCall, ModuleCalls, from_dict
+from rnntrace.tracing.hooks import trace_modules
 
 
 class Tagger(nn.Module):
@@ -34,7 +34,7 @@ class Tagger(nn.Module):
         return self.out(torch.cat([h_n[-2], h_n[-1]], dim=1))  # type: ignore[no-any-return]
 
 
-def by_name(flow: DataFlow) -> dict[str, ModuleCall]:
+def by_name(flow: ModuleCalls) -> dict[str, ModuleCall]:
     return {call.name: call for call in flow.calls}
 
 
@@ -43,7 +43,7 @@ def test_embedding_packed_bidirectional_lstm_linear() -> None:
     model = Tagger()
     tokens = torch.randint(1, 30, (3, 5))
     lengths = torch.tensor([2, 5, 3])
-    flow = trace(model, tokens, lengths)
+    flow = trace_modules(model, tokens, lengths)
 
     assert [c.name for c in flow.calls] == ["", "embed", "lstm", "out"]  # call order
     assert [c.depth for c in flow.calls] == [0, 1, 1, 1]
@@ -78,7 +78,7 @@ def test_leaves_no_trace_on_the_model() -> None:
     model = Tagger()
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    trace(model, torch.randint(1, 30, (2, 4)), torch.tensor([4, 1]))
+    trace_modules(model, torch.randint(1, 30, (2, 4)), torch.tensor([4, 1]))
     assert model.training and all(m.training for m in model.modules())
     for m in model.modules():
         assert not m._forward_hooks and not m._forward_pre_hooks
@@ -90,7 +90,7 @@ def test_a_failing_forward_is_explained_and_still_cleans_up() -> None:
     model = nn.Sequential(nn.Linear(4, 6), nn.GRU(5, 3, batch_first=True))
     model.train()
     with pytest.raises(ShapeError, match="input_size = 5"):
-        trace(model, torch.zeros(2, 7, 4))
+        trace_modules(model, torch.zeros(2, 7, 4))
     assert model.training
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
@@ -98,13 +98,13 @@ def test_a_failing_forward_is_explained_and_still_cleans_up() -> None:
 def test_built_in_classifier_and_json_round_trip() -> None:
     model = SequenceClassifier(5, 3, 8, "gru", num_layers=2, bidirectional=True)
     x = torch.randn(4, 10, 5)
-    flow = trace(model, x, torch.tensor([10, 3, 7, 1]))
+    flow = trace_modules(model, x, torch.tensor([10, 3, 7, 1]))
     rnn = by_name(flow)["rnn"]
     assert rnn.type == "GRU"
     assert rnn.inputs[0].packed and rnn.inputs[0].lengths == [10, 3, 7, 1]
     assert by_name(flow)["head"].outputs[0].shape == [4, 3]
     text = __import__("json").dumps(dataclasses.asdict(flow))
-    assert from_dict(DataFlow, __import__("json").loads(text)) == flow
+    assert from_dict(ModuleCalls, __import__("json").loads(text)) == flow
 
 
 def test_bidirectional_last_step_shows_up_in_the_flow() -> None:
@@ -118,7 +118,7 @@ def test_bidirectional_last_step_shows_up_in_the_flow() -> None:
             output, _ = self.rnn(x)  # (T, B, 2H)
             return self.head(output[-1])  # type: ignore[no-any-return]
 
-    flow = trace(Wrong(), torch.randn(5, 2, 3))
+    flow = trace_modules(Wrong(), torch.randn(5, 2, 3))
     assert [f.kind for f in flow.findings] == ["bidirectional_last_step"]
     assert "output[-1]" in flow.findings[0].arrived
 
@@ -156,7 +156,7 @@ def test_trace_shapes_equal_the_real_tensors(
         hx = (h0, h0.clone()) if cell == "lstm" else h0
     output, state = rnn(x, hx)
     states = state if isinstance(state, tuple) else (state,)
-    (call,) = trace(rnn, x, hx).calls
+    (call,) = trace_modules(rnn, x, hx).calls
     assert [o.shape for o in call.outputs] == [list(output.shape)] + [list(s.shape) for s in states]
     expected_in = ["input"] + (["h_0", "c_0"][: len(states)] if with_h0 else [])
     assert [i.name for i in call.inputs] == expected_in

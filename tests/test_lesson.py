@@ -93,7 +93,7 @@ def test_trace_steps_recompute_the_traced_prediction(tmp_path: Path) -> None:
     assert trace.recomputation is not None and trace.recomputation.matches
     assert trace.steps[2].equations == ["h_3 = tanh(W_ih·x_3 + b_ih + W_hh·h_2 + b_hh)"]
     assert trace.dynamics is not None and len(trace.dynamics.saturated) == 10
-    assert trace.modules is not None
-    assert [c.type for c in trace.modules.calls] == [
+    assert trace.module_calls is not None
+    assert [c.type for c in trace.module_calls.calls] == [
         "SequenceClassifier", "Standardize", "RNN", "Linear"
     ]

@@ -47,7 +47,9 @@ def run(
         if h0 is None:
             output, state = layer(x)
         else:
-            output, state = layer(x, (h0, h0.clone()) if isinstance(layer, nn.LSTM) else h0)
+            # c0 is H wide even when an LSTM projects h0 to proj_size.
+            c0 = h0.new_zeros((*h0.shape[:-1], layer.hidden_size))
+            output, state = layer(x, (h0, c0) if isinstance(layer, nn.LSTM) else h0)
     if isinstance(state, tuple):
         return output, state[0], state[1]
     return output, state, None
@@ -247,6 +249,36 @@ def test_every_key_is_what_pytorch_returns(
     setting = Setting(config, batch, steps)
     for template in TEMPLATES:
         check(make_question(template, setting, random.Random(seed)))
+
+
+@st.composite
+def projecting_lstms(draw: st.DrawFn) -> ModelConfig:
+    hidden = draw(st.integers(2, 9))
+    return ModelConfig(
+        n_features=draw(st.integers(1, 9)),
+        hidden_size=hidden,
+        cell="lstm",
+        num_layers=draw(st.integers(1, 3)),
+        bidirectional=draw(st.booleans()),
+        batch_first=draw(st.booleans()),
+        proj_size=draw(st.integers(1, hidden - 1)),
+    )
+
+
+@settings(max_examples=10, deadline=None)
+@given(config=projecting_lstms(), batch=st.integers(1, 9), steps=st.integers(1, 9),
+       seed=st.integers(0, 99))
+def test_every_key_is_what_pytorch_returns_for_a_projecting_lstm(
+    config: ModelConfig, batch: int, steps: int, seed: int
+) -> None:
+    setting = Setting(config, batch, steps)
+    for template in TEMPLATES:
+        question = make_question(template, setting, random.Random(seed))
+        check(question)
+        if "layer = " in question.code:
+            assert f"proj_size={config.proj_size}" in line_value(question, "layer") or (
+                template.name == "mismatch_error"  # its own small layer, built to fail
+            )
 
 
 def test_bank_has_the_promised_breadth() -> None:

@@ -20,10 +20,10 @@ import torch
 from _report_data import HOSTILE_CLASSES, HOSTILE_FEATURES, hostile_run, lesson_run
 from rnntrace import records
 from rnntrace.cli import main
-from rnntrace.experiment import Run
 from rnntrace.records import ClassScore, Trace
 from rnntrace.render.html import REPORT, json_island, read_trace, render_report, write_report
 from rnntrace.render.plots import short
+from rnntrace.run import Run
 from rnntrace.tracing.steps import explain_steps
 
 SECTIONS = ["config", "flow", "training", "prediction", "steps", "quiz", "insight"]
@@ -97,13 +97,17 @@ def test_the_demo_writes_a_report_with_every_section(lesson: Run) -> None:
     assert set(SECTIONS) <= page.ids()
     assert len(html.encode()) < 5_000_000
     text = " ".join(page.text)
-    for stage in lesson.trace.data_flow:
+    for stage in lesson.trace.stages:
         assert stage.name in text
     assert lesson.trace.training[-1].observation in text
     assert lesson.trace.quiz[0].prompt in text
-    # three inline figures for the prediction, two for training, each labelled for a reader
+    # three inline figures for the prediction, two for training, one attribution figure for
+    # the traced sequence and each hard case; each labelled for a reader
+    assert lesson.explanation is not None
+    explained = 1 + len(lesson.explanation.hard_cases)
     svgs = [a for tag, a in page.tags if tag == "svg"]
-    assert len(svgs) == 5 and all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
+    assert len(svgs) == 5 + explained
+    assert all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
 
 
 def test_nothing_is_loaded_from_anywhere(lesson: Run) -> None:
@@ -229,7 +233,7 @@ def test_lstm_gates_and_cell_state_are_listed(lesson: Run) -> None:
     assert h.tolist() == pytest.approx(h_torch.view(3).tolist(), abs=1e-6)
     assert c.tolist() == pytest.approx(c_torch.view(3).tolist(), abs=1e-6)
     trace = copy.deepcopy(lesson.trace)
-    trace.config["model"]["cell"] = "lstm"
+    trace.config.model.cell = "lstm"
     trace.steps = explain_steps(lstm, x.view(1, 2))
     data = json.loads(Page(render_report(trace)).scripts[0][1])
     assert list(data["steps"][0]["gates"]) == ["i", "f", "g", "o"]
@@ -315,6 +319,7 @@ def test_a_long_wide_sequence_keeps_the_page_small(tmp_path: Path) -> None:
             TrainConfig(epochs=1, seed=3),
             out=tmp_path / "long",
         )
+        write_report(run.trace, run.path / REPORT)
     html = (run.path / REPORT).read_text(encoding="utf-8")
     assert len(html.encode()) < 5_000_000
     data = json.loads(Page(html).scripts[0][1])

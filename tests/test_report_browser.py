@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from _report_data import HOSTILE_CLASSES, HOSTILE_FEATURES, hostile_run, lesson_run
-from rnntrace.experiment import Run
-from rnntrace.render.html import REPORT, step_view
+from rnntrace.render.html import REPORT, step_view, write_report
+from rnntrace.run import Run
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/report-shots")  # a copy for people to look at; the tests use tmp_path
-SECTIONS = ["config", "flow", "training", "prediction", "steps", "quiz", "insight"]
+SECTIONS = ["config", "flow", "training", "prediction", "explain", "steps", "quiz", "insight"]
 
 if not Path(CHROMIUM).exists():
     # CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
@@ -90,7 +90,9 @@ def test_every_section_shows_and_nothing_leaves_the_file(
     visit = Visit(browser, report)
     for section in SECTIONS:
         assert visit.page.locator(f"#{section}").is_visible(), section
-    for svg in visit.page.locator("svg.plot").all():
+    # every figure shown is drawn at a readable size (hard cases' figures wait, hidden, for
+    # their button)
+    for svg in visit.page.locator("svg.plot >> visible=true").all():
         box = svg.bounding_box()
         assert box is not None and box["width"] > 200 and box["height"] > 100
     assert visit.errors() == []
@@ -198,6 +200,7 @@ def test_a_bidirectional_layer_shows_each_directions_previous_state(
         TrainConfig(epochs=1, seed=2),
         out=tmp_path / "bigru",
     )
+    write_report(run.trace, run.path / REPORT)
     p = run.trace.prediction
     assert p is not None
     visit = Visit(browser, run.path / REPORT)
@@ -212,4 +215,72 @@ def test_a_bidirectional_layer_shows_each_directions_previous_state(
     # at the last step the backward direction starts from zeros
     assert _shown(visit, "#step-hprev")[4:] == [0.0] * 4
     assert visit.errors() == []
+    visit.close()
+
+
+def _terms_row(visit: Visit, gate: str) -> list[float]:
+    cells = visit.page.locator(f'#unit-terms tr[data-gate="{gate}"] td').all_inner_texts()
+    return [float(v) for v in cells]
+
+
+def test_a_heatmap_cell_moves_the_step_through_and_shows_that_units_terms(
+    browser: Any, lesson: Run
+) -> None:
+    explanation, trace = lesson.explanation, lesson.trace
+    assert explanation is not None and trace.dynamics is not None
+    visit = Visit(browser, lesson.path / REPORT)
+    page = visit.page
+    for unit, t in ((2, 7), (5, 1), (0, 10)):
+        page.locator(f'#unit-grid td[data-unit="{unit}"][data-t="{t}"]').click()
+        assert page.locator("#step-slider").input_value() == str(t)
+        assert page.locator("#step-t").inner_text().startswith(f"t = {t} of")
+        from_x, from_h, bias, pre, value = _terms_row(visit, "a")
+        step = trace.steps[t - 1]
+        assert step.step == t
+        # the trace's own numbers: the pre-activation and h_t PyTorch computed
+        assert pre == pytest.approx(step.pre_activation["a"][unit], abs=6e-5)
+        assert value == pytest.approx(step.h_torch[unit], abs=6e-5)
+        # the split into terms, from explain.json, adds up to it
+        gate = explanation.terms[0].steps[t - 1].gates["a"]
+        assert [from_x, from_h, bias] == pytest.approx(
+            [gate.from_x[unit], gate.from_h[unit], gate.bias[unit]], abs=6e-5)
+        assert from_x + from_h + bias == pytest.approx(pre, abs=2e-4)
+        grad = page.locator("#unit-terms .unit-grad").inner_text()
+        shown = float(grad.split("= ")[1].split(" ")[0])
+        assert shown == pytest.approx(trace.dynamics.grad_norm[0][t - 1], rel=6e-3)
+    # keyboard: a cell takes focus, Enter chooses it
+    cell = page.locator('#unit-grid td[data-unit="1"][data-t="4"]')
+    cell.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#step-slider").input_value() == "4"
+    assert cell.get_attribute("aria-pressed") == "true"
+    assert visit.errors() == []
+    assert visit.requests == [(lesson.path / REPORT).as_uri()]
+    visit.close()
+
+
+def test_the_top_loss_list_opens_each_hard_case(browser: Any, lesson: Run, tmp_path: Path) -> None:
+    explanation = lesson.explanation
+    assert explanation is not None and explanation.hard_cases
+    visit = Visit(browser, lesson.path / REPORT)
+    page = visit.page
+    for i, case in enumerate(explanation.hard_cases, start=1):
+        button = page.locator(f'.explain-pick[data-case="{i}"]')
+        assert case.prediction.sequence_id in button.inner_text()
+        button.press("Enter")  # a button: reachable and activated from the keyboard
+        assert button.get_attribute("aria-pressed") == "true"
+        assert page.locator(f"#explain-case-{i}").is_visible()
+        assert page.locator("#explain-case-0").is_hidden()
+        assert case.prediction.sequence_id in page.locator(f"#explain-case-{i}").inner_text()
+        grid = page.locator("#unit-grid tbody tr").first.locator("td").all_inner_texts()
+        assert [float(v) for v in grid] == pytest.approx(
+            [row[0] for row in case.prediction.hidden_states], abs=6e-3)
+        page.locator('#unit-grid td[data-unit="0"][data-t="2"]').click()
+        assert _terms_row(visit, "a")[3] == pytest.approx(
+            case.terms[0].steps[1].gates["a"].pre[0], abs=6e-5)
+    # a hard case is not the traced sequence: the step-through stays where it was
+    assert page.locator("#step-slider").input_value() == "1"
+    _shot(visit, tmp_path / "explain.png", "report-explain.png")
+    assert visit.errors() == []
+    assert visit.requests == [(lesson.path / REPORT).as_uri()]
     visit.close()

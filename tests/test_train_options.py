@@ -20,7 +20,7 @@ def test_engine_options_reach_the_run_and_its_trace(tmp_path: Path) -> None:
             "--clip", "0.5", "--patience", "4", "--lr-schedule", "plateau"]
     assert main(args) == 0
     trace = _trace(out)
-    assert trace["config"]["threads"] == 2  # type: ignore[index]
+    assert trace["meta"]["threads"] == 2  # type: ignore[index]
     train = json.loads((out / "config.json").read_text())["train"]
     assert (train["threads"], train["clip_grad_norm"], train["patience"], train["lr_schedule"]) \
         == (2, 0.5, 4, "plateau")
@@ -32,7 +32,7 @@ def test_engine_options_reach_the_run_and_its_trace(tmp_path: Path) -> None:
 
 def test_the_default_thread_choice_is_shown_in_the_trace(tmp_path: Path) -> None:
     assert main(["demo", "--epochs", "1", "--json", "--out", str(tmp_path / "run")]) == 0
-    assert _trace(tmp_path / "run")["config"]["threads"] == 1  # type: ignore[index]
+    assert _trace(tmp_path / "run")["meta"]["threads"] == 1  # type: ignore[index]
 
 
 def test_bad_engine_options_exit_2_with_one_line(

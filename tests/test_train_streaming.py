@@ -13,7 +13,8 @@ from rnntrace.data.scaling import feature_stats as in_memory_stats
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, feature_stats
 from rnntrace.data.synthetic import lesson
-from rnntrace.experiment import run_experiment, split_validation
+from rnntrace.experiment import run_experiment
+from rnntrace.train import split_validation
 
 
 def _mapped(tmp_path: Path) -> tuple[SequenceSet, SequenceSet]:

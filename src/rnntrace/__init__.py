@@ -22,11 +22,15 @@ _EXPORTS = {
     "History": "rnntrace.train",
     "observe": "rnntrace.observations",
     "Trace": "rnntrace.records",
-    "DataFlow": "rnntrace.records",
+    "ModuleCalls": "rnntrace.records",
     "Question": "rnntrace.records",
-    "data_flow": "rnntrace.tracing.dataflow",
+    "assemble_trace": "rnntrace.tracing.assemble",
+    "trace_stages": "rnntrace.tracing.dataflow",
     "trace_prediction": "rnntrace.tracing.prediction",
-    "trace": "rnntrace.tracing.hooks",
+    "trace_modules": "rnntrace.tracing.hooks",
+    "trace": "rnntrace.tracing.generic",
+    "Recorder": "rnntrace.recorder",
+    "report": "rnntrace.render.notebook",
     "recompute": "rnntrace.tracing.equations",
     "explain_steps": "rnntrace.tracing.steps",
     "explain_call": "rnntrace.tracing.explain",
@@ -36,17 +40,29 @@ _EXPORTS = {
     "make_quiz": "rnntrace.quiz",
     "run_experiment": "rnntrace.experiment",
     "run_lesson": "rnntrace.experiment",
-    "Run": "rnntrace.experiment",
+    "Run": "rnntrace.run",
     "load_run": "rnntrace.run",
+    "read_trace": "rnntrace.files",
     "predict": "rnntrace.inference",
     "RnnTraceError": "rnntrace.errors",
+    "attribute": "rnntrace.attribution.integrated",
+    "explain": "rnntrace.attribution.explanation",
+    "explain_run": "rnntrace.attribution.source",
+    "planted_signal": "rnntrace.attribution.planted",
+    "planted_self_test": "rnntrace.attribution.planted",
+    "Explanation": "rnntrace.attribution.records",
 }
+# Old names kept for one release; each warns once. (rt.trace, once an alias of trace_modules,
+# now returns a whole Trace of any model.)
+_RENAMED = {"DataFlow": "ModuleCalls", "data_flow": "trace_stages"}
 
 __all__ = [
-    "DataFlow",
+    "Explanation",
     "History",
     "ModelConfig",
+    "ModuleCalls",
     "Question",
+    "Recorder",
     "RnnTraceError",
     "Run",
     "RunConfig",
@@ -55,10 +71,13 @@ __all__ = [
     "Trace",
     "TrainConfig",
     "__version__",
+    "assemble_trace",
+    "attribute",
     "checked",
-    "data_flow",
     "evaluate",
+    "explain",
     "explain_call",
+    "explain_run",
     "explain_steps",
     "fit",
     "hidden_dynamics",
@@ -67,16 +86,28 @@ __all__ = [
     "load_run",
     "make_quiz",
     "observe",
+    "planted_self_test",
+    "planted_signal",
     "predict",
     "read",
+    "read_trace",
     "recompute",
+    "report",
     "run_experiment",
     "run_lesson",
     "trace",
+    "trace_modules",
     "trace_prediction",
+    "trace_stages",
 ]
 
 if TYPE_CHECKING:
+    from rnntrace.attribution.explanation import explain as explain
+    from rnntrace.attribution.integrated import attribute as attribute
+    from rnntrace.attribution.planted import planted_self_test as planted_self_test
+    from rnntrace.attribution.planted import planted_signal as planted_signal
+    from rnntrace.attribution.records import Explanation as Explanation
+    from rnntrace.attribution.source import explain_run as explain_run
     from rnntrace.config import (
         ModelConfig as ModelConfig,
     )
@@ -99,13 +130,13 @@ if TYPE_CHECKING:
         RnnTraceError as RnnTraceError,
     )
     from rnntrace.experiment import (
-        Run as Run,
-    )
-    from rnntrace.experiment import (
         run_experiment as run_experiment,
     )
     from rnntrace.experiment import (
         run_lesson as run_lesson,
+    )
+    from rnntrace.files import (
+        read_trace as read_trace,
     )
     from rnntrace.inference import (
         predict as predict,
@@ -119,8 +150,11 @@ if TYPE_CHECKING:
     from rnntrace.quiz import (
         make_quiz as make_quiz,
     )
+    from rnntrace.recorder import (
+        Recorder as Recorder,
+    )
     from rnntrace.records import (
-        DataFlow as DataFlow,
+        ModuleCalls as ModuleCalls,
     )
     from rnntrace.records import (
         Question as Question,
@@ -128,11 +162,20 @@ if TYPE_CHECKING:
     from rnntrace.records import (
         Trace as Trace,
     )
+    from rnntrace.render.notebook import (
+        report as report,
+    )
+    from rnntrace.run import (
+        Run as Run,
+    )
     from rnntrace.run import (
         load_run as load_run,
     )
+    from rnntrace.tracing.assemble import (
+        assemble_trace as assemble_trace,
+    )
     from rnntrace.tracing.dataflow import (
-        data_flow as data_flow,
+        trace_stages as trace_stages,
     )
     from rnntrace.tracing.dynamics import (
         hidden_dynamics as hidden_dynamics,
@@ -146,8 +189,11 @@ if TYPE_CHECKING:
     from rnntrace.tracing.explain import (
         explain_call as explain_call,
     )
-    from rnntrace.tracing.hooks import (
+    from rnntrace.tracing.generic import (
         trace as trace,
+    )
+    from rnntrace.tracing.hooks import (
+        trace_modules as trace_modules,
     )
     from rnntrace.tracing.prediction import (
         trace_prediction as trace_prediction,
@@ -170,6 +216,13 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "lightning":  # the optional Lightning callback, a submodule
+        return importlib.import_module("rnntrace.lightning")
+    if name in _RENAMED:
+        from rnntrace._deprecated import warn_renamed
+
+        warn_renamed(f"rnntrace.{name}", f"rnntrace.{_RENAMED[name]}")
+        return __getattr__(_RENAMED[name])
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value

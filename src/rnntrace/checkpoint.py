@@ -19,9 +19,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnntrace import run_schema
+from rnntrace._deprecated import renamed_getattr
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.errors import ConfigError, RunError
-from rnntrace.run import atomic_write_bytes
+from rnntrace.files import atomic_write_bytes
 
 CHECKPOINTS = "checkpoints"  # the folder inside a run directory
 LAST = "last.pt"
@@ -79,12 +81,17 @@ def load(path: Path) -> Checkpoint:
     if raw.get("version") != VERSION:
         raise RunError(f"{path}: checkpoint version {raw.get('version')}, expected {VERSION}")
     try:
-        return Checkpoint(**{k: v for k, v in raw.items() if k not in ("format", "version")})
+        state = Checkpoint(**{k: v for k, v in raw.items() if k not in ("format", "version")})
     except TypeError:
         raise RunError(f"{path}: checkpoint is missing parts of the training state") from None
+    try:
+        run_schema.check(Checkpoint, state, finite=False)
+    except run_schema.Invalid as exc:
+        raise RunError(f"{path}: not an rnntrace checkpoint ({exc})") from None
+    return state
 
 
-def load_run(run_dir: Path, out: Path | None = None) -> Checkpoint:
+def load_latest(run_dir: Path, out: Path | None = None) -> Checkpoint:
     """The latest checkpoint of a run directory, for --resume (which `out`, if given, must be)."""
     if out is not None and out.resolve() != run_dir.resolve():
         raise ConfigError(
@@ -103,8 +110,15 @@ def load_run(run_dir: Path, out: Path | None = None) -> Checkpoint:
 def configs(state: Checkpoint) -> tuple[ModelConfig, TrainConfig]:
     """The model and training settings of the run that wrote a checkpoint."""
     try:
-        return ModelConfig(**state.config["model"]), TrainConfig(
-            **state.config["train"], epochs=state.config["epochs"]
-        )
+        model = run_schema.build(ModelConfig, state.config["model"], "model")
+        run_schema.check_model_size(model)
+        train = run_schema.build(TrainConfig, {**state.config["train"],
+                                               "epochs": state.config["epochs"]}, "train")
     except (KeyError, TypeError):
         raise RunError("checkpoint holds no usable run settings") from None
+    except ConfigError as exc:
+        raise RunError(f"checkpoint holds unusable run settings: {exc.message}") from None
+    return model, train
+
+
+__getattr__ = renamed_getattr(__name__, {"load_run": "load_latest"}, globals())

@@ -28,10 +28,9 @@ import torch
 
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.data.streaming import feature_stats
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import CandidateScore, Choice
-from rnntrace.train import EpochEnd, evaluate, fit, split_validation
+from rnntrace.records import CandidateScore, Choice, EpochEnd
+from rnntrace.train import Split, evaluate, fit, split
 
 PRESETS = ("auto", "lesson")
 TARGET_STEPS = 128  # the front end's window makes every series at most about this many steps
@@ -52,7 +51,7 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("conv+gru+attention", {"summary": "attention"}),
 )
 MODEL_KEYS = ("cell", "hidden_size", "summary", "front_end", "window", "num_layers",
-              "bidirectional", "dropout", "nonlinearity")
+              "bidirectional", "dropout", "nonlinearity", "proj_size")
 TRAIN_KEYS = ("lr", "batch_size", "epochs", "lr_schedule")
 
 
@@ -105,10 +104,12 @@ def choose(
         epochs=int(fixed_train.get("epochs", MAX_EPOCHS)), seed=seed, val_fraction=val_fraction,
         patience=PATIENCE, checkpoint=False, lr_schedule=schedule, **engine,
     )
-    train, held_out = split_validation(data, val, search_config)
-    if held_out is None:  # val_fraction 0: score on the training data itself
-        held_out = train
-    batch_size = int(fixed_train.get("batch_size", auto_batch_size(len(train))))
+    parts = split(data, val, search_config)
+    if parts.held_out is None:  # val_fraction 0: score on the training data itself
+        parts = dataclasses.replace(parts, held_out=parts.train)
+    held_out = parts.held_out
+    assert held_out is not None
+    batch_size = int(fixed_train.get("batch_size", auto_batch_size(len(parts.train))))
     window = auto_window(data.max_length)
 
     candidates: list[tuple[str, dict[str, Any]]] = []
@@ -123,7 +124,7 @@ def choose(
     scores: list[CandidateScore] = []
     for i, (name, settings) in enumerate(candidates, start=1):
         scores.append(_score(
-            data, train, held_out, settings,
+            data, parts, settings,
             dataclasses.replace(search_config, lr=lr, batch_size=batch_size),
             i, len(candidates), name, on_progress,
         ))
@@ -153,8 +154,7 @@ def choose(
 
 def _score(
     data: SequenceSet,
-    train: Any,
-    held_out: Any,
+    parts: Split,
     settings: dict[str, Any],
     config: TrainConfig,
     index: int,
@@ -167,15 +167,14 @@ def _score(
     torch.manual_seed(config.seed)  # initial weights, as run_experiment seeds them
     model = SequenceClassifier.from_config(
         ModelConfig(n_features=data.n_features, n_classes=data.n_classes, **settings))
-    mean, std = feature_stats(train)
-    model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
 
     def report(end: EpochEnd) -> None:
         if on_progress is not None:
             on_progress(SearchProgress(index, total, name, epoch=end))
 
-    history = fit(model, train, held_out, config, on_epoch_end=report)
-    val_loss, val_acc = evaluate(model, held_out)
+    history = fit(model, parts, config=config, on_epoch_end=report)  # standardises by parts
+    assert parts.held_out is not None  # choose() scores on the training data without one
+    val_loss, val_acc = evaluate(model, parts.held_out)
     losses = [r.val_loss for r in history.records if r.val_loss is not None]
     best_epoch = 1 + min(range(len(losses)), key=losses.__getitem__) if losses else 1
     score = CandidateScore(

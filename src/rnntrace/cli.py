@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -83,7 +84,8 @@ Patience = Annotated[
     typer.Option(min=1, help="Stop after this many epochs without a better held-out loss."),
 ]
 LrSchedule = Annotated[
-    str, typer.Option("--lr-schedule", help="none, or plateau: halve the lr when loss stalls.")
+    str, typer.Option("--lr-schedule", help="none; plateau: halve the lr when loss stalls; cosine: "
+                                           "fall to 0 along a half cosine.")
 ]
 Resume = Annotated[
     Path | None,
@@ -121,9 +123,9 @@ def _read_options(label: str, id: str, time: str, features: str | None, nan: str
 
 # What a resumed run takes from its checkpoint, so that it ends as the uninterrupted run would.
 _RESUMED_SETTINGS = (
-    "cell", "nonlinearity", "hidden", "layers", "bidirectional", "dropout", "epochs",
+    "cell", "nonlinearity", "hidden", "layers", "bidirectional", "dropout", "proj_size", "epochs",
     "batch_size", "lr", "val_fraction", "seed", "threads", "device", "clip", "patience",
-    "lr_schedule",
+    "lr_schedule", "summary", "front_end", "window", "preset",
 )
 
 
@@ -142,19 +144,23 @@ def _refuse_settings_beside_resume(ctx: typer.Context) -> None:
 
 def _note_dropped(*sets: Any) -> None:
     """Say which sequences --nan drop left out: leaving data out silently would mislead."""
+    from rnntrace.errors import printable  # ids come from the file: escape what they hold
     for data in sets:
         if data is not None and data.dropped:
             shown = ", ".join(map(repr, data.dropped[:5])) + (", …" if len(data.dropped) > 5
                                                               else "")
             total = len(data) + len(data.dropped)
-            print(f"rnntrace: note: {data.source}: --nan drop left out {len(data.dropped)} of "
-                  f"{total} sequences (ids {shown})", file=sys.stderr)
+            print(printable(f"rnntrace: note: {data.source}: --nan drop left out "
+                            f"{len(data.dropped)} of {total} sequences (ids {shown})"),
+                  file=sys.stderr)
 
 
 def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bool) -> None:
-    """Run `start(on_epoch_end)` with a progress bar, then print the trace (rank 0 only)."""
+    """Run `start(on_epoch_end)` with a progress bar, write the report beside the trace, then
+    print the trace (rank 0 only)."""
     from rnntrace.distributed import from_env
     from rnntrace.render import text
+    from rnntrace.render.html import REPORT, write_report
 
     if not from_env().is_main:  # under torchrun only rank 0 speaks (and writes)
         start(None)
@@ -162,6 +168,7 @@ def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: b
     console = text.console()
     with text.EpochProgress(console, enabled=not json) as progress:
         run = start(progress.update)
+    write_report(run.trace, run.path / REPORT, explanation=run.explanation)
     if json:
         sys.stdout.write(run.trace.to_json() + "\n")
     else:
@@ -213,6 +220,9 @@ def train(
     layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
     bidirectional: Annotated[bool, typer.Option(help="Read each sequence both ways.")] = False,
     dropout: Annotated[float, typer.Option(help="Dropout between stacked layers.")] = 0.0,
+    proj_size: Annotated[
+        int, typer.Option(help="LSTM only: project h_t to this many values (0: none).")
+    ] = 0,
     epochs: Epochs = 5,
     batch_size: Annotated[int, typer.Option(help="Sequences per training step.")] = 32,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.01,
@@ -268,13 +278,13 @@ def train(
     _note_dropped(train_set, val_set, test_set)
     if resume is not None:  # every setting comes from the killed run's checkpoint
         _refuse_settings_beside_resume(ctx)
-        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume, out))
+        model_config, train_config = checkpoint.configs(checkpoint.load_latest(resume, out))
     else:
         model_config = ModelConfig(
             n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
             cell=cell, nonlinearity=nonlinearity, num_layers=layers,
-            bidirectional=bidirectional, dropout=dropout, summary=summary, front_end=front_end,
-            window=window,
+            bidirectional=bidirectional, dropout=dropout, proj_size=proj_size, summary=summary,
+            front_end=front_end, window=window,
         )
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed,
@@ -299,7 +309,8 @@ def train(
 _CHOOSABLE = {
     "cell": "cell", "nonlinearity": "nonlinearity", "hidden": "hidden_size",
     "layers": "num_layers", "bidirectional": "bidirectional", "dropout": "dropout",
-    "summary": "summary", "front_end": "front_end", "window": "window", "lr": "lr",
+    "proj_size": "proj_size", "summary": "summary", "front_end": "front_end", "window": "window",
+    "lr": "lr",
     "batch_size": "batch_size", "epochs": "epochs", "lr_schedule": "lr_schedule",
 }
 
@@ -374,7 +385,7 @@ def predict(
         format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
     if format not in ("csv", "jsonl"):
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
-    saved = load_run(run)
+    saved = load_run(run, with_trace=False)
     given = {"id": id, "time": time, "label": label, "nan": nan}
     options = dict(saved.config.data.read_options) | {
         k: v for k, v in given.items() if v is not None
@@ -404,11 +415,14 @@ def report(
     ] = False,
 ) -> None:
     """Write the run's report: one self-contained HTML page that works offline."""
-    from rnntrace.render.html import REPORT, read_trace, write_report
+    from rnntrace.files import load_explanation, read_trace
+    from rnntrace.render.html import REPORT, write_report
 
     trace = read_trace(run)
     target = out if out is not None else (run if run.is_dir() else run.parent) / REPORT
-    write_report(trace, target)
+    # The explanation `rnntrace explain` (or the run itself) kept beside the trace, if any.
+    explanation = load_explanation(run if run.is_dir() else run.parent)
+    write_report(trace, target, explanation=explanation)
     print(f"Report written to {target}")
     if open_:
         import webbrowser
@@ -515,6 +529,9 @@ def shapes(
         ),
     ] = None,
     nonlinearity: Annotated[str, typer.Option(help="tanh | relu (cell rnn only).")] = "tanh",
+    proj_size: Annotated[
+        int, typer.Option(help="LSTM only: h_t projected to this many values (0: none).")
+    ] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead.")] = False,
 ) -> None:
     """Run one RNN/LSTM/GRU layer on zeros and explain the shapes of output, h_n (and c_n)."""
@@ -542,11 +559,126 @@ def shapes(
         batch_first=batch_first,
         input_size=input_size,
         nonlinearity=nonlinearity,
+        proj_size=proj_size,
     )
     if json:
         sys.stdout.write(json_lib.dumps(dataclasses.asdict(report), indent=2) + "\n")
     else:
         Console().print(shape_report_view(report))
+
+
+@app.command()
+def explain(
+    run: Annotated[
+        Path | None, typer.Argument(help="A run directory written by train or demo.")
+    ] = None,
+    sequence: Annotated[
+        str | None,
+        typer.Option("--sequence", help="The id of the sequence to explain (default: the "
+                     "traced one, the first held-out sequence)."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Sequences to explain instead of the run's held-out split."),
+    ] = None,
+    self_test: Annotated[
+        bool,
+        typer.Option("--self-test", help="Train on planted-signal data and check that the "
+                     "attribution finds the planted window (uses the run's cell, else GRU)."),
+    ] = False,
+    json: Json = False,
+) -> None:
+    """Why the model predicts what it does: attribution per step and feature, the hidden units
+    that separate the classes, the hardest held-out cases. Writes explain.json and the report."""
+    from rnntrace.attribution.records import Explanation
+    from rnntrace.errors import ConfigError
+    from rnntrace.render.explain_text import explanation_lines
+
+    if run is None and not self_test:
+        raise ConfigError("give a run directory to explain, or --self-test")
+    explanation = Explanation(attribution=None, terms=[], units=None)
+    if run is not None:
+        from rnntrace.attribution.source import explain_run
+        from rnntrace.files import read_trace, save_explanation
+        from rnntrace.render.html import REPORT, write_report
+
+        given = None
+        if data is not None:
+            from rnntrace.data.readers import read
+            from rnntrace.run import load_config
+
+            given = read(data, **load_config(run).data.read_options, min_classes=1)
+        explanation = explain_run(run, sequence=sequence, data=given)
+    if self_test:
+        from rnntrace.attribution.planted import planted_self_test
+
+        cell, bidirectional = "gru", False
+        if run is not None:
+            from rnntrace.run import load_config
+
+            model = load_config(run).model
+            cell, bidirectional = model.cell, model.bidirectional
+        explanation.planted = planted_self_test(cell, bidirectional=bidirectional)
+    if run is not None:
+        save_explanation(run, explanation)
+        write_report(read_trace(run), run / REPORT, explanation=explanation)
+    if json:
+        sys.stdout.write(explanation.to_json() + "\n")
+    else:
+        print("\n".join(explanation_lines(explanation)))
+        if run is not None:
+            print(f"\nExplanation written to {run / 'explain.json'}; the report shows it: "
+                  f"{run / REPORT}")
+    if explanation.planted is not None and not explanation.planted.passed:
+        raise typer.Exit(1)
+
+
+@app.command("trace")
+def trace_model(
+    target: Annotated[
+        str, typer.Argument(metavar="FILE.py:NAME",
+                            help="A class with no required arguments, or a function that "
+                            "returns the model, in your own Python file.")
+    ],
+    input: Annotated[
+        str | None,
+        typer.Option("--input", help="Shape of a seeded random input, e.g. 4,7,5 (token ids "
+                     "when the model starts with an nn.Embedding)."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="The model's inputs instead: .npy, .npz (arrays in order) "
+                     "or .pt (a tensor or a tuple of tensors)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The report page to write (default: NAME.html).")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Trace your own model: every module call, each recurrent layer recomputed, findings.
+
+    This imports FILE.py, which runs the code in it: only trace files you trust (your own).
+    """
+    from rich.console import Console
+
+    from rnntrace.errors import ConfigError
+    from rnntrace.render.notebook import report, trace_renderables
+    from rnntrace.tracing.generic import trace
+    from rnntrace.usermodel import load_model, random_input, read_input
+
+    if (input is None) == (data is None):
+        raise ConfigError("give the input as --input SHAPE or --data FILE (one of them)")
+    import torch
+
+    torch.manual_seed(seed)
+    model = load_model(target)
+    inputs = read_input(data) if data is not None else (random_input(model, input or "", seed),)
+    result = trace(model, *inputs)
+    console = Console(highlight=False)
+    for part in trace_renderables(result):
+        console.print(part)
+    page = report(result, out if out is not None else Path(f"{target.rpartition(':')[2]}.html"))
+    console.print(f"report: {page}")
 
 
 # The usage-error class of the click that typer runs on: typer vendors click in recent versions and
@@ -558,6 +690,11 @@ _USAGE_ERROR: type[Exception] = next(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rnntrace` script; returns the exit status."""
+    # PyTorch notes once that oneDNN has no LSTM projection and runs its own kernel instead:
+    # nothing a user of --proj-size should act on.
+    warnings.filterwarnings(
+        "ignore", "LSTM with projections is not supported with oneDNN", UserWarning
+    )
     try:
         status = app(args=argv, prog_name="rnntrace", standalone_mode=False)
     except _USAGE_ERROR as exc:  # one line, like every other error, and where to look

@@ -6,16 +6,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnntrace.cells import CELLS, NONLINEARITIES, CellSpec, cell_spec
 from rnntrace.errors import ConfigError
 
-CELLS = ("rnn", "lstm", "gru")
-NONLINEARITIES = ("tanh", "relu")
+__all__ = ["CELLS", "FRONT_ENDS", "NONLINEARITIES", "SUMMARIES", "DataConfig", "ModelConfig",
+           "RunConfig", "TrainConfig"]
 LR_SCHEDULES = ("none", "plateau", "cosine")
+NAN_POLICIES = ("error", "drop", "fill")  # what a reader does with NaN or inf values
 SUMMARIES = ("last", "mean", "max", "attention")
 FRONT_ENDS = ("none", "window", "conv")
-# Model settings added after the lesson's; left out of a saved config at their defaults so a
-# lesson run's config.json and trace.json read exactly as before.
-_LATER_MODEL_DEFAULTS = {"summary": "last", "front_end": "none", "window": 1}
+# Model settings added after the lesson's; left out of a saved config.json and trace.json at
+# their defaults so a lesson run's files read exactly as before.
+LATER_MODEL_DEFAULTS: dict[str, Any] = {"summary": "last", "front_end": "none", "window": 1}
 
 
 @dataclass
@@ -31,6 +33,7 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.0  # between stacked layers, as nn.RNN applies it; needs num_layers > 1
     batch_first: bool = True  # input is (B, T, F); False means (T, B, F)
+    proj_size: int = 0  # LSTM only: h_t projected to this many values (0: no projection)
     # How the outputs become one vector (summaries.py); "last" is the lesson's last real state.
     summary: str = "last"  # last | mean | max | attention
     front_end: str = "none"  # none | window | conv (frontends.py): for long series
@@ -49,12 +52,7 @@ class ModelConfig:
         if self.window > 1 and self.front_end == "none":
             self.front_end = "window"
         self.nonlinearity = self.nonlinearity.lower()
-        if self.cell not in CELLS:
-            raise ConfigError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}")
-        if self.nonlinearity not in NONLINEARITIES:
-            raise ConfigError(f"unknown nonlinearity {self.nonlinearity!r}: choose tanh or relu")
-        if self.cell != "rnn" and self.nonlinearity != "tanh":
-            raise ConfigError(f"nonlinearity={self.nonlinearity!r} applies only to cell='rnn'")
+        cell_spec(self.cell).validate(self.nonlinearity, self.proj_size, self.hidden_size)
         for name in ("n_features", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -66,6 +64,16 @@ class ModelConfig:
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
+
+    @property
+    def spec(self) -> CellSpec:
+        """The cell's specification: gates, equations, names, parameter count, torch layer."""
+        return cell_spec(self.cell)
+
+    @property
+    def state_size(self) -> int:
+        """The width of h_t and h_n: proj_size when the LSTM projects, else hidden_size."""
+        return self.spec.state_width(self.hidden_size, self.proj_size)
 
 
 @dataclass
@@ -137,36 +145,51 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         raw = dataclasses.asdict(self)
-        for name, default in _LATER_MODEL_DEFAULTS.items():
-            if raw["model"].get(name) == default:
-                del raw["model"][name]
+        drop_later_defaults(raw["model"])
+        # Written only when set: a run without a projection reads and writes as it always has.
+        if not self.model.proj_size:
+            del raw["model"]["proj_size"]
         return raw
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
-        """A run's configuration read back; a foreign or inconsistent one is a ConfigError."""
+        """A run's configuration read back; a foreign or inconsistent one is a ConfigError.
+
+        Every value is checked for type and size by rnntrace.run_schema before it is used.
+        """
+        from rnntrace import run_schema
+
+        if not isinstance(raw, dict):
+            raise ConfigError("not an rnntrace run configuration: not a JSON object")
+        unknown = sorted(set(raw) - {"model", "train", "data"})
+        if unknown:
+            raise ConfigError(f"not an rnntrace run configuration: unknown section {unknown[0]!r}")
         parts: dict[str, Any] = {}
         for name, kind in (("model", ModelConfig), ("train", TrainConfig), ("data", DataConfig)):
-            section = raw.get(name)
-            if not isinstance(section, dict):
+            if not isinstance(raw.get(name), dict):
                 raise ConfigError(f"not an rnntrace run configuration: no {name!r} section")
-            known = {f.name for f in dataclasses.fields(kind)}
-            unknown = sorted(set(section) - known)
-            if unknown:
-                raise ConfigError(f"not an rnntrace run configuration: {name!r} has unknown "
-                                  f"setting{'s' if len(unknown) > 1 else ''} "
-                                  f"{', '.join(map(repr, unknown))}")
-            try:
-                parts[name] = kind(**section)
-            except TypeError:
-                raise ConfigError(f"not an rnntrace run configuration: {name!r} is incomplete "
-                                  "or holds a value of the wrong type") from None
+            parts[name] = run_schema.build(kind, raw[name], name)
         config = cls(**parts)
         model, data = config.model, config.data
+        run_schema.check_read_options(data.read_options)
+        run_schema.check_model_size(model)
+        run_schema.check_batch_size(config.train.batch_size, data.max_length, model.n_features)
         if data.class_names and len(data.class_names) != model.n_classes:
             raise ConfigError(f"inconsistent: {len(data.class_names)} class names for a model of "
                               f"{model.n_classes} classes")
         if data.feature_names and len(data.feature_names) != model.n_features:
             raise ConfigError(f"inconsistent: {len(data.feature_names)} feature names for a "
                               f"model of {model.n_features} features")
+        for key in ("feature_mean", "feature_std"):
+            stats = getattr(data, key)
+            if stats and len(stats) != model.n_features:
+                raise ConfigError(f"inconsistent: {len(stats)} values in data.{key} for a model "
+                                  f"of {model.n_features} features")
         return config
+
+
+def drop_later_defaults(model: dict[str, Any]) -> None:
+    """Remove the settings of LATER_MODEL_DEFAULTS that hold their default from a saved model."""
+    for name, default in LATER_MODEL_DEFAULTS.items():
+        if model.get(name) == default:
+            del model[name]

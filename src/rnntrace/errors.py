@@ -5,6 +5,33 @@ The CLI prints the message and exits with status 2; anything else is a bug and s
 
 from __future__ import annotations
 
+import unicodedata
+
+# Characters that act on a terminal or hide text rather than show it: control characters (ESC
+# starts the ANSI sequences that move the cursor or clear the screen), format characters (the
+# bidirectional overrides that reorder text) and line or paragraph separators.
+_UNSAFE = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print: each control or format character written as an escape (\\x1b).
+
+    Every message that quotes a file's content passes through here (RnnTraceError does it for
+    the whole message), so a column named with an ANSI escape cannot clear the user's screen.
+    Tabs and line breaks become spaces: messages are one line.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in "\t\n\r":
+            out.append(" ")
+        elif unicodedata.category(ch) in _UNSAFE:
+            out.append(ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    return "".join(out)
+
 
 class RnnTraceError(Exception):
     """Base class: a mistake in the user's input, configuration or files."""
@@ -12,8 +39,8 @@ class RnnTraceError(Exception):
     exit_code = 2
 
     def __init__(self, message: str) -> None:
-        # One line, always: the CLI prints exactly this to stderr.
-        super().__init__(" ".join(message.split()))
+        # One line, always, and safe to print: the CLI writes exactly this to stderr.
+        super().__init__(" ".join(printable(message).split()))
 
     @property
     def message(self) -> str:

@@ -1,4 +1,9 @@
-"""An experiment end to end: data → split → model → fit → trace → run directory."""
+"""An experiment end to end, wiring only: data → fit → trace → run directory.
+
+The split and the standardisation statistics are fit's (train.split); the Trace is assembled
+by tracing.assemble; the run directory is written by rnntrace.run. The HTML report is the
+caller's step (the CLI writes it beside the trace; `rnntrace report RUN` rewrites it).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import platform
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,47 +19,23 @@ import numpy as np
 import torch
 
 from rnntrace import checkpoint, distributed
+from rnntrace.attribution.records import Explanation
+from rnntrace.attribution.source import save_explanation
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped, read_rows
+from rnntrace.data.streaming import RowSubset
 from rnntrace.errors import DataError
-from rnntrace.events import TensorBoardLog
 from rnntrace.model import SequenceClassifier
-from rnntrace.observations import observe_forgetting
-from rnntrace.quiz import make_quiz
-from rnntrace.records import Choice, Dynamics, TestReport, Trace
-from rnntrace.render.html import REPORT, write_report
-from rnntrace.run import METRICS, MetricsLog, new_run_path, remove_partial, save_run
-from rnntrace.scores import score
-from rnntrace.tracing.dataflow import data_flow
-from rnntrace.tracing.dynamics import hidden_dynamics
-from rnntrace.tracing.hooks import trace as trace_modules
-from rnntrace.tracing.insight import write_insight
-from rnntrace.tracing.prediction import trace_prediction, trace_steps
-from rnntrace.train import (
-    EpochEnd,
-    History,
-    fit,
-    intra_op_threads,
-    predict_logits,
-    split_validation,
-)
+from rnntrace.records import Choice, EpochEnd, History
+from rnntrace.run import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
+from rnntrace.tensorboard import TensorBoardLog
+from rnntrace.tracing.assemble import QUIZ_QUESTIONS, assemble_trace, describe, score_test
+from rnntrace.train import Split, fit, intra_op_threads, split
 
-# The data flow runs the whole data set through the model when it is this small (the lesson's
-# 1000 × 10 × 5 is), else one training batch, so the shapes shown are ones the model really saw.
-_DATAFLOW_MAX_VALUES = 5_000_000
-QUIZ_QUESTIONS = 10  # stored in the trace, for the report
-
-
-@dataclass
-class Run:
-    """A finished run: where it was written, what it was, the trained model and its trace."""
-
-    path: Path
-    config: RunConfig
-    model: SequenceClassifier
-    history: History
-    trace: Trace
+__all__ = [
+    "QUIZ_QUESTIONS", "Run", "explain_held_out", "run_experiment", "run_lesson", "run_meta",
+    "score_test",
+]
 
 
 def run_experiment(
@@ -83,31 +64,14 @@ def run_experiment(
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
         raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
-    train, held_out = split_validation(data, val, train_config)
-
+    parts = split(data, val, train_config)
     torch.manual_seed(train_config.seed)  # initial weights
     model = SequenceClassifier.from_config(model_config)
-    mean, std = feature_stats(train)  # streamed in chunks when memory-mapped
-    model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
-    config = RunConfig(
-        model=model_config,
-        train=train_config,
-        data=DataConfig(
-            source=data.source,
-            n_sequences=len(data),
-            max_length=data.max_length,
-            n_features=data.n_features,
-            class_names=list(data.class_names),
-            feature_names=list(data.feature_names),
-            feature_mean=[float(v) for v in mean],
-            feature_std=[float(v) for v in std],
-            read_options=dict(read_options or {}),
-        ),
-    )
+    config = RunConfig(model_config, train_config, _data_config(data, parts, read_options))
 
     # Where the run lives: a resumed run continues in its own directory; only rank 0 writes.
     world = distributed.from_env()
-    state = checkpoint.load_run(resume, out) if resume is not None else None
+    state = checkpoint.load_latest(resume, out) if resume is not None else None
     if resume is not None:
         path = resume
     elif world.is_main:
@@ -117,55 +81,19 @@ def run_experiment(
     created = not path.exists()
     board = TensorBoardLog(tensorboard) if tensorboard is not None and world.is_main else None
     try:
-        metrics = MetricsLog(path / METRICS) if world.is_main else None
-        if metrics is not None and state is not None:
-            # Epochs the checkpoint holds; a line written after it (killed mid-save) is dropped.
-            done = History.from_dict(state.history)
-            rows = zip(done.records, done.train_seconds, done.seqs_per_s, strict=True)
-            for record, secs, speed in rows:
-                metrics.append(asdict(record) | {"train_seconds": secs, "seqs_per_s": speed})
-
-        def log_epoch(end: EpochEnd) -> None:
-            if metrics is not None:
-                metrics.append(
-                    asdict(end.record)
-                    | {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
-                )
-            if board is not None:
-                board(end)
-            if on_epoch_end is not None:
-                on_epoch_end(end)
-
-        history = fit(
-            model,
-            train,
-            held_out,
-            train_config,
-            on_epoch_end=log_epoch,
-            checkpoints=path / checkpoint.CHECKPOINTS,
-            resume=state,
-        )
+        log = _epoch_log(path, state, board, on_epoch_end, world.is_main)
+        history = fit(model, parts, config=train_config, on_epoch_end=log,
+                      checkpoints=path / checkpoint.CHECKPOINTS, resume=state)
         with intra_op_threads(history.threads):
-            trace = build_trace(model, config, history, data, train, held_out)
-            if test is not None:
-                trace.test = score_test(model, test)
+            trace = assemble_trace(model, data, history, config=config,
+                                   held_out=parts.held_out, test=test)
+            explanation = explain_held_out(model, parts.train, parts.held_out,
+                                           train_config.batch_size)
         trace.choice = choice  # how the settings were chosen (choose.py), when they were
-        trace.meta = {
-            "path": str(path),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-            "seconds": round(time.time() - started, 3),
-            "train_seconds": [round(s, 4) for s in history.train_seconds],
-            "seqs_per_s": [round(s, 1) for s in history.seqs_per_s],
-            "threads": history.threads,
-            "device": history.device,
-            "world_size": history.world_size,
-            "stop_reason": history.stop_reason,
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-        }
+        trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)
-            write_report(trace, path / REPORT)
+            save_explanation(path, explanation)
             # The run is complete: its checkpoints have served their purpose.
             shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
     except BaseException:
@@ -176,84 +104,80 @@ def run_experiment(
     finally:
         if board is not None:
             board.close()
-    return Run(path=path, config=config, model=model, history=history, trace=trace)
+    return Run(path=path, config=config, model=model, trace=trace, history=history,
+               explanation=explanation)
 
 
-def build_trace(
+def _data_config(
+    data: SequenceSet, parts: Split, read_options: dict[str, Any] | None
+) -> DataConfig:
+    """The data settings saved with the run: the set described, its statistics, how it was read."""
+    return replace(
+        describe(data),
+        feature_mean=[float(v) for v in parts.mean],
+        feature_std=[float(v) for v in parts.std],
+        read_options=dict(read_options or {}),
+    )
+
+
+def _epoch_log(
+    path: Path,
+    state: checkpoint.Checkpoint | None,
+    board: TensorBoardLog | None,
+    on_epoch_end: Callable[[EpochEnd], Any] | None,
+    is_main: bool,
+) -> Callable[[EpochEnd], None]:
+    """The on_epoch_end that appends to metrics.jsonl (rank 0), TensorBoard and the caller's."""
+    metrics = MetricsLog(path / METRICS) if is_main else None
+    if metrics is not None and state is not None:
+        # Epochs the checkpoint holds; a line written after it (killed mid-save) is dropped.
+        done = History.from_dict(state.history)
+        rows = zip(done.records, done.train_seconds, done.seqs_per_s, strict=True)
+        for record, secs, speed in rows:
+            metrics.append(asdict(record) | {"train_seconds": secs, "seqs_per_s": speed})
+
+    def log_epoch(end: EpochEnd) -> None:
+        if metrics is not None:
+            timing = {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
+            metrics.append(asdict(end.record) | timing)
+        if board is not None:
+            board(end)
+        if on_epoch_end is not None:
+            on_epoch_end(end)
+
+    return log_epoch
+
+
+def explain_held_out(
     model: SequenceClassifier,
-    config: RunConfig,
-    history: History,
-    data: SequenceSet,
     train: SequenceSet | RowSubset,
     held_out: SequenceSet | RowSubset | None,
-) -> Trace:
-    """The Trace of a trained model: data flow, training history, one prediction, an insight."""
-    flow_set = _dataflow_sample(data, config.train.batch_size)
-    x = torch.from_numpy(np.ascontiguousarray(flow_set.values))  # (B, T, F)
-    if not model.config.batch_first:
-        x = x.transpose(0, 1)  # (T, B, F)
-    lengths = None if flow_set.equal_length else torch.from_numpy(flow_set.lengths)
-    device = next(model.parameters()).device
-    x, lengths = x.to(device), lengths.to(device) if lengths is not None else None
-    stages = data_flow(model, x, lengths)
-    modules = trace_modules(model, x, lengths)
+    batch_size: int,
+) -> Explanation:
+    """The explanation of the traced sequence and of the held-out set the trace shows."""
+    from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
 
     shown = held_out if held_out is not None else train
     if isinstance(shown, RowSubset):
-        shown = shown.head(config.train.batch_size)  # the first held-out batch, in memory
-    prediction = trace_prediction(model, shown, 0)
-    steps, recomputation = trace_steps(model, shown, 0)
-    dynamics = _dynamics(model, shown, config.train.batch_size)
-    forgetting = observe_forgetting(history.records, dynamics.grad_norm[0],
-                                    model.config.n_classes, model.config.summary)
-    if forgetting is not None:  # a run-level diagnosis, said where training ends
-        history.records[-1].observation += " " + forgetting
-    insight = write_insight(model.config, history.records, prediction, len(data), data.max_length)
-    layout = tuple(int(d) for d in x.shape)
-    quiz = make_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,
-                     input_shape=(layout[0], layout[1], layout[2]))
-    return Trace(
-        config=config.to_dict() | {"threads": history.threads, "device": history.device},
-        data_flow=stages,
-        training=history.records,
-        prediction=prediction,
-        insight=insight,
-        modules=modules,
-        steps=steps,
-        recomputation=recomputation,
-        dynamics=dynamics,
-        quiz=quiz,
-    )
+        shown = shown.head(max(batch_size, MAX_SEQUENCES))
+    return explain(model, shown)
 
 
-def _dynamics(model: SequenceClassifier, data: SequenceSet, batch_size: int) -> Dynamics:
-    """Hidden-state dynamics over a batch of held-out sequences (enough to average, still quick)."""
-    sample = data.subset(np.arange(min(len(data), max(batch_size, 256))))
-    x = torch.from_numpy(np.ascontiguousarray(sample.values))  # (B, T, F)
-    if not model.config.batch_first:
-        x = x.transpose(0, 1)  # (T, B, F)
-    lengths = None if sample.equal_length else torch.from_numpy(sample.lengths)
-    device = next(model.parameters()).device
-    return hidden_dynamics(
-        model, x.to(device), torch.from_numpy(sample.labels).to(device),
-        lengths.to(device) if lengths is not None else None,
-    )
-
-
-def score_test(model: SequenceClassifier, test: SequenceSet) -> TestReport:
-    """Accuracy, per-class scores and the confusion matrix on a test set."""
-    logits = predict_logits(model, test)  # (N, C)
-    labels = torch.from_numpy(test.labels)
-    loss = float(torch.nn.functional.cross_entropy(logits, labels))
-    return score(test.labels, logits.argmax(1).numpy(), list(test.class_names), loss)
-
-
-def _dataflow_sample(data: SequenceSet, batch_size: int) -> SequenceSet:
-    if is_memory_mapped(data.values):  # one batch, read into (writable) memory
-        return read_rows(data, np.arange(min(batch_size, len(data))))
-    if data.values.size <= _DATAFLOW_MAX_VALUES:
-        return data
-    return data.subset(np.arange(min(batch_size, len(data))))
+def run_meta(path: Path, history: History, started: float) -> dict[str, Any]:
+    """The run-specific facts of a trace, the only place they are kept: where, when, how fast."""
+    return {
+        "path": str(path),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(time.time() - started, 3),
+        "train_seconds": [round(s, 4) for s in history.train_seconds],
+        "seqs_per_s": [round(s, 1) for s in history.seqs_per_s],
+        "threads": history.threads,
+        "device": history.device,
+        "world_size": history.world_size,
+        "stop_reason": history.stop_reason,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def run_lesson(
@@ -277,7 +201,7 @@ def run_lesson(
         epochs=epochs, seed=seed, **train_options
     )
     if resume is not None:
-        model_config, train_config = checkpoint.configs(checkpoint.load_run(resume, out))
+        model_config, train_config = checkpoint.configs(checkpoint.load_latest(resume, out))
     return run_experiment(
         lesson(seed=train_config.seed),
         model_config,
@@ -288,3 +212,4 @@ def run_lesson(
         resume=resume,
         tensorboard=tensorboard,
     )
+

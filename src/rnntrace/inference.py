@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import torch
 
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.errors import DataError
-from rnntrace.run import SavedRun
+from rnntrace.errors import DataError, RunError
+from rnntrace.run import Run
 from rnntrace.train import predict_logits
 
 
@@ -42,7 +42,7 @@ class Predictions:
         return "\n".join(lines) + "\n"
 
 
-def check_features(saved: SavedRun, data: SequenceSet) -> None:
+def check_features(saved: Run, data: SequenceSet) -> None:
     """The new data must have the features the model was trained on, in the same order."""
     expected = saved.config.data.feature_names
     if data.n_features != saved.config.model.n_features:
@@ -57,14 +57,23 @@ def check_features(saved: SavedRun, data: SequenceSet) -> None:
         )
 
 
+def check_weights(saved: Run) -> None:
+    """A model with NaN or inf weights would write nan probabilities: refuse it instead."""
+    for name, tensor in saved.model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise RunError(f"{saved.path}: the weight {name} holds NaN or inf (training "
+                           "diverged?); retrain, e.g. with a lower --lr")
+
+
 def _generic(names: list[str]) -> bool:
     # Arrays carry no feature names; they get f0, f1, ... and are matched by position.
     return names == [f"f{i}" for i in range(len(names))]
 
 
-def predict(saved: SavedRun, data: SequenceSet, batch_size: int = 512) -> Predictions:
+def predict(saved: Run, data: SequenceSet, batch_size: int = 512) -> Predictions:
     """Class probabilities for every sequence of `data` from a saved run's model."""
     check_features(saved, data)
+    check_weights(saved)
     probs = torch.softmax(predict_logits(saved.model, data, batch_size), dim=-1)  # (N, C)
     names = saved.config.data.class_names or [str(i) for i in range(probs.shape[1])]
     return Predictions(

@@ -3,27 +3,38 @@
 Shape legend used in the comments below:
     B batch, T time steps, F features, H hidden size, D directions (1 or 2),
     L layers × directions (the first dimension of h_n), C classes.
+    An LSTM with proj_size P returns h (output, h_n) P wide instead of H; c_n stays H wide.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnntrace.cells import CellSpec
 from rnntrace.config import ModelConfig
 from rnntrace.frontends import FrontEnd
 from rnntrace.summaries import AttentionPool, summarize
 
-_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# Kept importable from here, where they lived before summaries.py took the summary rules.
+from rnntrace.summaries import gather_last_step as gather_last_step
+from rnntrace.summaries import hidden_of as hidden_of
+from rnntrace.summaries import last_hidden_from_h_n as last_hidden_from_h_n
+
+
+def layer_class(spec: CellSpec) -> Callable[..., nn.RNNBase]:
+    """nn.RNN, nn.GRU or nn.LSTM (typed as a constructor: their signatures differ)."""
+    cls: Callable[..., nn.RNNBase] = getattr(nn, spec.torch_name)
+    return cls
 
 
 def make_rnn(config: ModelConfig) -> nn.RNNBase:
     """The torch recurrent layer a config describes."""
-    kwargs: dict[str, Any] = dict(
+    return layer_class(config.spec)(
         input_size=config.n_features,
         hidden_size=config.hidden_size,
         num_layers=config.num_layers,
@@ -31,45 +42,8 @@ def make_rnn(config: ModelConfig) -> nn.RNNBase:
         bidirectional=config.bidirectional,
         # nn.RNN warns when dropout is set on a single layer, where it would do nothing.
         dropout=config.dropout if config.num_layers > 1 else 0.0,
+        **config.spec.layer_kwargs(config.nonlinearity, config.proj_size),
     )
-    if config.cell == "rnn":
-        kwargs["nonlinearity"] = config.nonlinearity
-    return _CELLS[config.cell](**kwargs)
-
-
-def hidden_of(state: Tensor | tuple[Tensor, Tensor]) -> Tensor:
-    """h_n from what a recurrent layer returns as its state: LSTM gives (h_n, c_n)."""
-    return state[0] if isinstance(state, tuple) else state
-
-
-def last_hidden_from_h_n(h_n: Tensor, bidirectional: bool) -> Tensor:
-    """The top layer's final state (B, D·H) from h_n (L, B, H).
-
-    h_n holds each direction's state after reading the whole sequence. For the backward direction
-    that is its state at step 0, which is why `output[:, -1]` is wrong for a bidirectional layer:
-
-        forward  →→→→→ h_n[-2]   (summary at the last step)
-        backward h_n[-1] ←←←←←   (summary at step 0)
-    """
-    if bidirectional:
-        return torch.cat([h_n[-2], h_n[-1]], dim=1)  # (B, 2H)
-    return h_n[-1]  # (B, H)
-
-
-def gather_last_step(output: Tensor, lengths: Tensor, batch_first: bool) -> Tensor:
-    """Each sequence's output at its own last real step, (B, H), from a padded output.
-
-    For a padded batch the last column is padding for every shorter sequence:
-
-        seq 0  o0 o1 o2 o3 o4   lengths[0]=5 → o4
-        seq 1  o0 o1 o2 ·  ·    lengths[1]=3 → o2   (output[:, -1] would be a padding step)
-
-    Exact for a unidirectional layer: its output at step t depends only on steps ≤ t.
-    """
-    if not batch_first:
-        output = output.transpose(0, 1)  # (B, T, H)
-    index = (lengths.to(output.device) - 1).view(-1, 1, 1).expand(-1, 1, output.size(2))
-    return output.gather(1, index).squeeze(1)  # (B, H)
 
 
 class Standardize(nn.Module):
@@ -112,6 +86,7 @@ class SequenceClassifier(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
         batch_first: bool = True,
+        proj_size: int = 0,
         summary: str = "last",
         front_end: str = "none",
         window: int = 1,
@@ -127,12 +102,13 @@ class SequenceClassifier(nn.Module):
             bidirectional=bidirectional,
             dropout=dropout,
             batch_first=batch_first,
+            proj_size=proj_size,
             summary=summary,
             front_end=front_end,
             window=window,
         )
-        self.standardize = Standardize(n_features)
         cfg = self.config
+        self.standardize = Standardize(n_features)
         # Built only when used, so the lesson's modules (and its initial weights) are unchanged.
         self.front: FrontEnd | None = None
         rnn_config = cfg
@@ -140,10 +116,11 @@ class SequenceClassifier(nn.Module):
             self.front = FrontEnd(n_features, cfg.front_end, cfg.window)
             rnn_config = dataclasses.replace(cfg, n_features=self.front.out_features)
         self.rnn = make_rnn(rnn_config)
-        self.head = nn.Linear(hidden_size * cfg.num_directions, n_classes)
-        self.attention = (
-            AttentionPool(hidden_size * cfg.num_directions) if cfg.summary == "attention" else None
-        )
+        # The head reads one summary of the top layer's h per direction: D·H, or D·P when
+        # projected (every summary keeps the width of h).
+        width = cfg.state_size * cfg.num_directions
+        self.head = nn.Linear(width, n_classes)
+        self.attention = AttentionPool(width) if cfg.summary == "attention" else None
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> SequenceClassifier:
@@ -157,6 +134,7 @@ class SequenceClassifier(nn.Module):
             bidirectional=config.bidirectional,
             dropout=config.dropout,
             batch_first=config.batch_first,
+            proj_size=config.proj_size,
             summary=config.summary,
             front_end=config.front_end,
             window=config.window,
@@ -182,52 +160,34 @@ class SequenceClassifier(nn.Module):
             out = out.transpose(0, 1)  # (T', B, F')
         return out, self.front.lengths(lengths)
 
-    def run_rnn(self, z: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """The recurrent layer on its input: the batch-first output (B, T, D·H) and h_n.
-
-        A bidirectional layer on a padded batch is packed, so each sequence's backward direction
-        starts at its own last real step; the output is padded back with zeros.
-        """
-        cfg = self.config
-        if lengths is not None and cfg.bidirectional:
-            packed = pack_padded_sequence(
-                z, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
-            )
-            packed_out, state = self.rnn(packed)
-            output, _ = pad_packed_sequence(
-                packed_out, batch_first=True, total_length=z.size(1 if cfg.batch_first else 0)
-            )  # (B, T, D·H)
-            return output, hidden_of(state)
-        output, state = self.rnn(z)
-        if not cfg.batch_first:
-            output = output.transpose(0, 1)  # (B, T, D·H)
-        return output, hidden_of(state)
-
-    def summarize(self, output: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """The mean, max or attention summary of a batch-first output (B, T, D·H) → (B, D·H)."""
-        return summarize(self.config.summary, output, lengths, self.attention)
-
     def last_hidden(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Run front end and recurrent layers on standardised input; each sequence's summary."""
         cfg = self.config
         z, lengths = self.front_input(z, lengths)
-        if cfg.summary != "last":
-            output, _ = self.run_rnn(z, lengths)
-            return self.summarize(output, lengths)
-        if lengths is None:
-            _, state = self.rnn(z)
-            return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)
-        if not cfg.bidirectional:
-            # A padded run plus a gather is exact here and much faster than packing on CPU.
-            output, _ = self.rnn(z)  # (B, T, H) or (T, B, H)
-            return gather_last_step(output, lengths, cfg.batch_first)
+        if lengths is None or not cfg.bidirectional:
+            output, state = self.rnn(z)  # (B, T, D·H) or (T, B, D·H)
+            return self.summarize(output, state, lengths)
         # The backward direction must start at each sequence's own last step, so pack.
         packed = pack_padded_sequence(
             z, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
         )
-        _, state = self.rnn(packed)
-        # h_n of a packed run is already ordered like the input batch.
-        return last_hidden_from_h_n(hidden_of(state), bidirectional=True)
+        packed_out, state = self.rnn(packed)
+        if cfg.summary == "last":  # read from h_n alone
+            return self.summarize(z, state, lengths)
+        steps = z.size(1 if cfg.batch_first else 0)
+        output, _ = pad_packed_sequence(packed_out, cfg.batch_first, total_length=steps)
+        return self.summarize(output, state, lengths)
+
+    def summarize(
+        self, output: Tensor, state: Tensor | tuple[Tensor, Tensor], lengths: Tensor | None = None
+    ) -> Tensor:
+        """Each sequence's summary (B, D·H) from what its run of the recurrent layers returned.
+
+        `output` is in the model's layout. With `lengths`, a bidirectional run must have started
+        the backward direction at each sequence's own last step (a packed run, or
+        `equations.unroll`). The rule for each summary is in summaries.py.
+        """
+        return summarize(self.config, output, state, lengths, self.attention)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (B, C)."""

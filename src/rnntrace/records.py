@@ -13,9 +13,30 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
-SCHEMA_VERSION = 1
+from rnntrace._deprecated import renamed_getattr, warn_renamed
+from rnntrace.config import RunConfig, drop_later_defaults
+
+# 2: data_flow → stages, modules → module_calls, prediction.true → true_class, and `config` is
+# the run's settings alone (threads and device moved to `meta`). Version 1 files still load.
+SCHEMA_VERSION = 2
 
 Nested = Any  # nested lists of floats: a few real values sampled from a tensor
+
+
+class Shown:
+    """Printed as the terminal view, shown as HTML in Jupyter and as rich renderables.
+
+    The views live in rnntrace.render, a layer above; they are looked up by name when shown.
+    """
+
+    def __str__(self) -> str:
+        return str(_view("text_of")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("html_of")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("renderables_of")(self)
 
 
 @dataclass
@@ -60,8 +81,8 @@ class PredictionTrace:
     logits: list[float]  # (C,)
     probabilities: list[float]  # softmax(logits), (C,)
     class_names: list[str]
-    predicted: int
-    true: int | None
+    predicted: int  # index into class_names
+    true_class: int | None  # index into class_names; None when the label is unknown
     # How the summary read the steps (max: the step of each unit's value; attention: each step's
     # weight); None for the last state, so a lesson's trace reads as before.
     summary: SummaryTrace | None = None
@@ -72,7 +93,44 @@ class PredictionTrace:
 
     @property
     def true_label(self) -> str | None:
-        return None if self.true is None else self.class_names[self.true]
+        return None if self.true_class is None else self.class_names[self.true_class]
+
+    @property
+    def true(self) -> int | None:
+        """Deprecated: `true_class`."""
+        warn_renamed("PredictionTrace.true", "PredictionTrace.true_class")
+        return self.true_class
+
+
+@dataclass
+class EpochEnd:
+    """What `on_epoch_end` receives after each epoch."""
+
+    record: EpochRecord
+    epochs: int  # planned in total
+    train_seconds: float
+    seqs_per_s: float
+
+
+@dataclass
+class History(Shown):
+    """Per-epoch records of a fit, plus their timings and why training stopped."""
+
+    records: list[EpochRecord] = field(default_factory=list)
+    train_seconds: list[float] = field(default_factory=list)
+    seqs_per_s: list[float] = field(default_factory=list)
+    stop_reason: str | None = None  # None: all epochs ran
+    threads: int = 1
+    device: str = "cpu"
+    world_size: int = 1  # processes that trained together (torchrun)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> History:
+        records = [EpochRecord(**r) for r in raw["records"]]
+        return cls(**{**raw, "records": records})
 
 
 @dataclass
@@ -116,16 +174,18 @@ class Choice:
 
 @dataclass
 class Trace:
-    """Everything about one run: configuration, data flow, training, a prediction, an insight."""
+    """Everything about one run: configuration, stages, training, a prediction, an insight."""
 
-    config: dict[str, Any]
-    data_flow: list[Stage]
+    # The run's settings; None for a user's own model traced with rt.trace (module_calls and
+    # layers describe it). Runtime facts (threads, device, times) are in meta.
+    config: RunConfig | None
+    stages: list[Stage]  # the classifier's pipeline, stage by stage
     training: list[EpochRecord]
     prediction: PredictionTrace | None
     insight: str
     test: TestReport | None = None  # only when a test file was scored
-    # Every submodule call of the model on the data-flow batch (hooks), in call order.
-    modules: DataFlow | None = None
+    # Every submodule call of the model on the traced batch (hooks), in call order.
+    module_calls: ModuleCalls | None = None
     # The traced sequence through the first layer, one record per step, equations with numbers.
     steps: list[StepRecord] = field(default_factory=list)
     # The whole layer recomputed by hand for the traced sequence and compared with PyTorch.
@@ -134,11 +194,25 @@ class Trace:
     dynamics: Dynamics | None = None
     # Questions about this run's own configuration, each key proved by running PyTorch.
     quiz: list[Question] = field(default_factory=list)
+    # Every recurrent layer of the model, each call recomputed from its weights (rt.trace).
+    layers: list[RecurrentLayer] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     # How `train` chose its settings (None when they were given, as for the lesson).
     choice: Choice | None = None
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_flow(self) -> list[Stage]:
+        """Deprecated: `stages`."""
+        warn_renamed("Trace.data_flow", "Trace.stages")
+        return self.stages
+
+    @property
+    def modules(self) -> ModuleCalls | None:
+        """Deprecated: `module_calls`."""
+        warn_renamed("Trace.modules", "Trace.module_calls")
+        return self.module_calls
 
     @property
     def largest_difference(self) -> float | None:
@@ -154,22 +228,63 @@ class Trace:
     def to_dict(self) -> dict[str, Any]:
         raw = dataclasses.asdict(self)
         # Optional parts added later are left out when absent: a lesson's trace reads as before.
+        if raw["config"] is not None:
+            drop_later_defaults(raw["config"]["model"])
         if raw["choice"] is None:
             del raw["choice"]
         if raw["prediction"] is not None and raw["prediction"]["summary"] is None:
             del raw["prediction"]["summary"]
         return raw
 
+    # The views live in rnntrace.render, a layer above; they are looked up by name when shown.
+    def __str__(self) -> str:
+        return str(_view("trace_text")(self))
+
+    def _repr_html_(self) -> str:
+        return str(_view("trace_html")(self))
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from _view("trace_renderables")(self)
+
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Trace:
-        return from_dict(cls, raw)
+        """A Trace from its JSON form, of this schema version or of version 1."""
+        return from_dict(cls, upgrade(raw))
 
     @classmethod
     def from_json(cls, text: str) -> Trace:
         return cls.from_dict(json.loads(text))
+
+
+def _view(name: str) -> Any:
+    """A view function of rnntrace.render.notebook, imported when a record is first shown.
+
+    Imported by name because records sit below render in the layers: records must load without
+    the views, and the views read records.
+    """
+    import importlib
+
+    return getattr(importlib.import_module("rnntrace.render.notebook"), name)
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 trace's keys under their version 2 names (a newer dict is returned as is)."""
+    if raw.get("schema_version", 1) >= 2:
+        return raw
+    renamed = {"data_flow": "stages", "modules": "module_calls"}
+    new = {renamed.get(k, k): v for k, v in raw.items()}
+    config = new.get("config")
+    if isinstance(config, dict):  # threads and device were runtime facts; meta holds them
+        new["config"] = {k: v for k, v in config.items() if k not in ("threads", "device")}
+    prediction = new.get("prediction")
+    if isinstance(prediction, dict) and "true" in prediction:
+        new["prediction"] = {("true_class" if k == "true" else k): v
+                             for k, v in prediction.items()}
+    new["schema_version"] = SCHEMA_VERSION
+    return new
 
 
 T = TypeVar("T")
@@ -256,7 +371,7 @@ class ModuleCall:
 
 
 @dataclass
-class DataFlow:
+class ModuleCalls(Shown):
     """Every submodule call of one forward pass of any nn.Module, with real shapes and samples."""
 
     model_type: str
@@ -295,7 +410,7 @@ class StepRecord:
 
 
 @dataclass
-class Recomputation:
+class Recomputation(Shown):
     """A recurrent layer recomputed from its own weights with the textbook equations, vs PyTorch."""
 
     cell: str
@@ -317,6 +432,17 @@ class Recomputation:
     @property
     def matches(self) -> bool:
         return self.max_abs_diff <= self.tolerance
+
+
+@dataclass
+class RecurrentLayer:
+    """One call of one recurrent layer of a user's model, recomputed from its own weights."""
+
+    name: str  # qualified name in the model, e.g. "encoder.lstm"
+    label: str  # the layer as constructed, e.g. "nn.LSTM(5, 8, batch_first=True)"
+    reading: str  # how it read its input, e.g. "batch 4 × 7 steps × 5 features"
+    recomputation: Recomputation
+    proj_size: int = 0  # LSTM with proj_size: the width of h
 
 
 @dataclass
@@ -390,7 +516,7 @@ QUIZ_LEVELS = ("easy", "medium", "hard")
 
 
 @dataclass
-class Question:
+class Question(Shown):
     """One multiple-choice question about a configuration, with its key proved by PyTorch."""
 
     id: str  # unique within a quiz: "<number>-<template>"
@@ -421,3 +547,6 @@ class Question:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Question:
         return from_dict(cls, raw)
+
+
+__getattr__ = renamed_getattr(__name__, {"DataFlow": "ModuleCalls"}, globals())

@@ -39,7 +39,7 @@ def choose_threads(config: TrainConfig, model_config: ModelConfig) -> int:
     """
     if config.threads is not None:
         return config.threads
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}[model_config.cell]
+    gates = model_config.spec.n_gates
     work = config.batch_size * model_config.hidden_size**2 * gates
     if work < _ONE_THREAD_WORK:
         return 1

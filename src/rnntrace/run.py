@@ -1,7 +1,7 @@
-"""The run directory: config.json, trace.json, metrics.jsonl, model.safetensors, atomic writes.
+"""The run directory: config.json, trace.json, metrics.jsonl, model.safetensors, saved and read.
 
-Every file is written to a temporary name beside it and renamed into place, so a run killed at
-any moment leaves the old file or the new one, never half of one.
+Every file is written atomically (rnntrace.files): a run killed at any moment leaves the old
+file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,43 +16,26 @@ from typing import Any
 
 import torch
 
+from rnntrace import run_schema
+from rnntrace._deprecated import renamed_getattr
+from rnntrace.attribution.records import Explanation
 from rnntrace.config import RunConfig
 from rnntrace.errors import ConfigError, RunError
+from rnntrace.files import (
+    CONFIG,
+    METRICS,
+    REPORT,
+    TRACE,
+    WEIGHTS,
+    atomic_write_bytes,
+    atomic_write_text,
+    trace_from_json,
+)
+from rnntrace.files import read_json as _read_json
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import Trace
+from rnntrace.records import History, Trace
 
-CONFIG = "config.json"
-TRACE = "trace.json"
-METRICS = "metrics.jsonl"
-WEIGHTS = "model.safetensors"
-FORMAT = "rnntrace-run"
-_UMASK = os.umask(0)
-os.umask(_UMASK)  # stored in the weights' metadata, so a foreign file is recognised
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    if path.is_dir():
-        raise RunError(f"{path} is a directory: give a file name to write")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        # mkstemp makes the file private; a run's files get the usual permissions.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+FORMAT = "rnntrace-run"  # in the weights' metadata, so a foreign file is recognised
 
 
 def new_run_path(out: Path | None, command: str, root: Path = Path("runs")) -> Path:
@@ -130,53 +112,52 @@ def save_run(path: Path, config: RunConfig, trace: Trace, model: SequenceClassif
 
 
 @dataclass
-class SavedRun:
-    """A run directory read back: its configuration, trace and model with trained weights."""
+class Run:
+    """One run: its directory, configuration, model with trained weights, trace and history.
+
+    A run just trained holds all six; one read back with `load_run` has no History (its
+    epochs are in trace.training and metrics.jsonl) and no trace if trace.json is missing.
+    """
 
     path: Path
     config: RunConfig
-    trace: Trace | None
     model: SequenceClassifier
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path.parent} is not an rnntrace run: {path.name} is missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc})") from None
+    trace: Trace | None
+    history: History | None = None
+    explanation: Explanation | None = None  # also in <path>/explain.json
 
 
 def load_config(path: Path) -> RunConfig:
     if not path.is_dir():
         raise RunError(f"{path} is not a run directory")
-    raw = _read_json(path / CONFIG)
-    if not isinstance(raw, dict):
-        raise RunError(f"{path / CONFIG}: not an rnntrace run configuration")
-    try:
-        return RunConfig.from_dict(raw)
-    except ConfigError as exc:
-        raise RunError(f"{path / CONFIG}: {exc.message}") from None
+    config: RunConfig = run_schema.load_config(_read_json(path / CONFIG), path / CONFIG)
+    return config
 
 
-def load_run(path: Path) -> SavedRun:
-    """Read a run directory back; weights are loaded without executing code."""
+def load_run(path: Path, with_trace: bool = True) -> Run:
+    """Read a run directory back; weights are loaded without executing code.
+
+    with_trace=False leaves trace.json unread (predict needs only the model).
+    """
     config = load_config(path)
     model = SequenceClassifier.from_config(config.model)
     with torch.no_grad():
         load_weights(path / WEIGHTS, model)
     model.eval()
     trace = None
-    if (path / TRACE).exists():
-        raw = _read_json(path / TRACE)
-        try:
-            trace = Trace.from_dict(raw)
-        except (TypeError, KeyError, AttributeError):
-            raise RunError(f"{path / TRACE}: not an rnntrace trace") from None
-    return SavedRun(path, config, trace, model)
+    if with_trace and (path / TRACE).exists():
+        trace = trace_from_json(_read_json(path / TRACE), path / TRACE)
+    return Run(path=path, config=config, model=model, trace=trace)
 
 
 def remove_partial(path: Path) -> None:
     """Remove a run directory that a failed command created, so nothing half-written remains."""
     shutil.rmtree(path, ignore_errors=True)
+
+
+__all__ = [
+    "CONFIG", "METRICS", "REPORT", "TRACE", "WEIGHTS", "MetricsLog", "Run", "atomic_write_bytes",
+    "atomic_write_text", "load_config", "load_run", "load_weights", "new_run_path",
+    "remove_partial", "save_run", "save_weights",
+]
+__getattr__ = renamed_getattr(__name__, {"SavedRun": "Run"}, globals())

@@ -6,8 +6,10 @@ gives alone:
     seq 0  o0 o1 o2 o3 o4   lengths[0]=5   last → o4   mean → Σ o_t / 5   max → max_t o_t
     seq 1  o0 o1 o2 ·  ·    lengths[1]=3   last → o2   mean → Σ o_t / 3   (· never read)
 
-`output` is (B, T, D·H) batch first everywhere in this module; for a bidirectional layer it must
-come from a packed run, or the backward direction would start in the padding.
+`summarize` takes what a run of the recurrent layers returned (output in the model's layout,
+and the state) and applies the configured rule; the helpers below it take `output` batch first,
+(B, T, D·H). For a bidirectional layer on a padded batch the run must be packed (or
+`equations.unroll` with lengths), or the backward direction would start in the padding.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnntrace.config import SUMMARIES
+from rnntrace.config import SUMMARIES, ModelConfig
 
-__all__ = ["SUMMARIES", "AttentionPool", "describe", "masked_max", "masked_mean", "summarize"]
+__all__ = ["SUMMARIES", "AttentionPool", "describe", "gather_last_step", "hidden_of",
+           "last_hidden_from_h_n", "masked_max", "masked_mean", "summarize"]
 _NEG = float("-inf")
 
 
@@ -58,33 +61,71 @@ class AttentionPool(nn.Module):
         return torch.bmm(w.unsqueeze(1), output).squeeze(1)  # (B, D·H)
 
 
-def last_real_step(output: Tensor, lengths: Tensor) -> Tensor:
-    """Each sequence's output at its own last real step, (B, D·H), from a batch-first output."""
+def hidden_of(state: Tensor | tuple[Tensor, Tensor]) -> Tensor:
+    """h_n from what a recurrent layer returns as its state: LSTM gives (h_n, c_n)."""
+    return state[0] if isinstance(state, tuple) else state
+
+
+def last_hidden_from_h_n(h_n: Tensor, bidirectional: bool) -> Tensor:
+    """The top layer's final state (B, D·H) from h_n (L, B, H).
+
+    h_n holds each direction's state after reading the whole sequence. For the backward direction
+    that is its state at step 0, which is why `output[:, -1]` is wrong for a bidirectional layer:
+
+        forward  →→→→→ h_n[-2]   (summary at the last step)
+        backward h_n[-1] ←←←←←   (summary at step 0)
+    """
+    if bidirectional:
+        return torch.cat([h_n[-2], h_n[-1]], dim=1)  # (B, 2H)
+    return h_n[-1]  # (B, H)
+
+
+def gather_last_step(output: Tensor, lengths: Tensor, batch_first: bool) -> Tensor:
+    """Each sequence's output at its own last real step, (B, H), from a padded output.
+
+    For a padded batch the last column is padding for every shorter sequence:
+
+        seq 0  o0 o1 o2 o3 o4   lengths[0]=5 → o4
+        seq 1  o0 o1 o2 ·  ·    lengths[1]=3 → o2   (output[:, -1] would be a padding step)
+
+    Exact for a unidirectional layer: its output at step t depends only on steps ≤ t.
+    """
+    if not batch_first:
+        output = output.transpose(0, 1)  # (B, T, H)
     index = (lengths.to(output.device) - 1).view(-1, 1, 1).expand(-1, 1, output.size(2))
-    return output.gather(1, index).squeeze(1)
+    return output.gather(1, index).squeeze(1)  # (B, H)
 
 
 def summarize(
-    kind: str,
+    config: ModelConfig,
     output: Tensor,
-    lengths: Tensor | None,
+    state: Tensor | tuple[Tensor, Tensor],
+    lengths: Tensor | None = None,
     attention: AttentionPool | None = None,
 ) -> Tensor:
-    """The summary `kind` (mean, max or attention) of a batch-first output, (B, D·H).
+    """The configured summary (B, D·H) of one run of the recurrent layers.
 
-    `last` is not computed here: for a bidirectional layer it needs h_n (the backward
-    direction's state at step 0), which the model takes from the layer itself.
+    `last` reads h_n (the backward direction's state at step 0 is only there), or for a padded
+    unidirectional batch the output at each sequence's last real step; mean, max and attention
+    read every real step of `output`.
     """
+    kind = config.summary
+    if kind == "last":
+        if lengths is not None and not config.bidirectional:
+            # A padded run plus a gather is exact here and much faster than packing on CPU.
+            return gather_last_step(output, lengths, config.batch_first)
+        # h_n of a packed run is already ordered like the input batch.
+        return last_hidden_from_h_n(hidden_of(state), config.bidirectional)
+    if not config.batch_first:
+        output = output.transpose(0, 1)  # (B, T, D·H)
     mask = step_mask(lengths, output.size(0), output.size(1), output.device)  # (B, T)
     if kind == "mean":
         return masked_mean(output, mask)
     if kind == "max":
         return masked_max(output, mask)[0]
-    if kind == "attention":
-        if attention is None:
-            raise ValueError("the attention summary needs its AttentionPool")
-        return attention(output, mask)  # type: ignore[no-any-return]
-    raise ValueError(f"summarize() computes mean, max or attention, not {kind!r}")
+    if attention is None:
+        raise ValueError("the attention summary needs its AttentionPool")
+    return attention(output, mask)  # type: ignore[no-any-return]
 
 
 def describe(kind: str, bidirectional: bool) -> str:

@@ -7,7 +7,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,58 +18,29 @@ from rnntrace import checkpoint, distributed
 from rnntrace.checkpoint import Checkpoint
 from rnntrace.config import TrainConfig
 from rnntrace.data.batching import BatchSource, batch_order
-from rnntrace.data.sequences import SequenceSet, stratified_split
+from rnntrace.data.sequences import FloatArray, SequenceSet, stratified_split
 from rnntrace.data.streaming import RowSubset, batch_source, feature_stats, is_memory_mapped
 from rnntrace.distributed import World
 from rnntrace.errors import DataError, RunError
 from rnntrace.model import SequenceClassifier, Standardize
 from rnntrace.observations import observe_epoch
-from rnntrace.records import EpochRecord
+from rnntrace.records import EpochEnd, EpochRecord, History
 from rnntrace.resources import choose_threads, intra_op_threads, resolve_device
 
 __all__ = [
     "Data",
     "EpochEnd",
     "History",
+    "Split",
     "choose_threads",
     "evaluate",
     "fit",
     "intra_op_threads",
     "predict_logits",
     "resolve_device",
+    "split",
     "split_validation",
 ]
-
-
-@dataclass
-class EpochEnd:
-    """What `on_epoch_end` receives after each epoch."""
-
-    record: EpochRecord
-    epochs: int  # planned in total
-    train_seconds: float
-    seqs_per_s: float
-
-
-@dataclass
-class History:
-    """Per-epoch records of a fit, plus their timings and why training stopped."""
-
-    records: list[EpochRecord] = field(default_factory=list)
-    train_seconds: list[float] = field(default_factory=list)
-    seqs_per_s: list[float] = field(default_factory=list)
-    stop_reason: str | None = None  # None: all epochs ran
-    threads: int = 1
-    device: str = "cpu"
-    world_size: int = 1  # processes that trained together (torchrun)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> History:
-        records = [EpochRecord(**r) for r in raw["records"]]
-        return cls(**{**raw, "records": records})
 
 
 Data = SequenceSet | RowSubset | BatchSource  # what fit, evaluate and predict accept
@@ -90,6 +61,27 @@ def split_validation(
     if is_memory_mapped(data.values):
         return RowSubset(data, train_idx), RowSubset(data, val_idx)
     return data.subset(train_idx), data.subset(val_idx)
+
+
+@dataclass
+class Split:
+    """What a fit trains and scores on, and the statistics standardisation takes from training.
+
+    `mean` and `std` are the training part's own (streamed in chunks when memory-mapped); a
+    held-out or test sequence is standardised with them too, never with its own.
+    """
+
+    train: SequenceSet | RowSubset
+    held_out: SequenceSet | RowSubset | None
+    mean: FloatArray  # (F,)
+    std: FloatArray  # (F,), 0 for a constant feature (Standardize divides by 1 there)
+
+
+def split(data: SequenceSet, val: SequenceSet | None, config: TrainConfig) -> Split:
+    """The split `fit` uses for `data` (see split_validation) and its training statistics."""
+    train, held_out = split_validation(data, val, config)
+    mean, std = feature_stats(train)
+    return Split(train, held_out, mean, std)
 
 
 def _source(data: Data, device: torch.device) -> BatchSource:
@@ -133,7 +125,7 @@ def evaluate(
 
 def fit(
     model: SequenceClassifier,
-    train: Data,
+    train: Data | Split,
     val: Data | None = None,
     config: TrainConfig | None = None,
     *,
@@ -146,7 +138,8 @@ def fit(
 
     Without `val`, a stratified seeded `config.val_fraction` of `train` is held out (20 % by
     default; 0 trains on all of it). A model whose standardisation was never set takes its
-    statistics from the training split, as `run_experiment` does.
+    statistics from the training split. Given a `Split` (see `split`), fit trains on its parts
+    and always takes its statistics: the way to know the split and statistics a fit used.
 
     A non-finite loss stops training and restores the weights from before that epoch. With
     `checkpoints`, the state after each epoch is saved there (rank 0 only); `resume` continues
@@ -154,6 +147,10 @@ def fit(
     torchrun (WORLD_SIZE > 1) the ranks train one model together with DDP.
     """
     config = replace(config or TrainConfig(), **overrides)
+    if isinstance(train, Split):  # the split and statistics its caller took from split()
+        parts = train
+        model.standardize.set_statistics(torch.from_numpy(parts.mean), torch.from_numpy(parts.std))
+        train, val = parts.train, parts.held_out
     if val is None and isinstance(train, SequenceSet):
         train, val = split_validation(train, None, config)
     if isinstance(train, SequenceSet | RowSubset) and _identity(model.standardize):
@@ -167,7 +164,13 @@ def fit(
         loop = _Loop(model, config, device, world, checkpoints)
         with intra_op_threads(loop.history.threads):
             if resume is not None:
-                loop.restore(resume)
+                try:
+                    loop.restore(resume)
+                except (RuntimeError, ValueError, KeyError, TypeError, IndexError,
+                        AttributeError) as exc:
+                    # Only the file's contents are read here: any failure means a damaged one.
+                    raise RunError(f"--resume: the checkpoint's training state is damaged "
+                                   f"({type(exc).__name__}); start the run again") from None
             loop.run(
                 _source(train, device),
                 _source(val, device) if val is not None else None,

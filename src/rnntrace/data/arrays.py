@@ -32,14 +32,13 @@ import numpy as np
 import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
-from rnntrace.data import missing
+from rnntrace.data import missing, npyfile
 from rnntrace.data.labels import UNLABELLED
-from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.sequences import SequenceSet, finish
 from rnntrace.errors import DataError
 
 _X_TOKEN = re.compile(r"(?<![A-Za-z0-9])X(?![A-Za-z0-9])")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_NPY_MAGIC = b"\x93NUMPY"
 
 
 def companion(x_path: Path, name: str) -> Path | None:
@@ -67,20 +66,13 @@ def _magic(path: Path, size: int) -> bytes:
 def _load_npy(path: Path, source: str, key: str, mmap: bool) -> npt.NDArray[Any]:
     if not path.is_file():
         raise DataError(f"{source}: the {key} file {path} does not exist; check the path")
-    if not _magic(path, 6).startswith(_NPY_MAGIC):
-        raise DataError(f"{path}: not a NumPy .npy file (wrong header); save it with np.save")
     try:
-        array: npt.NDArray[Any] = np.load(path, mmap_mode="r" if mmap else None,
-                                          allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc) or "object" in str(exc).lower():
-            raise _object_hint(str(path), key) from None
-        raise DataError(f"{path}: unreadable .npy file ({exc}); save it again with np.save"
-                        ) from None
+        return npyfile.load_npy(path, str(path), mmap)
+    except npyfile.ObjectArray:
+        raise _object_hint(str(path), key) from None
     except OSError as exc:
-        raise DataError(f"{path}: unreadable .npy file ({exc}); save it again with np.save"
-                        ) from None
-    return array
+        raise DataError(f"{path}: unreadable .npy file ({exc.strerror or exc}); save it again "
+                        "with np.save") from None
 
 
 def read_npy(
@@ -134,31 +126,15 @@ def read_npz(
     if _magic(path, 4) not in _ZIP_MAGIC:
         raise DataError(f"{source}: not a .npz archive (not a zip file); save one with "
                         "np.savez(path, X=X, y=y)")
-    arrays: dict[str, npt.NDArray[Any]] = {}
-    try:
-        # An open handle of our own: np.load leaks its own when the zip is damaged.
-        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
-            present = list(archive.files)
-            for key in ("X", "y") if labelled else ("X",):
-                if key not in present:
-                    raise DataError(f"{source}: no array {key!r} in the archive (it has "
-                                    f"{', '.join(present) or 'nothing'}); save it with "
-                                    "np.savez(path, X=X, y=y)")
-            for key in ("X", "y", "lengths", "class_names", "feature_names", "ids"):
-                if key in present:
-                    try:
-                        arrays[key] = archive[key]
-                    except ValueError as exc:
-                        if "pickle" in str(exc) or "object" in str(exc).lower():
-                            raise _object_hint(source, key) from None
-                        raise DataError(f"{source}: array {key!r} is damaged ({exc}); save the "
-                                        "archive again with np.savez") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise DataError(f"{source}: damaged .npz archive ({exc}); save it again with np.savez"
-                        ) from None
+    arrays = _npz_arrays(path, source, ("X", "y") if labelled else ("X",))
 
     def names(key: str) -> list[str] | None:
-        return None if key not in arrays else [str(s) for s in np.asarray(arrays[key]).ravel()]
+        if key not in arrays:
+            return None
+        if arrays[key].dtype.kind not in "biuUS":
+            raise DataError(f"{source}: {key} holds {arrays[key].dtype} values; save it as "
+                            f"strings, e.g. np.asarray({key}, dtype=str)")
+        return [str(s) for s in _text(arrays[key]).ravel()]
 
     if "y" not in arrays:  # sequences to classify
         arrays["y"] = np.full(arrays["X"].shape[0] if arrays["X"].ndim else 0, UNLABELLED)
@@ -167,6 +143,52 @@ def read_npz(
         min_classes=min_classes, class_names=names("class_names"),
         feature_names=names("feature_names"), ids=names("ids"),
     )
+
+
+_KEYS = ("X", "y", "lengths", "class_names", "feature_names", "ids")
+
+
+def _npz_arrays(path: Path, source: str, required: tuple[str, ...]) -> dict[str, npt.NDArray[Any]]:
+    """The archive's known arrays, each member's header checked before it is read."""
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    try:
+        size = path.stat().st_size
+        with zipfile.ZipFile(path) as archive:
+            members: dict[str, zipfile.ZipInfo] = {}
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise DataError(f"{source}: member {info.filename!r} is not an .npy array; "
+                                    "an .npz holds only arrays, save it with np.savez")
+                key = info.filename[: -len(".npy")]
+                if key in members:
+                    raise DataError(f"{source}: the archive holds {info.filename!r} twice, so "
+                                    "which one is meant is unknown; save it again with np.savez")
+                members[key] = info
+            for key in required:
+                if key not in members:
+                    raise DataError(f"{source}: no array {key!r} in the archive (it has "
+                                    f"{', '.join(members) or 'nothing'}); save it with "
+                                    "np.savez(path, X=X, y=y)")
+            for key in _KEYS:
+                if key in members:
+                    try:
+                        arrays[key] = npyfile.load_member(archive, members[key],
+                                                          f"{source}: array {key!r}", size)
+                    except npyfile.ObjectArray:
+                        raise _object_hint(source, key) from None
+    except DataError:
+        raise
+    except npyfile.DAMAGED as exc:
+        raise DataError(f"{source}: damaged .npz archive ({type(exc).__name__}: {exc}); save it "
+                        "again with np.savez") from None
+    return arrays
+
+
+def _text(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Byte strings as text (undecodable bytes escaped), so labels and names compare as str."""
+    if array.dtype.kind == "S":
+        return np.char.decode(array, "utf-8", errors="backslashreplace")
+    return array
 
 
 def _check_shapes(
@@ -188,6 +210,9 @@ def _check_shapes(
     if y.shape[0] != n:
         raise DataError(f"{source}: X has {n} sequences but y has {y.shape[0]} labels; "
                         "they must match one to one")
+    if y.dtype.kind not in "biufUS":
+        raise DataError(f"{source}: y holds {y.dtype} values; expected integers or strings, "
+                        "one label per sequence")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         i = int(np.flatnonzero(~np.isfinite(y))[0])
         raise DataError(f"{source}: y[{i}] is {y[i]}; every sequence needs a label")
@@ -216,8 +241,8 @@ def from_arrays(
     ids: list[str] | None = None,
 ) -> SequenceSet:
     """Validate raw arrays and build the set; a float32 memmap X stays mapped when clean."""
-    missing.check_policy(nan)
     _check_shapes(values, y, lengths, source)
+    y = _text(y)
     n, t_max, f = values.shape
     for key, given, count in (("feature_names", feature_names, f), ("ids", ids, n)):
         if given is not None and len(given) != count:
@@ -238,14 +263,11 @@ def from_arrays(
     def describe(i: int, t: int, j: int) -> str:
         return f"{source}: sequence {i} (id {id_list[i]!r}), step {t}, feature {feature_list[j]!r}"
 
-    values, keep = missing.apply(values, steps, nan, source, describe)
-    dropped = missing.left_out(id_list, keep)
-    if keep is not None:
-        y, steps, id_list = y[keep], steps[keep], [id_list[i] for i in keep]
-    codes, classes = _encode(y, class_names, source)
-    label_codes.require_classes(classes, min_classes, source)
-    return SequenceSet(values=values, lengths=steps, labels=codes, class_names=classes,
-                       feature_names=feature_list, ids=id_list, source=source, dropped=dropped)
+    def encode(labels: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], list[str]]:
+        return _encode(labels, class_names, source)
+
+    return finish(values, steps, y, id_list, feature_names=feature_list, source=source, nan=nan,
+                  describe=describe, encode=encode, min_classes=min_classes)
 
 
 def _encode(

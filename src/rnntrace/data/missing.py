@@ -14,19 +14,19 @@ Messages name both spellings of the policy: readers serve the CLI (--nan drop) a
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
 
+from rnntrace.config import NAN_POLICIES as POLICIES
+from rnntrace.data.rowread import read_block
 from rnntrace.errors import ConfigError, DataError
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-POLICIES = ("error", "drop", "fill")
 HINT = ("clean the file, or pass --nan drop to leave out such sequences or --nan fill to carry "
         "the last value forward (nan='drop' or nan='fill' in Python)")
 _BLOCK_BYTES = 32 * 2**20  # per block read from a memory map: small enough to stay cheap
@@ -47,25 +47,6 @@ def _blocks(values: npt.NDArray[np.generic]) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + step)
 
 
-def _block(values: npt.NDArray[np.generic], a: int, b: int) -> npt.NDArray[np.generic]:
-    """Rows a..b as an in-memory array.
-
-    For a memory-mapped file the rows are read with ordinary file reads: touching them through
-    the mapping would keep every page resident, and the scan would hold the whole file in memory.
-    """
-    if (
-        isinstance(values, np.memmap)
-        and isinstance(values.base, mmap.mmap)
-        and values.filename is not None
-        and values.flags.c_contiguous
-    ):
-        shape = (b - a, *values.shape[1:])
-        with open(values.filename, "rb") as f:
-            f.seek(int(values.offset) + a * int(values.strides[0]))
-            return np.fromfile(f, dtype=values.dtype, count=int(np.prod(shape))).reshape(shape)
-    return np.asarray(values[a:b])
-
-
 def _valid(lengths: IntArray, t_max: int) -> BoolArray:
     return np.arange(t_max)[None, :] < lengths[:, None]  # (N, T): True on real steps
 
@@ -73,7 +54,7 @@ def _valid(lengths: IntArray, t_max: int) -> BoolArray:
 def first_nonfinite(values: FloatArray, lengths: IntArray) -> tuple[int, int, int] | None:
     """(sequence, step, feature) of the first NaN or inf on a real step, or None."""
     for a, b in _blocks(values):
-        block = _block(values, a, b)  # (n, T, F)
+        block = read_block(values, a, b)  # (n, T, F)
         bad = ~np.isfinite(block) & _valid(lengths[a:b], block.shape[1])[:, :, None]
         if bad.any():
             i, t, f = (int(x[0]) for x in np.nonzero(bad))
@@ -85,7 +66,7 @@ def nonfinite_sequences(values: FloatArray, lengths: IntArray) -> BoolArray:
     """(N,) True for each sequence with a NaN or inf on one of its real steps."""
     out = np.zeros(values.shape[0], dtype=bool)
     for a, b in _blocks(values):
-        block = _block(values, a, b)
+        block = read_block(values, a, b)
         bad = ~np.isfinite(block) & _valid(lengths[a:b], block.shape[1])[:, :, None]
         out[a:b] = bad.any(axis=(1, 2))
     return out
@@ -95,7 +76,7 @@ def fill_forward(values: FloatArray, lengths: IntArray) -> FloatArray:
     """A new array: each missing value replaced by the last finite one before it, else 0."""
     out = np.empty(values.shape, dtype=np.float32)
     for a, b in _blocks(values):
-        block = np.asarray(values[a:b], dtype=np.float32)  # (n, T, F)
+        block = np.asarray(read_block(values, a, b), dtype=np.float32)  # (n, T, F)
         valid = _valid(lengths[a:b], block.shape[1])[:, :, None]  # (n, T, 1)
         finite = np.isfinite(block) & valid
         steps = np.arange(block.shape[1])[None, :, None]  # (1, T, 1)
@@ -124,7 +105,8 @@ def apply(
     e.g. "walks.npz: sequence 3, step 7, feature 'x'". Clean values come back untouched (a
     memmap stays one).
     """
-    if check_policy(nan) == "error":
+    # The policy was checked once, where the reader was called (rnntrace.data.readers.read).
+    if nan == "error":
         where = first_nonfinite(values, lengths)
         if where is not None:
             value = float(values[where])

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from rnntrace.data.sequences import FloatArray, IntArray, SequenceSet
+from rnntrace.data.rowread import is_memory_mapped
+from rnntrace.data.sequences import FloatArray, IntArray, RowSubset, SequenceSet, read_rows
 
 _CHUNK = 4096  # sequences per pass, so statistics never need the whole data set at once
 
@@ -33,10 +34,22 @@ def stats_of_chunks(
     return mean.astype(np.float32), np.sqrt(var).astype(np.float32)
 
 
-def feature_stats(data: SequenceSet) -> tuple[FloatArray, FloatArray]:
-    """Mean and standard deviation of each feature over every real step of every sequence."""
-    chunks = (
-        (data.values[start : start + _CHUNK], data.lengths[start : start + _CHUNK])
-        for start in range(0, len(data), _CHUNK)
-    )
-    return stats_of_chunks(chunks, data.n_features)
+def feature_stats(
+    data: SequenceSet | RowSubset, chunk: int = _CHUNK
+) -> tuple[FloatArray, FloatArray]:
+    """Mean and standard deviation of each feature over every real step of every sequence.
+
+    A memory-mapped set (or some rows of one) is read `chunk` sequences at a time with file
+    reads (rnntrace.data.rowread): touching the mapping would keep the whole file resident.
+    """
+    base, rows = (data.data, data.rows) if isinstance(data, RowSubset) else (data, None)
+    if rows is None and not is_memory_mapped(base.values):
+        chunks: Iterable[tuple[npt.NDArray[np.floating], IntArray]] = (
+            (base.values[start : start + chunk], base.lengths[start : start + chunk])
+            for start in range(0, len(base), chunk)
+        )
+        return stats_of_chunks(chunks, base.n_features)
+    picked = np.arange(len(base)) if rows is None else rows
+    parts = (read_rows(base, picked[start : start + chunk])
+             for start in range(0, len(picked), chunk))
+    return stats_of_chunks(((p.values, p.lengths) for p in parts), base.n_features)

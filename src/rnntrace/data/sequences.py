@@ -12,13 +12,16 @@ its rows are zeroed as they are read (subset, rnntrace.data.streaming):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from rnntrace.data import labels as label_codes
 from rnntrace.data import missing
+from rnntrace.data.rowread import RowReader
 from rnntrace.errors import DataError
 
 FloatArray = npt.NDArray[np.float32]
@@ -130,6 +133,76 @@ class SequenceSet:
         for i, a in enumerate(arrays):
             values[i, : a.shape[0]] = a
         return cls(values, lengths, np.asarray(labels), list(class_names), **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class RowSubset:
+    """Some rows of a memory-mapped SequenceSet, chosen without copying its values.
+
+    A train/held-out split of a file larger than memory is two of these over one mapping.
+    """
+
+    data: SequenceSet
+    rows: IntArray  # (N,) indices into data
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    def head(self, n: int) -> SequenceSet:
+        """The first n sequences, read into memory (for showing, not for training)."""
+        return read_rows(self.data, self.rows[:n])
+
+
+def read_rows(data: SequenceSet, rows: IntArray) -> SequenceSet:
+    """The sequences at `rows` as an in-memory SequenceSet, read without touching the mapping."""
+    reader = RowReader.open(data.values)
+    if reader is None:
+        return data.subset(rows)
+    try:
+        values = reader.read(np.asarray(rows, dtype=np.int64), data.max_length)
+    finally:
+        reader.close()
+    missing.zero_padding(values, data.lengths[rows])
+    return SequenceSet(
+        values,
+        data.lengths[rows],
+        data.labels[rows],
+        list(data.class_names),
+        feature_names=list(data.feature_names),
+        ids=[data.ids[i] for i in rows],
+        source=data.source,
+    )
+
+
+def finish(
+    values: FloatArray,
+    lengths: IntArray,
+    raw_labels: npt.NDArray[Any],
+    ids: list[str],
+    *,
+    feature_names: list[str],
+    source: str,
+    nan: str,
+    describe: Callable[[int, int, int], str],
+    encode: Callable[[npt.NDArray[Any]], tuple[IntArray, list[str]]],
+    min_classes: int,
+) -> SequenceSet:
+    """Every reader's last steps: the nan policy, the dropped ids, the labels encoded, the set.
+
+    `describe(sequence, step, feature)` names a place in the file for a NaN error; `encode`
+    turns the raw labels of the sequences kept into codes and class names (a .ts file's
+    @classLabel may name classes none of them has: at least `min_classes` must be present).
+    """
+    values, keep = missing.apply(values, lengths, nan, source, describe)
+    dropped = missing.left_out(ids, keep)
+    if keep is not None:
+        lengths, raw_labels, ids = lengths[keep], raw_labels[keep], [ids[i] for i in keep]
+    codes, classes = encode(raw_labels)
+    present = classes if len(np.unique(codes)) == len(classes) else [
+        classes[c] for c in np.unique(codes)]
+    label_codes.require_classes(present, min_classes, source)
+    return SequenceSet(values=values, lengths=lengths, labels=codes, class_names=classes,
+                       feature_names=feature_names, ids=ids, source=source, dropped=dropped)
 
 
 def stratified_split(labels: IntArray, fraction: float, seed: int) -> tuple[IntArray, IntArray]:

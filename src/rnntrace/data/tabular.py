@@ -6,16 +6,13 @@
     w2,0,run,1.5,0.9           features=[...]); a text column that holds no numbers is left out
 
 Everything is done with whole-column operations (factorize, lexsort, one scatter into the padded
-array), so a million rows read in about a second. Places in messages are file lines for CSV
-(line 1 is the header) and 1-based rows for Parquet. pandas and pyarrow are the optional `data`
-extra, imported only here.
+array), so a million rows read in about a second. The file becomes a DataFrame in
+rnntrace.data.frames (which also names places: file lines for CSV, 1-based rows for Parquet);
+pandas and pyarrow are the optional `data` extra, imported only by these modules.
 """
 
 from __future__ import annotations
 
-import csv
-import itertools
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,108 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
-from rnntrace.data import missing
+from rnntrace.data import missing, numbers
+from rnntrace.data.frames import Places as _Places
+from rnntrace.data.frames import load as _load
+from rnntrace.data.frames import pandas_module as _pandas
 from rnntrace.data.labels import UNLABELLED
-from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.sequences import SequenceSet, finish
 from rnntrace.errors import DataError
-
-_INSTALL = "pip install pandas pyarrow"
-_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-
-
-def _pandas(source: str, what: str) -> Any:
-    try:
-        import pandas as pd
-    except ImportError:
-        raise DataError(f"{source}: reading {what} needs pandas; install it with {_INSTALL}"
-                        ) from None
-    return pd
-
-
-class _Places:
-    """Names a row's place in the file: "line 7" (CSV, header is line 1) or "row 6" (Parquet)."""
-
-    def __init__(self, path: Path, source: str, csv_sep: str | None) -> None:
-        self.path, self.source, self.csv_sep = path, source, csv_sep
-        self.rows: npt.NDArray[Any] = np.zeros(0, dtype=np.int64)  # kept row i ← file row
-
-    def line(self, index: int) -> str:
-        """The place of the row at `index` in the file (blank rows included)."""
-        return f"line {index + 2}" if self.csv_sep is not None else f"row {index + 1}"
-
-    def at(self, position: int) -> str:
-        """The place of the kept row at `position` (after blank rows were dropped)."""
-        return self.line(int(self.rows[position]))
-
-    def _fields(self, index: int) -> list[str]:
-        """The cells of CSV row `index` as written (pandas keeps no trace of "" versus "nan")."""
-        assert self.csv_sep is not None
-        with self.path.open(encoding="utf-8-sig", newline="") as fh:
-            line = next(itertools.islice(fh, index + 1, None), "")
-        return next(csv.reader([line], delimiter=self.csv_sep), [])
-
-    def short_row(self, index: int, n_columns: int) -> DataError | None:
-        """The ragged-row error when CSV line `index` has fewer fields than the header."""
-        if self.csv_sep is None:
-            return None
-        fields = self._fields(index)
-        if len(fields) >= n_columns:
-            return None
-        return DataError(f"{self.source} line {index + 2}: {len(fields)} fields where the header "
-                         f"has {n_columns}; every row needs one value per column")
-
-    def missing_cell(self, index: int, column: int, name: str) -> str:
-        """What a cell read as NaN holds in the file: empty (or null), or a NaN."""
-        if self.csv_sep is not None:
-            fields = self._fields(index)
-            text = fields[column].strip() if column < len(fields) else ""
-            if not text:
-                return "empty"
-            if text.lower() in ("nan", "-nan", "+nan"):
-                return "NaN (not a number)"
-            return f"{text!r}, read as NaN (not a number)"  # pandas' markers: NA, null, None...
-        import pyarrow.parquet as pq  # _load has imported it already
-
-        cells = pq.read_table(self.path, columns=[name]).column(0)
-        if cells[index].is_valid:
-            return "NaN (not a number)"
-        return "null (missing; pandas saves NaN as null)"
-
-
-def _load(path: Path, source: str, sep: str | None, text_columns: list[str]) -> Any:
-    """The file as a DataFrame; id and label read as text so "007" stays "007"."""
-    pd = _pandas(source, "CSV" if sep is not None else "Parquet")
-    if sep is None:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataError(f"{source}: reading Parquet needs pyarrow; install it with {_INSTALL}"
-                            ) from None
-        try:
-            frame = pq.read_table(path).to_pandas()
-        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError subclasses by the dozen
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"{source}: not a readable Parquet file ({first})") from None
-        return frame
-    try:
-        header = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig").columns
-        return pd.read_csv(
-            path, sep=sep, encoding="utf-8-sig", low_memory=False,
-            # blank lines kept as empty rows (dropped later) so row i is always line i + 2
-            skip_blank_lines=False,
-            dtype={name: str for name in text_columns if name in header},
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{source}: the file is empty; expected a header line and rows") from None
-    except pd.errors.ParserError as exc:
-        m = _RAGGED.search(str(exc))
-        if m:
-            expected, line, saw = m.groups()
-            raise DataError(f"{source} line {line}: {saw} fields where the header has "
-                            f"{expected}; every row needs one value per column") from None
-        raise DataError(f"{source}: not readable as CSV ({str(exc).strip()})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{source}: not UTF-8 text; save it as UTF-8 CSV") from None
 
 
 class _Coded:
@@ -170,13 +72,13 @@ def _numeric(frame: Any, name: str, places: _Places, ids: _Coded, named: bool) -
     """Column `name` as float64, None for a text column left out, or a DataError for a typo."""
     pd = _pandas(places.source, "tables")
     column = frame[name]
-    if pd.api.types.is_numeric_dtype(column):
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    numbers = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero((numbers.isna() & column.notna()).to_numpy())
+    values, ok = _to_numbers(column, pd)
+    bad = np.flatnonzero(~ok & column.notna().to_numpy())
     if bad.size == 0:
-        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not named and numbers.notna().sum() == 0:
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not named and not ok.any():
         return None  # a text column (e.g. a subject's name): not a feature unless named
     i = int(bad[0])
     raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): feature {name!r} is "
@@ -184,19 +86,56 @@ def _numeric(frame: Any, name: str, places: _Places, ids: _Coded, named: bool) -
                     "out by naming the features with --features (features=[...] in Python)")
 
 
+def _to_numbers(column: Any, pd: Any) -> tuple[Any, npt.NDArray[np.bool_]]:
+    """A text column as float64 under the one rule (NaN where not), and which cells were numbers.
+
+    "nan" is a number (a NaN, for the nan policy); an empty cell is none.
+    """
+    if not (pd.api.types.is_string_dtype(column) or pd.api.types.is_object_dtype(column)):
+        return pd.Series(np.nan, index=column.index), np.zeros(len(column), bool)  # dates...
+    values = [numbers.cell_value(v) for v in column.astype(object).where(column.notna(), None)]
+    ok = np.array([v is not None for v in values], dtype=bool)
+    floats = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return pd.Series(floats, index=column.index), ok
+
+
+def _finite_times(values: npt.NDArray[Any], column: Any, places: _Places, ids: _Coded
+                  ) -> npt.NDArray[Any]:
+    """Numeric times, refused when one is NaN or ±inf (1e400 would sort to an end)."""
+    if values.dtype.kind == "b":
+        values = values.astype(np.int64)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        i = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): time "
+                        f"{_show(column.iloc[i])} is not a finite number; fix it or choose "
+                        "another time column with --time (time= in Python)")
+    return values
+
+
 def _times(frame: Any, name: str, places: _Places, ids: _Coded) -> npt.NDArray[Any]:
     """Time stamps as numbers: numeric columns as they are, ISO dates as nanoseconds."""
     pd = _pandas(places.source, "tables")
     column = frame[name]
-    if pd.api.types.is_numeric_dtype(column):
-        return np.asarray(column.to_numpy())
-    numbers = pd.to_numeric(column, errors="coerce")
-    if numbers.notna().all():
-        return np.asarray(numbers.to_numpy())
-    dates = pd.to_datetime(column, errors="coerce", format="ISO8601")
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return _finite_times(np.asarray(column.to_numpy()), column, places, ids)
+    if pd.api.types.is_datetime64_any_dtype(column):
+        dates = column  # a Parquet timestamp column
+    else:
+        parsed, _ = _to_numbers(column, pd)
+        if parsed.notna().all():
+            return _finite_times(np.asarray(parsed.to_numpy()), column, places, ids)
+        try:
+            # utc=True: ISO times with different offsets are compared as instants
+            dates = pd.to_datetime(column, errors="coerce", format="ISO8601", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            dates = pd.Series(pd.NaT, index=column.index)
     if dates.notna().all():
-        return np.asarray(dates.to_numpy().astype("datetime64[ns]").astype(np.int64))
-    is_date = numbers.isna().to_numpy()
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+        # counts of the column's own unit (ns, us...): a coarser one could merge two steps
+        return np.asarray(dates.to_numpy()).astype(np.int64)
+    _, is_number = _to_numbers(column, pd)
+    is_date = ~is_number
     neither = np.flatnonzero(is_date & dates.isna().to_numpy())
     if neither.size:
         i = int(neither[0])
@@ -227,10 +166,11 @@ def read_table(
     labelled: bool = True,
 ) -> SequenceSet:
     """A CSV (sep="," or "\\t") or Parquet (sep=None) file in long format."""
-    missing.check_policy(nan)
     source = str(path)
     places = _Places(path, source, sep)
-    frame = _load(path, source, sep, [id, label])
+    needed = None if features is None else [
+        c for c in (id, label, time, *features) if c is not None]
+    frame = _load(path, source, sep, [id, label], needed)
     if not labelled and label not in frame.columns:
         frame[label] = UNLABELLED  # sequences to classify need no label column
     for name, role in ((id, "id"), (label, "label"), (time, "time")):
@@ -256,8 +196,11 @@ def read_table(
     keys = [id, label] + ([time] if time is not None else [])
     if (gap := _first_missing(frame, keys)) is not None:
         i, column = int(frame.index[gap[0]]), gap[1]
+        text = places.written(i, frame.columns.get_loc(column))
+        held = ("null" if text is None else "empty" if not text
+                else f"{text!r}, which reads as missing")
         raise places.short_row(i, len(frame.columns)) or DataError(
-            f"{source} {places.line(i)}: the {column} cell is empty; every row needs an id, a "
+            f"{source} {places.line(i)}: the {column} cell is {held}; every row needs an id, a "
             "label and a time")
     places.rows = rows = frame.index.to_numpy()  # the frame's index is the file position
     pd = _pandas(source, "tables")
@@ -339,12 +282,5 @@ def _assemble(
     def describe(i: int, t: int, j: int) -> str:
         return f"{source}: id {seq_ids[i]!r}, step {t}, feature {names[j]!r}"
 
-    values, keep = missing.apply(values, lengths, nan, source, describe)
-    dropped = missing.left_out(seq_ids, keep)
-    if keep is not None:
-        lengths, seq_labels = lengths[keep], seq_labels[keep]
-        seq_ids = [seq_ids[i] for i in keep]
-    codes_out, classes = label_codes.encode(seq_labels)
-    label_codes.require_classes(classes, min_classes, source)
-    return SequenceSet(values=values, lengths=lengths, labels=codes_out, class_names=classes,
-                       feature_names=names, ids=seq_ids, source=source, dropped=dropped)
+    return finish(values, lengths, seq_labels, seq_ids, feature_names=names, source=source,
+                  nan=nan, describe=describe, encode=label_codes.encode, min_classes=min_classes)

@@ -17,6 +17,7 @@ Files with @timeStamps true or regression targets (@targetLabel) are refused wit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +25,12 @@ import numpy as np
 import numpy.typing as npt
 
 from rnntrace.data import labels as label_codes
-from rnntrace.data import missing
+from rnntrace.data import numbers
 from rnntrace.data.labels import UNLABELLED
-from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.sequences import SequenceSet, finish
 from rnntrace.errors import DataError
 
+_COUNT = re.compile(r"[0-9]{1,9}")
 _BOOLEANS = ("timestamps", "missing", "univariate", "equallength")
 _INTEGERS = ("dimensions", "dimension", "serieslength")
 _SPELLING = {"timestamps": "@timeStamps", "missing": "@missing", "univariate": "@univariate",
@@ -58,7 +60,8 @@ def _parse_header_line(text: str, line: int, header: _Header, source: str) -> No
             raise DataError(f"{where}: {_SPELLING[key]} must be true or false, got {value!r}")
         header.flags[key] = value.lower() == "true"
     elif key in _INTEGERS:
-        if not value.isdigit() or int(value) < 1:
+        # ASCII digits, and few of them: str.isdigit() accepts '²', which int() refuses.
+        if not _COUNT.fullmatch(value) or int(value) < 1:
             raise DataError(f"{where}: {_SPELLING[key]} must be a positive whole number, "
                             f"got {value!r}")
         header.numbers["dimensions" if key == "dimension" else key] = int(value)
@@ -89,26 +92,27 @@ def _parse_header_line(text: str, line: int, header: _Header, source: str) -> No
 
 
 def _values(text: str, where: str) -> npt.NDArray[np.float64]:
-    """One dimension's comma-separated values; '?' (or an empty cell) is missing."""
-    tokens = text.strip().rstrip(",").split(",")
-    cleaned = ["nan" if t.strip() in ("?", "") else t for t in tokens]
-    try:
-        return np.array(cleaned, dtype=np.float64)
-    except ValueError:
-        for k, token in enumerate(cleaned):
-            try:
-                float(token)
-            except ValueError:
-                raise DataError(f"{where}, value {k}: {token.strip()!r} is not a number; "
-                                "use '?' for a missing value") from None
-        raise
+    """One dimension's comma-separated values; '?' or an empty cell is missing.
+
+    One trailing comma ends the list (some writers add it); any other empty cell, trailing
+    ones included, is a missing value, as documented. Numbers follow rnntrace.data.numbers.
+    """
+    body = text.strip()
+    if body.endswith(","):
+        body = body[:-1]
+    tokens = [t.strip() for t in body.split(",")]
+    cleaned = ["nan" if t in ("?", "") else t for t in tokens]
+    for k, token in enumerate(cleaned):
+        if not numbers.is_number(token):
+            raise DataError(f"{where}, value {k}: {token!r} is not a number; "
+                            "use '?' for a missing value")
+    return np.array(cleaned, dtype=np.float64)
 
 
 def read_ts(
     path: Path, *, nan: str = "error", min_classes: int = 2, labelled: bool = True
 ) -> SequenceSet:
     """A UEA/UCR .ts classification file, univariate or multivariate, equal length or not."""
-    missing.check_policy(nan)
     source = str(path)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -217,13 +221,9 @@ def _assemble(
     def describe(i: int, t: int, d: int) -> str:
         return f"{source} line {line_of[i]} (series {i}): step {t} of dimension {d}"
 
-    values, keep = missing.apply(values, lengths, nan, source, describe)
-    dropped = missing.left_out(ids, keep)
-    codes, classes = label_codes.encode(np.array(raw_labels), header.class_names)
-    if keep is not None:
-        lengths, codes, ids = lengths[keep], codes[keep], [ids[i] for i in keep]
-    present = [classes[c] for c in np.unique(codes)]
-    label_codes.require_classes(present, min_classes, source)
-    return SequenceSet(values=values, lengths=lengths, labels=codes, class_names=classes,
-                       feature_names=[f"dim_{d}" for d in range(values.shape[2])], ids=ids,
-                       source=source, dropped=dropped)
+    def encode(raw: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.int64], list[str]]:
+        return label_codes.encode(raw, header.class_names)  # the @classLabel order
+
+    return finish(values, lengths, np.array(raw_labels), ids,
+                  feature_names=[f"dim_{d}" for d in range(values.shape[2])], source=source,
+                  nan=nan, describe=describe, encode=encode, min_classes=min_classes)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from rnntrace.cells import RNN
 from rnntrace.config import ModelConfig
 from rnntrace.quiz.draft import Draft, four_options, steps
 from rnntrace.quiz.setting import Setting
@@ -19,7 +20,7 @@ Step = Callable[[Tensor, Tensor], Tensor]  # (x_t (F,), h_{t-1} (H,)) -> h_t (H,
 def rnn_equation(s: Setting, rng: random.Random) -> Draft:
     f, h = s.model.n_features, s.model.hidden_size
     # float64, so that "no tanh" cannot pass for tanh on small values by float32 rounding.
-    layer = build(ModelConfig(n_features=f, hidden_size=h, cell="rnn")).double()
+    layer = build(ModelConfig(n_features=f, hidden_size=h, cell=RNN.name)).double()
     w_ih, w_hh = layer.get_parameter("weight_ih_l0"), layer.get_parameter("weight_hh_l0")
     b_ih, b_hh = layer.get_parameter("bias_ih_l0"), layer.get_parameter("bias_hh_l0")
 
@@ -98,8 +99,8 @@ def concept_memory(s: Setting, rng: random.Random) -> Draft:
     agree("h_t depends on x_0", True, remembers_past)
     agree("h_t depends on x_{t+1}", False, sees_future)
     agree("the forward pass changes the weights", False, weights_moved)
-    agree("h_t width", m.hidden_size, int(base.numel()))
-    key = f"Everything read so far, x_0 … x_t, compressed into {m.hidden_size} numbers"
+    agree("h_t width", m.state_size, int(base.numel()))
+    key = f"Everything read so far, x_0 … x_t, compressed into {m.state_size} numbers"
     mistakes = [
         "Only the current input x_t",
         "The whole sequence, including the steps after t",
@@ -115,7 +116,8 @@ def concept_memory(s: Setting, rng: random.Random) -> Draft:
         hint="h_t is computed from x_t and h_{t−1}, and h_{t−1} from x_{t−1} and h_{t−2} …",
         solution=steps(
             "h_t = f(x_t, h_{t−1}); unrolling it, h_t depends on x_0 … x_t and nothing later.",
-            f"It is a vector of hidden_size = {m.hidden_size} numbers: a fixed-size summary of "
+            f"It is a vector of {'proj_size' if m.proj_size else 'hidden_size'} = "
+            f"{m.state_size} numbers: a fixed-size summary of "
             "the past, not class scores (the Linear layer makes those).",
             "The weights stay fixed during the forward pass; only training changes them.",
             final=key,

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import torch
 
+from rnntrace.cells import GRU, LSTM, RNN
 from rnntrace.config import ModelConfig
 from rnntrace.quiz.draft import Draft, four_options, near_numbers, steps
-from rnntrace.quiz.setting import CELL_CLASS, Setting
+from rnntrace.quiz.setting import Setting
 from rnntrace.quiz.verify import agree, build, count_parameters, run_snippet
-
-# Weight blocks per cell: the RNN has one, the GRU three (reset, update, new), the LSTM four.
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-GATE_NAMES = {"rnn": "1 (no gates)", "gru": "3 (reset, update, new)",
-              "lstm": "4 (input, forget, cell, output)"}
 
 
 def param_formula(
@@ -25,45 +22,57 @@ def param_formula(
     directions: int | None = None,
     deep_input: int | None = None,
 ) -> int:
-    """G·H·(in + H) + biases·G·H per layer and direction; the keyword overrides model mistakes."""
-    g = GATES[m.cell] if gates is None else gates
+    """G·H·(in + R) + biases·G·H (+ P·H) per layer and direction; keywords model mistakes.
+
+    R is what W_hh reads: H, or P when the LSTM projects h through W_hr (P × H).
+    """
+    g = m.spec.n_gates if gates is None else gates
     d = m.num_directions if directions is None else directions
-    h = m.hidden_size
-    above = d * h if deep_input is None else deep_input  # what layers ≥ 2 read
+    h, r, p = m.hidden_size, m.state_size, m.proj_size
+    above = d * r if deep_input is None else deep_input  # what layers ≥ 2 read
     total = 0
     for layer in range(m.num_layers):
         fan_in = m.n_features if layer == 0 else above
-        total += d * (g * h * (fan_in + h) + biases * g * h)
+        total += d * (g * h * (fan_in + r) + biases * g * h + p * h)
     return total
 
 
 def _mistakes(m: ModelConfig) -> list[int]:
-    wrong_gates = {"rnn": 4, "gru": 4, "lstm": 3}[m.cell]  # the classic: GRU counted like an LSTM
+    g = m.spec.n_gates
+    wrong_gates = 3 if g == 4 else 4  # the classic: GRU counted like an LSTM
+    unprojected = [param_formula(dataclasses.replace(m, proj_size=0))] if m.proj_size else []
     return [
+        *unprojected,  # W_hr forgotten, and W_hh taken as H × H
         param_formula(m, gates=wrong_gates),
         param_formula(m, biases=1),  # PyTorch keeps two biases, b_ih and b_hh
         param_formula(m, directions=1 if m.bidirectional else 2),
         param_formula(m, deep_input=m.n_features) if m.num_layers > 1 else param_formula(
-            m, gates=GATES[m.cell] + 1
+            m, gates=g + 1
         ),
         param_formula(m, biases=0),
-        param_formula(m, gates=1) if m.cell != "rnn" else param_formula(m, gates=3),
+        param_formula(m, gates=1) if g > 1 else param_formula(m, gates=3),
     ]
 
 
 def _solution(m: ModelConfig, code: str, key: int) -> list[str]:
-    g, h = GATES[m.cell], m.hidden_size
+    g, h, r, p = m.spec.n_gates, m.hidden_size, m.state_size, m.proj_size
     per_dir = [
-        (m.n_features if i == 0 else m.num_directions * h) for i in range(m.num_layers)
+        (m.n_features if i == 0 else m.num_directions * r) for i in range(m.num_layers)
     ]
+    proj = f" + {p}·{h}" if p else ""
     layer_lines = [
-        f"layer {i + 1} reads {fan_in}: {g}·{h}·({fan_in} + {h}) + 2·{g}·{h} = "
-        f"{g * h * (fan_in + h) + 2 * g * h} per direction"
+        f"layer {i + 1} reads {fan_in}: {g}·{h}·({fan_in} + {r}) + 2·{g}·{h}{proj} = "
+        f"{g * h * (fan_in + r) + 2 * g * h + p * h} per direction"
         for i, fan_in in enumerate(per_dir)
     ]
+    blocks = (
+        "W_hh (H × P, it reads the projected h) and two biases b_ih, b_hh (H each), plus one "
+        "W_hr (P × H) per layer and direction that projects h to P values."
+        if p else "W_hh (H × H) and two biases b_ih, b_hh (H each)."
+    )
     return steps(
-        f"{code.split('(')[0]} has {GATE_NAMES[m.cell]} weight blocks, each with W_ih (H × in), "
-        "W_hh (H × H) and two biases b_ih, b_hh (H each).",
+        f"{code.split('(')[0]} has {m.spec.gate_names_text()} weight blocks, each with W_ih "
+        f"(H × in), {blocks}",
         "; ".join(layer_lines) + ".",
         f"Multiply by {m.num_directions} direction(s) and add the layers.",
         final=f"{key:,}",
@@ -90,13 +99,13 @@ def param_count(s: Setting, rng: random.Random) -> Draft:
 
 def gate_multiplier(s: Setting, rng: random.Random) -> Draft:
     """The same sizes with another cell: the gate multiplier is the whole difference."""
-    others = [c for c in ("gru", "lstm", "rnn") if c != s.model.cell]
+    others = [c for c in (GRU, LSTM, RNN) if c is not s.model.spec]
     cell = others[0] if rng.random() < 0.6 else others[1]
-    m = ModelConfig(n_features=s.model.n_features, hidden_size=s.model.hidden_size, cell=cell)
-    code = f"{CELL_CLASS[cell]}({m.n_features}, {m.hidden_size})"
+    m = ModelConfig(n_features=s.model.n_features, hidden_size=s.model.hidden_size, cell=cell.name)
+    code = f"{cell.class_name}({m.n_features}, {m.hidden_size})"
     key = count_parameters(m)
     agree(f"parameters of {code}", param_formula(m), key)
-    mistakes = [param_formula(m, gates=g) for g in (4, 3, 1, 2) if g != GATES[cell]]
+    mistakes = [param_formula(m, gates=g) for g in (4, 3, 1, 2) if g != cell.n_gates]
     mistakes.insert(1, param_formula(m, biases=1))
     options, answer = four_options(
         f"{key:,}", [f"{w:,}" for w in mistakes], rng, near_numbers(key)

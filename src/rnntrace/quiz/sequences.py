@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnntrace.model import last_hidden_from_h_n
+from rnntrace.model import last_hidden_from_h_n, layer_class
 from rnntrace.quiz.draft import Draft, four_options, shape, steps
 from rnntrace.quiz.setting import Setting, lesson_setting
 from rnntrace.quiz.verify import (
@@ -42,7 +42,7 @@ def _lengths(s: Setting, rng: random.Random, count: int = 4) -> list[int]:
 
 
 def _state(s: Setting) -> str:
-    return "(h_n, c_n)" if s.model.cell == "lstm" else "h_n"
+    return "(h_n, c_n)" if s.model.spec.has_cell_state else "h_n"
 
 
 def _only_right(what: str, options: list[str], answer: int, ok: Callable[[str], bool]) -> None:
@@ -102,7 +102,7 @@ def last_state_index(s: Setting, rng: random.Random) -> Draft:
 
 def bidirectional_last(s: Setting, rng: random.Random) -> Draft:
     bi = s.with_model(bidirectional=True)
-    m, h = bi.model, bi.model.hidden_size
+    m, h = bi.model, bi.model.state_size
     t = max(3, min(bi.steps, 12))
     # Open slices completed below: output[:, -1, :H] with batch_first, output[-1, :, :H] without.
     last, first = ("output[:, -1", "output[:, 0") if m.batch_first else (
@@ -131,7 +131,8 @@ def bidirectional_last(s: Setting, rng: random.Random) -> Draft:
     _only_right("expressions that give both directions' summaries", options, answer, right)
     return Draft(
         prompt="The layer is bidirectional and the batch has no padding. Which expression is the "
-        f"(B, 2H) = (B, {2 * h}) summary of each whole sequence, to feed the classifier?",
+        f"(B, 2{bi.state_letter}) = (B, {2 * h}) summary of each whole sequence, to feed the "
+        "classifier?",
         code=f"layer = {bi.layer_code()}\noutput, {_state(bi)} = layer(x)",
         options=options,
         answer=answer,
@@ -213,11 +214,13 @@ def classifier_input(s: Setting, rng: random.Random) -> Draft:
         summary = last_hidden_from_h_n(h_n, m.bidirectional)  # (B, D·H)
         key = int(summary.size(1))
         nn.Linear(key, m.n_classes)(summary)  # the head accepts it
-    agree("classifier input width", m.num_directions * m.hidden_size, key)
-    dh = m.num_directions * m.hidden_size
+    r = m.state_size
+    agree("classifier input width", m.num_directions * r, key)
+    dh = m.num_directions * r
     mistakes = [
-        m.hidden_size if m.bidirectional else 2 * m.hidden_size,
-        m.num_layers * dh if m.num_layers > 1 else dh + m.hidden_size,
+        *([m.num_directions * m.hidden_size] if m.proj_size else []),  # projection forgotten
+        r if m.bidirectional else 2 * r,
+        m.num_layers * dh if m.num_layers > 1 else dh + r,
         s.steps * dh,
         m.n_features,
         m.n_classes,
@@ -235,7 +238,11 @@ def classifier_input(s: Setting, rng: random.Random) -> Draft:
         solution=steps(
             "Only the top layer's final state feeds the classifier; lower layers feed the layer "
             "above them.",
-            f"It has hidden_size × directions = {m.hidden_size} × {m.num_directions} = {dh} "
+            *([f"proj_size={m.proj_size} makes each h_t = W_hr·(o_t ⊙ tanh(c_t)) P = "
+               f"{m.proj_size} values wide instead of hidden_size {m.hidden_size}."]
+              if m.proj_size else []),
+            f"It has {'proj_size' if m.proj_size else 'hidden_size'} × directions = "
+            f"{r} × {m.num_directions} = {dh} "
             "values: h_n[-1]" + (", or torch.cat([h_n[-2], h_n[-1]], 1) when bidirectional."
                                  if m.bidirectional else "."),
             final=str(key),
@@ -255,7 +262,7 @@ def _mismatch_numbers(s: Setting, rng: random.Random) -> tuple[int, int, tuple[i
 def mismatch_error(s: Setting, rng: random.Random) -> Draft:
     expected, hidden, dims = _mismatch_numbers(s, rng)
     bf = s.model.batch_first
-    cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[s.model.cell]
+    cls = layer_class(s.model.spec)
     suffix = ", batch_first=True" if bf else ""
     code = f"layer = {s.cls}(input_size={expected}, hidden_size={hidden}{suffix})\n" \
            f"x = torch.randn{shape(dims)}\noutput, _ = layer(x)"

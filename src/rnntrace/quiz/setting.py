@@ -10,7 +10,6 @@ from typing import Any
 from rnntrace.config import CELLS, ModelConfig, RunConfig
 from rnntrace.errors import ConfigError
 
-CELL_CLASS = {"rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}
 LESSON_BATCH = 1000
 LESSON_STEPS = 10
 
@@ -33,7 +32,12 @@ class Setting:
 
     @property
     def cls(self) -> str:
-        return CELL_CLASS[self.model.cell]
+        return self.model.spec.class_name
+
+    @property
+    def state_letter(self) -> str:
+        """What h is as wide as, in the shape legend: H, or P when the LSTM projects."""
+        return "P" if self.model.proj_size else "H"
 
     def layer_code(self) -> str:
         """The constructor call that builds this layer, as a user would write it."""
@@ -45,6 +49,8 @@ class Setting:
             args.append("batch_first=True")
         if m.bidirectional:
             args.append("bidirectional=True")
+        if m.proj_size:
+            args.append(f"proj_size={m.proj_size}")
         return f"{self.cls}({', '.join(args)})"
 
     def with_model(self, **changes: Any) -> Setting:
@@ -52,7 +58,8 @@ class Setting:
 
     def to_dict(self) -> dict[str, Any]:
         m = self.model
-        return {
+        projection = {"proj_size": m.proj_size} if m.proj_size else {}
+        return projection | {
             "cell": m.cell,
             "input_size": m.n_features,
             "hidden_size": m.hidden_size,

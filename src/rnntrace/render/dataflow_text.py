@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from rnntrace.records import DataFlow, Dynamics, Finding, ShapeReport, StepRecord, TensorInfo
+from rnntrace._deprecated import renamed_getattr
+from rnntrace.records import Dynamics, Finding, ModuleCalls, ShapeReport, StepRecord, TensorInfo
 from rnntrace.render.formatting import fmt_values
 
 
@@ -28,7 +29,7 @@ def tensor_text(info: TensorInfo) -> str:
     return f"{info.name} {_shape(info.shape)}"
 
 
-def dataflow_table(flow: DataFlow) -> Table:
+def module_calls_table(flow: ModuleCalls) -> Table:
     """Every submodule call, indented by depth, with its inputs, outputs and parameters."""
     table = Table(
         title=f"{escape(flow.model_type)}: {flow.n_parameters:,} parameters "
@@ -149,3 +150,6 @@ def dynamics_table(d: Dynamics) -> Table:
             *(f"{g[t]:.2e}" for g in d.grad_norm),
         )
     return table
+
+
+__getattr__ = renamed_getattr(__name__, {"dataflow_table": "module_calls_table"}, globals())

@@ -11,57 +11,32 @@ import base64
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rnntrace.errors import RunError
+from rnntrace.cells import cell_spec, typeset
+from rnntrace.config import ModelConfig
+from rnntrace.files import REPORT, atomic_write_text, read_trace
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
 from rnntrace.render.formatting import fmt_number, fmt_shape, fmt_values, term_lines
 
-REPORT = "report.html"
+if TYPE_CHECKING:
+    from rnntrace.attribution.records import Explanation
 
-EQUATIONS = {
-    "rnn": ["h_t = {act}(W_ih · x_t + b_ih + W_hh · h_(t−1) + b_hh)"],
-    "gru": [
-        "r_t = σ(W_ir · x_t + b_ir + W_hr · h_(t−1) + b_hr)",
-        "z_t = σ(W_iz · x_t + b_iz + W_hz · h_(t−1) + b_hz)",
-        "n_t = tanh(W_in · x_t + b_in + r_t ⊙ (W_hn · h_(t−1) + b_hn))",
-        "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t−1)",
-    ],
-    "lstm": [
-        "i_t = σ(W_ii · x_t + b_ii + W_hi · h_(t−1) + b_hi)",
-        "f_t = σ(W_if · x_t + b_if + W_hf · h_(t−1) + b_hf)",
-        "g_t = tanh(W_ig · x_t + b_ig + W_hg · h_(t−1) + b_hg)",
-        "o_t = σ(W_io · x_t + b_io + W_ho · h_(t−1) + b_ho)",
-        "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t",
-        "h_t = o_t ⊙ tanh(c_t)",
-    ],
-}
+__all__ = [
+    "REPORT", "config_sections", "content_security_policy", "json_island",
+    "read_trace", "render_report", "write_report",
+]
 
 
-def read_trace(path: Path) -> Trace:
-    """The Trace of a run directory (loaded and checked as a run) or of a trace.json file."""
-    if path.is_dir():
-        from rnntrace.run import load_run
+def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
+    """The report page as one HTML string: no external file, font, script or request.
 
-        trace = load_run(path).trace
-        if trace is None:
-            raise RunError(f"{path} has no trace.json: nothing to report")
-        return trace
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return Trace.from_dict(raw)
-    except FileNotFoundError:
-        raise RunError(f"{path}: no such run directory or trace file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc})") from None
-    except (TypeError, KeyError, AttributeError):
-        raise RunError(f"{path}: not an rnntrace trace") from None
-
-
-def render_report(trace: Trace) -> str:
-    """The report page as one HTML string: no external file, font, script or request."""
+    With an `explanation` (attribution.explain) the page gains its "Why this prediction"
+    section, linked to the heatmap and the step-through.
+    """
     import jinja2
     from markupsafe import Markup
 
@@ -69,6 +44,12 @@ def render_report(trace: Trace) -> str:
 
     here = resources.files("rnntrace.render")
     script = (here / "report.js").read_text(encoding="utf-8")
+    explained: dict[str, Any] | None = None
+    if explanation is not None:
+        from rnntrace.render.explain_html import explain_view
+
+        explained = explain_view(explanation, trace)
+        script += (here / "explain.js").read_text(encoding="utf-8")
     env = jinja2.Environment(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -81,8 +62,7 @@ def render_report(trace: Trace) -> str:
     env.filters["values"] = lambda v, digits=3, limit=6: fmt_values(v, digits, limit)
     template = env.from_string((here / "report.html.j2").read_text(encoding="utf-8"))
 
-    model = trace.config.get("model", {})
-    bidirectional = bool(model.get("bidirectional", False))
+    model = model_facts(trace)
     figures: dict[str, Markup] = {}
     if trace.training:
         loss, accuracy = plots.training_figures(trace.training)
@@ -90,7 +70,9 @@ def render_report(trace: Trace) -> str:
     units: list[str] = []
     p = trace.prediction
     if p is not None and p.length > 0:
-        units = plots.unit_names(len(p.last_hidden), bidirectional)
+        # a user's model may feed its head something else than the top layer's states
+        width = len(p.last_hidden) if trace.config is not None else len(p.hidden_states[0])
+        units = plots.unit_names(width, model.bidirectional)
         figures |= {
             "inputs": Markup(plots.inputs_figure(p)),
             "heatmap": Markup(plots.heatmap_figure(p, units)),
@@ -99,14 +81,20 @@ def render_report(trace: Trace) -> str:
     return template.render(
         trace=trace,
         title=_title(trace),
-        config_sections=config_sections(trace.config),
+        config_sections=config_sections(
+            trace.config.to_dict() if trace.config is not None else model_description(trace)
+        ),
         figures=figures,
         confusion=confusion_cells(trace.test.confusion_matrix) if trace.test else [],
         quiz=[quiz_view(q) for q in trace.quiz],
         letters="ABCDEFGHIJ",
         units=units,
         generic_equation=generic_equation(model),
-        island=Markup(json_island(island_data(trace, units))),
+        island=Markup(json_island(island_data(trace, units) | (
+            {"explain": {k: explained[k] for k in ("cases", "units", "grad_norm")}}
+            if explained is not None else {}))),
+        explain=explained,
+        explain_figures=[Markup(f) for f in explained["figures"]] if explained else [],
         css=Markup((here / "report.css").read_text(encoding="utf-8")),
         script=Markup(script),
         csp=content_security_policy(script),
@@ -114,11 +102,9 @@ def render_report(trace: Trace) -> str:
     )
 
 
-def write_report(trace: Trace, path: Path) -> Path:
+def write_report(trace: Trace, path: Path, explanation: Explanation | None = None) -> Path:
     """Render the report and write it atomically to `path` (a whole file or none); return it."""
-    from rnntrace.run import atomic_write_text
-
-    atomic_write_text(path, render_report(trace))
+    atomic_write_text(path, render_report(trace, explanation))
     return path
 
 
@@ -151,16 +137,17 @@ def _json_safe(value: Any) -> Any:
 def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
     """What the step-through explainer needs, from the Trace alone."""
     p: PredictionTrace | None = trace.prediction
-    model = trace.config.get("model", {})
-    data = trace.config.get("data", {})
+    model = model_facts(trace)
+    data = trace.config.data if trace.config is not None else None
     return {
-        "cell": model.get("cell", "rnn"),
-        "bidirectional": bool(model.get("bidirectional", False)),
-        "num_layers": int(model.get("num_layers", 1)),
+        "cell": model.cell,
+        "bidirectional": model.bidirectional,
+        "num_layers": model.num_layers,
         "units": units,
         "feature_names": p.feature_names if p else [],
-        "feature_mean": data.get("feature_mean", []),
-        "feature_std": data.get("feature_std", []),
+        # a user's model reads its inputs as given: no statistics, no standardised column
+        "feature_mean": data.feature_mean if data is not None else [],
+        "feature_std": data.feature_std if data is not None else [],
         "inputs": p.inputs if p else [],
         "hidden": p.hidden_states if p else [],
         "steps": [step_view(s) for s in trace.steps],
@@ -200,10 +187,54 @@ def quiz_view(question: Question) -> dict[str, Any]:
     }
 
 
-def generic_equation(model: dict[str, Any]) -> list[str]:
-    cell = str(model.get("cell", "rnn"))
-    act = str(model.get("nonlinearity", "tanh"))
-    return [line.format(act=act) for line in EQUATIONS.get(cell, EQUATIONS["rnn"])]
+def generic_equation(model: ModelConfig | ModelFacts) -> list[str]:
+    spec = cell_spec(model.cell)
+    return [typeset(line) for line in spec.equations(model.nonlinearity, model.proj_size)]
+
+
+@dataclass
+class ModelFacts:
+    """What the page needs to know about the recurrent layer it explains."""
+
+    cell: str
+    nonlinearity: str
+    bidirectional: bool
+    num_layers: int
+    proj_size: int
+    hidden_size: int
+
+
+def model_facts(trace: Trace) -> ModelConfig | ModelFacts:
+    """rnntrace's own model settings, or those of a user's model's first recurrent layer."""
+    if trace.config is not None:
+        return trace.config.model
+    r = trace.recomputation
+    layer = trace.layers[0] if trace.layers else None
+    return ModelFacts(
+        cell=r.cell if r else "rnn",
+        nonlinearity=r.nonlinearity if r else "tanh",
+        bidirectional=r.bidirectional if r else False,
+        num_layers=r.num_layers if r else 1,
+        proj_size=layer.proj_size if layer else 0,
+        hidden_size=len(trace.steps[0].h) if trace.steps else 0,
+    )
+
+
+def model_description(trace: Trace) -> dict[str, Any]:
+    """A user's model, as the configuration section shows it: what it is, what it holds."""
+    calls = trace.module_calls
+    described: dict[str, Any] = {}
+    if calls is not None:
+        described["model"] = {
+            "type": calls.model_type,
+            "parameters": calls.n_parameters,
+            "trainable": calls.n_trainable,
+            "module calls": len(calls.calls),
+        }
+    described["recurrent layers"] = {
+        layer.name: f"{layer.label}; read {layer.reading}" for layer in trace.layers
+    }
+    return described
 
 
 def config_sections(config: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -236,7 +267,10 @@ def confusion_cells(matrix: list[list[int]]) -> list[list[tuple[int, float]]]:
 
 
 def _title(trace: Trace) -> str:
-    model = trace.config.get("model", {})
-    source = trace.config.get("data", {}).get("source", "")
-    cell = str(model.get("cell", "rnn")).upper()
-    return f"rnntrace report: {cell}({model.get('hidden_size', '?')}) on {source}"
+    if trace.config is None:
+        kind = trace.module_calls.model_type if trace.module_calls else "model"
+        return f"rnntrace report: {kind}, " + ", ".join(
+            layer.label for layer in trace.layers[:3]
+        )
+    model, source = trace.config.model, trace.config.data.source
+    return f"rnntrace report: {model.cell.upper()}({model.hidden_size}) on {source}"

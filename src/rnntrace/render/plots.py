@@ -225,7 +225,8 @@ def softmax_figure(p: PredictionTrace) -> str:
     n = len(p.class_names)
     labels = []
     for i, name in enumerate(p.class_names):
-        marks = [m for m, on in (("predicted", i == p.predicted), ("true", i == p.true)) if on]
+        shown = (("predicted", i == p.predicted), ("true", i == p.true_class))
+        marks = [m for m, on in shown if on]
         labels.append(f"{short(name)} ({', '.join(marks)})" if marks else short(name))
     with rc_context(_RC):
         fig = Figure(figsize=(4.2, 0.8 + 0.32 * n), layout="constrained")

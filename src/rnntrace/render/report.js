@@ -170,6 +170,8 @@
   }
 
   slider.addEventListener("input", function () { show(Number(slider.value)); });
+  // The explain section's heatmap cells move the step-through (explain.js sends this).
+  document.addEventListener("rnntrace:step", function (event) { show(Number(event.detail)); });
   document.getElementById("step-prev").addEventListener("click", function () {
     show(Number(slider.value) - 1);
   });

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console, Group
 from rich.markup import escape
@@ -14,13 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from rnntrace.records import EpochRecord, PredictionTrace, Stage, TestReport, Trace
+from rnntrace._deprecated import renamed_getattr
+from rnntrace.records import EpochEnd, EpochRecord, PredictionTrace, Stage, TestReport, Trace
 from rnntrace.render.choice_text import print_choice, summary_rows
-from rnntrace.render.dataflow_text import dataflow_table, dynamics_table, steps_view
+from rnntrace.render.dataflow_text import dynamics_table, module_calls_table, steps_view
 from rnntrace.render.formatting import fmt_shape, fmt_values
-
-if TYPE_CHECKING:
-    from rnntrace.train import EpochEnd
 
 CHART_WIDTH = 40
 
@@ -42,7 +40,7 @@ def _metric(value: float | None, fmt: str = ".3f") -> str:
     return format(value, fmt) if math.isfinite(value) else str(value)
 
 
-def data_flow_table(stages: Sequence[Stage]) -> Table:
+def stages_table(stages: Sequence[Stage]) -> Table:
     table = Table(title="Data Flow", title_justify="left", show_lines=True, expand=True)
     table.add_column("Stage", style="bold", ratio=2)
     table.add_column("In → out", no_wrap=True)
@@ -107,7 +105,7 @@ def prediction_table(p: PredictionTrace) -> Group:
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
-    true = f"  (true class: {escape(str(p.true_label))})" if p.true is not None else ""
+    true = f"  (true class: {escape(str(p.true_label))})" if p.true_class is not None else ""
     summary.add_row("Sequence", f"{escape(p.sequence_id)}, {p.length} steps{true}")
     if p.summary is None:
         summary.add_row("Last hidden state", fmt_values(p.last_hidden))
@@ -121,8 +119,9 @@ def prediction_table(p: PredictionTrace) -> Group:
         marker = "  ← predicted" if name == p.predicted_label else ""
         summary.add_row(f"P({escape(name)})", f"{prob:.3f} {bar}{marker}")
     verdict = ""
-    if p.true is not None:
-        verdict = " ✓ correct" if p.true == p.predicted else f" ✗ wrong, it is {p.true_label}"
+    if p.true_class is not None:
+        verdict = (" ✓ correct" if p.true_class == p.predicted
+                   else f" ✗ wrong, it is {p.true_label}")
     summary.add_row("Predicted", escape(f"{p.predicted_label}{verdict}"))
     return Group(steps, summary)
 
@@ -190,10 +189,10 @@ def recomputation_section(trace: Trace) -> Group:
 
 def print_trace(trace: Trace, out: Console) -> None:
     """The demo's sections, in the order the data flows."""
-    out.print(data_flow_table(trace.data_flow))
-    if trace.modules is not None:
+    out.print(stages_table(trace.stages))
+    if trace.module_calls is not None:
         out.print(Text("Every module call, recorded with forward hooks", style="bold"))
-        out.print(dataflow_table(trace.modules))
+        out.print(module_calls_table(trace.module_calls))
     out.print()
     out.print(training_table(trace.training))
     out.print(observations(trace.training))
@@ -252,3 +251,6 @@ class EpochProgress:
             f", held-out acc {r.val_accuracy:.2f}" if r.val_accuracy is not None else ""
         )
         self._progress.update(self._task, completed=r.epoch, status=status)
+
+
+__getattr__ = renamed_getattr(__name__, {"data_flow_table": "stages_table"}, globals())

@@ -5,27 +5,25 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnntrace.model import SequenceClassifier, gather_last_step, hidden_of, last_hidden_from_h_n
+from rnntrace._deprecated import renamed_getattr
+from rnntrace.model import SequenceClassifier, hidden_of
 from rnntrace.records import Stage
 from rnntrace.summaries import describe
 from rnntrace.tracing.sample import sample_values
 
-_EQUATIONS = {
-    "rnn": "h_t = {act}(W_ih·x_t + b_ih + W_hh·h_(t-1) + b_hh)",
-    "gru": "r, z, n gates; h_t = (1 - z)·n + z·h_(t-1)",
-    "lstm": "i, f, g, o gates; c_t = f·c_(t-1) + i·g; h_t = o·tanh(c_t)",
-}
-
 
 def layer_name(model: SequenceClassifier) -> str:
     cfg = model.config
-    kind = {"rnn": "nn.RNN", "gru": "nn.GRU", "lstm": "nn.LSTM"}[cfg.cell]
+    kind = cfg.spec.class_name
     extras = [f"{cfg.num_layers} layers"] if cfg.num_layers > 1 else []
     if cfg.bidirectional:
         extras.append("bidirectional")
-    if cfg.cell == "rnn":
+    if cfg.spec.has_nonlinearity:
         extras.append(cfg.nonlinearity)
+    if cfg.proj_size:
+        extras.append(f"proj_size={cfg.proj_size}")
     sep = ", " if extras else ""
+    # input_size, not n_features: a front end changes what the recurrent layer reads.
     return f"{kind}({model.rnn.input_size} → {cfg.hidden_size}{sep}{', '.join(extras)})"
 
 
@@ -34,7 +32,9 @@ def shape(t: Tensor) -> list[int]:
 
 
 @torch.no_grad()
-def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = None) -> list[Stage]:
+def trace_stages(
+    model: SequenceClassifier, x: Tensor, lengths: Tensor | None = None
+) -> list[Stage]:
     """Run `x` through the pipeline stage by stage and record what each stage takes and gives.
 
     `x` is in the model's layout: (B, T, F) with batch_first, else (T, B, F).
@@ -63,6 +63,7 @@ def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = Non
             )
         )
 
+        standardized, input_lengths = z, lengths
         if model.front is not None:
             front, rnn_lengths = model.front_input(z, lengths)  # (B, T', F')
             stages.append(Stage(
@@ -75,7 +76,7 @@ def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = Non
         extra = {"h_n": shape(h_n)}
         if isinstance(state, tuple):
             extra["c_n"] = shape(state[1])
-        equation = _EQUATIONS[cfg.cell].format(act=cfg.nonlinearity)
+        equation = cfg.spec.summary(cfg.nonlinearity, cfg.proj_size)
         stages.append(
             Stage(
                 f"RNN layer: {layer_name(model)}",
@@ -88,25 +89,15 @@ def data_flow(model: SequenceClassifier, x: Tensor, lengths: Tensor | None = Non
             )
         )
 
+        # The model's own summary rule, from the standardised input (it runs its front end).
+        last = model.last_hidden(standardized, input_lengths)  # (B, D·H)
         if cfg.summary == "last":
-            last = _last_hidden(model, z, output, h_n, lengths)
-            stages.append(
-                Stage(
-                    "Last hidden state",
-                    shape(output),
-                    shape(last),
-                    _last_rule(model, lengths),
-                    sample_values(last),
-                )
-            )
+            name, rule, extra = "Last hidden state", _last_rule(model, lengths), {}
         else:
-            outputs, _ = model.run_rnn(z, lengths)  # (B, T, D·H), packed when bidirectional
-            last = model.summarize(outputs, lengths)  # (B, D·H)
-            extra = {"attention weights": [*shape(outputs)[:2]]} if model.attention else {}
-            stages.append(Stage(
-                f"Summary: {cfg.summary}", shape(output), shape(last),
-                describe(cfg.summary, cfg.bidirectional), sample_values(last), extra,
-            ))
+            name, rule = f"Summary: {cfg.summary}", describe(cfg.summary, cfg.bidirectional)
+            steps = [shape(output)[b_dim], shape(output)[1 - b_dim]]
+            extra = {"attention weights": steps} if model.attention is not None else {}
+        stages.append(Stage(name, shape(output), shape(last), rule, sample_values(last), extra))
 
         logits = model.head(last)  # (B, C)
         n_params = sum(p.numel() for p in model.head.parameters())
@@ -143,16 +134,6 @@ def _first(t: Tensor, b_dim: int) -> Tensor:
     return t.select(b_dim, 0)
 
 
-def _last_hidden(
-    model: SequenceClassifier, z: Tensor, output: Tensor, h_n: Tensor, lengths: Tensor | None
-) -> Tensor:
-    if lengths is None:
-        return last_hidden_from_h_n(h_n, model.config.bidirectional)
-    if not model.config.bidirectional:
-        return gather_last_step(output, lengths, model.config.batch_first)
-    return model.last_hidden(z, lengths)
-
-
 def _last_rule(model: SequenceClassifier, lengths: Tensor | None) -> str:
     cfg = model.config
     if cfg.bidirectional:
@@ -173,3 +154,6 @@ def _last_rule(model: SequenceClassifier, lengths: Tensor | None) -> str:
         "h_n[-1]: the top layer's hidden state after the last step (equal to output[:, -1] "
         "here), a summary of the whole sequence"
     )
+
+
+__getattr__ = renamed_getattr(__name__, {"data_flow": "trace_stages"}, globals())

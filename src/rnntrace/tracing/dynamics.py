@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.utils.rnn import pad_packed_sequence
 
-from rnntrace.model import SequenceClassifier, last_hidden_from_h_n
+from rnntrace.model import SequenceClassifier
 from rnntrace.records import Dynamics
 from rnntrace.tracing.equations import activation_name, cell_name, unroll
 from rnntrace.tracing.explain import check_lengths
@@ -30,6 +30,7 @@ def hidden_dynamics(
     rnn = model.rnn
     cell, act = cell_name(rnn), activation_name(rnn)
     rnn_input = _rnn_input(model, x, lengths)  # what the model really feeds its RNN
+    input_lengths = lengths  # in the input's steps, for the model's own forward pass
     if model.front is not None:
         lengths = model.front.lengths(lengths)  # in the front end's steps
     steps = rnn_input.shape[1] if rnn.batch_first else rnn_input.shape[0]
@@ -42,20 +43,17 @@ def hidden_dynamics(
     try:
         with torch.enable_grad():
             unrolled = unroll(rnn, rnn_input.detach(), None, lengths)
-            # With lengths, unroll stops each sequence at its own last step, as packing does; the
-            # model's gather at lengths - 1 (one direction) gives the same state.
-            top = unrolled.states[-1]  # direction → step → (B, H)
-            if model.config.summary == "last":
-                last = last_hidden_from_h_n(unrolled.h_n, rnn.bidirectional)  # (B, D·H)
-            else:  # the summary over every real step, from the unrolled states
-                output = torch.cat([torch.stack(d, dim=1) for d in top], dim=2)  # (B, T, D·H)
-                last = model.summarize(output, lengths)
+            # With lengths, unroll stops each sequence at its own last step, as packing does, so
+            # the model's own summary rule applies to what it returns.
+            state = unrolled.h_n if unrolled.c_n is None else (unrolled.h_n, unrolled.c_n)
+            last = model.summarize(unrolled.output, state, lengths)  # (B, D·H)
             logits = model.head(last)  # (B, C)
             loss = F.cross_entropy(logits, y)
+            top = unrolled.states[-1]  # direction → step → (B, H)
             flat = [h for direction in top for h in direction]
             grads = torch.autograd.grad(loss, flat, allow_unused=True)
         with torch.no_grad():
-            reference = model(x, lengths)
+            reference = model(x, input_lengths)
     finally:
         model.train(was_training)
 

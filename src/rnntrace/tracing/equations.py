@@ -1,7 +1,8 @@
 """nn.RNN, nn.GRU and nn.LSTM recomputed step by step from their own weights, checked against
 PyTorch.
 
-The textbook equations, in PyTorch's documented gate order, written once in `cell_step`:
+The textbook equations (their text is `rnntrace.cells`), in PyTorch's documented gate order,
+computed in `cell_step`:
 
     RNN   h_t = act(W_ih·x_t + b_ih + W_hh·h_(t-1) + b_hh)                 act = tanh | relu
     GRU   r_t = σ(W_ir·x_t + b_ir + W_hr·h_(t-1) + b_hr)                   rows  0H..1H
@@ -10,9 +11,10 @@ The textbook equations, in PyTorch's documented gate order, written once in `cel
           h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t-1)
     LSTM  i, f, g, o = σ, σ, tanh, σ of (W_i·x_t + b_i + W_h·h_(t-1) + b_h) rows split 4 ways
           c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t
-          h_t = o_t ⊙ tanh(c_t)
+          h_t = o_t ⊙ tanh(c_t)                   with proj_size P:  h_t = W_hr·(o_t ⊙ tanh(c_t))
 
-Shape legend: B batch, T time steps, F features, H hidden size, D directions, G gates (1, 3, 4).
+Shape legend: B batch, T time steps, F features, H hidden size, D directions, G gates (1, 3, 4),
+R the width of h: H, or P for an LSTM with proj_size (c stays H wide).
 """
 
 from __future__ import annotations
@@ -24,56 +26,38 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnntrace.errors import ConfigError
+from rnntrace.cells import GRU, RNN, CellSpec, spec_of_layer
 from rnntrace.records import Recomputation
 from rnntrace.tracing.explain import check_lengths, run_checked
 
 State = Tensor | tuple[Tensor, Tensor]
 
-EQUATIONS: dict[str, list[str]] = {
-    "rnn": ["h_t = {act}(W_ih·x_t + b_ih + W_hh·h_(t-1) + b_hh)"],
-    "gru": [
-        "r_t = σ(W_ir·x_t + b_ir + W_hr·h_(t-1) + b_hr)",
-        "z_t = σ(W_iz·x_t + b_iz + W_hz·h_(t-1) + b_hz)",
-        "n_t = tanh(W_in·x_t + b_in + r_t ⊙ (W_hn·h_(t-1) + b_hn))",
-        "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t-1)",
-    ],
-    "lstm": [
-        "i_t = σ(W_ii·x_t + b_ii + W_hi·h_(t-1) + b_hi)",
-        "f_t = σ(W_if·x_t + b_if + W_hf·h_(t-1) + b_hf)",
-        "g_t = tanh(W_ig·x_t + b_ig + W_hg·h_(t-1) + b_hg)",
-        "o_t = σ(W_io·x_t + b_io + W_ho·h_(t-1) + b_ho)",
-        "c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t",
-        "h_t = o_t ⊙ tanh(c_t)",
-    ],
-}
-GATES: dict[str, tuple[str, ...]] = {
-    "rnn": ("a",),
-    "gru": ("r", "z", "n"),
-    "lstm": ("i", "f", "g", "o"),
-}
+def spec_of(rnn: nn.RNNBase) -> CellSpec:
+    """The cell specification of a layer; anything but nn.RNN, nn.GRU or nn.LSTM is refused."""
+    return spec_of_layer(rnn)
 
 
 def cell_name(rnn: nn.RNNBase) -> str:
-    """rnn | gru | lstm, refusing the variants the equations here do not cover."""
-    if isinstance(rnn, nn.LSTM):
-        if rnn.proj_size > 0:
-            raise ConfigError("LSTM with proj_size > 0 is not covered by the step equations")
-        return "lstm"
-    if isinstance(rnn, nn.GRU):
-        return "gru"
-    if isinstance(rnn, nn.RNN):
-        return "rnn"
-    raise ConfigError(f"{type(rnn).__name__} is not nn.RNN, nn.GRU or nn.LSTM")
+    """rnn | gru | lstm."""
+    return spec_of(rnn).name
 
 
 def activation_name(rnn: nn.RNNBase) -> str:
     return str(getattr(rnn, "nonlinearity", "tanh"))
 
 
+def proj_size_of(rnn: nn.RNNBase) -> int:
+    return int(rnn.proj_size)  # 0 for nn.RNN and nn.GRU, which never project
+
+
+def state_size_of(rnn: nn.RNNBase) -> int:
+    """The width of h: proj_size for a projecting LSTM, else hidden_size."""
+    return proj_size_of(rnn) or rnn.hidden_size
+
+
 def equations(rnn: nn.RNNBase) -> list[str]:
     """The equations a layer computes, in symbols."""
-    return [e.format(act=activation_name(rnn)) for e in EQUATIONS[cell_name(rnn)]]
+    return spec_of(rnn).equations(activation_name(rnn), proj_size_of(rnn))
 
 
 @dataclass
@@ -81,9 +65,10 @@ class Weights:
     """One layer and direction's weights, as PyTorch stores them (gates stacked by rows)."""
 
     w_ih: Tensor  # (G·H, F_in)
-    w_hh: Tensor  # (G·H, H)
+    w_hh: Tensor  # (G·H, R)
     b_ih: Tensor  # (G·H,)
     b_hh: Tensor  # (G·H,)
+    w_hr: Tensor | None = None  # (P, H): LSTM with proj_size only
 
     @classmethod
     def of(cls, rnn: nn.RNNBase, layer: int, direction: int) -> Weights:
@@ -93,13 +78,14 @@ class Weights:
         zeros = torch.zeros(w_ih.shape[0], dtype=w_ih.dtype, device=w_ih.device)
         b_ih = getattr(rnn, "bias_ih" + suffix) if rnn.bias else zeros
         b_hh = getattr(rnn, "bias_hh" + suffix) if rnn.bias else zeros
-        return cls(w_ih, w_hh, b_ih, b_hh)
+        w_hr = getattr(rnn, "weight_hr" + suffix) if proj_size_of(rnn) else None
+        return cls(w_ih, w_hh, b_ih, b_hh, w_hr)
 
 
 class Step(NamedTuple):
     """What one step computed: the new state and every gate before and after its activation."""
 
-    h: Tensor  # (B, H)
+    h: Tensor  # (B, R)
     c: Tensor | None  # (B, H), LSTM only
     pre: dict[str, Tensor]  # gate → (B, H) before the activation
     gates: dict[str, Tensor]  # gate → (B, H) after it
@@ -115,14 +101,14 @@ def input_part(w: Weights, x: Tensor) -> Tensor:
 
 
 def cell_step(
-    cell: str, act: str, w: Weights, wx: Tensor, h: Tensor, c: Tensor | None = None
+    spec: CellSpec, act: str, w: Weights, wx: Tensor, h: Tensor, c: Tensor | None = None
 ) -> Step:
-    """One step of the textbook equations: wx = input_part(w, x_t) (B, G·H), h and c (B, H)."""
+    """One step of the textbook equations: wx = input_part(w, x_t) (B, G·H), h (B, R), c (B, H)."""
     wh = h @ w.w_hh.T + w.b_hh  # (B, G·H)
-    if cell == "rnn":
+    if spec is RNN:
         a = wx + wh  # (B, H)
         return Step(torch.tanh(a) if act == "tanh" else torch.relu(a), None, {"a": a}, {})
-    if cell == "gru":
+    if spec is GRU:
         x_r, x_z, x_n = wx.chunk(3, dim=1)  # each (B, H)
         h_r, h_z, h_n = wh.chunk(3, dim=1)
         r = torch.sigmoid(x_r + h_r)
@@ -137,7 +123,9 @@ def cell_step(
     i, f = torch.sigmoid(pre_i), torch.sigmoid(pre_f)
     g, o = torch.tanh(pre_g), torch.sigmoid(pre_o)
     c_new = f * c + i * g
-    h_new = o * torch.tanh(c_new)
+    h_new = o * torch.tanh(c_new)  # (B, H)
+    if w.w_hr is not None:
+        h_new = h_new @ w.w_hr.T  # (B, P): the projection the next step and h_n see
     pre = {"i": pre_i, "f": pre_f, "g": pre_g, "o": pre_o}
     return Step(h_new, c_new, pre, {"i": i, "f": f, "g": g, "o": o})
 
@@ -145,10 +133,10 @@ def cell_step(
 class Unrolled(NamedTuple):
     """The recomputed layer's results, in the same layout PyTorch returns them."""
 
-    output: Tensor  # (B, T, D·H) with batch_first, else (T, B, D·H); (T, D·H) unbatched
-    h_n: Tensor  # (L·D, B, H); (L·D, H) unbatched
-    c_n: Tensor | None  # like h_n, LSTM only
-    # layer → direction → step → (B, H): every state computed, in time order (padding steps hold
+    output: Tensor  # (B, T, D·R) with batch_first, else (T, B, D·R); (T, D·R) unbatched
+    h_n: Tensor  # (L·D, B, R); (L·D, R) unbatched
+    c_n: Tensor | None  # (L·D, B, H), LSTM only
+    # layer → direction → step → (B, R): every state computed, in time order (padding steps hold
     # the state computed there, which nothing downstream uses)
     states: list[list[list[Tensor]]]
 
@@ -165,12 +153,12 @@ def unroll(
     step and the backward direction starts there, as a packed batch would be run. Dropout between
     layers is not applied (the layer in eval mode).
     """
-    cell, act = cell_name(rnn), activation_name(rnn)
+    spec, act = spec_of(rnn), activation_name(rnn)
     d_count = 2 if rnn.bidirectional else 1
     unbatched = x.dim() == 2
     xt = x.unsqueeze(1) if unbatched else (x.transpose(0, 1) if rnn.batch_first else x)  # (T, B, F)
     steps, batch = xt.shape[0], xt.shape[1]
-    h0, c0 = _initial(rnn, hx, batch, unbatched, xt)  # each (L·D, B, H)
+    h0, c0 = _initial(rnn, hx, batch, unbatched, xt)  # (L·D, B, R) and (L·D, B, H)
     live = None
     if lengths is not None:
         lens = torch.as_tensor(lengths, device=x.device).view(1, -1, 1)
@@ -185,25 +173,25 @@ def unroll(
             per_step: list[Tensor] = [h] * steps
             wx = input_part(w, layer_in)  # (T, B, G·H)
             for t in reversed(range(steps)) if d else range(steps):
-                new = cell_step(cell, act, w, wx[t], h, c)
+                new = cell_step(spec, act, w, wx[t], h, c)
                 per_step[t] = new.h
                 # A finished (padding) step keeps the state it had, as packing would.
                 h = new.h if live is None else torch.where(live[t], new.h, h)
                 if c is not None and new.c is not None:
                     c = new.c if live is None else torch.where(live[t], new.c, c)
-            out = torch.stack(per_step)  # (T, B, H)
+            out = torch.stack(per_step)  # (T, B, R)
             outs.append(out if live is None else out * live)  # padded outputs are zeros
             layer_states.append(per_step)
             h_last.append(h)
             c_last.append(c)
-        layer_in = torch.cat(outs, dim=2)  # (T, B, D·H)
+        layer_in = torch.cat(outs, dim=2)  # (T, B, D·R)
         states.append(layer_states)
 
-    h_n = torch.stack(h_last)  # (L·D, B, H)
-    c_n = torch.stack([c for c in c_last if c is not None]) if cell == "lstm" else None
+    h_n = torch.stack(h_last)  # (L·D, B, R)
+    c_n = torch.stack([c for c in c_last if c is not None]) if spec.has_cell_state else None
     output = layer_in
     if unbatched:
-        output, h_n = output.squeeze(1), h_n.squeeze(1)  # (T, D·H), (L·D, H)
+        output, h_n = output.squeeze(1), h_n.squeeze(1)  # (T, D·R), (L·D, R)
         c_n = c_n.squeeze(1) if c_n is not None else None
     elif rnn.batch_first:
         output = output.transpose(0, 1)  # (B, T, D·H)
@@ -214,10 +202,11 @@ def _initial(
     rnn: nn.RNNBase, hx: State | None, batch: int, unbatched: bool, xt: Tensor
 ) -> tuple[Tensor, Tensor | None]:
     layers = rnn.num_layers * (2 if rnn.bidirectional else 1)
-    is_lstm = isinstance(rnn, nn.LSTM)
     if hx is None:
-        zeros = xt.new_zeros(layers, batch, rnn.hidden_size)  # (L·D, B, H)
-        return zeros, (zeros if is_lstm else None)
+        zeros = xt.new_zeros(layers, batch, rnn.hidden_size)  # (L·D, B, H): c0
+        return xt.new_zeros(layers, batch, state_size_of(rnn)), (  # (L·D, B, R): h0
+            zeros if spec_of(rnn).has_cell_state else None
+        )
     h0, c0 = hx if isinstance(hx, tuple) else (hx, None)
     if unbatched:
         h0 = h0.unsqueeze(1)
@@ -258,7 +247,7 @@ def recompute(
 
     `x` is one sequence (T, F) or a batch in the layer's layout; `lengths` runs the batch packed.
     """
-    cell = cell_name(rnn)  # refuses what the equations do not cover before running anything
+    cell = cell_name(rnn)  # refuses a layer that is not nn.RNN/GRU/LSTM before running anything
     was_training = rnn.training
     rnn.eval()
     try:

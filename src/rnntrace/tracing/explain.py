@@ -32,6 +32,8 @@ def layer_label(rnn: nn.RNNBase, name: str = "") -> str:
     options = [f"{rnn.input_size}", f"{rnn.hidden_size}"]
     if rnn.num_layers > 1:
         options.append(f"num_layers={rnn.num_layers}")
+    if rnn.proj_size:
+        options.append(f"proj_size={rnn.proj_size}")
     if rnn.bidirectional:
         options.append("bidirectional=True")
     if rnn.batch_first:

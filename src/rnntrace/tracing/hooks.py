@@ -1,7 +1,7 @@
 """Forward hooks that record every submodule call of any nn.Module: names, shapes, samples.
 
-`trace(model, x)` runs the model once, in eval mode and without gradients, and returns a
-DataFlow of plain records. Hooks are removed and the model's train/eval mode restored in
+`trace_modules(model, x)` runs the model once, in eval mode and without gradients, and returns
+ModuleCalls, plain records. Hooks are removed and the model's train/eval mode restored in
 `finally`, so the model is left exactly as it was, even when the forward pass raises.
 """
 
@@ -14,13 +14,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from rnntrace.records import DataFlow, ModuleCall, TensorInfo
+from rnntrace._deprecated import renamed_getattr
+from rnntrace.records import ModuleCall, ModuleCalls, TensorInfo
 from rnntrace.tracing.explain import checked, reading
 
 _SAMPLE_ROWS, _SAMPLE_COLS, _DIGITS = 2, 4, 4
 
 
-def trace(module: nn.Module, *inputs: Any, **kwargs: Any) -> DataFlow:
+def trace_modules(module: nn.Module, *inputs: Any, **kwargs: Any) -> ModuleCalls:
     """Run `module(*inputs, **kwargs)` once and record every submodule call, in call order."""
     calls: list[ModuleCall] = []
     open_calls: list[ModuleCall] = []  # calls begun and not yet returned: depth and pairing
@@ -61,7 +62,7 @@ def trace(module: nn.Module, *inputs: Any, **kwargs: Any) -> DataFlow:
         for handle in handles:
             handle.remove()
         module.train(was_training)
-    return DataFlow(
+    return ModuleCalls(
         model_type=type(module).__name__,
         calls=calls,
         n_parameters=sum(p.numel() for p in module.parameters()),
@@ -182,3 +183,6 @@ def _rounded(values: Any) -> Any:
     if isinstance(values, list):
         return [_rounded(v) for v in values]
     return round(values, _DIGITS)
+
+
+__getattr__ = renamed_getattr(__name__, {"trace": "trace_modules"}, globals())

@@ -14,8 +14,8 @@ def write_insight(
     max_length: int,
 ) -> str:
     """What this run shows, in a few sentences a learner can check against the tables above."""
-    cell = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}[model.cell]
-    width = model.hidden_size * model.num_directions
+    cell = model.spec.display
+    width = model.state_size * model.num_directions
     parts = [
         f"The {cell} read each of the {n_sequences} sequences one step at a time "
         f"(up to {max_length} steps of {model.n_features} features) and folded everything it "
@@ -40,7 +40,7 @@ def write_insight(
         p = prediction.probabilities[prediction.predicted]
         verdict = (
             "correctly"
-            if prediction.true == prediction.predicted
+            if prediction.true_class == prediction.predicted
             else f"wrongly (it is {prediction.true_label})"
         )
         what = "final hidden state" if model.summary == "last" else f"{model.summary} summary"

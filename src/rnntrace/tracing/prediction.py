@@ -33,9 +33,11 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
         seq = _sequence(model, data, index)  # (T, F)
         x = seq.unsqueeze(0) if cfg.batch_first else seq.unsqueeze(1)  # (1, T, F) / (T, 1, F)
         z = model.standardize(x)
-        rnn_in, _ = model.front_input(z)  # (1, T', F') after any front end
-        output, _ = model.run_rnn(rnn_in)  # (1, T', D·H)
-        steps = output[0]  # (T', D·H)
+        rnn_in, _ = model.front_input(z)  # (1, T', F') / (T', 1, F') after any front end
+        output, _ = model.rnn(rnn_in)  # one whole sequence: no padding, no packing
+        if not cfg.batch_first:
+            output = output.transpose(0, 1)
+        steps = output[0]  # (T', D·H); `output` is (1, T', D·H) from here
         last = model.last_hidden(z)  # (1, D·H)
         logits = model.head(last)  # (1, C)
         probs = torch.softmax(logits, dim=-1)  # (1, C)
@@ -50,7 +52,7 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
             probabilities=to_list(probs[0]),
             class_names=list(data.class_names),
             predicted=int(probs[0].argmax()),
-            true=int(data.labels[index]),
+            true_class=int(data.labels[index]),
             summary=summary_trace(model, output),
         )
     finally:

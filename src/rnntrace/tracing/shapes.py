@@ -16,13 +16,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnntrace.config import CELLS, NONLINEARITIES
+from rnntrace.cells import NONLINEARITIES, cell_spec
 from rnntrace.errors import ConfigError, ShapeError
+from rnntrace.model import layer_class
 from rnntrace.records import Finding, ShapeLine, ShapeReport
 from rnntrace.tracing.explain import TORCH_SHAPE_ERRORS, explain_call, layer_label, reading
 
-_CLASSES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 # Steps × layers × directions run at the input's own length; longer inputs are measured on 2 and
 # 3 steps (see _measure). 512 keeps the slowest case, an LSTM, to about a second.
 _MAX_CELL_STEPS = 512
@@ -38,17 +37,20 @@ def layer_shapes(
     batch_first: bool = True,
     input_size: int | None = None,
     nonlinearity: str = "tanh",
+    proj_size: int = 0,
 ) -> ShapeReport:
     """Build the layer, run it on zeros of `input_shape`, and explain each shape it returns.
 
     `input_size` defaults to the input's last dimension; a different value is the classic
     mistake, raised as an explained ShapeError (PyTorch's own error kept as the cause).
+    `proj_size` (LSTM only) makes output and h_n proj_size wide; c_n stays hidden_size wide.
     """
     shape = [int(d) for d in input_shape]
-    cell = cell.lower()
-    if cell not in CELLS:
-        raise ConfigError(f"unknown cell {cell!r}: choose one of {', '.join(CELLS)}")
-    if nonlinearity not in NONLINEARITIES or (cell != "rnn" and nonlinearity != "tanh"):
+    spec = cell_spec(cell)
+    cell = spec.name
+    if nonlinearity not in NONLINEARITIES or (
+        not spec.has_nonlinearity and nonlinearity != "tanh"
+    ):
         raise ConfigError(f"nonlinearity {nonlinearity!r} applies only to cell 'rnn' (tanh|relu)")
     if len(shape) not in (2, 3) or min(shape) < 1:
         raise ShapeError(
@@ -58,16 +60,16 @@ def layer_shapes(
     for name, value in (("hidden size", hidden_size), ("layers", num_layers)):
         if value < 1:
             raise ConfigError(f"{name} must be at least 1, got {value}")
+    spec.validate(nonlinearity, proj_size, hidden_size)
     in_size = shape[-1] if input_size is None else input_size
     if in_size < 1:
         raise ConfigError(f"input size must be at least 1, got {in_size}")
     kwargs: dict[str, Any] = dict(
-        num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first
+        num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first,
+        **spec.layer_kwargs(nonlinearity, proj_size),
     )
-    if cell == "rnn":
-        kwargs["nonlinearity"] = nonlinearity
     with torch.device("meta"):  # weights without values: shapes and counts are all it needs
-        rnn = _CLASSES[cell](in_size, hidden_size, **kwargs)  # type: ignore[arg-type]
+        rnn = layer_class(spec)(in_size, hidden_size, **kwargs)
     measured, warnings = _measure(rnn, shape)
     output, h_n, *c_n = measured
 
@@ -75,7 +77,7 @@ def layer_shapes(
     lines.append(ShapeLine("output", output, *_output_formula(shape, rnn)))
     lines.append(ShapeLine("h_n", h_n, *_state_formula(shape, rnn)))
     if c_n:
-        lines.append(ShapeLine("c_n", c_n[0], *_state_formula(shape, rnn)))
+        lines.append(ShapeLine("c_n", c_n[0], *_state_formula(shape, rnn, cell_state=True)))
     params = {name: list(p.shape) for name, p in rnn.named_parameters()}
     return ShapeReport(
         cell=cell,
@@ -85,7 +87,9 @@ def layer_shapes(
         lines=lines,
         n_parameters=sum(p.numel() for p in rnn.parameters()),
         parameters=params,
-        parameter_formula=parameter_formula(cell, in_size, hidden_size, num_layers, bidirectional),
+        parameter_formula=spec.parameter_formula(
+            in_size, hidden_size, num_layers, bidirectional, proj_size
+        ),
         findings=warnings,
     )
 
@@ -153,24 +157,42 @@ def _input_formula(shape: list[int], batch_first: bool) -> tuple[list[str], list
     return [f"{n} = {d}" for n, d in zip(names, shape, strict=True)], shape
 
 
+def _width(rnn: nn.RNNBase, cell_state: bool = False) -> tuple[str, int]:
+    """What h (or c) is as wide as: H, or P = proj_size for the h of a projecting LSTM."""
+    proj = int(rnn.proj_size)
+    if proj and not cell_state:
+        return "P", proj
+    return "H", rnn.hidden_size
+
+
 def _output_formula(shape: list[int], rnn: nn.RNNBase) -> tuple[list[str], list[int]]:
-    """output: every step's top-layer state, both directions side by side (D·H)."""
-    d, h = (2 if rnn.bidirectional else 1), rnn.hidden_size
-    last = f"D·H = {d}·{h} = {d * h}" if d > 1 else f"H = {h}"
+    """output: every step's top-layer state, both directions side by side (D·H, or D·P)."""
+    d, (name, h) = (2 if rnn.bidirectional else 1), _width(rnn)
+    last = f"D·{name} = {d}·{h} = {d * h}" if d > 1 else f"{name} = {h}"
+    if name == "P":
+        last += " (proj_size: h_t = W_hr·(o_t ⊙ tanh(c_t)))"
     if len(shape) == 2:
         return [f"T = {shape[0]}", last], [shape[0], d * h]
     first, second = ("B", "T") if rnn.batch_first else ("T", "B")
     return [f"{first} = {shape[0]}", f"{second} = {shape[1]}", last], [shape[0], shape[1], d * h]
 
 
-def _state_formula(shape: list[int], rnn: nn.RNNBase) -> tuple[list[str], list[int]]:
+def _state_formula(
+    shape: list[int], rnn: nn.RNNBase, cell_state: bool = False
+) -> tuple[list[str], list[int]]:
     """h_n / c_n: the last state of every layer and direction; batch_first never applies to it."""
-    d, h, n_layers = (2 if rnn.bidirectional else 1), rnn.hidden_size, rnn.num_layers
+    d, n_layers = (2 if rnn.bidirectional else 1), rnn.num_layers
+    name, h = _width(rnn, cell_state)
+    width = f"{name} = {h}"
+    if name == "P":
+        width += f" (proj_size: h is projected from H = {rnn.hidden_size})"
+    elif cell_state and rnn.proj_size:
+        width += " (hidden_size: the cell state is not projected)"
     rows = f"L·D = {n_layers}·{d} = {n_layers * d}" if n_layers * d > 1 else "L·D = 1"
     if len(shape) == 2:
-        return [rows, f"H = {h}"], [n_layers * d, h]
+        return [rows, width], [n_layers * d, h]
     batch = shape[0] if rnn.batch_first else shape[1]
-    return [rows, f"B = {batch} (always second, even with batch_first)", f"H = {h}"], [
+    return [rows, f"B = {batch} (always second, even with batch_first)", width], [
         n_layers * d,
         batch,
         h,
@@ -178,20 +200,14 @@ def _state_formula(shape: list[int], rnn: nn.RNNBase) -> tuple[list[str], list[i
 
 
 def parameter_formula(
-    cell: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int,
+    bidirectional: bool,
+    proj_size: int = 0,
 ) -> str:
     """How the parameter count arises, layer by layer: G·H·(F_in + H + 2) per direction."""
-    g, h, d = _GATES[cell], hidden_size, (2 if bidirectional else 1)
-    parts, total = [], 0
-    for layer in range(num_layers):
-        f_in = input_size if layer == 0 else d * h
-        per = g * h * (f_in + h + 2)
-        total += d * per
-        direction = f"{d}·" if d > 1 else ""
-        parts.append(f"layer {layer}: {direction}{g}·{h}·({f_in} + {h} + 2) = {d * per}")
-    gates = {"rnn": "1 block", "gru": "3 gates (r, z, n)", "lstm": "4 gates (i, f, g, o)"}[cell]
-    return (
-        f"{gates} × H rows of W_ih (F_in), W_hh (H), b_ih and b_hh per direction; "
-        + "; ".join(parts)
-        + f"; total {total}"
+    return cell_spec(cell).parameter_formula(
+        input_size, hidden_size, num_layers, bidirectional, proj_size
     )

@@ -7,26 +7,35 @@ Steps are numbered from 1; h_0 is the initial state, as in PyTorch's `h0` argume
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import Tensor, nn
 
+from rnntrace.cells import CellSpec, at_step
 from rnntrace.errors import ConfigError, ShapeError
+from rnntrace.model import layer_class
 from rnntrace.records import StepRecord
 from rnntrace.tracing.equations import (
-    GATES,
     State,
     Weights,
     activation_name,
-    cell_name,
     cell_step,
+    equations,
     input_part,
+    proj_size_of,
+    spec_of,
+    state_size_of,
     unroll,
 )
 from rnntrace.tracing.explain import explain_call
 
 _MAX_SHOWN = 8  # vector entries written into an equation line before "…"
 _DIGITS = 4
-_GATE_ACT = {"r": "σ", "z": "σ", "n": "tanh", "i": "σ", "f": "σ", "g": "tanh", "o": "σ"}
+# In a gate's line: a product W·v, a bias b_i?/b_h?, or another gate (GRU's r_t ⊙ …).
+_TERM = re.compile(r"(W_\w+·)([a-z])_(\(t-1\)|t)|\b(b_([ih])\w+)|\b([a-z])_t\b")
+# In a state update: any step symbol, replaced by its numbers.
+_SYMBOL = re.compile(r"\b([a-z])_(\(t-1\)|t)(?![a-z0-9_])")
 
 
 @torch.no_grad()
@@ -43,7 +52,7 @@ def explain_steps(
     `hx` is the initial state for the whole layer stack, unbatched: (L·D, H), or (h_0, c_0) for
     an LSTM. For layer k > 0, x_t is the layer below's output at t (both directions joined).
     """
-    cell, act = cell_name(rnn), activation_name(rnn)
+    spec, act = spec_of(rnn), activation_name(rnn)
     if sequence.dim() != 2:
         raise ShapeError(
             f"explain_steps takes one sequence (steps, features), got shape "
@@ -78,9 +87,9 @@ def explain_steps(
     torch_in = torch_out[layer - 1] if layer else sequence  # (T, F_in), PyTorch's
     h0, c0 = _initial_of(rnn, hx, index, sequence)
     w = Weights.of(rnn, layer, d)
-    h_size = rnn.hidden_size
+    r_size = state_size_of(rnn)
     steps = sequence.shape[0]
-    torch_c = _torch_cell_states(rnn, torch_in, hx, layer, d) if cell == "lstm" else []
+    torch_c = _torch_cell_states(rnn, torch_in, hx, layer, d) if spec.has_cell_state else []
     # W_ih·x_t for the whole sequence in one product, laid out (T, 1, F_in) exactly as `unroll`
     # does: one step's product alone rounds differently (~1e-7), which made the step table
     # differ from PyTorch where the whole-layer check, on the same sequence, found no difference.
@@ -88,25 +97,28 @@ def explain_steps(
     records: list[StepRecord] = []
     h, c = h0, c0
     for order, t in enumerate(reversed(range(steps)) if d else range(steps), start=1):
-        out = cell_step(cell, act, w, wx[t], h.unsqueeze(0), None if c is None else c.unsqueeze(0))
-        h_torch = torch_out[layer][t, d * h_size : (d + 1) * h_size]  # (H,)
+        out = cell_step(spec, act, w, wx[t], h.unsqueeze(0), None if c is None else c.unsqueeze(0))
+        h_torch = torch_out[layer][t, d * r_size : (d + 1) * r_size]  # (R,)
         c_torch = torch_c[t] if torch_c else None
         h_new = out.h[0]
         c_new = out.c[0] if out.c is not None else None
         diff = _diff(h_new, h_torch)
         if c_new is not None and c_torch is not None:
             diff = max(diff, _diff(c_new, c_torch))
-        names = _Names(t + 1, d)
-        lines, numbers = _lines(
-            cell, act, names, w, x_in[t], h, c, out.pre, out.gates, h_new, c_new
-        )
+        values = {"x_t": x_in[t], "h_(t-1)": h, "c_(t-1)": c, "h_t": h_new, "c_t": c_new}
+        values |= {f"{g}_t": v[0] for g, v in out.gates.items()}
+        lines = [at_step(line, t + 1, bool(d)) for line in equations(rnn)]
+        numbers = [
+            at_step(line, t + 1, bool(d))
+            for line in _with_numbers(spec, rnn, w, values, out.pre)
+        ]
         records.append(
             StepRecord(
                 step=t + 1,
                 order=order,
                 layer=layer,
                 direction=direction,
-                cell=cell,
+                cell=spec.name,
                 x=_list(x_in[t]),
                 h_prev=_list(h),
                 h=_list(h_new),
@@ -125,72 +137,51 @@ def explain_steps(
     return records
 
 
-class _Names:
-    """Symbols for step t of one direction: h_3 and h_2 forward, h←_3 and h←_4 backward."""
-
-    def __init__(self, t: int, direction: int) -> None:
-        arrow = "←" if direction else ""
-        prev = t + 1 if direction else t - 1
-        self.x = f"x_{t}"
-        self.h, self.h_prev = f"h{arrow}_{t}", f"h{arrow}_{prev}"
-        self.c, self.c_prev = f"c{arrow}_{t}", f"c{arrow}_{prev}"
-        self.t = t
-
-
-def _lines(
-    cell: str,
-    act: str,
-    n: _Names,
+def _with_numbers(
+    spec: CellSpec,
+    rnn: nn.RNNBase,
     w: Weights,
-    x: Tensor,
-    h: Tensor,
-    c: Tensor | None,
+    values: dict[str, Tensor | None],
     pre: dict[str, Tensor],
-    gates: dict[str, Tensor],
-    h_new: Tensor,
-    c_new: Tensor | None,
-) -> tuple[list[str], list[str]]:
-    """The step's equations in symbols and with numbers, one gate per line."""
-    wx = w.w_ih @ x  # (G·H,)
-    wh = w.w_hh @ h  # (G·H,)
-    k = len(GATES[cell])
-    wx_g, wh_g = wx.chunk(k), wh.chunk(k)
-    bi_g, bh_g = w.b_ih.chunk(k), w.b_hh.chunk(k)
-    sym: list[str] = []
-    num: list[str] = []
-    if cell == "rnn":
-        sym.append(f"{n.h} = {act}(W_ih·{n.x} + b_ih + W_hh·{n.h_prev} + b_hh)")
-        num.append(
-            f"{n.h} = {act}(W_ih·{n.x} {_v(wx)} + b_ih {_v(w.b_ih)} + W_hh·{n.h_prev} {_v(wh)}"
-            f" + b_hh {_v(w.b_hh)}) = {act}({_v(pre['a'][0])}) = {_v(h_new)}"
-        )
-        return sym, num
-    for g_index, g in enumerate(GATES[cell]):
-        f_act = _GATE_ACT[g]
-        gt = f"{g}_{n.t}"
-        terms = (
-            f"W_i{g}·{n.x} {_v(wx_g[g_index])} + b_i{g} {_v(bi_g[g_index])}",
-            f"W_h{g}·{n.h_prev} {_v(wh_g[g_index])} + b_h{g} {_v(bh_g[g_index])}",
-        )
-        if cell == "gru" and g == "n":
-            sym.append(f"{gt} = tanh(W_in·{n.x} + b_in + r_{n.t} ⊙ (W_hn·{n.h_prev} + b_hn))")
-            middle = f"{terms[0]} + r_{n.t} {_v(gates['r'][0])} ⊙ ({terms[1]})"
-        else:
-            sym.append(f"{gt} = {f_act}(W_i{g}·{n.x} + b_i{g} + W_h{g}·{n.h_prev} + b_h{g})")
-            middle = f"{terms[0]} + {terms[1]}"
-        num.append(f"{gt} = {f_act}({middle}) = {f_act}({_v(pre[g][0])}) = {_v(gates[g][0])}")
-    if cell == "gru":
-        z, nn_ = gates["z"][0], gates["n"][0]
-        sym.append(f"{n.h} = (1 − z_{n.t}) ⊙ n_{n.t} + z_{n.t} ⊙ {n.h_prev}")
-        num.append(f"{n.h} = (1 − {_v(z)}) ⊙ {_v(nn_)} + {_v(z)} ⊙ {_v(h)} = {_v(h_new)}")
-        return sym, num
-    assert c is not None and c_new is not None
-    i, f, g_, o = (gates[k_][0] for k_ in "ifgo")
-    sym.append(f"{n.c} = f_{n.t} ⊙ {n.c_prev} + i_{n.t} ⊙ g_{n.t}")
-    num.append(f"{n.c} = {_v(f)} ⊙ {_v(c)} + {_v(i)} ⊙ {_v(g_)} = {_v(c_new)}")
-    sym.append(f"{n.h} = o_{n.t} ⊙ tanh({n.c})")
-    num.append(f"{n.h} = {_v(o)} ⊙ tanh({_v(c_new)}) = {_v(h_new)}")
-    return sym, num
+) -> list[str]:
+    """The step's equations with their numbers, still in the canonical t / (t-1) symbols.
+
+    A gate's line shows each product and bias, then the activation of their sum; a state
+    update shows its symbols replaced by their values. Both come from the spec's own text.
+    """
+    x, h = values["x_t"], values["h_(t-1)"]
+    assert x is not None and h is not None
+    k, act = spec.n_gates, activation_name(rnn)
+    wx, wh = (w.w_ih @ x).chunk(k), (w.w_hh @ h).chunk(k)  # G × (H,)
+    bias = {"i": w.b_ih.chunk(k), "h": w.b_hh.chunk(k)}
+    lines = []
+    for line in equations(rnn):
+        lhs, rhs = line.split(" = ", 1)
+        gate = next((i for i, g in enumerate(spec.gates) if f"{g.output}_t" == lhs), None)
+        if gate is None:
+            rhs = _SYMBOL.sub(lambda m: _v(_value(values, m.group(0))), rhs)
+            lines.append(f"{lhs} = {rhs} = {_v(_value(values, lhs))}")
+            continue
+
+        def term(m: re.Match[str], i: int = gate) -> str:
+            if m.group(1):  # W·v: the product's own values for this gate
+                part = wx[i] if m.group(2) == "x" else wh[i]
+                return f"{m.group(0)} {_v(part)}"
+            if m.group(4):
+                return f"{m.group(4)} {_v(bias[m.group(5)][i])}"
+            return f"{m.group(0)} {_v(_value(values, m.group(0)))}"
+
+        g = spec.gates[gate]
+        f_act = g.activation.format(act=act)
+        result = _v(_value(values, lhs))
+        lines.append(f"{lhs} = {_TERM.sub(term, rhs)} = {f_act}({_v(pre[g.symbol][0])}) = {result}")
+    return lines
+
+
+def _value(values: dict[str, Tensor | None], symbol: str) -> Tensor:
+    value = values[symbol]
+    assert value is not None, symbol
+    return value
 
 
 def _torch_layer_outputs(rnn: nn.RNNBase, sequence: Tensor, hx: State | None) -> list[Tensor]:
@@ -223,7 +214,8 @@ def _torch_cell_states(
     one-layer nn.LSTM that is fed one step at a time, in reading order, keeping its own (h, c).
     """
     suffix = f"_l{layer}" + ("_reverse" if d else "")
-    one_way = nn.LSTM(below.shape[-1], rnn.hidden_size, 1, bias=rnn.bias)
+    one_way = nn.LSTM(below.shape[-1], rnn.hidden_size, 1, bias=rnn.bias,
+                      proj_size=proj_size_of(rnn))
     one_way.load_state_dict(
         {
             name.replace(suffix, "_l0"): p
@@ -236,17 +228,18 @@ def _torch_cell_states(
     state = None if hx is None else (hx[0][index : index + 1], hx[1][index : index + 1])
     cells = [below.new_zeros(0)] * below.shape[0]
     for t in reversed(range(below.shape[0])) if d else range(below.shape[0]):
-        _, state = one_way(below[t : t + 1], state)  # (1, F_in) in, state (1, H) each
+        _, state = one_way(below[t : t + 1], state)  # (1, F_in) in, state (1, R) and (1, H)
         cells[t] = state[1][0]
     return cells
 
 
 def _single_layer(rnn: nn.RNNBase, layer: int) -> nn.RNNBase:
-    in_size = rnn.input_size if layer == 0 else rnn.hidden_size * (2 if rnn.bidirectional else 1)
-    kwargs: dict[str, object] = dict(bias=rnn.bias, bidirectional=rnn.bidirectional)
-    if isinstance(rnn, nn.RNN):
-        kwargs["nonlinearity"] = rnn.nonlinearity
-    single = type(rnn)(in_size, rnn.hidden_size, 1, **kwargs)  # type: ignore[arg-type]
+    in_size = rnn.input_size if layer == 0 else state_size_of(rnn) * (2 if rnn.bidirectional else 1)
+    spec = spec_of(rnn)
+    kwargs = spec.layer_kwargs(activation_name(rnn), proj_size_of(rnn))
+    single = layer_class(spec)(
+        in_size, rnn.hidden_size, 1, bias=rnn.bias, bidirectional=rnn.bidirectional, **kwargs
+    )
     own = {
         name.replace(f"_l{layer}", "_l0"): p
         for name, p in rnn.named_parameters()
@@ -268,10 +261,9 @@ def _layer_state(hx: State | None, layer: int, d_count: int) -> State | None:
 def _initial_of(
     rnn: nn.RNNBase, hx: State | None, index: int, sequence: Tensor
 ) -> tuple[Tensor, Tensor | None]:
-    is_lstm = isinstance(rnn, nn.LSTM)
     if hx is None:
-        zeros = sequence.new_zeros(rnn.hidden_size)  # (H,)
-        return zeros, (zeros if is_lstm else None)
+        c0 = sequence.new_zeros(rnn.hidden_size)  # (H,)
+        return sequence.new_zeros(state_size_of(rnn)), (c0 if spec_of(rnn).has_cell_state else None)
     if isinstance(hx, tuple):
         return hx[0][index], hx[1][index]
     return hx[index], None

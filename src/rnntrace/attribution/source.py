@@ -1,0 +1,69 @@
+"""A run's explanation from its directory: the held-out sequences found again, explained, saved.
+
+A run directory keeps no copy of its data. The held-out set is rebuilt the way the run built
+it (the lesson from its seed, a file read again with the run's read options, then the same
+seeded split) and accepted only if its training split gives the standardisation statistics the
+run stored: otherwise the data has changed, and the user is asked for it with --data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
+from rnntrace.attribution.records import Explanation
+from rnntrace.files import load_explanation, save_explanation
+
+__all__ = ["explain_run", "held_out_of", "load_explanation", "save_explanation"]
+from rnntrace.config import RunConfig
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import RunError
+
+LESSON = "synthetic:lesson"
+
+
+def held_out_of(config: RunConfig) -> SequenceSet:
+    """The held-out sequences of a run (the first MAX_SEQUENCES), rebuilt and checked; the
+    training set when the run held none out, as its trace did."""
+    from rnntrace.data.streaming import RowSubset, feature_stats
+    from rnntrace.train import split_validation
+
+    source = config.data.source
+    if source == LESSON:
+        from rnntrace.data.synthetic import lesson
+
+        data = lesson(config.data.n_sequences, config.data.max_length, config.data.n_features,
+                      seed=config.train.seed)
+    elif Path(source).is_file():
+        from rnntrace.data.readers import read
+
+        data = read(source, **config.data.read_options)
+    else:
+        raise RunError(f"the run's data {source!r} cannot be found again: give the sequences "
+                       "to explain with --data FILE (data= in Python)")
+    train, held_out = split_validation(data, None, config.train)
+    mean, _ = feature_stats(train)
+    if not np.allclose(mean, config.data.feature_mean, rtol=1e-4, atol=1e-5):
+        raise RunError(f"{source} does not give the run's held-out split again (other data, or "
+                       "a separate validation file): give the sequences with --data FILE")
+    shown = held_out if held_out is not None else train  # --val-fraction 0: as the trace did
+    if isinstance(shown, RowSubset):
+        return shown.head(MAX_SEQUENCES)
+    return shown
+
+
+def explain_run(
+    path: Path,
+    *,
+    sequence: int | str | None = None,
+    data: SequenceSet | None = None,
+    hard_cases: int = 5,
+) -> Explanation:
+    """Explain a saved run on its held-out sequences (or on `data`); nothing is written."""
+    from rnntrace.run import load_run
+
+    saved = load_run(path)
+    sequences = data if data is not None else held_out_of(saved.config)
+    return explain(saved.model, sequences, sequence=sequence, hard_cases=hard_cases)

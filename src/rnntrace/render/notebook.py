@@ -1,0 +1,174 @@
+"""Every record readable where it is shown: `print()`, Jupyter (`_repr_html_`) and rich consoles.
+
+The records call these functions by name (records sit below render). A Trace in a notebook is
+the report page itself, inside an `<iframe srcdoc>`: the page keeps its own Content-Security-
+Policy and script, its element ids cannot clash with another output's, and nothing is loaded
+from anywhere (no widget, no CDN). The sandbox lets its script run and nothing else.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from rnntrace.records import History, ModuleCalls, Question, Recomputation, Trace
+from rnntrace.render.dataflow_text import finding_view, module_calls_table
+from rnntrace.render.text import (
+    loss_chart,
+    observations,
+    prediction_table,
+    recomputation_section,
+    stages_table,
+    test_tables,
+    training_table,
+)
+
+WIDTH = 110  # characters of the terminal view when no terminal gives one
+INLINE_HEIGHT = 900  # pixels of the inline page; it scrolls inside
+
+
+def trace_renderables(trace: Trace) -> list[RenderableType]:
+    """The terminal view of a Trace, section by section; sections that do not apply are left out."""
+    parts: list[RenderableType] = []
+    if trace.stages:
+        parts.append(stages_table(trace.stages))
+    calls = trace.module_calls
+    if calls is not None:
+        parts.append(Text("Every module call, recorded with forward hooks", style="bold"))
+        parts.append(module_calls_table(calls))
+        if trace.config is None:  # rnntrace's own runs show their findings elsewhere
+            parts += [finding_view(f) for f in calls.findings]
+    if trace.layers:
+        parts.append(layers_table(trace))
+    if trace.training:
+        parts += [training_table(trace.training), observations(trace.training),
+                  Text(loss_chart(trace.training))]
+    if trace.prediction is not None:
+        parts.append(prediction_table(trace.prediction))
+    if trace.steps or trace.recomputation is not None:
+        parts.append(recomputation_section(trace))
+    if trace.test is not None:
+        parts.append(test_tables(trace.test))
+    parts.append(Panel(escape(trace.insight), title="Key Insight", title_align="left"))
+    return parts
+
+
+def layers_table(trace: Trace) -> Table:
+    table = Table(title="Recurrent layers recomputed from their own weights", title_justify="left")
+    for name in ("Layer", "Built as", "Read its input as", "Largest |hand − PyTorch|", ""):
+        table.add_column(name)
+    for layer in trace.layers:
+        r = layer.recomputation
+        table.add_row(
+            escape(layer.name), escape(layer.label), escape(layer.reading),
+            f"{r.max_abs_diff:.1e}", "✓" if r.matches else "✗",
+        )
+    return table
+
+
+def report(trace: Trace, path: str | Path) -> Path:
+    """Write the report page of any Trace (ours or a user's model's) to `path`; return it."""
+    from rnntrace.render.html import write_report
+
+    return write_report(trace, Path(path))
+
+
+def trace_text(trace: Trace) -> str:
+    return _text(trace_renderables(trace))
+
+
+def trace_html(trace: Trace) -> str:
+    """The report page, inline: one iframe whose whole document is in its srcdoc attribute."""
+    from rnntrace.render.html import render_report
+
+    page = html.escape(render_report(trace), quote=True)
+    return (
+        f'<iframe class="rnntrace-report" sandbox="allow-scripts" srcdoc="{page}" '
+        f'style="width: 100%; height: {INLINE_HEIGHT}px; border: 1px solid #ccc" '
+        f'title="rnntrace report"></iframe>'
+    )
+
+
+def renderables_of(record: Any) -> list[RenderableType]:
+    """The terminal view of a ModuleCalls, History, Recomputation or Question."""
+    if isinstance(record, Trace):
+        return trace_renderables(record)
+    if isinstance(record, ModuleCalls):
+        return [module_calls_table(record), *(finding_view(f) for f in record.findings)]
+    if isinstance(record, History):
+        if not record.records:
+            return [Text("No epochs recorded yet.")]
+        return [training_table(record.records), observations(record.records)]
+    if isinstance(record, Recomputation):
+        return [recomputation_view(record)]
+    if isinstance(record, Question):
+        return [question_view(record)]
+    raise TypeError(f"no view for {type(record).__name__}")
+
+
+def text_of(record: Any) -> str:
+    return _text(renderables_of(record))
+
+
+def html_of(record: Any) -> str:
+    """A small record as HTML: its terminal view with colours, inline styles, no script."""
+    out = Console(record=True, width=WIDTH, file=io.StringIO(), highlight=False)
+    for part in renderables_of(record):
+        out.print(part)
+    return out.export_html(
+        inline_styles=True,
+        code_format='<pre class="rnntrace" style="font-family: monospace">{code}</pre>',
+    )
+
+
+def recomputation_view(r: Recomputation) -> Table:
+    layout = "batch_first" if r.batch_first else "sequence-first"
+    table = Table(
+        title=f"{r.cell.upper()} recomputed by hand ({r.num_layers} layer(s), "
+        f"{'bidirectional' if r.bidirectional else 'one direction'}, {layout}, input "
+        f"{tuple(r.input_shape)})",
+        title_justify="left",
+    )
+    table.add_column("Compared with PyTorch")
+    table.add_column("Largest |difference|", justify="right")
+    rows = [("output", r.diff_output), ("h_n", r.diff_h_n)]
+    if r.diff_c_n is not None:
+        rows.append(("c_n", r.diff_c_n))
+    for name, diff in rows:
+        table.add_row(name, f"{diff:.1e}")
+    verdict = "✓ matches" if r.matches else "✗ differs from"
+    table.caption = f"{verdict} PyTorch within {r.tolerance:g}; equations: " + "; ".join(
+        r.equations
+    )
+    return table
+
+
+def question_view(q: Question) -> Panel:
+    lines: list[RenderableType] = [Text(q.prompt)]
+    if q.code:
+        lines.append(Text(q.code, style="cyan"))
+    for letter, option in zip("ABCD", q.options, strict=False):
+        lines.append(Text(f"  {letter}  {option}"))
+    if q.hint:
+        lines.append(Text(f"Hint: {q.hint}", style="dim"))
+    from rich.console import Group
+
+    return Panel(Group(*lines), title=f"Question ({q.level}, {q.template})", title_align="left")
+
+
+def _text(parts: Iterable[RenderableType]) -> str:
+    out = Console(width=WIDTH, file=io.StringIO(), highlight=False, color_system=None)
+    for part in parts:
+        out.print(part)
+    file = out.file
+    assert isinstance(file, io.StringIO)
+    return file.getvalue()
