@@ -226,6 +226,10 @@ def main() -> None:
         lines = section(args)
         if lines:
             print("\n".join(lines), end="\n\n", flush=True)
+    if not args.quick and (args.only is None or args.only in "real_data"):
+        # The no-flag `train` on the UEA/UCR sets in ../shared/data (skipped when absent).
+        subprocess.run([sys.executable, str(Path(__file__).with_name("real_data.py"))],
+                       check=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rnntrace.observations import observe
+from rnntrace.observations import observe, observe_forgetting
 from rnntrace.records import EpochRecord
 
 
@@ -109,3 +109,26 @@ def test_the_noise_threshold_is_relative_to_the_start() -> None:
     (*_, text) = observe(history((1.0, 0.2, None, None, 0.5), (0.80, 0.7, None, None, 0.3),
                                  (0.832, 0.7, None, None, 0.3)))
     assert "0.800 → 0.832, +4.0%" in text and "worth watching" in text and "noise" in text
+
+
+def test_a_small_held_out_wobble_after_convergence_is_not_overfitting() -> None:
+    converged = history((1.1, 0.4, 1.0, 0.4, 0.5), (0.05, 1.0, 0.050, 0.95, 0.1),
+                        (0.04, 1.0, 0.058, 0.95, 0.1))
+    text = observe(converged)[2]
+    assert "overfitting" not in text and "learning" in text  # +16 %, but 0.8 % of the start
+    rising = history((1.1, 0.4, 1.0, 0.4, 0.5), (0.05, 1.0, 0.050, 0.95, 0.1),
+                     (0.04, 1.0, 0.300, 0.85, 0.1))
+    assert "overfitting" in observe(rising)[2]
+
+
+def test_the_last_state_forgetting_the_start_is_named_with_its_numbers() -> None:
+    records = history((1.1, 0.34, 1.1, 0.33, 0.5), (1.09, 0.36, 1.1, 0.35, 0.5))
+    grads = [1e-9 * 10 ** (t / 20) for t in range(200)] + [0.02]
+    text = observe_forgetting(records, grads, n_classes=3)
+    assert text is not None
+    assert "35% is at chance (33%)" in text and "these 201-step sequences" in text
+    assert "5.0e-08 of the last step's" in text and "--summary max" in text
+    assert observe_forgetting(records, grads, 3, summary="max") is None  # every step is read
+    learned = history((1.1, 0.34, 1.1, 0.33, 0.5), (0.3, 0.9, 0.3, 0.9, 0.5))
+    assert observe_forgetting(learned, grads, 3) is None  # it learned: nothing to explain
+    assert observe_forgetting(records, [0.5] * 201, 3) is None  # the start is reached

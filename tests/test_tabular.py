@@ -248,4 +248,4 @@ def test_without_pandas_the_message_says_what_to_install(
 ) -> None:
     path = write_csv(tmp_path / "w.csv", GOOD_HEADER + "p,0,x,1,2\n")
     monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` raise ImportError
-    expect_error(lambda: read(path), "w.csv", "needs pandas", "pip install 'rnntrace[data]'")
+    expect_error(lambda: read(path), "w.csv", "needs pandas", "pip install pandas pyarrow")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -145,11 +146,17 @@ def test_threads_are_chosen_from_the_work_and_restored_after() -> None:
     assert history.threads == 2 and torch.get_num_threads() == 1
 
 
+def test_cosine_schedule_lowers_the_lr_along_a_half_cosine() -> None:
+    history = fit(_model(), lesson(seed=0), None, TrainConfig(epochs=4, lr_schedule="cosine"))
+    expected = [0.01 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
+    assert [r.lr for r in history.records] == pytest.approx(expected)
+
+
 def test_bad_engine_settings_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="patience"):
         TrainConfig(patience=0)
     with pytest.raises(ConfigError, match="lr schedule"):
-        TrainConfig(lr_schedule="cosine")
+        TrainConfig(lr_schedule="linear")
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA GPU"):
             fit(_model(), lesson(seed=0), None, TrainConfig(device="cuda"))

@@ -38,10 +38,10 @@ def test_the_default_thread_choice_is_shown_in_the_trace(tmp_path: Path) -> None
 def test_bad_engine_options_exit_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["demo", "--lr-schedule", "cosine", "--out", str(tmp_path / "a")]) == 2
+    assert main(["demo", "--lr-schedule", "linear", "--out", str(tmp_path / "a")]) == 2
     assert main(["demo", "--device", "tpu", "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
-    assert "unknown lr schedule 'cosine'" in err and "unknown device 'tpu'" in err
+    assert "unknown lr schedule 'linear'" in err and "unknown device 'tpu'" in err
     assert "Traceback" not in err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 

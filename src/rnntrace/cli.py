@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
 from collections.abc import Callable
@@ -83,7 +84,8 @@ Patience = Annotated[
     typer.Option(min=1, help="Stop after this many epochs without a better held-out loss."),
 ]
 LrSchedule = Annotated[
-    str, typer.Option("--lr-schedule", help="none, or plateau: halve the lr when loss stalls.")
+    str, typer.Option("--lr-schedule", help="none; plateau: halve the lr when loss stalls; cosine: "
+                                           "fall to 0 along a half cosine.")
 ]
 Resume = Annotated[
     Path | None,
@@ -123,7 +125,7 @@ def _read_options(label: str, id: str, time: str, features: str | None, nan: str
 _RESUMED_SETTINGS = (
     "cell", "nonlinearity", "hidden", "layers", "bidirectional", "dropout", "proj_size", "epochs",
     "batch_size", "lr", "val_fraction", "seed", "threads", "device", "clip", "patience",
-    "lr_schedule",
+    "lr_schedule", "summary", "front_end", "window", "preset",
 )
 
 
@@ -281,8 +283,23 @@ def train(
         typer.Option("--embedding-dropout", help="Text: share of embedding values zeroed in "
                      "training (default 0.3)."),
     ] = 0.0,
+    summary: Annotated[
+        str, typer.Option(help="last, mean, max or attention: how the outputs become one vector.")
+    ] = "last",
+    front_end: Annotated[
+        str, typer.Option("--front-end", help="none, window or conv: for long series.")
+    ] = "none",
+    window: Annotated[int, typer.Option(help="Steps the front end reads as one.")] = 1,
+    preset: Annotated[
+        str, typer.Option(help="auto: choose the settings you leave open on held-out training "
+                               "data; lesson: the demo's settings (the defaults shown).")
+    ] = "auto",
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson.
+
+    Numeric series: settings you do not give are chosen from the training file alone (--preset
+    auto): a few candidates are scored on held-out training sequences. --preset lesson uses the
+    defaults shown.
 
     Text (a folder of <class>.txt files, a .txt file, or a table with --text) gets its own
     defaults: Embedding(32, dropout 0.3) → GRU(128) at lr 0.003; the epochs are chosen on a
@@ -313,7 +330,7 @@ def train(
             hidden_size=hidden if pick["hidden"] else TEXT_DEFAULTS["hidden"],
             cell=cell if pick["cell"] else str(TEXT_DEFAULTS["cell"]), nonlinearity=nonlinearity,
             num_layers=layers, bidirectional=bidirectional, dropout=dropout, proj_size=proj_size,
-            vocab_size=len(splits.vocabulary), embedding_dim=embedding_dim,
+            summary=summary, vocab_size=len(splits.vocabulary), embedding_dim=embedding_dim,
             embedding_dropout=embedding_dropout if pick["embedding_dropout"]
             else float(TEXT_DEFAULTS["embedding_dropout"]),
         )
@@ -332,9 +349,9 @@ def train(
             from rnntrace.refit import choose_epochs
 
             print("rnntrace: choosing the number of epochs on a held-out split…", file=sys.stderr)
-            choice = choose_epochs(model_config, splits.train, train_config)
-            print(f"rnntrace: note: {choice.note()}", file=sys.stderr)
-            train_config = replace(train_config, epochs=choice.epochs, val_fraction=0.0,
+            picked = choose_epochs(model_config, splits.train, train_config)
+            print(f"rnntrace: note: {picked.note()}", file=sys.stderr)
+            train_config = replace(train_config, epochs=picked.epochs, val_fraction=0.0,
                                    patience=None)
         text_options = {"text": text, "label": label, "tokens": tokens, "ascii": ascii}
         _train_and_show(
@@ -363,20 +380,73 @@ def train(
         model_config = ModelConfig(
             n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
             cell=cell, nonlinearity=nonlinearity, num_layers=layers,
-            bidirectional=bidirectional, dropout=dropout, proj_size=proj_size,
+            bidirectional=bidirectional, dropout=dropout, proj_size=proj_size, summary=summary,
+            front_end=front_end, window=window,
         )
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed,
             **engine_options(threads, device, clip, patience, lr_schedule),
         )
+    choice = None
+    if resume is None and _check_preset(preset) == "auto":
+        model_config, train_config, choice = _choose(
+            ctx, train_set, val_set, train_config, json,
+        )
     _train_and_show(
         lambda on_epoch_end: run_experiment(
             train_set, model_config, train_config, val=val_set, test=test_set, out=out,
             command="train", on_epoch_end=on_epoch_end, read_options=options, resume=resume,
-            tensorboard=tensorboard,
+            tensorboard=tensorboard, choice=choice,
         ),
         json,
     )
+
+
+# CLI option → ModelConfig/TrainConfig field, for the settings `--preset auto` may choose.
+_CHOOSABLE = {
+    "cell": "cell", "nonlinearity": "nonlinearity", "hidden": "hidden_size",
+    "layers": "num_layers", "bidirectional": "bidirectional", "dropout": "dropout",
+    "proj_size": "proj_size", "summary": "summary", "front_end": "front_end", "window": "window",
+    "lr": "lr",
+    "batch_size": "batch_size", "epochs": "epochs", "lr_schedule": "lr_schedule",
+}
+
+
+def _check_preset(preset: str) -> str:
+    from rnntrace.choose import PRESETS
+    from rnntrace.errors import ConfigError
+
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}: choose {' or '.join(PRESETS)}")
+    return preset
+
+
+def _choose(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: bool) -> Any:
+    """Choose the settings the user left open (choose.py), printing the search as it goes."""
+    from rnntrace.choose import choose
+    from rnntrace.distributed import from_env
+    from rnntrace.render import choice_text, text
+
+    given = {
+        name for name in ctx.params
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    }
+    user = {field: ctx.params[name] for name, field in _CHOOSABLE.items() if name in given}
+    speak = not json and from_env().is_main
+    console = text.console()
+    engine = {"threads": base.threads, "device": base.device,
+              "clip_grad_norm": base.clip_grad_norm}
+    if speak:
+        console.print("Choosing settings on held-out training data (the test file is not read)")
+    model_config, train_config, choice = choose(
+        train_set, user, seed=base.seed, val=val_set, val_fraction=base.val_fraction,
+        on_progress=choice_text.search_progress(console) if speak else None, **engine,
+    )
+    if "patience" in given:
+        train_config = dataclasses.replace(train_config, patience=base.patience)
+    if speak:
+        choice_text.print_choice(choice, console)
+    return model_config, train_config, choice
 
 
 @app.command()

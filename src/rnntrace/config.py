@@ -9,9 +9,15 @@ from typing import Any
 from rnntrace.cells import CELLS, NONLINEARITIES, CellSpec, cell_spec
 from rnntrace.errors import ConfigError
 
-__all__ = ["CELLS", "NONLINEARITIES", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig"]
-LR_SCHEDULES = ("none", "plateau")
+__all__ = ["CELLS", "FRONT_ENDS", "NONLINEARITIES", "SUMMARIES", "DataConfig", "ModelConfig",
+           "RunConfig", "TrainConfig"]
+LR_SCHEDULES = ("none", "plateau", "cosine")
 NAN_POLICIES = ("error", "drop", "fill")  # what a reader does with NaN or inf values
+SUMMARIES = ("last", "mean", "max", "attention")
+FRONT_ENDS = ("none", "window", "conv")
+# Model settings added after the lesson's; left out of a saved config.json and trace.json at
+# their defaults so a lesson run's files read exactly as before.
+LATER_MODEL_DEFAULTS: dict[str, Any] = {"summary": "last", "front_end": "none", "window": 1}
 
 
 @dataclass
@@ -32,9 +38,23 @@ class ModelConfig:
     vocab_size: int = 0  # 0: numeric inputs, standardised instead of embedded
     embedding_dim: int = 0  # the vectors' width; 0 with a vocabulary means 32
     embedding_dropout: float = 0.0  # zeroes this share of embedding values while training
+    # How the outputs become one vector (summaries.py); "last" is the lesson's last real state.
+    summary: str = "last"  # last | mean | max | attention
+    front_end: str = "none"  # none | window | conv (frontends.py): for long series
+    window: int = 1  # steps read together as one by the front end
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
+        if self.summary not in SUMMARIES:
+            raise ConfigError(f"unknown summary {self.summary!r}: choose one of "
+                              f"{', '.join(SUMMARIES)}")
+        if self.front_end not in FRONT_ENDS:
+            raise ConfigError(f"unknown front end {self.front_end!r}: choose one of "
+                              f"{', '.join(FRONT_ENDS)}")
+        if self.window < 1:
+            raise ConfigError(f"window must be at least 1 step, got {self.window}")
+        if self.window > 1 and self.front_end == "none":
+            self.front_end = "window"
         self.nonlinearity = self.nonlinearity.lower()
         cell_spec(self.cell).validate(self.nonlinearity, self.proj_size, self.hidden_size)
         for name in ("n_features", "hidden_size", "num_layers"):
@@ -92,7 +112,7 @@ class TrainConfig:
     device: str = "cpu"  # cpu | cuda | auto
     # Engine options; the defaults leave the lesson's training unchanged.
     patience: int | None = None  # stop after this many epochs without a better held-out loss
-    lr_schedule: str = "none"  # none | plateau (halve the lr when held-out loss stalls)
+    lr_schedule: str = "none"  # none | plateau (halve the lr when held-out loss stalls) | cosine
     checkpoint: bool = True  # write <run>/checkpoints/last.pt after every epoch, for --resume
     bucket: bool = True  # batch sequences of similar length together (variable-length data)
 
@@ -101,7 +121,7 @@ class TrainConfig:
             raise ConfigError(f"patience must be at least 1 epoch, got {self.patience}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(
-                f"unknown lr schedule {self.lr_schedule!r}: choose {' or '.join(LR_SCHEDULES)}"
+                f"unknown lr schedule {self.lr_schedule!r}: choose {', '.join(LR_SCHEDULES)}"
             )
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
@@ -148,6 +168,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         raw = dataclasses.asdict(self)
+        drop_later_defaults(raw["model"])
         # Written only when set: a run without a projection reads and writes as it always has.
         if not self.model.proj_size:
             del raw["model"]["proj_size"]
@@ -197,3 +218,10 @@ class RunConfig:
                 raise ConfigError(f"inconsistent: {len(stats)} values in data.{key} for a model "
                                   f"of {model.n_features} features")
         return config
+
+
+def drop_later_defaults(model: dict[str, Any]) -> None:
+    """Remove the settings of LATER_MODEL_DEFAULTS that hold their default from a saved model."""
+    for name, default in LATER_MODEL_DEFAULTS.items():
+        if model.get(name) == default:
+            del model[name]

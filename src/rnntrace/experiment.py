@@ -27,7 +27,7 @@ from rnntrace.data.streaming import RowSubset
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import EpochEnd, History
+from rnntrace.records import Choice, EpochEnd, History
 from rnntrace.run import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
 from rnntrace.tensorboard import TensorBoardLog
 from rnntrace.tracing.assemble import QUIZ_QUESTIONS, assemble_trace, describe, score_test
@@ -54,6 +54,7 @@ def run_experiment(
     resume: Path | None = None,
     tensorboard: Path | None = None,
     vocabulary: Vocabulary | None = None,
+    choice: Choice | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
@@ -62,6 +63,7 @@ def run_experiment(
     directory from its last checkpoint (the settings must match the checkpoint's; see
     checkpoint.configs). `tensorboard` also writes event files. `vocabulary`: a text run's
     (rnntrace.data.text), saved with the run and used to show its tokens.
+    `choice` (choose.choose) is stored in the trace.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -94,6 +96,7 @@ def run_experiment(
             # (step, feature) explanation reads numeric inputs and is not made for token ids.
             explanation = None if model_config.vocab_size else explain_held_out(
                 model, parts.train, parts.held_out, train_config.batch_size)
+        trace.choice = choice  # how the settings were chosen (choose.py), when they were
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)

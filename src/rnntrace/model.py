@@ -1,4 +1,4 @@
-"""SequenceClassifier: recurrent layers → the last real hidden state → Linear → logits.
+"""SequenceClassifier: front end? → recurrent layers → summary (last/mean/max/attention) → Linear.
 
 Text enters as token ids (B, T, 1) and an Embedding (E wide) turns them into vectors before
 the recurrent layers; numeric inputs are standardised instead.
@@ -11,14 +11,22 @@ Shape legend used in the comments below:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnntrace.cells import CellSpec
 from rnntrace.config import ModelConfig
+from rnntrace.frontends import FrontEnd
+from rnntrace.summaries import AttentionPool, summarize
+
+# Kept importable from here, where they lived before summaries.py took the summary rules.
+from rnntrace.summaries import gather_last_step as gather_last_step
+from rnntrace.summaries import hidden_of as hidden_of
+from rnntrace.summaries import last_hidden_from_h_n as last_hidden_from_h_n
 
 
 def layer_class(spec: CellSpec) -> Callable[..., nn.RNNBase]:
@@ -39,41 +47,6 @@ def make_rnn(config: ModelConfig) -> nn.RNNBase:
         dropout=config.dropout if config.num_layers > 1 else 0.0,
         **config.spec.layer_kwargs(config.nonlinearity, config.proj_size),
     )
-
-
-def hidden_of(state: Tensor | tuple[Tensor, Tensor]) -> Tensor:
-    """h_n from what a recurrent layer returns as its state: LSTM gives (h_n, c_n)."""
-    return state[0] if isinstance(state, tuple) else state
-
-
-def last_hidden_from_h_n(h_n: Tensor, bidirectional: bool) -> Tensor:
-    """The top layer's final state (B, D·H) from h_n (L, B, H).
-
-    h_n holds each direction's state after reading the whole sequence. For the backward direction
-    that is its state at step 0, which is why `output[:, -1]` is wrong for a bidirectional layer:
-
-        forward  →→→→→ h_n[-2]   (summary at the last step)
-        backward h_n[-1] ←←←←←   (summary at step 0)
-    """
-    if bidirectional:
-        return torch.cat([h_n[-2], h_n[-1]], dim=1)  # (B, 2H)
-    return h_n[-1]  # (B, H)
-
-
-def gather_last_step(output: Tensor, lengths: Tensor, batch_first: bool) -> Tensor:
-    """Each sequence's output at its own last real step, (B, H), from a padded output.
-
-    For a padded batch the last column is padding for every shorter sequence:
-
-        seq 0  o0 o1 o2 o3 o4   lengths[0]=5 → o4
-        seq 1  o0 o1 o2 ·  ·    lengths[1]=3 → o2   (output[:, -1] would be a padding step)
-
-    Exact for a unidirectional layer: its output at step t depends only on steps ≤ t.
-    """
-    if not batch_first:
-        output = output.transpose(0, 1)  # (B, T, H)
-    index = (lengths.to(output.device) - 1).view(-1, 1, 1).expand(-1, 1, output.size(2))
-    return output.gather(1, index).squeeze(1)  # (B, H)
 
 
 class Standardize(nn.Module):
@@ -101,7 +74,8 @@ class Standardize(nn.Module):
 
 
 class SequenceClassifier(nn.Module):
-    """Classify sequences from the last real hidden state of an RNN, LSTM or GRU."""
+    """Classify sequences from a summary of an RNN, LSTM or GRU's outputs (the last real state
+    by default), optionally after a front end that shortens long series."""
 
     def __init__(
         self,
@@ -119,6 +93,9 @@ class SequenceClassifier(nn.Module):
         vocab_size: int = 0,
         embedding_dim: int = 0,
         embedding_dropout: float = 0.0,
+        summary: str = "last",
+        front_end: str = "none",
+        window: int = 1,
     ) -> None:
         super().__init__()
         self.config = ModelConfig(
@@ -135,18 +112,35 @@ class SequenceClassifier(nn.Module):
             vocab_size=vocab_size,
             embedding_dim=embedding_dim,
             embedding_dropout=embedding_dropout,
+            summary=summary,
+            front_end=front_end,
+            window=window,
         )
+        cfg = self.config
         self.standardize = Standardize(n_features)
         # Id 0 is <pad>: padding_idx keeps its vector zero and out of the gradient.
         self.embedding = (
-            nn.Embedding(self.config.vocab_size, self.config.embedding_dim, padding_idx=0)
-            if self.config.vocab_size else None
+            nn.Embedding(cfg.vocab_size, cfg.embedding_dim, padding_idx=0)
+            if cfg.vocab_size else None
         )
         # Active only in train(): an eval-mode model reads every embedding value as it is.
-        self.embedding_dropout = nn.Dropout(self.config.embedding_dropout)
-        self.rnn = make_rnn(self.config)
-        # The head reads the top layer's final h of each direction: D·H, or D·P when projected.
-        self.head = nn.Linear(self.config.state_size * self.config.num_directions, n_classes)
+        self.embedding_dropout = nn.Dropout(cfg.embedding_dropout)
+        # Built only when used, so the lesson's modules (and its initial weights) are unchanged.
+        self.front: FrontEnd | None = None
+        rnn_config = cfg
+        if cfg.front_end != "none":
+            self.front = FrontEnd(cfg.input_size, cfg.front_end, cfg.window)
+            # The layer reads the front end's features, whatever came before it.
+            rnn_config = dataclasses.replace(
+                cfg, n_features=self.front.out_features, vocab_size=0, embedding_dim=0,
+                embedding_dropout=0.0,
+            )
+        self.rnn = make_rnn(rnn_config)
+        # The head reads one summary of the top layer's h per direction: D·H, or D·P when
+        # projected (every summary keeps the width of h).
+        width = cfg.state_size * cfg.num_directions
+        self.head = nn.Linear(width, n_classes)
+        self.attention = AttentionPool(width) if cfg.summary == "attention" else None
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> SequenceClassifier:
@@ -164,6 +158,9 @@ class SequenceClassifier(nn.Module):
             vocab_size=config.vocab_size,
             embedding_dim=config.embedding_dim,
             embedding_dropout=config.embedding_dropout,
+            summary=config.summary,
+            front_end=config.front_end,
+            window=config.window,
         )
 
     def inputs(self, x: Tensor) -> Tensor:
@@ -174,16 +171,29 @@ class SequenceClassifier(nn.Module):
         return self.embedding_dropout(vectors)  # type: ignore[no-any-return]
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """The last real hidden state of each sequence, (B, D·H).
+        """The summary of each sequence that feeds the head, (B, D·H).
 
         `x` is (B, T, F) with batch_first, else (T, B, F). `lengths` (B,) marks the real steps of
         a padded batch; None means every sequence fills all T steps.
         """
         return self.last_hidden(self.inputs(x), lengths)
 
+    def front_input(self, z: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """Standardised input through the front end (if any): what the recurrent layer reads,
+        in the model's layout, with its lengths in the front end's steps."""
+        if self.front is None:
+            return z, lengths
+        if not self.config.batch_first:
+            z = z.transpose(0, 1)  # (B, T, F)
+        out = self.front(z, lengths)  # (B, T', F')
+        if not self.config.batch_first:
+            out = out.transpose(0, 1)  # (T', B, F')
+        return out, self.front.lengths(lengths)
+
     def last_hidden(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Run the recurrent layers on standardised input and pick each sequence's summary."""
+        """Run front end and recurrent layers on standardised input; each sequence's summary."""
         cfg = self.config
+        z, lengths = self.front_input(z, lengths)
         if lengths is None or not cfg.bidirectional:
             output, state = self.rnn(z)  # (B, T, D·H) or (T, B, D·H)
             return self.summarize(output, state, lengths)
@@ -191,24 +201,23 @@ class SequenceClassifier(nn.Module):
         packed = pack_padded_sequence(
             z, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
         )
-        _, state = self.rnn(packed)
-        return self.summarize(z, state, lengths)
+        packed_out, state = self.rnn(packed)
+        if cfg.summary == "last":  # read from h_n alone
+            return self.summarize(z, state, lengths)
+        steps = z.size(1 if cfg.batch_first else 0)
+        output, _ = pad_packed_sequence(packed_out, cfg.batch_first, total_length=steps)
+        return self.summarize(output, state, lengths)
 
     def summarize(
         self, output: Tensor, state: Tensor | tuple[Tensor, Tensor], lengths: Tensor | None = None
     ) -> Tensor:
         """Each sequence's summary (B, D·H) from what its run of the recurrent layers returned.
 
-        With `lengths`, a bidirectional `state` must come from a run that started the backward
-        direction at each sequence's own last step (a packed run, or `equations.unroll`);
-        `output` is read only for a padded unidirectional batch.
+        `output` is in the model's layout. With `lengths`, a bidirectional run must have started
+        the backward direction at each sequence's own last step (a packed run, or
+        `equations.unroll`). The rule for each summary is in summaries.py.
         """
-        cfg = self.config
-        if lengths is not None and not cfg.bidirectional:
-            # A padded run plus a gather is exact here and much faster than packing on CPU.
-            return gather_last_step(output, lengths, cfg.batch_first)
-        # h_n of a packed run is already ordered like the input batch.
-        return last_hidden_from_h_n(hidden_of(state), cfg.bidirectional)
+        return summarize(self.config, output, state, lengths, self.attention)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (B, C)."""

@@ -52,6 +52,23 @@ def _scale(history: Sequence[EpochRecord], before: EpochRecord) -> float:
     return first if math.isfinite(first) and first > 0 else abs(before.loss)
 
 
+def _held_out_wobble(
+    history: Sequence[EpochRecord], before: EpochRecord, now: EpochRecord
+) -> bool:
+    if now.val_loss is None or before.val_loss is None:
+        return False
+    small = now.val_loss - before.val_loss <= NOISE * _val_scale(history, before)
+    held = (now.val_accuracy or 0.0) >= (before.val_accuracy or 0.0)
+    return small and held
+
+
+def _val_scale(history: Sequence[EpochRecord], before: EpochRecord) -> float:
+    first = history[0].val_loss
+    if first is not None and math.isfinite(first) and first > 0:
+        return first
+    return abs(before.val_loss or 0.0)
+
+
 def _accuracy_change(before: EpochRecord, now: EpochRecord) -> str:
     parts = []
     for name, was, is_ in (
@@ -132,6 +149,10 @@ def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | N
         and before.val_loss is not None
         and d_loss < 0
         and _change(before.val_loss, now.val_loss) > OVERFITTING
+        # A converged model's held-out loss wobbles by a large share of a tiny value: a rise
+        # that is small against where held-out loss started, with held-out accuracy not
+        # falling, is that wobble, not overfitting.
+        and not _held_out_wobble(history, before, now)
     ):
         return (
             f"Held-out loss rose ({_from_to(before.val_loss, now.val_loss)}) while training "
@@ -170,3 +191,40 @@ def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | N
 def observe(history: Sequence[EpochRecord], n_classes: int | None = None) -> list[str]:
     """One observation per epoch."""
     return [observe_epoch(history, i, n_classes) for i in range(len(history))]
+
+
+FORGETTING_RATIO = 1e-2  # ∂loss/∂h_1 below this share of ∂loss/∂h_T: the start is out of reach
+CHANCE_MARGIN = 1.5  # held-out accuracy at most this many times chance counts as chance
+
+
+def observe_forgetting(
+    history: Sequence[EpochRecord],
+    grad_norm: Sequence[float],
+    n_classes: int,
+    summary: str = "last",
+) -> str | None:
+    """The last state forgetting the start of long sequences, when the numbers say so.
+
+    `grad_norm` is ‖∂loss/∂h_t‖ per step of the forward direction (tracing/dynamics.py). Said
+    only when held-out accuracy is at chance and the gradient reaching step 1 is orders of
+    magnitude below the last step's: a model that learned nothing and could not have learned
+    from the start of its sequences.
+    """
+    if summary != "last" or len(grad_norm) < 2 or not history:
+        return None
+    accuracy = history[-1].val_accuracy
+    first, last = grad_norm[0], grad_norm[-1]
+    if accuracy is None or last <= 0 or accuracy > CHANCE_MARGIN / n_classes:
+        return None
+    ratio = first / last
+    if ratio >= FORGETTING_RATIO:
+        return None
+    steps = len(grad_norm)
+    return (
+        f"Held-out accuracy {_pct(accuracy)} is at chance ({_pct(1 / n_classes)}), and the "
+        f"gradient reaching step 1 is {ratio:.1e} of the last step's ({first:.2g} against "
+        f"{last:.2g}): the last state forgets the start of these {steps}-step sequences. A "
+        f"summary over every step (--summary max or mean) or a front end that shortens them "
+        f"(--front-end conv --window {max(2, steps // 128)}) would help; `rnntrace train` "
+        f"without --preset lesson chooses such settings itself."
+    )

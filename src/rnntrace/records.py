@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
 from rnntrace._deprecated import renamed_getattr, warn_renamed
-from rnntrace.config import RunConfig
+from rnntrace.config import RunConfig, drop_later_defaults
 
 # 2: data_flow → stages, modules → module_calls, prediction.true → true_class, and `config` is
 # the run's settings alone (threads and device moved to `meta`). Version 1 files still load.
@@ -85,6 +85,9 @@ class PredictionTrace:
     true_class: int | None  # index into class_names; None when the label is unknown
     # Text runs: the token read at each step (the inputs are then token ids), (T,).
     tokens: list[str] = field(default_factory=list)
+    # How the summary read the steps (max: the step of each unit's value; attention: each step's
+    # weight); None for the last state, so a lesson's trace reads as before.
+    summary: SummaryTrace | None = None
 
     @property
     def predicted_label(self) -> str:
@@ -160,6 +163,45 @@ class TokenTrace:
 
 
 @dataclass
+class SummaryTrace:
+    """What the summary took from the traced sequence's steps (steps of the recurrent layer,
+    counted after any front end)."""
+
+    kind: str  # mean | max | attention
+    steps: int  # recurrent steps the summary read
+    # max: for each unit (D·H), the step its value came from.
+    argmax_steps: list[int] | None = None
+    # attention: the weight of every step, summing to 1.
+    weights: list[float] | None = None
+
+
+@dataclass
+class CandidateScore:
+    """One candidate configuration of the settings search, scored on held-out training data."""
+
+    name: str
+    settings: dict[str, Any]
+    val_accuracy: float
+    val_loss: float
+    best_epoch: int
+    epochs_run: int
+    seconds: float
+
+
+@dataclass
+class Choice:
+    """How `train` chose the settings the user left open, from the training file alone."""
+
+    chosen: str  # the winning candidate's name
+    settings: dict[str, Any]  # the settings the final model used
+    user_settings: dict[str, Any]  # what the user's flags fixed (they override every candidate)
+    candidates: list[CandidateScore]
+    held_out: int  # training sequences held out to score the candidates
+    reason: str
+    seconds: float = 0.0
+
+
+@dataclass
 class Trace:
     """Everything about one run: configuration, stages, training, a prediction, an insight."""
 
@@ -184,6 +226,8 @@ class Trace:
     # Every recurrent layer of the model, each call recomputed from its weights (rt.trace).
     layers: list[RecurrentLayer] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
+    # How `train` chose its settings (None when they were given, as for the lesson).
+    choice: Choice | None = None
     # Run-specific facts that differ between identical runs (times, paths, versions).
     meta: dict[str, Any] = field(default_factory=dict)
     # Text runs only: the texts in tokens, coloured by a unit's activation (and attribution).
@@ -222,6 +266,13 @@ class Trace:
             del raw["config"]["data"]["vocabulary"]
         if raw["prediction"] is not None and not raw["prediction"]["tokens"]:
             del raw["prediction"]["tokens"]
+        # Optional parts added later are left out when absent: a lesson's trace reads as before.
+        if raw["config"] is not None:
+            drop_later_defaults(raw["config"]["model"])
+        if raw["choice"] is None:
+            del raw["choice"]
+        if raw["prediction"] is not None and raw["prediction"]["summary"] is None:
+            del raw["prediction"]["summary"]
         return raw
 
     # The views live in rnntrace.render, a layer above; they are looked up by name when shown.

@@ -45,6 +45,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "model.proj_size": (0, 65_536),
     "model.vocab_size": (0, 10_000_000),
     "model.embedding_dim": (0, 65_536),
+    "model.window": (1, 10_000_000),
     "train.epochs": (1, 1_000_000),
     "train.batch_size": (1, 1_048_576),
     "train.threads": (1, 4096),
@@ -267,10 +268,24 @@ def parameter_bound(n_features: int, hidden: int, layers: int, directions: int,
     return directions * (per_direction + (layers - 1) * upper) + classes * (hidden * directions + 1)
 
 
+def front_end_bound(n_features: int, front_end: str, window: int) -> tuple[int, int]:
+    """What the recurrent layer reads after a front end, and at most how many weights the front
+    end holds (frontends.py: windows of `window` steps, then for conv three blocks of 64
+    channels with kernels 7, 5, 3; its sizes are repeated here because this module has no torch).
+    """
+    reads = n_features * window
+    if front_end != "conv":
+        return reads, 0
+    channels = 64
+    weights = 7 * reads * channels + (5 + 3) * channels * channels + 3 * 5 * channels
+    return channels, weights
+
+
 def check_model_size(model: Any) -> None:
     """Refuse a configuration whose model would hold more than MAX_PARAMETERS weights."""
-    bound = parameter_bound(model.n_features, model.hidden_size, model.num_layers,
-                            model.num_directions, model.n_classes)
+    reads, front = front_end_bound(model.n_features, model.front_end, model.window)
+    bound = front + parameter_bound(reads, model.hidden_size, model.num_layers,
+                                    model.num_directions, model.n_classes)
     if bound > MAX_PARAMETERS:
         raise ConfigError(f"a model of hidden_size {model.hidden_size}, num_layers "
                           f"{model.num_layers} and {model.n_features} features would hold up to "

@@ -223,11 +223,15 @@ class _Loop:
         self.shuffle = torch.Generator().manual_seed(config.seed)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = _adam(self.params, config)
-        self.scheduler = (
-            torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, factor=0.5, patience=1)
-            if config.lr_schedule == "plateau"
-            else None
-        )
+        self.scheduler: Any = None
+        if config.lr_schedule == "plateau":
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, factor=0.5, patience=1
+            )
+        elif config.lr_schedule == "cosine":  # lr falls to 0 along a half cosine over the epochs
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.optimizer, T_max=config.epochs
+            )
         self.net: nn.Module = model
         if world.distributed:
             from torch.nn.parallel import DistributedDataParallel
@@ -306,6 +310,18 @@ class _Loop:
             self._save(epoch)
             if history.stop_reason is not None:
                 return
+        self._keep_best()
+
+    def _keep_best(self) -> None:
+        """With early stopping, end on the best held-out weights even when every epoch ran."""
+        if self.config.patience is None or self.best_weights is None or self.bad_epochs == 0:
+            return
+        self.model.load_state_dict(self.best_weights)
+        best = self.history.records[-1].epoch - self.bad_epochs
+        self.history.stop_reason = (
+            f"all {self.config.epochs} epochs ran; kept the weights of epoch {best}, "
+            "the best held-out loss"
+        )
 
     def _train_epoch(self, data: BatchSource) -> tuple[float, Tensor, int]:
         """One pass over the data; returns seconds, [loss sum, correct, grad-norm sum], steps."""
@@ -359,8 +375,10 @@ class _Loop:
     def _after_epoch(self, record: EpochRecord) -> None:
         """Learning-rate schedule and early stopping, on held-out loss (training loss if none)."""
         watched = record.val_loss if record.val_loss is not None else record.loss
-        if self.scheduler is not None:
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(watched)
+        elif self.scheduler is not None:
+            self.scheduler.step()
         if self.config.patience is None:
             return
         if watched < self.best_loss:

@@ -78,8 +78,16 @@ def catch(model: nn.Module, data: SequenceSet, indices: np.ndarray) -> Caught:
         first_input=_batch_first(first[1], first[0], steps).cpu(),
         top_output=_batch_first(last[2], last[0], steps).cpu(),
         top=last[0],
-        lengths=lengths,
+        lengths=_recurrent_lengths(model, lengths),
     )
+
+
+def _recurrent_lengths(model: nn.Module, lengths: Tensor) -> Tensor:
+    """Real steps of each sequence as the recurrent layers read them: rnntrace's own front end
+    (SequenceClassifier.front) reads windows of steps, so its layers see fewer."""
+    front = getattr(model, "front", None)
+    shorter = getattr(front, "lengths", None)
+    return shorter(lengths) if callable(shorter) else lengths
 
 
 def batches(n: int, size: int = BATCH) -> Iterator[np.ndarray]:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from rnntrace.errors import DataError
 
-INSTALL = "pip install 'rnntrace[data]'"
+INSTALL = "pip install pandas pyarrow"
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 

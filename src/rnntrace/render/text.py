@@ -16,6 +16,7 @@ from rich.text import Text
 
 from rnntrace._deprecated import renamed_getattr
 from rnntrace.records import EpochEnd, EpochRecord, PredictionTrace, Stage, TestReport, Trace
+from rnntrace.render.choice_text import print_choice, summary_rows
 from rnntrace.render.dataflow_text import dynamics_table, module_calls_table, steps_view
 from rnntrace.render.formatting import fmt_shape, fmt_values
 
@@ -108,7 +109,12 @@ def prediction_table(p: PredictionTrace) -> Group:
     summary.add_column()
     true = f"  (true class: {escape(str(p.true_label))})" if p.true_class is not None else ""
     summary.add_row("Sequence", f"{escape(p.sequence_id)}, {p.length} steps{true}")
-    summary.add_row("Last hidden state", fmt_values(p.last_hidden))
+    if p.summary is None:
+        summary.add_row("Last hidden state", fmt_values(p.last_hidden))
+    else:
+        summary.add_row(f"Summary ({p.summary.kind})", fmt_values(p.last_hidden))
+        for name, value in summary_rows(p.summary):
+            summary.add_row(name, value)
     summary.add_row("Logits", fmt_values(p.logits))
     for name, prob in zip(p.class_names, p.probabilities, strict=True):
         bar = "█" * round(prob * 30)
@@ -203,6 +209,9 @@ def print_trace(trace: Trace, out: Console) -> None:
         out.print()
         out.print(test_tables(trace.test))
     out.print()
+    if trace.choice is not None:
+        out.print()
+        print_choice(trace.choice, out)
     out.print(Panel(escape(trace.insight), title="Key Insight", title_align="left"))
 
 

@@ -20,6 +20,7 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, is_memory_mapped, read_rows
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.model import SequenceClassifier
+from rnntrace.observations import observe_forgetting
 from rnntrace.quiz import make_quiz
 from rnntrace.quiz.embedding import text_quiz
 from rnntrace.records import Dynamics, History, Question, TestReport, Trace
@@ -90,6 +91,11 @@ def assemble_trace(
     prediction = trace_prediction(model, shown, 0)
     steps, recomputation = trace_steps(model, shown, 0)
     records = history.records if history is not None else []
+    dynamics = _dynamics(model, shown, batch_size)
+    forgetting = observe_forgetting(records, dynamics.grad_norm[0], model.config.n_classes,
+                                    model.config.summary)
+    if forgetting is not None:  # a run-level diagnosis, said where training ends
+        records[-1].observation += " " + forgetting
     layout = (int(x.shape[0]), int(x.shape[1]), int(x.shape[2]))
     vocabulary = (Vocabulary.from_dict(config.data.vocabulary) if config.data.vocabulary
                   else None)
@@ -106,7 +112,7 @@ def assemble_trace(
         module_calls=trace_modules(model, x, lengths),
         steps=steps,
         recomputation=recomputation,
-        dynamics=_dynamics(model, shown, batch_size),
+        dynamics=dynamics,
         quiz=_quiz(model, config.train.seed, layout),
         tokens=token_trace(model, shown, vocabulary, attribute=embedding_attribution)
         if vocabulary is not None else None,

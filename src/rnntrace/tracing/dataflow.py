@@ -8,6 +8,7 @@ from torch import Tensor
 from rnntrace._deprecated import renamed_getattr
 from rnntrace.model import SequenceClassifier, hidden_of
 from rnntrace.records import Stage
+from rnntrace.summaries import describe
 from rnntrace.tracing.sample import sample_values
 from rnntrace.tracing.tokens import embedding_stage
 
@@ -22,9 +23,9 @@ def layer_name(model: SequenceClassifier) -> str:
         extras.append(cfg.nonlinearity)
     if cfg.proj_size:
         extras.append(f"proj_size={cfg.proj_size}")
-    return (
-        f"{kind}({cfg.input_size} → {cfg.hidden_size}{', ' if extras else ''}{', '.join(extras)})"
-    )
+    sep = ", " if extras else ""
+    # input_size, not n_features: a front end changes what the recurrent layer reads.
+    return f"{kind}({model.rnn.input_size} → {cfg.hidden_size}{sep}{', '.join(extras)})"
 
 
 def shape(t: Tensor) -> list[int]:
@@ -63,6 +64,14 @@ def trace_stages(
             )
         )
 
+        standardized, input_lengths = z, lengths
+        if model.front is not None:
+            front, rnn_lengths = model.front_input(z, lengths)  # (B, T', F')
+            stages.append(Stage(
+                f"Front end: {model.front.kind}", shape(z), shape(front),
+                model.front.describe(cfg.n_features), sample_values(_first(front, b_dim)),
+            ))
+            z, lengths = front, rnn_lengths
         output, state = model.rnn(z)  # output (B, T, D·H); h_n (L, B, H)
         h_n = hidden_of(state)
         extra = {"h_n": shape(h_n)}
@@ -81,16 +90,15 @@ def trace_stages(
             )
         )
 
-        last = model.last_hidden(z, lengths)  # (B, D·H): the model's own summary rule
-        stages.append(
-            Stage(
-                "Last hidden state",
-                shape(output),
-                shape(last),
-                _last_rule(model, lengths),
-                sample_values(last),
-            )
-        )
+        # The model's own summary rule, from the standardised input (it runs its front end).
+        last = model.last_hidden(standardized, input_lengths)  # (B, D·H)
+        if cfg.summary == "last":
+            name, rule, extra = "Last hidden state", _last_rule(model, lengths), {}
+        else:
+            name, rule = f"Summary: {cfg.summary}", describe(cfg.summary, cfg.bidirectional)
+            steps = [shape(output)[b_dim], shape(output)[1 - b_dim]]
+            extra = {"attention weights": steps} if model.attention is not None else {}
+        stages.append(Stage(name, shape(output), shape(last), rule, sample_values(last), extra))
 
         logits = model.head(last)  # (B, C)
         n_params = sum(p.numel() for p in model.head.parameters())

@@ -30,6 +30,9 @@ def hidden_dynamics(
     rnn = model.rnn
     cell, act = cell_name(rnn), activation_name(rnn)
     rnn_input = _rnn_input(model, x, lengths)  # what the model really feeds its RNN
+    input_lengths = lengths  # in the input's steps, for the model's own forward pass
+    if model.front is not None:
+        lengths = model.front.lengths(lengths)  # in the front end's steps
     steps = rnn_input.shape[1] if rnn.batch_first else rnn_input.shape[0]
     batch = rnn_input.shape[0] if rnn.batch_first else rnn_input.shape[1]
     if lengths is not None:
@@ -50,7 +53,7 @@ def hidden_dynamics(
             flat = [h for direction in top for h in direction]
             grads = torch.autograd.grad(loss, flat, allow_unused=True)
         with torch.no_grad():
-            reference = model(x, lengths)
+            reference = model(x, input_lengths)
     finally:
         model.train(was_training)
 
@@ -89,7 +92,8 @@ def _rnn_input(model: SequenceClassifier, x: Tensor, lengths: Tensor | None) -> 
             seen.append(first.detach())
         else:  # a PackedSequence: unpack it back to the padded layout
             padded, _ = pad_packed_sequence(
-                first, batch_first=model.rnn.batch_first, total_length=_steps(model, x)
+                first, batch_first=model.rnn.batch_first,
+                total_length=_steps(model, x) if model.front is None else None,
             )
             seen.append(padded.detach())
 

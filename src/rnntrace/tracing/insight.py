@@ -19,7 +19,7 @@ def write_insight(
     parts = [
         f"The {cell} read each of the {n_sequences} sequences one step at a time "
         f"(up to {max_length} steps of {model.n_features} features) and folded everything it "
-        f"saw into {width} hidden numbers; only the last hidden state reached the classifier."
+        f"saw into {width} hidden numbers; " + _what_reached(model)
     ]
     if training:
         first, last = training[0], training[-1]
@@ -43,8 +43,9 @@ def write_insight(
             if prediction.true_class == prediction.predicted
             else f"wrongly (it is {prediction.true_label})"
         )
+        what = "final hidden state" if model.summary == "last" else f"{model.summary} summary"
         parts.append(
-            f"For sequence {prediction.sequence_id} the final hidden state gave "
+            f"For sequence {prediction.sequence_id} the {what} gave "
             f"{p:.0%} to '{prediction.predicted_label}', {verdict}."
         )
     if model.bidirectional:
@@ -53,3 +54,17 @@ def write_insight(
             "sits at step 0, not at the end."
         )
     return " ".join(parts)
+
+
+def _what_reached(model: ModelConfig) -> str:
+    if model.summary == "last":
+        return "only the last hidden state reached the classifier."
+    front = ("" if model.front_end == "none" else
+             f" A {model.front_end} front end first read every {model.window} steps as one.")
+    return {
+        "mean": "their mean over every real step reached the classifier, so no step is "
+                "forgotten by the end.",
+        "max": "each unit's largest value over the real steps reached the classifier, from "
+               "whichever step it came.",
+        "attention": "a learned weighting of every real step reached the classifier.",
+    }[model.summary] + front

@@ -6,7 +6,8 @@ import torch
 
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import PredictionTrace, Recomputation, StepRecord
+from rnntrace.records import PredictionTrace, Recomputation, StepRecord, SummaryTrace
+from rnntrace.summaries import masked_max
 from rnntrace.tracing.equations import recompute
 from rnntrace.tracing.sample import to_list
 from rnntrace.tracing.steps import explain_steps
@@ -32,8 +33,11 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
         seq = _sequence(model, data, index)  # (T, F)
         x = seq.unsqueeze(0) if cfg.batch_first else seq.unsqueeze(1)  # (1, T, F) / (T, 1, F)
         z = model.inputs(x)  # standardised values, or embedded token ids
-        output, _ = model.rnn(z)  # (1, T, D·H) / (T, 1, D·H)
-        steps = output[0] if cfg.batch_first else output[:, 0]  # (T, D·H)
+        rnn_in, _ = model.front_input(z)  # (1, T', F') / (T', 1, F') after any front end
+        output, _ = model.rnn(rnn_in)  # one whole sequence: no padding, no packing
+        if not cfg.batch_first:
+            output = output.transpose(0, 1)
+        steps = output[0]  # (T', D·H); `output` is (1, T', D·H) from here
         last = model.last_hidden(z)  # (1, D·H)
         logits = model.head(last)  # (1, C)
         probs = torch.softmax(logits, dim=-1)  # (1, C)
@@ -49,9 +53,24 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
             class_names=list(data.class_names),
             predicted=int(probs[0].argmax()),
             true_class=int(data.labels[index]),
+            summary=summary_trace(model, output),
         )
     finally:
         model.train(was_training)
+
+
+def summary_trace(model: SequenceClassifier, output: torch.Tensor) -> SummaryTrace | None:
+    """How the summary read one sequence's outputs (1, T, D·H); None for the last state."""
+    kind = model.config.summary
+    if kind == "last":
+        return None
+    mask = torch.ones(output.shape[:2], dtype=torch.bool, device=output.device)  # (1, T)
+    record = SummaryTrace(kind=kind, steps=int(output.size(1)))
+    if kind == "max":
+        record.argmax_steps = [int(t) for t in masked_max(output, mask)[1][0]]
+    elif kind == "attention" and model.attention is not None:
+        record.weights = to_list(model.attention.weights(output, mask)[0])
+    return record
 
 
 @torch.no_grad()
@@ -64,4 +83,6 @@ def trace_steps(
     in the equations are those.
     """
     z = model.inputs(_sequence(model, data, index))  # (T, F), or (T, E) for text
+    if model.front is not None:  # the recurrent layer reads the front end's steps
+        z = model.front(z.unsqueeze(0))[0]  # (T', F')
     return explain_steps(model.rnn, z), recompute(model.rnn, z)

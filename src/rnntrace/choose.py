@@ -1,0 +1,212 @@
+"""The no-flag defaults: settings for a user's own data, chosen from the training file alone.
+
+A small fixed list of candidates is trained on a stratified split of the training data (never
+the test file, which this module is not given) with early stopping that keeps the best held-out
+weights; the best held-out accuracy wins (ties: lower held-out loss, then the earlier
+candidate). The final model is then trained on all the training data for the winner's best
+number of epochs.
+
+Why a fixed list and not a search library: with 40–200 training sequences a held-out split
+holds 8–40 of them, so held-out accuracy moves in steps of 2–12 %; a search over many
+configurations would mostly fit that noise, and inside a budget of minutes on two cores only a
+handful of trainings fit anyway. The list covers what measurably decides recurrent classifiers
+on real series (issue 11): the summary (max, mean or attention over the real steps, instead of
+a last state that forgets the start), and a convolutional front end reading windows of steps so
+that no series is longer than about 128 recurrent steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.model import SequenceClassifier
+from rnntrace.records import CandidateScore, Choice, EpochEnd
+from rnntrace.train import Split, evaluate, fit, split
+
+PRESETS = ("auto", "lesson")
+TARGET_STEPS = 128  # the front end's window makes every series at most about this many steps
+MAX_EPOCHS = 100  # per candidate; early stopping usually ends sooner
+PATIENCE = 25  # epochs without a better held-out loss before a candidate stops
+MIN_FINAL_EPOCHS = 10
+
+# Shared by every candidate: a GRU (gates keep gradients alive over ~100 steps, where a plain
+# RNN's vanish) of 64 units, Adam at 3e-3 falling along a cosine (so the final model, trained
+# without a held-out set, ends on small steps rather than wherever the last step left it),
+# gradient clipping at 1.
+_BASE_MODEL: dict[str, Any] = {"cell": "gru", "hidden_size": 64, "front_end": "conv"}
+_BASE_TRAIN: dict[str, Any] = {"lr": 3e-3, "lr_schedule": "cosine"}
+# In order of preference on a tie.
+CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("conv+gru+max", {"summary": "max"}),
+    ("conv+gru+mean", {"summary": "mean"}),
+    ("conv+gru+attention", {"summary": "attention"}),
+)
+MODEL_KEYS = ("cell", "hidden_size", "summary", "front_end", "window", "num_layers",
+              "bidirectional", "dropout", "nonlinearity", "proj_size")
+TRAIN_KEYS = ("lr", "batch_size", "epochs", "lr_schedule")
+
+
+@dataclass
+class SearchProgress:
+    """What `on_progress` receives: an epoch of a candidate, or (epoch None) its final score."""
+
+    index: int  # 1-based
+    total: int
+    name: str
+    epoch: EpochEnd | None = None
+    score: CandidateScore | None = None
+
+
+def auto_window(max_length: int) -> int:
+    """Steps per window so that the recurrent layer reads at most about TARGET_STEPS steps."""
+    return max(1, math.ceil(max_length / TARGET_STEPS))
+
+
+def auto_batch_size(n_train: int) -> int:
+    """About four steps per epoch for small sets, 32 sequences per step for larger ones.
+
+    A recurrent step is sequential, so an epoch costs about (batches × steps): on ACSF1
+    (80 × 122 steps after the front end) batches of 10 took twice as long as batches of 20.
+    """
+    return max(8, min(32, n_train // 4))
+
+
+def choose(
+    data: SequenceSet,
+    user: dict[str, Any],
+    *,
+    seed: int = 0,
+    val: SequenceSet | None = None,
+    val_fraction: float = 0.2,
+    on_progress: Callable[[SearchProgress], Any] | None = None,
+    **engine: Any,
+) -> tuple[ModelConfig, TrainConfig, Choice]:
+    """The final model and training settings for `data`, and how they were chosen.
+
+    `user` holds the settings the user set explicitly (ModelConfig/TrainConfig field names);
+    they override every candidate. `engine` passes other TrainConfig fields (threads, device,
+    clip_grad_norm) through unchanged. Deterministic for a seed.
+    """
+    started = time.perf_counter()
+    fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS}
+    fixed_train = {k: v for k, v in user.items() if k in TRAIN_KEYS}
+    schedule = str(fixed_train.get("lr_schedule", _BASE_TRAIN["lr_schedule"]))
+    search_config = TrainConfig(
+        epochs=int(fixed_train.get("epochs", MAX_EPOCHS)), seed=seed, val_fraction=val_fraction,
+        patience=PATIENCE, checkpoint=False, lr_schedule=schedule, **engine,
+    )
+    parts = split(data, val, search_config)
+    if parts.held_out is None:  # val_fraction 0: score on the training data itself
+        parts = dataclasses.replace(parts, held_out=parts.train)
+    held_out = parts.held_out
+    assert held_out is not None
+    batch_size = int(fixed_train.get("batch_size", auto_batch_size(len(parts.train))))
+    window = auto_window(data.max_length)
+
+    candidates: list[tuple[str, dict[str, Any]]] = []
+    for name, options in CANDIDATES:
+        settings = {**_BASE_MODEL, "window": window, **options, **fixed_model}
+        if settings["front_end"] == "none":
+            settings["window"] = fixed_model.get("window", 1)
+        if all(settings != other for _, other in candidates):
+            candidates.append((name, settings))
+    lr = float(fixed_train.get("lr", _BASE_TRAIN["lr"]))
+
+    scores: list[CandidateScore] = []
+    for i, (name, settings) in enumerate(candidates, start=1):
+        scores.append(_score(
+            data, parts, settings,
+            dataclasses.replace(search_config, lr=lr, batch_size=batch_size),
+            i, len(candidates), name, on_progress,
+        ))
+    best = min(range(len(scores)),
+               key=lambda i: (-scores[i].val_accuracy, scores[i].val_loss, i))
+    winner = scores[best]
+    model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes,
+                               **candidates[best][1])
+    epochs = int(fixed_train.get("epochs", max(winner.best_epoch, MIN_FINAL_EPOCHS)))
+    train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                               val_fraction=0.0 if val is None else val_fraction,
+                               lr_schedule=schedule, **engine)
+    settings = {k: getattr(model_config, k) for k in MODEL_KEYS} | {
+        "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs}
+    choice = Choice(
+        chosen=winner.name,
+        settings=settings,
+        user_settings=dict(user),
+        candidates=scores,
+        held_out=len(held_out),
+        reason=_reason(scores, best, len(held_out), epochs, val is None,
+                       "epochs" in fixed_train),
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    return model_config, train_config, choice
+
+
+def _score(
+    data: SequenceSet,
+    parts: Split,
+    settings: dict[str, Any],
+    config: TrainConfig,
+    index: int,
+    total: int,
+    name: str,
+    on_progress: Callable[[SearchProgress], Any] | None,
+) -> CandidateScore:
+    """Train one candidate with early stopping and score its best weights on the held-out set."""
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)  # initial weights, as run_experiment seeds them
+    model = SequenceClassifier.from_config(
+        ModelConfig(n_features=data.n_features, n_classes=data.n_classes, **settings))
+
+    def report(end: EpochEnd) -> None:
+        if on_progress is not None:
+            on_progress(SearchProgress(index, total, name, epoch=end))
+
+    history = fit(model, parts, config=config, on_epoch_end=report)  # standardises by parts
+    assert parts.held_out is not None  # choose() scores on the training data without one
+    val_loss, val_acc = evaluate(model, parts.held_out)
+    losses = [r.val_loss for r in history.records if r.val_loss is not None]
+    best_epoch = 1 + min(range(len(losses)), key=losses.__getitem__) if losses else 1
+    score = CandidateScore(
+        name=name,
+        settings={k: settings[k] for k in ("summary", "front_end", "window", "cell",
+                                          "hidden_size")} | {"lr": config.lr},
+        val_accuracy=round(val_acc, 4),
+        val_loss=round(val_loss, 4),
+        best_epoch=best_epoch,
+        epochs_run=len(history.records),
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    if on_progress is not None:
+        on_progress(SearchProgress(index, total, name, score=score))
+    return score
+
+
+def _reason(
+    scores: list[CandidateScore], best: int, held_out: int, epochs: int, refit: bool,
+    epochs_given: bool,
+) -> str:
+    winner = scores[best]
+    if len(scores) == 1:
+        why = "your flags fixed every setting the search varies"
+    else:
+        others = [s for i, s in enumerate(scores) if i != best]
+        runner = max(others, key=lambda s: (s.val_accuracy, -s.val_loss))
+        tie = runner.val_accuracy == winner.val_accuracy
+        why = (f"best held-out accuracy {winner.val_accuracy:.3f} on {held_out} training "
+               f"sequences held out (next: {runner.name} {runner.val_accuracy:.3f}"
+               f"{', lower loss breaks the tie' if tie else ''})")
+    which = "as you asked" if epochs_given else "its best epoch"
+    final = (f"then trained on all the training data for {epochs} epochs ({which})"
+             if refit else f"then trained for {epochs} epochs ({which})")
+    return f"{winner.name}: {why}; {final}"

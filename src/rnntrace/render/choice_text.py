@@ -1,0 +1,67 @@
+"""Terminal views of the settings search (choose.py) and of the summary the model used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from rnntrace.records import Choice, SummaryTrace
+
+_SHOWN_STEPS = 24  # attention weights listed in the terminal; the trace keeps them all
+
+
+def search_progress(out: Console) -> Callable[[Any], None]:
+    """An `on_progress` for choose.choose: one line as each candidate starts and ends."""
+
+    def show(progress: Any) -> None:
+        if progress.score is not None:
+            s = progress.score
+            out.print(f"  [{progress.index}/{progress.total}] {escape(s.name)}: held-out "
+                      f"accuracy {s.val_accuracy:.3f}, loss {s.val_loss:.3f}, best epoch "
+                      f"{s.best_epoch} of {s.epochs_run} ({s.seconds:.0f} s)")
+        elif progress.epoch is not None and progress.epoch.record.epoch == 1:
+            out.print(f"  [{progress.index}/{progress.total}] {escape(progress.name)} …")
+
+    return show
+
+
+def choice_table(choice: Choice) -> Table:
+    table = Table(title="Settings chosen on held-out training data", title_justify="left")
+    for column in ("candidate", "held-out acc", "held-out loss", "best epoch", "seconds"):
+        table.add_column(column, justify="left" if column == "candidate" else "right")
+    for s in choice.candidates:
+        mark = "  ← chosen" if s.name == choice.chosen else ""
+        table.add_row(escape(s.name) + mark, f"{s.val_accuracy:.3f}", f"{s.val_loss:.3f}",
+                      str(s.best_epoch), f"{s.seconds:.1f}")
+    return table
+
+
+def settings_line(choice: Choice) -> str:
+    chosen = ", ".join(f"{k}={v}" for k, v in choice.settings.items())
+    user = ", ".join(f"{k}={v}" for k, v in choice.user_settings.items()) or "none"
+    return f"Settings: {chosen}\nFixed by your flags: {user}"
+
+
+def print_choice(choice: Choice, out: Console) -> None:
+    out.print(choice_table(choice))
+    out.print(escape(settings_line(choice)))
+    out.print(escape(f"Why: {choice.reason}"))
+    out.print()
+
+
+def summary_rows(s: SummaryTrace) -> list[tuple[str, str]]:
+    """Rows for the prediction's summary: where each max came from, or each step's weight."""
+    if s.argmax_steps is not None:
+        steps = ", ".join(f"u{u}←t{t + 1}" for u, t in enumerate(s.argmax_steps))
+        return [("Max taken at", f"{steps}  (unit ← step, of {s.steps} steps)")]
+    if s.weights is not None:
+        top = sorted(range(len(s.weights)), key=lambda t: -s.weights[t])[:5]  # type: ignore[index]
+        head = ", ".join(f"t{t + 1}: {s.weights[t]:.3f}" for t in top)
+        every = " ".join(f"{w:.2f}" for w in s.weights[:_SHOWN_STEPS])
+        more = " …" if len(s.weights) > _SHOWN_STEPS else ""
+        return [("Attention, top steps", head), ("Attention, every step", every + more)]
+    return [("Mean over", f"all {s.steps} real steps, each weighted 1/{s.steps}")]

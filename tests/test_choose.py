@@ -1,0 +1,130 @@
+"""The no-flag settings search (choose.py): from the training file only, deterministic, with
+explicit flags overriding it, and `--preset lesson` leaving today's behaviour as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rnntrace.choose import auto_batch_size, auto_window, choose
+from rnntrace.cli import main
+from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.experiment import run_experiment
+
+
+def _bumps(n: int, steps: int, seed: int, where: str = "anywhere") -> SequenceSet:
+    """Three classes by the sign of a bump; `where="start"` puts it in the first 5 steps only."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 3
+    values = rng.normal(0, 0.3, (n, steps, 2)).astype(np.float32)
+    for i, label in enumerate(labels):
+        at = int(rng.integers(0, 5)) if where == "start" else int(rng.integers(0, steps - 4))
+        values[i, at:at + 4, 0] += (-2.0, 0.0, 2.0)[label]
+        values[i, at:at + 4, 1] += 1.0 if label == 1 else 0.0
+    return SequenceSet(values, np.full(n, steps), labels, ["low", "flat", "high"],
+                       ["a", "b"], [str(i) for i in range(n)], "bumps")
+
+
+def _without_seconds(choice: dict[str, Any]) -> dict[str, Any]:
+    choice = dict(choice, seconds=0)
+    choice["candidates"] = [dict(c, seconds=0) for c in choice["candidates"]]
+    return choice
+
+
+def test_window_and_batch_size_follow_the_data() -> None:
+    assert [auto_window(t) for t in (10, 128, 129, 427, 1460)] == [1, 1, 2, 4, 12]
+    assert [auto_batch_size(n) for n in (32, 80, 160, 1000)] == [8, 20, 32, 32]
+
+
+def test_the_choice_is_deterministic_for_a_seed() -> None:
+    data = _bumps(36, 20, seed=0)
+    runs = [choose(data, {"epochs": 3}, seed=1, threads=1) for _ in range(2)]
+    (m1, t1, c1), (m2, t2, c2) = runs
+    assert m1 == m2 and t1 == t2
+    assert c1.chosen == c2.chosen
+    assert [(s.val_accuracy, s.val_loss, s.best_epoch) for s in c1.candidates] == \
+        [(s.val_accuracy, s.val_loss, s.best_epoch) for s in c2.candidates]
+    assert len(c1.candidates) == 3 and c1.held_out == 6  # 20 % of each class's 12, rounded down
+    assert c1.chosen in c1.reason
+
+
+def test_explicit_settings_override_every_candidate() -> None:
+    data = _bumps(30, 12, seed=0)
+    model, train, choice = choose(data, {"summary": "mean", "cell": "lstm", "epochs": 2},
+                                  seed=0, threads=1)
+    assert (model.summary, model.cell, train.epochs) == ("mean", "lstm", 2)
+    assert len(choice.candidates) == 1  # the other candidates differed only in the summary
+    assert "your flags fixed every setting" in choice.reason
+    assert choice.user_settings == {"summary": "mean", "cell": "lstm", "epochs": 2}
+
+
+def _write(path: Path, data: SequenceSet) -> Path:
+    np.savez(path, X=data.values, y=data.labels, class_names=np.array(data.class_names))
+    return path
+
+
+def test_the_search_never_reads_the_test_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.chdir(tmp_path)
+    _write(tmp_path / "train.npz", _bumps(30, 12, seed=0))
+    _write(tmp_path / "a.npz", _bumps(12, 12, seed=5))
+    other = _bumps(12, 12, seed=6)
+    other.labels = other.labels[::-1].copy()  # different values and different labels
+    _write(tmp_path / "b.npz", other)
+    choices, tests = [], []
+    for name in ("a", "b"):
+        assert main(["train", "train.npz", "--test", f"{name}.npz", "--epochs", "2",
+                     "--out", f"run-{name}", "--json"]) == 0
+        trace = json.loads((tmp_path / f"run-{name}" / "trace.json").read_text())
+        choices.append(_without_seconds(trace["choice"]))
+        tests.append(trace["test"]["accuracy"])
+    capsys.readouterr()
+    assert choices[0] == choices[1]  # the same choice, whatever the test file holds
+    assert choices[0]["held_out"] == 6 and len(choices[0]["candidates"]) == 3
+
+
+def test_preset_lesson_is_todays_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.chdir(tmp_path)
+    _write(tmp_path / "train.npz", _bumps(30, 12, seed=0))
+    assert main(["train", "train.npz", "--preset", "lesson", "--epochs", "1", "--out", "run",
+                 "--json"]) == 0
+    trace = json.loads(capsys.readouterr().out)
+    assert "choice" not in trace
+    model = trace["config"]["model"]
+    assert (model["cell"], model["hidden_size"]) == ("rnn", 8) and "summary" not in model
+    assert main(["train", "train.npz", "--preset", "nosuch", "--out", "bad"]) == 2
+    assert "unknown preset 'nosuch'" in capsys.readouterr().err
+
+
+def test_the_choice_is_printed_and_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.chdir(tmp_path)
+    _write(tmp_path / "train.npz", _bumps(30, 12, seed=0))
+    assert main(["train", "train.npz", "--epochs", "2", "--summary", "max", "--out", "run"]) == 0
+    out = capsys.readouterr().out
+    assert "Settings chosen on held-out training data" in out and "← chosen" in out
+    assert "Fixed by your flags: summary=max, epochs=2" in out
+    assert "Max taken at" in out  # the prediction says where each unit's max came from
+    trace = json.loads((tmp_path / "run" / "trace.json").read_text())
+    summary = trace["prediction"]["summary"]
+    assert summary["kind"] == "max" and len(summary["argmax_steps"]) == 64
+    assert any(s["name"] == "Summary: max" for s in trace["stages"])
+    assert "Settings chosen on held-out training data" in (tmp_path / "run" /
+                                                            "report.html").read_text()
+
+
+def test_a_lesson_model_on_long_series_is_told_it_forgets_the_start(tmp_path: Path) -> None:
+    data = _bumps(150, 200, seed=0, where="start")
+    run = run_experiment(data, ModelConfig(n_features=2, n_classes=3),
+                         TrainConfig(epochs=2, seed=0), out=tmp_path / "run")
+    last = run.trace.training[-1].observation
+    assert "the last state forgets the start of these 200-step sequences" in last
+    assert "--summary max" in last and "is at chance (33%)" in last
