@@ -218,3 +218,11 @@ def test_embedding_attribution_is_complete() -> None:
         gap = model.head(model.last_hidden(z))[0, 1] - model.head(
             model.last_hidden(torch.zeros_like(z)))[0, 1]
     assert sum(shares) == pytest.approx(float(gap), abs=1e-3)
+
+
+def test_the_texts_shown_take_each_class_in_turn() -> None:
+    from rnntrace.tracing.tokens import spread_over_classes
+
+    labels = np.array([0, 0, 0, 1, 1, 2])  # sorted by class, as a folder of class files reads
+    assert spread_over_classes(labels, 4) == [0, 3, 5, 1]
+    assert spread_over_classes(labels, 10) == [0, 3, 5, 1, 4, 2]

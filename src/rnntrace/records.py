@@ -160,6 +160,9 @@ class TokenTrace:
     unit: int  # the top layer's unit whose activation colours the letters
     unit_reason: str
     examples: list[TokenExample] = field(default_factory=list)
+    # False when no sequence was held out (a text run refit on all its data): the texts shown
+    # are then training texts, and the page says so.
+    held_out: bool = True
 
 
 @dataclass

@@ -114,7 +114,8 @@ def assemble_trace(
         recomputation=recomputation,
         dynamics=dynamics,
         quiz=_quiz(model, config.train.seed, layout),
-        tokens=token_trace(model, shown, vocabulary, attribute=embedding_attribution)
+        tokens=token_trace(model, shown, vocabulary, attribute=embedding_attribution,
+                           held_out=held_out is not None)
         if vocabulary is not None else None,
     )
 

@@ -116,15 +116,32 @@ def _trace(model: SequenceClassifier, data: SequenceSet, n: int) -> tuple[Tensor
     return outputs, last, probs
 
 
+def spread_over_classes(labels: np.ndarray, n: int) -> list[int]:
+    """Up to `n` indices, one of each class in turn, each class's in their order."""
+    queues = [list(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    picked: list[int] = []
+    while len(picked) < n and any(queues):
+        for queue in queues:
+            if queue and len(picked) < n:
+                picked.append(int(queue.pop(0)))
+    return picked
+
+
 def token_trace(
     model: SequenceClassifier,
     data: SequenceSet,
     vocabulary: Vocabulary,
     n: int = EXAMPLES,
     attribute: TokenAttribution | None = None,
+    held_out: bool = True,
 ) -> TokenTrace:
-    """The first `n` texts of `data` (held-out) in tokens, coloured by the most telling unit."""
+    """`n` texts of `data` in tokens, coloured by the most telling unit.
+
+    The texts are taken class by class in turn (each class's first texts, in file order), so
+    the unit is chosen, and the page shows, more than the class that happens to come first.
+    """
     cfg = model.config
+    data = data.subset(spread_over_classes(data.labels, n))
     was_training = model.training
     model.eval()
     try:
@@ -149,6 +166,6 @@ def token_trace(
                 attribution=attribution,
             ))
         return TokenTrace(cfg.vocab_size, cfg.embedding_dim, PAD_ID, UNK_ID, unit, reason,
-                          examples)
+                          examples, held_out=held_out)
     finally:
         model.train(was_training)
