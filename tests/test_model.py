@@ -91,3 +91,17 @@ def test_parameter_count_matches_pytorch_layers() -> None:
 def test_bad_configuration_names_the_value(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         SequenceClassifier(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_constructor_takes_exactly_the_config_fields() -> None:
+    import dataclasses
+    import inspect
+
+    from rnntrace.config import ModelConfig
+
+    fields = [f.name for f in dataclasses.fields(ModelConfig)]
+    params = list(inspect.signature(SequenceClassifier.__init__).parameters)[1:]
+    assert params == fields
+    config = ModelConfig(n_features=3, n_classes=4, hidden_size=6, cell="lstm", proj_size=2,
+                         bidirectional=True, summary="max")
+    assert SequenceClassifier.from_config(config).config == config

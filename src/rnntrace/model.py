@@ -144,24 +144,8 @@ class SequenceClassifier(nn.Module):
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> SequenceClassifier:
-        return cls(
-            config.n_features,
-            config.n_classes,
-            config.hidden_size,
-            config.cell,
-            nonlinearity=config.nonlinearity,
-            num_layers=config.num_layers,
-            bidirectional=config.bidirectional,
-            dropout=config.dropout,
-            batch_first=config.batch_first,
-            proj_size=config.proj_size,
-            vocab_size=config.vocab_size,
-            embedding_dim=config.embedding_dim,
-            embedding_dropout=config.embedding_dropout,
-            summary=config.summary,
-            front_end=config.front_end,
-            window=config.window,
-        )
+        # The constructor takes exactly ModelConfig's fields, by the same names.
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
 
     def inputs(self, x: Tensor) -> Tensor:
         """What the recurrent layers read: embedded token ids (…, E), or standardised x (…, F)."""
