@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from rnntrace.attribution.records import Completeness
+from rnntrace.attribution.records import Completeness, PathJump
 from rnntrace.attribution.scope import (
     attribution_scope,
     batch_first_of,
@@ -28,10 +28,12 @@ from rnntrace.attribution.scope import (
     forward_batch_first,
     real_steps,
 )
+from rnntrace.attribution.segmented import integrate
 from rnntrace.errors import ConfigError
 
-STEPS = (32, 64, 128, 256, 512)  # integration steps, raised until completeness holds
+STEPS = (32, 128)  # uniform integration steps, raised until completeness holds; then pieces
 TOLERANCE = 0.01  # 1 % of |f(x) − f(baseline)|
+FLOOR = 0.01  # below this |f(x) − f(baseline)|, the error is taken relative to FLOOR
 BASELINE_MEAN = (
     "the training mean of each feature at every real step (zeros after standardisation); "
     "padding steps keep their own values, so they get exactly 0"
@@ -127,6 +129,21 @@ def attribute(
             if not keep:
                 break
             pending = pending[torch.tensor(keep, device=device)]
+        else:
+            # A fixed rule did not hold: the score jumps somewhere along the path.
+            for row in pending.tolist():
+                scale = max(abs(float(f_x[row] - f_b[row])), FLOOR)
+                one = integrate(
+                    ig, forward, xb[row : row + 1], base[row : row + 1], int(goal[row]),
+                    None if lens is None else lens[row : row + 1], tolerance * scale,
+                )
+                values[row] = torch.where(real[row], one.values, torch.zeros_like(one.values))
+                checks[row] = _completeness(
+                    values[row : row + 1], f_x[row : row + 1], f_b[row : row + 1], tolerance,
+                    tried, pieces=one.pieces, evaluations=one.evaluations,
+                )[0]
+                checks[row].jumps = [PathJump(at=round(at, 7), size=size)
+                                     for at, size in one.jumps]
     return Attributions(
         values=values.detach().cpu(), baseline=base.detach().cpu(), target=goal.cpu(),
         logits=logits.detach().cpu(), completeness=[c for c in checks if c is not None],
@@ -149,17 +166,18 @@ def _targets(target: int | Sequence[int] | Tensor | None, logits: Tensor) -> Ten
 
 
 def _completeness(
-    values: Tensor, f_x: Tensor, f_b: Tensor, tolerance: float, tried: list[int]
+    values: Tensor, f_x: Tensor, f_b: Tensor, tolerance: float, tried: list[int],
+    *, pieces: int = 1, evaluations: int | None = None,
 ) -> list[Completeness]:
     sums = values.double().sum(dim=(1, 2))  # (B,)
     diff = (f_x - f_b).double()  # (B,)
-    floor = 0.01
-    error = (sums - diff).abs() / diff.abs().clamp(min=floor)  # (B,)
+    error = (sums - diff).abs() / diff.abs().clamp(min=FLOOR)  # (B,)
     return [
         Completeness(
             f_input=float(f_x[i]), f_baseline=float(f_b[i]), attribution_sum=float(sums[i]),
-            error=float(error[i]), tolerance=tolerance, n_steps=tried[-1], tried=list(tried),
-            floor=floor,
+            error=float(error[i]), tolerance=tolerance,
+            n_steps=tried[-1] if evaluations is None else evaluations, tried=list(tried),
+            floor=FLOOR, pieces=pieces,
         )
         for i in range(len(sums))
     ]

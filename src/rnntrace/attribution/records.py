@@ -17,6 +17,15 @@ EXPLAIN_SCHEMA_VERSION = 1
 
 
 @dataclass
+class PathJump:
+    """Where the target's score jumps on the path from the baseline (α = 0) to the input (α = 1)
+    within a stretch too narrow for floating point: a change no gradient sees."""
+
+    at: float  # α, to about 1e-6
+    size: float  # what the attributions miss there
+
+
+@dataclass
 class Completeness:
     """Integrated Gradients' own check: the attributions sum to f(input) − f(baseline).
 
@@ -29,13 +38,24 @@ class Completeness:
     attribution_sum: float
     error: float
     tolerance: float
-    n_steps: int  # integration steps of the last try
-    tried: list[int]  # every step count tried, in order; raised until the error was within bounds
+    n_steps: int  # gradient evaluations of the last try
+    tried: list[int]  # every uniform step count tried, in order
     floor: float = 0.01
+    # 1: one Gauss-Legendre rule over the whole path; more: the path was cut into this many
+    # pieces where the score jumps (attribution/segmented.py), n_steps counting all of them
+    pieces: int = 1
+    jumps: list[PathJump] = field(default_factory=list)
 
     @property
     def holds(self) -> bool:
         return self.error <= self.tolerance
+
+    @property
+    def error_apart_from_jumps(self) -> float:
+        """The error once the jumps are counted: what the gradients left out elsewhere."""
+        diff = self.f_input - self.f_baseline
+        missed = self.attribution_sum + sum(j.size for j in self.jumps) - diff
+        return abs(missed) / max(abs(diff), self.floor)
 
 
 @dataclass

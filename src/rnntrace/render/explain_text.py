@@ -34,10 +34,21 @@ def strip(values: list[float]) -> tuple[str, str]:
 def completeness_line(c: Completeness) -> str:
     mark = "✓ holds" if c.holds else "✗ does NOT hold"
     tried = ", ".join(str(s) for s in c.tried)
-    return (f"Completeness: Σ attributions = {c.attribution_sum:.4f}, f(x) − f(baseline) = "
+    how = (f"{c.n_steps} steps" if c.pieces == 1 else
+           f"{c.n_steps} gradient evaluations over {c.pieces} pieces of the path")
+    line = (f"Completeness: Σ attributions = {c.attribution_sum:.4f}, f(x) − f(baseline) = "
             f"{c.f_input:.4f} − ({c.f_baseline:.4f}) = {c.f_input - c.f_baseline:.4f}; error "
-            f"{100 * c.error:.3g} % ({mark} within {100 * c.tolerance:g} %, {c.n_steps} steps; "
-            f"tried {tried})")
+            f"{100 * c.error:.3g} % ({mark} within {100 * c.tolerance:g} %, {how}; "
+            f"uniform steps tried {tried})")
+    if c.jumps:
+        where = ", ".join(f"{j.size:+.4f} at α = {j.at:.6f}" for j in c.jumps)
+        line += (f". The score jumps on the path from the baseline (α = 0) to the input "
+                 f"(α = 1): {where}, each within 1e-6 of the path: the recurrent state flips "
+                 f"between two stable states there, a change no gradient sees. Counting the "
+                 f"jump{'s' if len(c.jumps) > 1 else ''}, the attributions account for the rest "
+                 f"within {100 * c.error_apart_from_jumps:.2g} %; occlusion does not rely on "
+                 f"gradients")
+    return line
 
 
 def attribution_lines(a: Attribution) -> list[str]:

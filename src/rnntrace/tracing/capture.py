@@ -55,6 +55,10 @@ class RnnCall:
             return int(self.x.shape[0])
         return int(self.x.shape[1] if self.rnn.batch_first else self.x.shape[0])
 
+    def batch_first(self, tensor: Tensor) -> Tensor:
+        """A batched tensor in the layer's layout as (B, T, ·)."""
+        return tensor if self.rnn.batch_first else tensor.transpose(0, 1)
+
     def sequence(self, tensor: Tensor, b: int = 0) -> Tensor:
         """Sequence b of a tensor in the layer's layout, (T_b, F), cut to its real length."""
         seq = tensor if tensor.dim() == 2 else tensor[b] if self.rnn.batch_first else tensor[:, b]
@@ -103,8 +107,15 @@ class Capture:
 
 
 @torch.no_grad()
-def capture(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Capture:
-    """Run `model(*inputs, **kwargs)` once in eval mode and keep the tensors of every call."""
+def capture(
+    model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any], *,
+    recurrent_only: bool = False,
+) -> Capture:
+    """Run `model(*inputs, **kwargs)` once in eval mode and keep the tensors of every call.
+
+    `recurrent_only` hooks the recurrent layers alone: what other modules received is then not
+    kept, which matters when many long sequences pass through a wide front end.
+    """
     if not any(isinstance(m, nn.RNNBase) for m in model.modules()):
         raise ConfigError(
             f"{type(model).__name__} has no nn.RNN, nn.LSTM or nn.GRU layer to trace"
@@ -132,7 +143,7 @@ def capture(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -
         return before, after
 
     for name, sub in model.named_modules():
-        if sub is model:
+        if sub is model or (recurrent_only and not isinstance(sub, nn.RNNBase)):
             continue
         before, after = make_hooks(name, sub)
         handles.append(sub.register_forward_pre_hook(before, with_kwargs=True))
