@@ -97,3 +97,17 @@ def test_hard_cases_are_the_largest_losses_with_their_own_attribution() -> None:
         assert len(case.prediction.hidden_states) == case.prediction.length
     again = type(found).from_json(found.to_json())
     assert again == found
+
+
+@pytest.mark.parametrize("summary", ["max", "mean", "attention"])
+def test_a_hard_case_shows_the_summary_its_model_really_feeds_the_head(summary: str) -> None:
+    torch.manual_seed(0)
+    model, data = SequenceClassifier(5, 3, 4, "gru", bidirectional=True, summary=summary), _ragged()
+    (case,) = explain(model, data, hard_cases=1).hard_cases
+    i = data.ids.index(case.prediction.sequence_id)
+    with torch.no_grad():
+        x = torch.from_numpy(data.sequence(i)).unsqueeze(0)  # (1, T, F), alone
+        model.eval()
+        expected = model.encode(x)[0]  # what the head reads
+    np.testing.assert_allclose(case.prediction.last_hidden, expected.numpy(), atol=1e-5)
+    assert case.prediction.summary is not None and case.prediction.summary.kind == summary

@@ -11,7 +11,9 @@ from rnntrace.attribution.records import HardCase
 from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.attribution.terms import unit_terms
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.model import SequenceClassifier
 from rnntrace.records import PredictionTrace
+from rnntrace.tracing.prediction import trace_prediction
 
 
 def losses(model: nn.Module, data: SequenceSet) -> np.ndarray:
@@ -27,9 +29,12 @@ def losses(model: nn.Module, data: SequenceSet) -> np.ndarray:
 def prediction_of(model: nn.Module, data: SequenceSet, index: int) -> PredictionTrace:
     """One sequence's prediction trace: its inputs, the top layer's states, the probabilities.
 
-    `last_hidden` is the top layer's output at the last real step (forward units) and at step 1
-    (backward units): what a last-state summary reads.
+    An rnntrace model is traced as the run traced its own sequence, whatever its summary. For
+    any other model `last_hidden` is the top layer's output at the last real step (forward
+    units) and at step 1 (backward units): what a last-state summary reads.
     """
+    if isinstance(model, SequenceClassifier):
+        return trace_prediction(model, data, index)
     caught = catch(model, data, np.array([index]))
     n = int(caught.lengths[0])
     states = caught.top_output[0, :n].double()  # (T, D·H)
