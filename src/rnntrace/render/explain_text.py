@@ -43,11 +43,11 @@ def completeness_line(c: Completeness) -> str:
     if c.jumps:
         where = ", ".join(f"{j.size:+.4f} at α = {j.at:.6f}" for j in c.jumps)
         line += (f". The score jumps on the path from the baseline (α = 0) to the input "
-                 f"(α = 1): {where}, each within 1e-6 of the path: the recurrent state flips "
+                 f"(α = 1): {where}, within 1e-6 of the path: the recurrent state flips "
                  f"between two stable states there, a change no gradient sees. Counting the "
                  f"jump{'s' if len(c.jumps) > 1 else ''}, the attributions account for the rest "
-                 f"within {100 * c.error_apart_from_jumps:.2g} %; occlusion does not rely on "
-                 f"gradients")
+                 f"within {100 * c.error_apart_from_jumps:.2g} %. The occlusion check does not "
+                 f"rely on gradients")
     return line
 
 
