@@ -28,7 +28,7 @@ from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.attribution.source import held_out_of
 from rnntrace.experiment import run_lesson
 from rnntrace.render.explain_html import explain_view
-from rnntrace.render.html import REPORT
+from rnntrace.render.html import REPORT, write_report
 
 TARGETS = {"one sequence": 1.0, "explain section": 10.0}  # seconds
 REPORT_LIMIT = 5_000_000  # bytes
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         run = run_lesson(out=Path(tmp) / "demo")
+        write_report(run.trace, run.path / REPORT, explanation=run.explanation)  # as the CLI does
         size = (run.path / REPORT).stat().st_size
         model, trace = run.model.cpu(), run.trace
         held_out = held_out_of(run.config)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'✓' if good else '✗'}")
     c = first.completeness
     print(f"\ncompleteness of the traced sequence: error {100 * c.error:.2g} % after {c.n_steps} "
-          f"steps (tolerance {100 * c.tolerance:g} %); occlusion rank agreement "
+          f"gradient evaluations (tolerance {100 * c.tolerance:g} %); occlusion rank agreement "
           f"{first.occlusion.rank_agreement if first.occlusion else None}")
     return 0 if ok else 1
 
