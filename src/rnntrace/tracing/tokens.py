@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.vocabulary import PAD_ID, UNK_ID, Vocabulary
@@ -30,24 +30,28 @@ def embedding_attribution(model: SequenceClassifier, x: Tensor, target: int) -> 
     """Integrated Gradients over the embedding vectors, summed per token: (T,) shares.
 
     Token ids are not differentiable, so the path runs from the zero vector (what padding
-    embeds to) to each token's vector; the shares add up to logit(x) − logit(all zeros).
+    embeds to) to each token's vector; the shares add up to logit(x) − logit(all zeros), with
+    the same completeness check (steps raised, the path cut where it jumps) as numbers get.
     """
-    from captum.attr import IntegratedGradients
+    from rnntrace.attribution.integrated import attribute
 
-    cfg = model.config
     assert model.embedding is not None
-    ids = x.to(next(model.parameters()).device)[..., 0].long()  # (1, T)
-    z = model.embedding(ids).detach()  # (1, T, E)
+    ids = x.to(next(model.parameters()).device)[..., 0].long()  # (1, T) or (T, 1)
+    z = model.embedding(ids).detach()  # (1, T, E) or (T, 1, E), as the model lays it out
+    found = attribute(_FromVectors(model), z, target=target, baseline=torch.zeros_like(z))
+    return [float(v) for v in found.values[0].sum(-1)]
 
-    def forward(vectors: Tensor) -> Tensor:  # (n, T, E) → logits (n, C)
-        laid = vectors if cfg.batch_first else vectors.transpose(0, 1)  # (T, n, E)
-        return model.head(model.last_hidden(laid))  # type: ignore[no-any-return]
 
-    with torch.enable_grad():
-        shares = IntegratedGradients(forward).attribute(
-            z, baselines=torch.zeros_like(z), target=target, n_steps=64,
-            method="gausslegendre")  # (1, T, E)
-    return [float(v) for v in shares.sum(-1)[0].detach().cpu()]
+class _FromVectors(nn.Module):
+    """The model from its embedding vectors on: what Integrated Gradients can differentiate."""
+
+    def __init__(self, model: SequenceClassifier) -> None:
+        super().__init__()
+        self.model = model
+        self.config = model.config  # the layout (batch_first) attribution reads
+
+    def forward(self, vectors: Tensor, lengths: Tensor | None = None) -> Tensor:
+        return self.model.head(self.model.last_hidden(vectors, lengths))  # type: ignore[no-any-return]
 
 
 def embedding_stage(model: SequenceClassifier, x: Tensor, z: Tensor, b_dim: int) -> Stage:
