@@ -88,3 +88,30 @@ def test_a_smooth_model_never_reports_jumps_even_at_a_tolerance_float32_cannot_m
     c = found.completeness[0]
     assert not c.jumps
     assert c.error < 1e-5 and math.isfinite(c.error)
+
+
+def test_a_bistable_recurrent_unit_switches_in_a_jump_where_theory_puts_it() -> None:
+    """h_t = tanh(3·h_(t−1) + x_t) has two stable states near ±1; a constant input decides
+    which one 50 steps end in by its sign alone, so on the path from −0.5 to +0.5 the state
+    flips at α = 1/2, within far less than float32 resolves (the slope there grows as 3^50)."""
+    from rnntrace.model import SequenceClassifier
+
+    model = SequenceClassifier(1, 2, 1, "rnn")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.rnn.weight_hh_l0.fill_(3.0)
+        model.rnn.weight_ih_l0.fill_(1.0)
+        model.head.weight.copy_(torch.tensor([[1.0], [-1.0]]))
+    x = torch.full((1, 50, 1), 0.5)
+    found = attribute(model, x, target=0, baseline=-x)
+    c = found.completeness[0]
+    stable = 0.0
+    for _ in range(50):
+        stable = math.tanh(3 * stable + 0.5)  # where +0.5 leads; −0.5 leads to −stable
+    assert c.f_input == pytest.approx(stable, abs=1e-3)
+    assert c.f_baseline == pytest.approx(-stable, abs=1e-3)
+    assert not c.holds and len(c.jumps) == 1
+    assert c.jumps[0].at == pytest.approx(0.5, abs=1e-6)
+    assert c.jumps[0].size == pytest.approx(2 * stable, rel=0.01)
+    assert c.error_apart_from_jumps <= c.tolerance
