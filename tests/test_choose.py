@@ -50,18 +50,19 @@ def test_the_choice_is_deterministic_for_a_seed() -> None:
     assert c1.chosen == c2.chosen
     assert [(s.val_accuracy, s.val_loss, s.best_epoch) for s in c1.candidates] == \
         [(s.val_accuracy, s.val_loss, s.best_epoch) for s in c2.candidates]
-    assert len(c1.candidates) == 3 and c1.held_out == 6  # 20 % of each class's 12, rounded down
+    assert len(c1.candidates) == 4 and c1.held_out == 6  # 20 % of each class's 12, rounded down
     assert c1.chosen in c1.reason
 
 
 def test_explicit_settings_override_every_candidate() -> None:
     data = _bumps(30, 12, seed=0)
-    model, train, choice = choose(data, {"summary": "mean", "cell": "lstm", "epochs": 2},
-                                  seed=0, threads=1)
+    fixed = {"summary": "mean", "cell": "lstm", "front_end": "conv", "epochs": 2}
+    model, train, choice = choose(data, fixed, seed=0, threads=1)
     assert (model.summary, model.cell, train.epochs) == ("mean", "lstm", 2)
-    assert len(choice.candidates) == 1  # the other candidates differed only in the summary
+    assert len(choice.candidates) == 1  # the others differed only in summary and front end
+    assert choice.chosen == "conv+lstm+mean"  # named as trained, not as listed
     assert "your flags fixed every setting" in choice.reason
-    assert choice.user_settings == {"summary": "mean", "cell": "lstm", "epochs": 2}
+    assert choice.user_settings == fixed
 
 
 def _write(path: Path, data: SequenceSet) -> Path:
@@ -87,7 +88,7 @@ def test_the_search_never_reads_the_test_file(
         tests.append(trace["test"]["accuracy"])
     capsys.readouterr()
     assert choices[0] == choices[1]  # the same choice, whatever the test file holds
-    assert choices[0]["held_out"] == 6 and len(choices[0]["candidates"]) == 3
+    assert choices[0]["held_out"] == 6 and len(choices[0]["candidates"]) == 4
 
 
 def test_preset_lesson_is_todays_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

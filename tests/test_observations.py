@@ -121,6 +121,23 @@ def test_a_small_held_out_wobble_after_convergence_is_not_overfitting() -> None:
     assert "overfitting" in observe(rising)[2]
 
 
+def test_a_held_out_fall_within_chance_is_a_wobble_not_overfitting() -> None:
+    # The demo's epoch 5: held-out loss 0.082 → 0.091 (1.4 % of its first 0.643) while held-out
+    # accuracy went 199 → 196 of 201 sequences: 3 flips, a sign test's p = 0.125.
+    rows = ((0.829, 0.58, 0.643, 0.64, 0.5), (0.071, 0.99, 0.082, 199 / 201, 0.4))
+    demo = history(*rows, (0.042, 0.99, 0.091, 196 / 201, 0.3))
+    text = observe(demo, n_held_out=201)[2]
+    assert "overfitting" not in text and "wobble" in text
+    assert "0.082 → 0.091, 1.4% of its first 0.643" in text and "3 of 201 sequences" in text
+    # Five sequences fewer (p = 0.03) is evidence, as is any fall when the size is unknown.
+    five = history(*rows, (0.042, 0.99, 0.091, 194 / 201, 0.3))
+    assert "overfitting" in observe(five, n_held_out=201)[2]
+    assert "overfitting" in observe(demo)[2]
+    # A large loss rise is overfitting even with accuracy held.
+    large = history(*rows, (0.042, 0.99, 0.120, 199 / 201, 0.3))  # +0.038: 5.9 % of 0.643
+    assert "overfitting" in observe(large, n_held_out=201)[2]
+
+
 def test_the_last_state_forgetting_the_start_is_named_with_its_numbers() -> None:
     records = history((1.1, 0.34, 1.1, 0.33, 0.5), (1.09, 0.36, 1.1, 0.35, 0.5))
     grads = [1e-9 * 10 ** (t / 20) for t in range(200)] + [0.02]

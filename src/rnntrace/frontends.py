@@ -10,6 +10,12 @@ away. The last window of a sequence is completed with zeros:
 5, 3) as in LSTM-FCN (Karim et al. 2018), scaled down to 64 channels, feeding the recurrent
 layer local shapes instead of raw values. Padding is zeroed before every convolution and after
 it, so (in eval mode) a padded sequence gives exactly what it gives alone.
+
+BatchNorm in training takes its batch statistics over the real steps only (MaskedBatchNorm1d).
+A plain BatchNorm1d would count the padded steps too: in a batch of series of 29–361 steps
+padded to 361, most positions are padding, so the batch mean and variance (and the running
+statistics that eval uses) would describe the padding more than the data, and a sequence's
+normalisation in training would depend on how long its batch-mates are.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from torch import Tensor, nn
 
 from rnntrace.config import FRONT_ENDS
 
-__all__ = ["FRONT_ENDS", "FrontEnd", "to_windows", "window_lengths"]
+__all__ = ["FRONT_ENDS", "FrontEnd", "MaskedBatchNorm1d", "to_windows", "window_lengths"]
 CONV_CHANNELS = 64
 CONV_KERNELS = (7, 5, 3)
 
@@ -39,6 +45,50 @@ def to_windows(z: Tensor, k: int) -> Tensor:
     return z.reshape(b, steps, k * f)  # (B, T/k, k·F)
 
 
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """BatchNorm1d over (B, C, T) whose training statistics come from the real steps alone.
+
+    `mask` (B, 1, T) is 1 at real steps and 0 at padding. Without a mask, or in eval mode with
+    running statistics, it is exactly nn.BatchNorm1d (same parameters, buffers and state_dict).
+    With a mask in training it equals nn.BatchNorm1d applied to the real steps of the batch laid
+    end to end: the batch mean and biased variance normalise, the unbiased variance updates the
+    running statistics, with the same momentum rule.
+    """
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        use_batch = self.training or self.running_mean is None
+        if mask is None or not use_batch:
+            return super().forward(x)
+        n = mask.sum()  # real steps in the batch
+        mean = (x * mask).sum(dim=(0, 2)) / n  # (C,)
+        centred = (x - mean.view(1, -1, 1)) * mask  # (B, C, T), zero at padding
+        var = (centred * centred).sum(dim=(0, 2)) / n  # (C,) biased, as BatchNorm normalises
+        if self.training and self.track_running_stats and self.running_mean is not None:
+            assert self.running_var is not None and self.num_batches_tracked is not None
+            self.num_batches_tracked.add_(1)
+            factor = (1.0 / float(self.num_batches_tracked) if self.momentum is None
+                      else self.momentum)
+            with torch.no_grad():
+                unbiased = var * n / (n - 1).clamp(min=1)
+                self.running_mean.mul_(1 - factor).add_(factor * mean)
+                self.running_var.mul_(1 - factor).add_(factor * unbiased)
+        out = (x - mean.view(1, -1, 1)) / torch.sqrt(var.view(1, -1, 1) + self.eps)
+        if self.affine:
+            out = out * self.weight.view(1, -1, 1) + self.bias.view(1, -1, 1)
+        return out
+
+
+class ConvBlock(nn.Sequential):
+    """Conv1d → MaskedBatchNorm1d → ReLU on (B, C, T); the mask reaches the BatchNorm.
+
+    A Sequential, so its parameters keep the names blocks.i.0 (conv) and blocks.i.1 (norm).
+    """
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        conv, norm, relu = self[0], self[1], self[2]
+        return relu(norm(conv(x), mask))  # type: ignore[no-any-return]
+
+
 class FrontEnd(nn.Module):
     """Windows of `window` steps, then (kind="conv") the convolution blocks."""
 
@@ -49,9 +99,9 @@ class FrontEnd(nn.Module):
         size = n_features * window
         if kind == "conv":
             for kernel in CONV_KERNELS:
-                self.blocks.append(nn.Sequential(
+                self.blocks.append(ConvBlock(
                     nn.Conv1d(size, CONV_CHANNELS, kernel, padding=kernel // 2),
-                    nn.BatchNorm1d(CONV_CHANNELS),
+                    MaskedBatchNorm1d(CONV_CHANNELS),
                     nn.ReLU(),
                 ))
                 size = CONV_CHANNELS
@@ -66,11 +116,13 @@ class FrontEnd(nn.Module):
             z = z * _mask(lengths, z.size(1), z)  # padding is zero, whatever it held
         z = to_windows(z, self.window)  # (B, T/k, k·F)
         new_lengths = self.lengths(lengths)
+        mask = None if new_lengths is None else _mask(new_lengths, z.size(1), z).transpose(1, 2)
+        z = z.transpose(1, 2)  # (B, C, T') for Conv1d
         for block in self.blocks:
-            z = block(z.transpose(1, 2)).transpose(1, 2)  # (B, T', C)
-            if new_lengths is not None:
-                z = z * _mask(new_lengths, z.size(1), z)  # the next kernel reads zeros there
-        return z
+            z = block(z, mask)  # (B, C, T'), batch statistics from real steps only
+            if mask is not None:
+                z = z * mask  # the next kernel reads zeros there
+        return z.transpose(1, 2)  # (B, T', C)
 
     def describe(self, n_features: int) -> str:
         text = (f"windows of {self.window} steps read as one step of {self.window}·"

@@ -17,6 +17,11 @@ DIVERGING = 0.05  # relative rise of training loss above this: diverging, if it 
 # (0.30 → 0.40 is 7 % of 1.39) while staying well above a converged run's wobble.
 NOISE = 0.02
 OVERFITTING = 0.02  # relative rise of held-out loss (with training loss falling): overfitting
+# ...unless held-out accuracy fell by fewer than this many sequences (and the loss rise is small
+# against its start). If only the k sequences that flipped changed, all for the worse, a sign
+# test gives p = 0.5^k: 4 is 0.06, 5 is 0.03. So a fall of at most 4 held-out sequences cannot
+# be told from chance between two epochs, whatever the held-out size (4 of 201 is 2 %).
+SIGN_TEST = 5
 EXPLODING_NORM = 100.0  # mean gradient norm above this, or a 10× jump past 10: exploding
 VANISHING_NORM = 1e-4  # mean gradient norm below this: vanishing
 
@@ -52,14 +57,23 @@ def _scale(history: Sequence[EpochRecord], before: EpochRecord) -> float:
     return first if math.isfinite(first) and first > 0 else abs(before.loss)
 
 
+def _sequences_lost(before: EpochRecord, now: EpochRecord, n_held_out: int | None) -> int:
+    """Held-out sequences fewer classified right than the epoch before (accuracy × size);
+    without the size, any fall counts as more than chance would move."""
+    fall = (before.val_accuracy or 0.0) - (now.val_accuracy or 0.0)
+    if n_held_out is None:
+        return SIGN_TEST if fall > 0 else 0
+    return round(fall * n_held_out)
+
+
 def _held_out_wobble(
-    history: Sequence[EpochRecord], before: EpochRecord, now: EpochRecord
+    history: Sequence[EpochRecord], before: EpochRecord, now: EpochRecord,
+    n_held_out: int | None,
 ) -> bool:
     if now.val_loss is None or before.val_loss is None:
         return False
     small = now.val_loss - before.val_loss <= NOISE * _val_scale(history, before)
-    held = (now.val_accuracy or 0.0) >= (before.val_accuracy or 0.0)
-    return small and held
+    return small and _sequences_lost(before, now, n_held_out) < SIGN_TEST
 
 
 def _val_scale(history: Sequence[EpochRecord], before: EpochRecord) -> float:
@@ -84,8 +98,15 @@ def _accuracy_change(before: EpochRecord, now: EpochRecord) -> str:
     return "; ".join(parts)
 
 
-def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | None = None) -> str:
-    """One sentence about epoch `index` of `history`, from its numbers and those before it."""
+def observe_epoch(
+    history: Sequence[EpochRecord], index: int, n_classes: int | None = None,
+    n_held_out: int | None = None,
+) -> str:
+    """One sentence about epoch `index` of `history`, from its numbers and those before it.
+
+    `n_held_out`, the number of held-out sequences, tells how many sequences a fall of held-out
+    accuracy means (see SIGN_TEST); without it any fall counts.
+    """
     now = history[index]
     before = history[index - 1] if index > 0 else None
 
@@ -149,11 +170,12 @@ def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | N
         and before.val_loss is not None
         and d_loss < 0
         and _change(before.val_loss, now.val_loss) > OVERFITTING
-        # A converged model's held-out loss wobbles by a large share of a tiny value: a rise
-        # that is small against where held-out loss started, with held-out accuracy not
-        # falling, is that wobble, not overfitting.
-        and not _held_out_wobble(history, before, now)
     ):
+        # A converged model's held-out loss wobbles by a large share of a tiny value: a rise
+        # that is small against where held-out loss started, with held-out accuracy falling by
+        # no more than chance moves it, is that wobble, not overfitting.
+        if _held_out_wobble(history, before, now, n_held_out):
+            return _wobble(history, before, now, d_loss, n_held_out)
         return (
             f"Held-out loss rose ({_from_to(before.val_loss, now.val_loss)}) while training "
             f"loss fell ({_from_to(before.loss, now.loss)}): the model may be starting to "
@@ -188,9 +210,32 @@ def observe_epoch(history: Sequence[EpochRecord], index: int, n_classes: int | N
     )
 
 
-def observe(history: Sequence[EpochRecord], n_classes: int | None = None) -> list[str]:
+def _wobble(
+    history: Sequence[EpochRecord], before: EpochRecord, now: EpochRecord, d_loss: float,
+    n_held_out: int | None,
+) -> str:
+    assert now.val_loss is not None and before.val_loss is not None
+    start = _val_scale(history, before)
+    lost = _sequences_lost(before, now, n_held_out)
+    if lost > 0:
+        accuracy = (f"held-out accuracy fell by {lost} of {n_held_out} sequences "
+                    f"({_pct(before.val_accuracy or 0.0)} → {_pct(now.val_accuracy or 0.0)}), "
+                    f"fewer than the {SIGN_TEST} that would be more than chance")
+    else:
+        accuracy = f"held-out accuracy held at {_pct(now.val_accuracy or 0.0)}"
+    return (
+        f"Loss fell {_pct(-d_loss)} ({_from_to(before.loss, now.loss)}): learning. Held-out "
+        f"loss rose slightly ({_from_to(before.val_loss, now.val_loss)}, "
+        f"{(now.val_loss - before.val_loss) / start:.1%} of its first {_loss(start)}) and "
+        f"{accuracy}: a wobble after convergence, worth watching if it continues."
+    )
+
+
+def observe(
+    history: Sequence[EpochRecord], n_classes: int | None = None, n_held_out: int | None = None
+) -> list[str]:
     """One observation per epoch."""
-    return [observe_epoch(history, i, n_classes) for i in range(len(history))]
+    return [observe_epoch(history, i, n_classes, n_held_out) for i in range(len(history))]
 
 
 FORGETTING_RATIO = 1e-2  # ∂loss/∂h_1 below this share of ∂loss/∂h_T: the start is out of reach

@@ -1,24 +1,30 @@
 """How many epochs to train on all the data: chosen on a held-out split, then trained again.
 
-Text sets are small, and holding a fifth out for early stopping costs the final model a fifth
-of its examples. So the epoch count is chosen the usual way (early stopping on a stratified
-held-out split, by held-out accuracy, the first best epoch), and the run then trains a fresh
-model on every training example for that many epochs:
+Small sets pay for a held-out fifth with a fifth of their examples. So the epoch count is chosen
+the usual way (early stopping on a stratified held-out split, keeping the best weights), and the
+final model is a fresh one trained on every training example for that many epochs:
 
-    pass 1   80 % train ──► epochs 1…k, held-out accuracy peaks at epoch e   (model discarded)
-    pass 2  100 % train ──► epochs 1…e                                        (the run's model)
+    pass 1   80 % train ──► epochs 1…k, the held-out score is best at epoch e   (model scored)
+    pass 2  100 % train ──► epochs 1…e                                          (the run's model)
+
+Both users of this rule share pass 1 and the choice of e from here: `train --text` (e by
+held-out accuracy, choose_epochs) and the no-flag defaults (choose.py: e by held-out loss, and
+each candidate's pass-1 model scored on the held-out part to choose between candidates).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.model import SequenceClassifier
-from rnntrace.train import fit
+from rnntrace.records import EpochEnd, History
+from rnntrace.train import Split, fit
 
 
 @dataclass
@@ -34,14 +40,40 @@ class EpochChoice:
                 f"{self.ran}; the run trains on all the training data for {self.epochs} epochs")
 
 
+def held_out_pass(
+    model_config: ModelConfig,
+    data: SequenceSet | Split,
+    config: TrainConfig,
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+) -> tuple[SequenceClassifier, History]:
+    """Pass 1: a fresh model, seeded as a run seeds it, trained with early stopping on the
+    held-out part (a Split's, or `config.val_fraction` of `data`); it ends on its best weights."""
+    torch.manual_seed(config.seed)  # initial weights, as run_experiment seeds them
+    model = SequenceClassifier.from_config(model_config)
+    history = fit(model, data, None, replace(config, checkpoint=False), checkpoints=None,
+                  on_epoch_end=on_epoch_end)
+    return model, history
+
+
+def best_epoch(history: History, by: str) -> int:
+    """The first epoch (from 1) of lowest held-out loss (`by="loss"`) or highest held-out
+    accuracy (`by="accuracy"`; training accuracy for epochs without a held-out score)."""
+    records = history.records
+    if not records:
+        return 1
+    if by == "loss":
+        losses = [(r.val_loss, i) for i, r in enumerate(records) if r.val_loss is not None]
+        return 1 + min(losses)[1] if losses else 1
+    accuracies = [r.val_accuracy if r.val_accuracy is not None else r.accuracy for r in records]
+    return 1 + max(range(len(accuracies)), key=lambda i: (accuracies[i], -i))
+
+
 def choose_epochs(
     model_config: ModelConfig, data: SequenceSet, config: TrainConfig
 ) -> EpochChoice:
-    """Pass 1: early stopping on `config.val_fraction` of `data`; the epoch of best accuracy."""
-    torch.manual_seed(config.seed)
-    model = SequenceClassifier.from_config(model_config)
-    history = fit(model, data, None, replace(config, checkpoint=False), checkpoints=None)
-    accuracies = [r.val_accuracy if r.val_accuracy is not None else r.accuracy
-                  for r in history.records]
-    best = max(range(len(accuracies)), key=lambda i: (accuracies[i], -i))
-    return EpochChoice(best + 1, len(accuracies), float(accuracies[best]))
+    """Pass 1 on `config.val_fraction` of `data`; the first epoch of best held-out accuracy."""
+    _, history = held_out_pass(model_config, data, config)
+    epoch = best_epoch(history, "accuracy")
+    record = history.records[epoch - 1]
+    accuracy = record.val_accuracy if record.val_accuracy is not None else record.accuracy
+    return EpochChoice(epoch, len(history.records), float(accuracy))

@@ -296,7 +296,8 @@ class _Loop:
             history = self.history
             history.records.append(record)
             record.observation = observe_epoch(
-                history.records, len(history.records) - 1, self.model.config.n_classes
+                history.records, len(history.records) - 1, self.model.config.n_classes,
+                len(val) if val is not None else None,
             )
             history.train_seconds.append(seconds)
             history.seqs_per_s.append(n / seconds if seconds > 0 else float("inf"))

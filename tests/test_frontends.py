@@ -1,0 +1,87 @@
+"""The conv front end's BatchNorm: training statistics from the real steps alone.
+
+Truth is torch's own nn.BatchNorm1d run on the real steps of the batch laid end to end, with
+no padding in it at all.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rnntrace.frontends import FrontEnd, MaskedBatchNorm1d
+
+LENGTHS = [7, 2, 5, 1]
+C, T = 4, 7
+
+
+def _padded() -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    x = torch.randn(len(LENGTHS), C, T) * 2 + 1  # (B, C, T)
+    for i, n in enumerate(LENGTHS):
+        x[i, :, n:] = 50.0  # padding that would move the statistics if it were counted
+    mask = (torch.arange(T).view(1, 1, -1) < torch.tensor(LENGTHS).view(-1, 1, 1)).float()
+    return x, mask  # mask (B, 1, T)
+
+
+def _real_steps(x: torch.Tensor) -> torch.Tensor:
+    """(1, C, N): every sequence's real steps side by side, N = sum of lengths."""
+    return torch.cat([x[i, :, :n] for i, n in enumerate(LENGTHS)], dim=1).unsqueeze(0)
+
+
+def _pair(momentum: float | None) -> tuple[MaskedBatchNorm1d, nn.BatchNorm1d]:
+    masked, plain = MaskedBatchNorm1d(C, momentum=momentum), nn.BatchNorm1d(C, momentum=momentum)
+    with torch.no_grad():
+        masked.weight.copy_(torch.tensor([0.5, 1.5, -1.0, 2.0]))
+        masked.bias.copy_(torch.tensor([0.1, -0.3, 0.0, 1.0]))
+    plain.load_state_dict(masked.state_dict())  # the same names and values
+    return masked, plain
+
+
+def test_training_statistics_equal_batchnorm_over_the_real_steps_alone() -> None:
+    x, mask = _padded()
+    for momentum in (0.1, None):  # exponential and cumulative running averages
+        masked, plain = _pair(momentum)
+        for _ in range(2):  # two updates of the running statistics
+            out = masked(x, mask)
+            truth = plain(_real_steps(x))
+            assert torch.allclose(_real_steps(out), truth, atol=1e-5)
+        assert torch.allclose(masked.running_mean, plain.running_mean, atol=1e-6)
+        assert torch.allclose(masked.running_var, plain.running_var, atol=1e-5)
+        assert int(masked.num_batches_tracked) == int(plain.num_batches_tracked) == 2
+
+
+def test_padding_does_not_change_a_sequence_in_training() -> None:
+    x, mask = _padded()
+    masked, _ = _pair(0.1)
+    out = masked(x, mask)
+    changed = torch.where(mask.bool(), x, torch.tensor(-7.0))  # other padding values
+    again, _ = _pair(0.1)
+    assert torch.allclose(_real_steps(again(changed, mask)), _real_steps(out), atol=1e-6)
+
+
+def test_without_a_mask_and_in_eval_it_is_batchnorm() -> None:
+    x, mask = _padded()
+    masked, plain = _pair(0.1)
+    assert torch.allclose(masked(x), plain(x), atol=1e-6)  # training, no mask: every step
+    masked.eval()
+    plain.eval()
+    assert torch.equal(masked(x, mask), plain(x))  # eval: the running statistics
+
+
+def test_front_end_trains_on_real_steps_only() -> None:
+    """One training step of the conv front end sees the same statistics however long the
+    padding is: a batch padded to 9 steps and to 30 steps give the same real outputs."""
+    torch.manual_seed(0)
+    lengths = torch.tensor([9, 3, 6])
+    x = torch.randn(3, 9, 2)
+    outputs = []
+    for steps in (9, 30):
+        torch.manual_seed(1)
+        front = FrontEnd(2, "conv", window=1).train()
+        padded = torch.nn.functional.pad(x, (0, 0, 0, steps - 9), value=4.0)  # (B, steps, F)
+        outputs.append(front(padded, lengths)[:, :9])
+        running = front.blocks[0][1].running_mean.clone()
+        outputs.append(running.view(1, 1, -1).expand(3, 9, -1))
+    assert torch.allclose(outputs[0], outputs[2], atol=1e-5)
+    assert torch.allclose(outputs[1], outputs[3], atol=1e-6)
