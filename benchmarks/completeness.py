@@ -1,6 +1,7 @@
 """Integrated Gradients' completeness check over many sequences, cells and directions.
 
     python benchmarks/completeness.py [--data ../shared/data] [--epochs 5 30] [--n 40]
+                                      [--only BasicMotions] [--models all|lesson|defaults]
 
 For the lesson (1000 × 10 × 5) and, when ../shared/data is there, BasicMotions (40 equal-length
 sequences) and PickupGestureWiimoteZ (lengths 29–361: a padded batch for a unidirectional layer,
@@ -52,16 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--epochs", type=int, nargs="+", default=[5, 30])
     parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--only", nargs="*", default=None, help="set names (lesson, BasicMotions…)")
+    parser.add_argument("--models", choices=("all", "lesson", "defaults"), default="all",
+                        help="the lesson's hidden-8 cells, the no-flag candidates, or both")
     args = parser.parse_args(argv)
     print(f"{'set':22} {'model':22} {'ep':>3} {'acc':>5} {'holds':>7} {'worst':>9} "
           f"{'pieces':>6} {'jumps':>5} {'apart':>7} {'evals':>6} {'s/seq':>6}")
     for name, train, test in sets(args.data):
+        if args.only and name not in args.only:
+            continue
         batch = "packed" if not bool((test.lengths == test.max_length).all()) else "equal"
         runs: list[tuple[int, dict[str, Any], float]] = [
             (epochs, {"cell": cell, "hidden_size": 8, "bidirectional": bi}, 0.01)
             for epochs in args.epochs for cell in ("rnn", "lstm", "gru") for bi in (False, True)
-        ]
-        if name != "lesson":
+        ] if args.models != "defaults" else []
+        if name != "lesson" and args.models != "lesson":
             window = auto_window(train.max_length)
             runs += [(40, {"cell": "gru", "hidden_size": 64, "bidirectional": bi,
                            "front_end": "conv", "window": window, "summary": summary}, 3e-3)
