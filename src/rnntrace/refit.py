@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from rnntrace.averaging import averaged_continuation
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.model import SequenceClassifier
@@ -45,13 +46,20 @@ def held_out_pass(
     data: SequenceSet | Split,
     config: TrainConfig,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    *,
+    average: bool = False,
 ) -> tuple[SequenceClassifier, History]:
     """Pass 1: a fresh model, seeded as a run seeds it, trained with early stopping on the
-    held-out part (a Split's, or `config.val_fraction` of `data`); it ends on its best weights."""
+    held-out part (a Split's, or `config.val_fraction` of `data`); it ends on its best weights,
+    or with `average` (a Split only) on the weights averaged over more epochs from there
+    (averaging.averaged_continuation), as the refit will end."""
     torch.manual_seed(config.seed)  # initial weights, as run_experiment seeds them
     model = SequenceClassifier.from_config(model_config)
     history = fit(model, data, None, replace(config, checkpoint=False), checkpoints=None,
                   on_epoch_end=on_epoch_end)
+    diverged = (history.stop_reason or "").startswith("non-finite")
+    if average and isinstance(data, Split) and not diverged:
+        averaged_continuation(model, data.train, config)
     return model, history
 
 

@@ -1,0 +1,71 @@
+"""averaging.py: the model ends on the mean of its per-epoch weights, deterministically."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnntrace.averaging import SWA_EPOCHS, averaged_continuation
+from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.model import SequenceClassifier
+from rnntrace.records import EpochEnd
+from rnntrace.refit import held_out_pass
+from rnntrace.train import split
+
+
+def _data() -> SequenceSet:
+    rng = np.random.default_rng(0)
+    labels = np.arange(24) % 2
+    values = (rng.normal(0, 1, (24, 8, 2)) + labels[:, None, None]).astype(np.float32)
+    lengths = np.array([8, 5, 7, 6] * 6)
+    return SequenceSet(values, lengths, labels, ["a", "b"], ["x", "y"],
+                       [str(i) for i in range(24)], "two")
+
+
+# A conv front end: its BatchNorm has float buffers (averaged) and an integer one (the last).
+_MODEL = ModelConfig(n_features=2, n_classes=2, hidden_size=4, cell="gru", front_end="conv",
+                     window=2, summary="max")
+_TRAIN = TrainConfig(epochs=3, batch_size=8, seed=1, threads=1, val_fraction=0.25, patience=2)
+
+
+def _continued(seed: int) -> tuple[dict[str, Tensor], list[dict[str, Tensor]]]:
+    data = _data()
+    torch.manual_seed(seed)
+    model = SequenceClassifier.from_config(_MODEL)
+    seen: list[dict[str, Tensor]] = []
+
+    def keep(_: EpochEnd) -> None:  # the test's own copy of each epoch's weights
+        seen.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+
+    averaged_continuation(model, data, TrainConfig(batch_size=8, seed=seed, threads=1), keep)
+    return model.state_dict(), seen
+
+
+def test_the_model_ends_on_the_mean_of_its_per_epoch_weights() -> None:
+    final, seen = _continued(0)
+    assert len(seen) == SWA_EPOCHS
+    assert any(not torch.equal(seen[0][k], seen[-1][k]) for k in final)  # the weights moved
+    for key, value in final.items():
+        if value.is_floating_point():
+            expected = torch.stack([s[key].double() for s in seen]).mean(0).to(value.dtype)
+            torch.testing.assert_close(value, expected, rtol=1e-6, atol=1e-7)
+        else:  # BatchNorm's batch counter: the last epoch's
+            assert torch.equal(value, seen[-1][key])
+    assert any(not v.is_floating_point() for v in final.values())
+
+
+def test_averaging_is_deterministic_for_a_seed() -> None:
+    first, _ = _continued(3)
+    again, _ = _continued(3)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+
+
+def test_the_scored_candidate_is_the_best_weights_averaged_on_from_there() -> None:
+    parts = split(_data(), None, _TRAIN)
+    averaged, history = held_out_pass(_MODEL, parts, _TRAIN, average=True)
+    plain, again = held_out_pass(_MODEL, parts, _TRAIN)
+    assert [r.val_loss for r in history.records] == [r.val_loss for r in again.records]
+    averaged_continuation(plain, parts.train, _TRAIN)
+    assert all(torch.equal(v, plain.state_dict()[k]) for k, v in averaged.state_dict().items())
