@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 import torch
 from torch import Tensor
 
 from rnntrace.averaging import SWA_EPOCHS, averaged_continuation
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.synthetic import lesson
+from rnntrace.errors import ConfigError
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import EpochEnd
 from rnntrace.refit import held_out_pass
@@ -69,3 +74,20 @@ def test_the_scored_candidate_is_the_best_weights_averaged_on_from_there() -> No
     assert [r.val_loss for r in history.records] == [r.val_loss for r in again.records]
     averaged_continuation(plain, parts.train, _TRAIN)
     assert all(torch.equal(v, plain.state_dict()[k]) for k, v in averaged.state_dict().items())
+
+
+def test_the_averaging_is_a_setting_a_resumed_run_reads_back(tmp_path: Path) -> None:
+    """TrainConfig.average_epochs lives in the checkpoint and in config.json, so a run broken off
+    before its averaging and resumed (its settings rebuilt from the checkpoint) still averages."""
+    from rnntrace import checkpoint
+    from rnntrace.train import fit
+
+    data = lesson(n_sequences=60, seed=4)
+    torch.manual_seed(0)
+    model = SequenceClassifier(5, 3, 4, "gru")
+    fit(model, data, None, TrainConfig(epochs=2, seed=1, average_epochs=3),
+        checkpoints=tmp_path)  # what a run leaves before its averaging
+    _, train = checkpoint.configs(checkpoint.load(tmp_path / "last.pt"))
+    assert train.average_epochs == 3
+    with pytest.raises(ConfigError, match="negative"):
+        TrainConfig(average_epochs=-1)

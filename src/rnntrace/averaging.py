@@ -68,11 +68,13 @@ def averaged_continuation(
     model: SequenceClassifier, data: SequenceSet | RowSubset, config: TrainConfig,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
 ) -> History:
-    """Train `model` on `data` for SWA_EPOCHS more epochs at the constant SWA_LR (no held-out
-    part, no early stopping) and end on the mean of its weights after each of them."""
+    """Train `model` on `data` for `config.average_epochs` (else SWA_EPOCHS) more epochs at the
+    constant SWA_LR (no held-out part, no early stopping) and end on the mean of its weights
+    after each of them."""
     kept = EpochWeights(model, on_epoch_end)
-    more = replace(config, epochs=SWA_EPOCHS, lr=SWA_LR, lr_schedule="none", patience=None,
-                   val_fraction=0.0, checkpoint=False)
+    more = replace(config, epochs=config.average_epochs or SWA_EPOCHS, average_epochs=0,
+                   lr=SWA_LR, lr_schedule="none", patience=None, val_fraction=0.0,
+                   checkpoint=False)
     history = fit(model, data, None, more, checkpoints=None, on_epoch_end=kept)
     if history.stop_reason is None and history.records:
         model.load_state_dict(kept.average(1, len(history.records)))

@@ -145,7 +145,7 @@ def choose(
     epochs = int(fixed_train.get("epochs", max(winner.best_epoch, MIN_FINAL_EPOCHS)))
     train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                val_fraction=0.0 if val is None else val_fraction,
-                               lr_schedule=schedule, **engine)
+                               lr_schedule=schedule, average_epochs=SWA_EPOCHS, **engine)
     settings = {k: getattr(model_config, k) for k in MODEL_KEYS} | {
         "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs,
         "averaged_epochs": SWA_EPOCHS, "averaging_lr": SWA_LR}

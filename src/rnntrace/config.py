@@ -115,6 +115,9 @@ class TrainConfig:
     lr_schedule: str = "none"  # none | plateau (halve the lr when held-out loss stalls) | cosine
     checkpoint: bool = True  # write <run>/checkpoints/last.pt after every epoch, for --resume
     bucket: bool = True  # batch sequences of similar length together (variable-length data)
+    # After training: this many more epochs at a constant small lr, ending on the mean of their
+    # weights (averaging.py); the no-flag defaults set it, 0 leaves the model as trained.
+    average_epochs: int = 0
 
     def __post_init__(self) -> None:
         if self.patience is not None and self.patience < 1:
@@ -135,6 +138,8 @@ class TrainConfig:
             raise ConfigError(f"clip norm must be positive, got {self.clip_grad_norm}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
+        if self.average_epochs < 0:
+            raise ConfigError(f"averaged epochs cannot be negative, got {self.average_epochs}")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ConfigError(f"unknown device {self.device!r}: choose cpu, cuda or auto")
 

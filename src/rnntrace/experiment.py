@@ -64,9 +64,10 @@ def run_experiment(
     directory from its last checkpoint (the settings must match the checkpoint's; see
     checkpoint.configs). `tensorboard` also writes event files. `vocabulary`: a text run's
     (rnntrace.data.text), saved with the run and used to show its tokens.
-    `choice` (choose.choose) is stored in the trace; with it the model then ends on averaged
-    weights (averaging.averaged_continuation, as each candidate was scored), whose extra epochs
-    are not in the run's history or metrics.
+    `choice` (choose.choose) is stored in the trace. With `train_config.average_epochs` (the
+    no-flag defaults set it) the model then ends on averaged weights
+    (averaging.averaged_continuation, as each candidate was scored), whose extra epochs are not
+    in the run's history or metrics.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -92,7 +93,8 @@ def run_experiment(
         log = _epoch_log(path, state, board, on_epoch_end, world.is_main)
         history = fit(model, parts, config=train_config, on_epoch_end=log,
                       checkpoints=path / checkpoint.CHECKPOINTS, resume=state)
-        if choice is not None and history.stop_reason is None:
+        if train_config.average_epochs and history.stop_reason is None:
+            # In the run's settings, so a resumed run ends the same way as an unbroken one.
             averaged_continuation(model, parts.train, train_config)
         with intra_op_threads(history.threads):
             trace = assemble_trace(model, data, history, config=config,

@@ -50,6 +50,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "train.batch_size": (1, 1_048_576),
     "train.threads": (1, 4096),
     "train.patience": (1, 1_000_000),
+    "train.average_epochs": (0, 1_000_000),
     "data.n_sequences": (0, 10**12),
     "data.max_length": (0, 10_000_000),
     "data.n_features": (0, 1_000_000),
