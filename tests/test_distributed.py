@@ -98,6 +98,26 @@ def test_torchrun_demo_writes_one_run_from_rank_zero(tmp_path: Path) -> None:
     assert all(torch.allclose(a[k], b[k], atol=1e-4) for k in a)
 
 
+def test_torchrun_no_flag_train_fits_many_times_in_one_process_group(tmp_path: Path) -> None:
+    # The defaults fit each candidate, the final model, and averaging after each: every fit
+    # joins the same group. Making a group anew after leaving one hung the ranks for ever.
+    fixture = Path(__file__).parent / "fixtures" / "JapaneseVowelsMini.ts"
+    args = ["train", str(fixture), "--nan", "fill", "--epochs", "2", "--json"]
+    out, single = tmp_path / "two", tmp_path / "one"
+    done = subprocess.run(_torchrun("-m", "rnntrace", *args, "--out", str(out)),
+                          env=_env(), timeout=240, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from rnntrace.cli import main
+
+    assert main([*args, "--out", str(single)]) == 0
+    two, one = (json.loads((p / "trace.json").read_text()) for p in (out, single))
+    assert two["meta"]["world_size"] == 2
+    assert two["config"]["train"]["average_epochs"] > 0
+    assert two["choice"]["chosen"] == one["choice"]["chosen"]
+    a, b = load_file(out / "model.safetensors"), load_file(single / "model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=1e-4) for k in a)
+
+
 def test_each_rank_takes_a_disjoint_share_of_a_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     index = torch.arange(10)
     shares = [shard(index, World(rank=r, size=3)) for r in range(3)]

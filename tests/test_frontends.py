@@ -85,3 +85,37 @@ def test_front_end_trains_on_real_steps_only() -> None:
         outputs.append(running.view(1, 1, -1).expand(3, 9, -1))
     assert torch.allclose(outputs[0], outputs[2], atol=1e-5)
     assert torch.allclose(outputs[1], outputs[3], atol=1e-6)
+
+
+def test_weights_saved_with_convolution_biases_load_to_the_same_outputs(tmp_path) -> None:
+    # Runs saved before the convolutions lost their (meaningless) bias still load and predict
+    # exactly as they did: the old block, computed here with torch.nn.functional, is the truth.
+    from safetensors.torch import save_file
+
+    from rnntrace.model import SequenceClassifier
+    from rnntrace.run import load_weights
+
+    torch.manual_seed(1)
+    model = SequenceClassifier(n_features=2, front_end="conv", window=3).eval()
+    old = {k: v.clone() for k, v in model.state_dict().items()}
+    biases = {}
+    for i in range(len(model.front.blocks)):  # type: ignore[union-attr]
+        biases[i] = torch.randn(old[f"front.blocks.{i}.1.running_mean"].shape)
+        old[f"front.blocks.{i}.0.bias"] = biases[i]
+        old[f"front.blocks.{i}.1.running_mean"] = torch.randn(biases[i].shape)
+        old[f"front.blocks.{i}.1.running_var"] = torch.rand(biases[i].shape) + 0.5
+    save_file(old, tmp_path / "model.safetensors")
+    load_weights(tmp_path / "model.safetensors", model)
+
+    z = torch.randn(3, 12, 2)
+    expected = z.reshape(3, 4, 6).transpose(1, 2)  # windows of 3 steps, (B, 6, T/3)
+    for i in range(len(biases)):
+        p = f"front.blocks.{i}."
+        conv = nn.functional.conv1d(expected, old[p + "0.weight"], biases[i],
+                                    padding=old[p + "0.weight"].shape[-1] // 2)
+        expected = torch.relu(nn.functional.batch_norm(
+            conv, old[p + "1.running_mean"], old[p + "1.running_var"],
+            old[p + "1.weight"], old[p + "1.bias"], training=False, eps=1e-5))
+    with torch.no_grad():
+        got = model.front(z)  # type: ignore[misc]
+    assert torch.allclose(got, expected.transpose(1, 2), atol=1e-5)

@@ -59,6 +59,21 @@ def test_fit_learns_the_lesson_and_records_what_it_measured() -> None:
     assert all(s > 0 for s in history.seqs_per_s) and len(history.train_seconds) == 5
 
 
+@pytest.mark.parametrize("settings", [
+    {"front_end": "conv", "cell": "gru", "hidden_size": 16},  # BatchNorm
+    {"num_layers": 2, "dropout": 0.5},
+])
+def test_held_out_scores_are_the_eval_mode_model_s(settings: dict[str, object]) -> None:
+    # Scored in training mode, dropout would perturb the held-out score, and BatchNorm would
+    # normalise by the held-out batch and fold it into the running statistics.
+    train, held = _split(lesson(seed=0))
+    model = _model(**settings)
+    history = fit(model, train, held, TrainConfig(epochs=2))
+    loss, accuracy = evaluate(model, held)
+    assert history.records[-1].val_loss == pytest.approx(loss, rel=1e-6)
+    assert history.records[-1].val_accuracy == accuracy
+
+
 def test_same_seed_same_weights_and_other_seed_differs() -> None:
     data = lesson(seed=1)
     weights = []

@@ -19,6 +19,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Docstrings are wrapped for the source; markdown reflows each paragraph to the terminal.
+    rich_markup_mode="markdown",
 )
 
 def _show_version(value: bool) -> None:
@@ -46,7 +48,7 @@ Seed = Annotated[int, typer.Option(help="Seed for data, split, initial weights a
 
 Out = Annotated[
     Path | None,
-    typer.Option("--out", help="Run directory to write (default: runs/<command>-<time>)."),
+    typer.Option("--out", help="Run directory to write (default: `runs/<command>-<time>`)."),
 ]
 
 
@@ -301,7 +303,7 @@ def train(
     auto): a few candidates are scored on held-out training sequences. --preset lesson uses the
     defaults shown.
 
-    Text (a folder of <class>.txt files, a .txt file, or a table with --text) gets its own
+    Text (a folder of `<class>.txt` files, a .txt file, or a table with --text) gets its own
     defaults: Embedding(32, dropout 0.3) → GRU(128) at lr 0.003; the epochs are chosen on a
     held-out split (early stopping, the epoch of best held-out accuracy), then a fresh model
     trains on all the training data for that many. --epochs skips the choice.

@@ -1,4 +1,4 @@
-"""Data-parallel training under torchrun: the world from the environment, one process group per fit.
+"""Data-parallel training under torchrun: the world from the environment, one group a process.
 
 torchrun starts one process per rank and tells each who it is through environment variables
 (WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT). Every rank walks the same seeded
@@ -14,6 +14,7 @@ gradients equal the single-process gradient of the whole batch.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 from collections.abc import Iterator
@@ -59,31 +60,36 @@ def from_env() -> World:
 
 @contextmanager
 def process_group(device: torch.device) -> Iterator[World]:
-    """Join the process group torchrun set up (gloo on CPU, NCCL on CUDA); leave it at the end.
+    """Join the process group torchrun set up (gloo on CPU, NCCL on CUDA), once per process.
 
-    A group that already exists (the caller made it) is used and left alone.
+    The group is left when the process exits, not when the fit ends: a command fits many times
+    (the no-flag defaults train each candidate, then average more epochs), and a group destroyed
+    and made again in one process finds the first one's keys in torchrun's store, where one rank
+    passes the rendezvous and the other waits for ever. A group the caller made is left alone.
     """
     world = from_env()
-    if not world.distributed:
-        yield world
-        return
+    if world.distributed:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            if device.type == "cuda":
+                torch.cuda.set_device(world.local_rank)
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+            atexit.register(_leave)
+    yield world
+
+
+def _leave() -> None:
     import torch.distributed as dist
 
-    if dist.is_initialized():
-        yield world
+    if not dist.is_initialized():
         return
-    if device.type == "cuda":
-        torch.cuda.set_device(world.local_rank)
-    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    try:
-        yield world
-    finally:
-        # A DDP wrapper left in a reference cycle keeps the gloo group alive until the interpreter
-        # shuts down, when its worker thread aborts the process trying to take the GIL: collect
-        # it now, then leave together so no rank tears down a connection another still uses.
-        gc.collect()
-        dist.barrier()
-        dist.destroy_process_group()
+    # A DDP wrapper left in a reference cycle keeps the gloo group alive until the interpreter
+    # shuts down, when its worker thread aborts the process trying to take the GIL: collect it
+    # now, then leave together so no rank tears down a connection another still uses.
+    gc.collect()
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 def shard(index: Tensor, world: World) -> Tensor:

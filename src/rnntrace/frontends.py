@@ -15,17 +15,24 @@ BatchNorm in training takes its batch statistics over the real steps only (Maske
 A plain BatchNorm1d would count the padded steps too: in a batch of series of 29–361 steps
 padded to 361, most positions are padding, so the batch mean and variance (and the running
 statistics that eval uses) would describe the padding more than the data, and a sequence's
-normalisation in training would depend on how long its batch-mates are.
+normalisation in training would depend on how long its batch-mates are. Under torchrun the
+statistics are summed over the ranks (as SyncBatchNorm's are), so two ranks normalise by the
+statistics of the whole global batch, as one process would.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from rnntrace.config import FRONT_ENDS
 
-__all__ = ["FRONT_ENDS", "FrontEnd", "MaskedBatchNorm1d", "to_windows", "window_lengths"]
+__all__ = ["FRONT_ENDS", "FrontEnd", "MaskedBatchNorm1d", "statistics_across_ranks", "to_windows",
+           "window_lengths"]
 CONV_CHANNELS = 64
 CONV_KERNELS = (7, 5, 3)
 
@@ -55,14 +62,22 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     running statistics, with the same momentum rule.
     """
 
+    # Set by train.fit while ranks train together (torchrun): batch statistics then cover every
+    # rank's share of the global batch. Off otherwise, so a forward on one rank never waits.
+    across_ranks = False
+
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         use_batch = self.training or self.running_mean is None
-        if mask is None or not use_batch:
+        if not use_batch or (mask is None and not self.across_ranks):
             return super().forward(x)
-        n = mask.sum()  # real steps in the batch
-        mean = (x * mask).sum(dim=(0, 2)) / n  # (C,)
+        if mask is None:
+            mask = x.new_ones(x.size(0), 1, x.size(2))
+        totals = _sum_over_ranks(torch.cat([mask.sum().view(1), (x * mask).sum(dim=(0, 2))]),
+                                 self.across_ranks)
+        n = totals[0]  # real steps in the (global) batch
+        mean = totals[1:] / n  # (C,)
         centred = (x - mean.view(1, -1, 1)) * mask  # (B, C, T), zero at padding
-        var = (centred * centred).sum(dim=(0, 2)) / n  # (C,) biased, as BatchNorm normalises
+        var = _sum_over_ranks((centred * centred).sum(dim=(0, 2)), self.across_ranks) / n
         if self.training and self.track_running_stats and self.running_mean is not None:
             assert self.running_var is not None and self.num_batches_tracked is not None
             self.num_batches_tracked.add_(1)
@@ -78,15 +93,68 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         return out
 
 
+class _SumOverRanks(torch.autograd.Function):
+    """all_reduce(SUM) with its gradient: each rank's input reaches every rank's loss, so the
+    gradient of an input is the sum over ranks of the gradients of the sum (as SyncBatchNorm)."""
+
+    @staticmethod
+    def forward(ctx: Any, tensor: Tensor) -> Tensor:
+        import torch.distributed as dist
+
+        tensor = tensor.clone()
+        dist.all_reduce(tensor)
+        return tensor
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        return _SumOverRanks.apply(grad.contiguous())  # type: ignore[no-any-return,no-untyped-call]
+
+
+def _sum_over_ranks(tensor: Tensor, across_ranks: bool) -> Tensor:
+    return _SumOverRanks.apply(tensor) if across_ranks else tensor  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def statistics_across_ranks(model: nn.Module, on: bool) -> Iterator[None]:
+    """While training under torchrun: every MaskedBatchNorm1d of `model` sums its batch
+    statistics over the ranks."""
+    norms = [m for m in model.modules() if isinstance(m, MaskedBatchNorm1d)]
+    for m in norms:
+        m.across_ranks = on
+    try:
+        yield
+    finally:
+        for m in norms:
+            m.across_ranks = False
+
+
 class ConvBlock(nn.Sequential):
     """Conv1d → MaskedBatchNorm1d → ReLU on (B, C, T); the mask reaches the BatchNorm.
 
     A Sequential, so its parameters keep the names blocks.i.0 (conv) and blocks.i.1 (norm).
+    The convolution has no bias: BatchNorm subtracts every channel's mean right after, so a
+    bias there gets a gradient of zero up to rounding, which Adam scales up into steps of full
+    size: a parameter that wanders and means nothing.
     """
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         conv, norm, relu = self[0], self[1], self[2]
         return relu(norm(conv(x), mask))  # type: ignore[no-any-return]
+
+
+def fold_conv_biases(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Weights saved when the front end's convolutions had a bias, as today's model holds them.
+
+    BatchNorm(conv(x) + b) with running mean m is exactly BatchNorm(conv(x)) with running mean
+    m − b, in eval mode and in training; other weights are returned as they are.
+    """
+    folded = dict(tensors)
+    for key in tensors:
+        block, _, rest = key.rpartition(".0.")
+        running_mean = f"{block}.1.running_mean"
+        if rest == "bias" and ".blocks." in key and running_mean in tensors:
+            folded[running_mean] = tensors[running_mean] - folded.pop(key)
+    return folded
 
 
 class FrontEnd(nn.Module):
@@ -100,7 +168,7 @@ class FrontEnd(nn.Module):
         if kind == "conv":
             for kernel in CONV_KERNELS:
                 self.blocks.append(ConvBlock(
-                    nn.Conv1d(size, CONV_CHANNELS, kernel, padding=kernel // 2),
+                    nn.Conv1d(size, CONV_CHANNELS, kernel, padding=kernel // 2, bias=False),
                     MaskedBatchNorm1d(CONV_CHANNELS),
                     nn.ReLU(),
                 ))

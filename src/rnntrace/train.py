@@ -22,6 +22,7 @@ from rnntrace.data.sequences import FloatArray, SequenceSet, stratified_split
 from rnntrace.data.streaming import RowSubset, batch_source, feature_stats, is_memory_mapped
 from rnntrace.distributed import World
 from rnntrace.errors import DataError, RunError
+from rnntrace.frontends import statistics_across_ranks
 from rnntrace.model import SequenceClassifier, Standardize
 from rnntrace.observations import observe_epoch
 from rnntrace.records import EpochEnd, EpochRecord, History
@@ -162,7 +163,8 @@ def fit(
             device = torch.device("cuda", world.local_rank)
         model.to(device)
         loop = _Loop(model, config, device, world, checkpoints)
-        with intra_op_threads(loop.history.threads):
+        with intra_op_threads(loop.history.threads), \
+                statistics_across_ranks(model, world.distributed):
             if resume is not None:
                 try:
                     loop.restore(resume)
@@ -177,7 +179,7 @@ def fit(
                 on_epoch_end,
             )
         history = loop.history
-        del loop  # its DDP wrapper must be gone before the process group is destroyed
+        del loop  # its DDP wrapper must be gone before the process group is left (at exit)
         return history
 
 
@@ -281,9 +283,7 @@ class _Loop:
             last_good = _clone(self.model.state_dict())
             seconds, sums, steps = self._train_epoch(train)
             n = len(train)
-            val_loss, val_acc = (
-                _eval_sums(self.model, val, 256, self.world) if val is not None else (None, None)
-            )
+            val_loss, val_acc = self._score_held_out(val) if val is not None else (None, None)
             record = EpochRecord(
                 epoch=epoch,
                 loss=float(sums[0]) / n,
@@ -312,6 +312,16 @@ class _Loop:
             if history.stop_reason is not None:
                 return
         self._keep_best()
+
+    def _score_held_out(self, val: BatchSource) -> tuple[float, float]:
+        # In eval mode, as the model will be used: in training mode dropout would perturb the
+        # score and BatchNorm would normalise by the held-out batch and fold it into its
+        # running statistics.
+        self.model.eval()
+        try:
+            return _eval_sums(self.model, val, 256, self.world)
+        finally:
+            self.model.train()
 
     def _keep_best(self) -> None:
         """With early stopping, end on the best held-out weights even when every epoch ran."""
