@@ -87,3 +87,30 @@ def test_fit_takes_the_split_and_its_statistics() -> None:
     fit(own, data, config=config)  # splits and standardises the same way by itself
     for a, b in zip(given.state_dict().values(), own.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_tracing_a_model_in_training_mode_changes_none_of_its_state() -> None:
+    # fit leaves a model in training mode. Tracing it must read it as it predicts: a forward in
+    # training mode would fold the traced sequence into BatchNorm's running statistics (the
+    # step-through did), and the saved model would no longer be the one trained.
+    from rnntrace.experiment import explain_held_out
+
+    data = lesson(n_sequences=40, seed=2)
+    torch.manual_seed(0)
+    model = SequenceClassifier(5, 3, 8, "gru", num_layers=2, dropout=0.5, front_end="conv",
+                               summary="max")
+    parts = split(data, None, TrainConfig(seed=0))
+    history = fit(model, parts, config=TrainConfig(epochs=1, batch_size=8))
+    assert model.training
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trace = assemble_trace(model, data, history, held_out=parts.held_out, test=data)
+    explain_held_out(model, parts.train, parts.held_out, 8)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert model.training
+    model.eval()
+    assert isinstance(parts.held_out, type(data)) and trace.prediction is not None
+    assert parts.held_out.ids[0] == trace.prediction.sequence_id  # the traced sequence
+    with torch.no_grad():
+        x = torch.from_numpy(parts.held_out.sequence(0)).unsqueeze(0)  # alone: no padding
+        rnn_in = model.front(model.inputs(x))[0]  # type: ignore[misc]
+    assert trace.steps[0].x == pytest.approx(rnn_in[0].tolist(), abs=1e-6)

@@ -91,3 +91,36 @@ def test_the_averaging_is_a_setting_a_resumed_run_reads_back(tmp_path: Path) -> 
     assert train.average_epochs == 3
     with pytest.raises(ConfigError, match="negative"):
         TrainConfig(average_epochs=-1)
+
+
+def test_a_run_logs_its_averaged_epochs_after_its_training_epochs(tmp_path: Path) -> None:
+    """metrics.jsonl, on_epoch_end and the trace continue the epoch count through the averaging,
+    and the trace's scores for it are the kept model's on the training data."""
+    import json
+
+    from rnntrace.experiment import run_experiment
+    from rnntrace.records import Trace
+    from rnntrace.render.html import render_report
+    from rnntrace.train import evaluate
+
+    data = _data()
+    seen: list[tuple[int, int]] = []
+    run = run_experiment(
+        data, _MODEL, TrainConfig(epochs=2, batch_size=8, seed=1, threads=1, val_fraction=0.0,
+                                  average_epochs=3),
+        out=tmp_path / "run", on_epoch_end=lambda end: seen.append((end.record.epoch, end.epochs)))
+    assert seen == [(e, 5) for e in range(1, 6)]
+    metrics = (tmp_path / "run" / "metrics.jsonl").read_text()
+    rows = [json.loads(line) for line in metrics.splitlines()]
+    assert [(r["epoch"], r.get("phase")) for r in rows] == [
+        (1, None), (2, None), (3, "averaging"), (4, "averaging"), (5, "averaging")]
+    trace = Trace.from_json((tmp_path / "run" / "trace.json").read_text())
+    assert [r.epoch for r in trace.training] == [1, 2]
+    assert trace.averaging is not None
+    assert [r.epoch for r in trace.averaging.records] == [3, 4, 5]
+    assert [r.loss for r in trace.averaging.records] == [r["loss"] for r in rows[2:]]
+    loss, accuracy = evaluate(run.model, data)  # all of it trained: no held-out part
+    assert trace.averaging.loss == pytest.approx(loss, rel=1e-6)
+    assert trace.averaging.accuracy == accuracy
+    assert "Then 3 more epochs (3–5) at a constant lr 0.001" in render_report(trace)
+    assert "Then 3 more epochs (3–5)" in str(trace)

@@ -26,7 +26,7 @@ from rnntrace.config import TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import EpochEnd, History
+from rnntrace.records import EpochEnd, EpochRecord, History
 from rnntrace.train import fit
 
 SWA_EPOCHS = 20  # epochs averaged after training has converged
@@ -66,16 +66,35 @@ class EpochWeights:
 
 def averaged_continuation(
     model: SequenceClassifier, data: SequenceSet | RowSubset, config: TrainConfig,
-    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None, *, after: int = 0,
 ) -> History:
     """Train `model` on `data` for `config.average_epochs` (else SWA_EPOCHS) more epochs at the
     constant SWA_LR (no held-out part, no early stopping) and end on the mean of its weights
-    after each of them."""
-    kept = EpochWeights(model, on_epoch_end)
-    more = replace(config, epochs=config.average_epochs or SWA_EPOCHS, average_epochs=0,
+    after each of them.
+
+    The epochs are numbered on from `after` (the epochs trained before), in the History returned
+    and in what `on_epoch_end` receives, so they continue a run's log rather than restart it.
+    """
+    epochs = config.average_epochs or SWA_EPOCHS
+
+    def renumbered(end: EpochEnd) -> None:
+        _renumber(end.record, after, epochs)
+        if on_epoch_end is not None:
+            on_epoch_end(replace(end, epochs=after + epochs))
+
+    kept = EpochWeights(model, renumbered)
+    more = replace(config, epochs=epochs, average_epochs=0,
                    lr=SWA_LR, lr_schedule="none", patience=None, val_fraction=0.0,
                    checkpoint=False)
     history = fit(model, data, None, more, checkpoints=None, on_epoch_end=kept)
     if history.stop_reason is None and history.records:
-        model.load_state_dict(kept.average(1, len(history.records)))
+        model.load_state_dict(kept.average(1, len(history.records)))  # kept by their own count
     return history
+
+
+def _renumber(record: EpochRecord, after: int, epochs: int) -> None:
+    k = record.epoch  # 1…epochs as the continuation's own fit counts
+    record.epoch = after + k
+    # The fit's own observation would read this as a run's k-th epoch; it is not one.
+    record.observation = (f"averaging {k} of {epochs}: these weights join the mean the model "
+                          f"ends on")

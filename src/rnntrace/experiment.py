@@ -21,18 +21,18 @@ import torch
 from rnntrace import checkpoint, distributed
 from rnntrace.attribution.records import Explanation
 from rnntrace.attribution.source import save_explanation
-from rnntrace.averaging import averaged_continuation
+from rnntrace.averaging import SWA_LR, averaged_continuation
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
 from rnntrace.model import SequenceClassifier
-from rnntrace.records import Choice, EpochEnd, History
+from rnntrace.records import Averaging, Choice, EpochEnd, History
 from rnntrace.run import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
 from rnntrace.tensorboard import TensorBoardLog
 from rnntrace.tracing.assemble import QUIZ_QUESTIONS, assemble_trace, describe, score_test
-from rnntrace.train import Split, fit, intra_op_threads, split
+from rnntrace.train import Split, evaluate, fit, intra_op_threads, split
 
 __all__ = [
     "QUIZ_QUESTIONS", "Run", "explain_held_out", "run_experiment", "run_lesson", "run_meta",
@@ -66,8 +66,9 @@ def run_experiment(
     (rnntrace.data.text), saved with the run and used to show its tokens.
     `choice` (choose.choose) is stored in the trace. With `train_config.average_epochs` (the
     no-flag defaults set it) the model then ends on averaged weights
-    (averaging.averaged_continuation, as each candidate was scored), whose extra epochs are not
-    in the run's history or metrics.
+    (averaging.averaged_continuation, as each candidate was scored); those epochs continue the
+    run's metrics.jsonl (phase "averaging"), TensorBoard and `on_epoch_end`, and the trace holds
+    them and the mean weights' training scores (Trace.averaging).
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -91,11 +92,22 @@ def run_experiment(
     board = TensorBoardLog(tensorboard) if tensorboard is not None and world.is_main else None
     try:
         log = _epoch_log(path, state, board, on_epoch_end, world.is_main)
-        history = fit(model, parts, config=train_config, on_epoch_end=log,
+        more = train_config.average_epochs
+
+        def training_log(end: EpochEnd) -> None:
+            log(replace(end, epochs=end.epochs + more))  # the averaging's epochs are planned too
+
+        history = fit(model, parts, config=train_config, on_epoch_end=training_log,
                       checkpoints=path / checkpoint.CHECKPOINTS, resume=state)
-        if train_config.average_epochs and history.stop_reason is None:
+        averaging = None
+        if more and history.stop_reason is None:
             # In the run's settings, so a resumed run ends the same way as an unbroken one.
-            averaged_continuation(model, parts.train, train_config)
+            continued = averaged_continuation(
+                model, parts.train, train_config, lambda end: log(end, phase="averaging"),
+                after=history.records[-1].epoch if history.records else 0)
+            if continued.stop_reason is None:
+                loss, accuracy = evaluate(model, parts.train, train_config.batch_size)
+                averaging = Averaging(SWA_LR, continued.records, loss, accuracy)
         with intra_op_threads(history.threads):
             trace = assemble_trace(model, data, history, config=config,
                                    held_out=parts.held_out, test=test)
@@ -104,6 +116,7 @@ def run_experiment(
             explanation = None if model_config.vocab_size else explain_held_out(
                 model, parts.train, parts.held_out, train_config.batch_size)
         trace.choice = choice  # how the settings were chosen (choose.py), when they were
+        trace.averaging = averaging
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)
@@ -143,7 +156,7 @@ def _epoch_log(
     board: TensorBoardLog | None,
     on_epoch_end: Callable[[EpochEnd], Any] | None,
     is_main: bool,
-) -> Callable[[EpochEnd], None]:
+) -> Callable[..., None]:
     """The on_epoch_end that appends to metrics.jsonl (rank 0), TensorBoard and the caller's."""
     metrics = MetricsLog(path / METRICS) if is_main else None
     if metrics is not None and state is not None:
@@ -153,10 +166,11 @@ def _epoch_log(
         for record, secs, speed in rows:
             metrics.append(asdict(record) | {"train_seconds": secs, "seqs_per_s": speed})
 
-    def log_epoch(end: EpochEnd) -> None:
+    def log_epoch(end: EpochEnd, phase: str = "training") -> None:
         if metrics is not None:
             timing = {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
-            metrics.append(asdict(end.record) | timing)
+            marked = {"phase": phase} if phase != "training" else {}  # the lesson's rows as before
+            metrics.append(asdict(end.record) | timing | marked)
         if board is not None:
             board(end)
         if on_epoch_end is not None:

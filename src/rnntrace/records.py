@@ -105,6 +105,17 @@ class PredictionTrace:
 
 
 @dataclass
+class Averaging:
+    """The epochs after training whose weights the model ends on the mean of (averaging.py)."""
+
+    lr: float  # constant over these epochs
+    # Each epoch with its own weights, numbered on from the training epochs; no held-out part.
+    records: list[EpochRecord]
+    loss: float  # the mean weights' loss on the training data: the model the run keeps
+    accuracy: float
+
+
+@dataclass
 class EpochEnd:
     """What `on_epoch_end` receives after each epoch."""
 
@@ -235,6 +246,8 @@ class Trace:
     meta: dict[str, Any] = field(default_factory=dict)
     # Text runs only: the texts in tokens, coloured by a unit's activation (and attribution).
     tokens: TokenTrace | None = None
+    # The epochs trained after `training` whose mean weights the model ends on, when it does.
+    averaging: Averaging | None = None
 
     @property
     def data_flow(self) -> list[Stage]:
@@ -272,8 +285,9 @@ class Trace:
         # Optional parts added later are left out when absent: a lesson's trace reads as before.
         if raw["config"] is not None:
             drop_later_defaults(raw["config"]["model"])
-        if raw["choice"] is None:
-            del raw["choice"]
+        for later in ("choice", "averaging"):
+            if raw[later] is None:
+                del raw[later]
         if raw["prediction"] is not None and raw["prediction"]["summary"] is None:
             del raw["prediction"]["summary"]
         return raw

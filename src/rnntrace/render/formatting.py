@@ -1,10 +1,13 @@
-"""Numbers, shapes and sampled values as short text, shared by the terminal and HTML views."""
+"""Numbers, shapes, sampled values and record summaries as short text, shared by the terminal
+and HTML views."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from typing import Any
+
+from rnntrace.records import Averaging
 
 
 def fmt_number(value: Any, digits: int = 3) -> str:
@@ -14,6 +17,16 @@ def fmt_number(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
     return str(value)
+
+
+def averaging_sentence(averaging: Averaging) -> str:
+    """What the epochs after training did, and what the model ended on."""
+    records = averaging.records
+    span = (f"{len(records)} more epochs ({records[0].epoch}–{records[-1].epoch}) at a constant "
+            f"lr {averaging.lr:g}, each epoch's weights kept (training loss "
+            f"{records[0].loss:.3f} → {records[-1].loss:.3f})") if records else "more epochs"
+    return (f"Then {span}. The model ends on their mean (weight averaging): loss "
+            f"{averaging.loss:.3f}, accuracy {averaging.accuracy:.1%} on the training data.")
 
 
 def fmt_shape(shape: Sequence[int]) -> str:

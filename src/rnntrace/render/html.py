@@ -20,7 +20,13 @@ from rnntrace.cells import cell_spec, typeset
 from rnntrace.config import ModelConfig
 from rnntrace.files import REPORT, atomic_write_text, read_trace
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
-from rnntrace.render.formatting import fmt_number, fmt_shape, fmt_values, term_lines
+from rnntrace.render.formatting import (
+    averaging_sentence,
+    fmt_number,
+    fmt_shape,
+    fmt_values,
+    term_lines,
+)
 
 if TYPE_CHECKING:
     from rnntrace.attribution.records import Explanation
@@ -101,6 +107,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         csp=content_security_policy(script),
         meta=[(k, v) for k, v in trace.meta.items() if not isinstance(v, list | dict)],
         token_rows=token_rows(trace.tokens),
+        averaging=averaging_sentence(trace.averaging) if trace.averaging is not None else "",
     )
 
 

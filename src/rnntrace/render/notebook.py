@@ -22,7 +22,9 @@ from rich.text import Text
 
 from rnntrace.records import History, ModuleCalls, Question, Recomputation, Trace
 from rnntrace.render.dataflow_text import finding_view, module_calls_table
+from rnntrace.render.formatting import averaging_sentence
 from rnntrace.render.text import (
+    front_end_window,
     loss_chart,
     observations,
     prediction_table,
@@ -52,8 +54,10 @@ def trace_renderables(trace: Trace) -> list[RenderableType]:
     if trace.training:
         parts += [training_table(trace.training), observations(trace.training),
                   Text(loss_chart(trace.training))]
+        if trace.averaging is not None:
+            parts.append(Text(averaging_sentence(trace.averaging)))
     if trace.prediction is not None:
-        parts.append(prediction_table(trace.prediction))
+        parts.append(prediction_table(trace.prediction, front_end_window(trace)))
     if trace.steps or trace.recomputation is not None:
         parts.append(recomputation_section(trace))
     if trace.test is not None:

@@ -18,7 +18,7 @@ from rnntrace._deprecated import renamed_getattr
 from rnntrace.records import EpochEnd, EpochRecord, PredictionTrace, Stage, TestReport, Trace
 from rnntrace.render.choice_text import print_choice, summary_rows
 from rnntrace.render.dataflow_text import dynamics_table, module_calls_table, steps_view
-from rnntrace.render.formatting import fmt_shape, fmt_values
+from rnntrace.render.formatting import averaging_sentence, fmt_shape, fmt_values
 
 CHART_WIDTH = 40
 
@@ -93,16 +93,32 @@ def loss_chart(records: Sequence[EpochRecord], width: int = CHART_WIDTH) -> str:
     return "\n".join(lines)
 
 
-def prediction_table(p: PredictionTrace) -> Group:
+def prediction_table(p: PredictionTrace, window: int | None = None) -> Group:
+    """The traced sequence step by step, then its summary, logits and probabilities.
+
+    With a front end (`window` input steps to one recurrent step; taken from the step counts
+    when not given) each row is one recurrent step, beside the input steps it read.
+    """
     steps = Table(title="Prediction Trace", title_justify="left", expand=True)
     steps.add_column("t", justify="right")
-    steps.add_column("x_t (" + escape(", ".join(p.feature_names[:6])) + ")", ratio=1)
-    steps.add_column("h_t (hidden state after step t)", ratio=1)
-    # Steps count from 1, as in the equations (h_0 is the initial state).
-    for t, (x, h) in enumerate(zip(p.inputs, p.hidden_states, strict=True), start=1):
-        shown = (f"{escape(repr(p.tokens[t - 1]))} (id {int(x[0])})" if p.tokens
-                 else fmt_values(x, 2, limit=6))  # text: the letter read at step t
-        steps.add_row(str(t), shown, fmt_values(h, 2))
+    features = escape(", ".join(p.feature_names[:6]))
+    if len(p.inputs) == len(p.hidden_states):
+        steps.add_column(f"x_t ({features})", ratio=1)
+        steps.add_column("h_t (hidden state after step t)", ratio=1)
+        # Steps count from 1, as in the equations (h_0 is the initial state).
+        for t, (x, h) in enumerate(zip(p.inputs, p.hidden_states, strict=True), start=1):
+            shown = (f"{escape(repr(p.tokens[t - 1]))} (id {int(x[0])})" if p.tokens
+                     else fmt_values(x, 2, limit=6))  # text: the letter read at step t
+            steps.add_row(str(t), shown, fmt_values(h, 2))
+    else:
+        k = window or -(-len(p.inputs) // max(1, len(p.hidden_states)))
+        steps.add_column(f"input steps read ({features})", ratio=1)
+        steps.add_column("h_t (hidden state after recurrent step t)", ratio=1)
+        for t, h in enumerate(p.hidden_states, start=1):
+            first, last = (t - 1) * k + 1, min(t * k, len(p.inputs))
+            read = p.inputs[first - 1 : last]
+            steps.add_row(str(t), f"{first}–{last}: {fmt_values(read, 2, limit=3)}",
+                          fmt_values(h, 2))
 
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
@@ -200,9 +216,11 @@ def print_trace(trace: Trace, out: Console) -> None:
     out.print(observations(trace.training))
     out.print()
     out.print(Text(loss_chart(trace.training)))
+    if trace.averaging is not None:
+        out.print(Text(averaging_sentence(trace.averaging)))
     if trace.prediction is not None:
         out.print()
-        out.print(prediction_table(trace.prediction))
+        out.print(prediction_table(trace.prediction, front_end_window(trace)))
         out.print()
         out.print(recomputation_section(trace))
     if trace.test is not None:
@@ -213,6 +231,11 @@ def print_trace(trace: Trace, out: Console) -> None:
         out.print()
         print_choice(trace.choice, out)
     out.print(Panel(escape(trace.insight), title="Key Insight", title_align="left"))
+
+
+def front_end_window(trace: Trace) -> int | None:
+    """Input steps per recurrent step of an rnntrace model's front end; None when unknown."""
+    return trace.config.model.window if trace.config is not None else None
 
 
 class EpochProgress:

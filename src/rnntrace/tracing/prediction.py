@@ -82,7 +82,12 @@ def trace_steps(
     The recurrent layer reads standardised inputs (or a text's embedding vectors), so the x_t
     in the equations are those.
     """
-    z = model.inputs(_sequence(model, data, index))  # (T, F), or (T, E) for text
-    if model.front is not None:  # the recurrent layer reads the front end's steps
-        z = model.front(z.unsqueeze(0))[0]  # (T', F')
+    was_training = model.training
+    model.eval()  # the front end's BatchNorm as the model predicts, its statistics untouched
+    try:
+        z = model.inputs(_sequence(model, data, index))  # (T, F), or (T, E) for text
+        if model.front is not None:  # the recurrent layer reads the front end's steps
+            z = model.front(z.unsqueeze(0))[0]  # (T', F')
+    finally:
+        model.train(was_training)
     return explain_steps(model.rnn, z), recompute(model.rnn, z)
