@@ -54,6 +54,19 @@ def test_the_choice_is_deterministic_for_a_seed() -> None:
     assert c1.chosen in c1.reason
 
 
+def test_unequal_lengths_are_resampled_to_the_longest_and_a_flag_overrides_it() -> None:
+    data = _bumps(30, 16, seed=0)
+    uneven = SequenceSet(data.values, np.array([16, 9, 12] * 10), data.labels,
+                         data.class_names, data.feature_names, data.ids, "uneven")
+    for source, resample in ((data, 0), (uneven, 16)):
+        model, _, choice = choose(source, {"epochs": 1}, seed=0, threads=1)
+        assert model.resample == resample
+        assert all(c.settings["resample"] == resample for c in choice.candidates)
+        assert choice.chosen.startswith("resample+") == bool(resample)
+    model, _, choice = choose(uneven, {"epochs": 1, "resample": 0}, seed=0, threads=1)
+    assert model.resample == 0 and not choice.chosen.startswith("resample")
+
+
 def test_explicit_settings_override_every_candidate() -> None:
     data = _bumps(30, 12, seed=0)
     fixed = {"summary": "mean", "cell": "lstm", "front_end": "conv", "epochs": 2}

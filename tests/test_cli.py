@@ -128,16 +128,21 @@ def test_demo_writes_the_report_beside_the_trace(tmp_path: Path) -> None:
     assert page == render_report(read_trace(run), load_explanation(run))
 
 
+@pytest.mark.parametrize("resample", ["0", "8"])
 def test_train_with_a_front_end_shows_each_recurrent_step_beside_the_steps_it_read(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], resample: str
 ) -> None:
-    # Windows of 2 steps: the recurrent layer takes ceil(T/2) steps, fewer than the inputs'.
+    # Windows of 2 steps: the recurrent layer takes ceil(T/2) steps, fewer than the inputs'
+    # (or ceil(8/2) when every sequence is first resampled to 8 steps).
     fixture = Path(__file__).parent / "fixtures" / "JapaneseVowelsMini.ts"
     assert main(["train", str(fixture), "--nan", "fill", "--cell", "gru", "--front-end",
-                 "window", "--window", "2", "--summary", "max", "--epochs", "1",
-                 "--out", str(tmp_path / "run")]) == 0
+                 "window", "--window", "2", "--resample", resample, "--summary", "max",
+                 "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     trace = json.loads((tmp_path / "run" / "trace.json").read_text())
     length = trace["prediction"]["length"]
-    assert len(trace["prediction"]["hidden_states"]) == (length + 1) // 2
-    assert "input steps read" in out and f"{length - 1 + length % 2}–{length}:" in out
+    steps = len(trace["prediction"]["hidden_states"])
+    assert steps == ((length + 1) // 2 if resample == "0" else 4)
+    assert "input steps read" in out and f"{length}: [[" in out  # the last row reads the end
+    if resample == "0" and length % 2 == 0:
+        assert f"{length - 1}–{length}: [[" in out

@@ -6,6 +6,8 @@ no padding in it at all.
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -119,3 +121,57 @@ def test_weights_saved_with_convolution_biases_load_to_the_same_outputs(tmp_path
     with torch.no_grad():
         got = model.front(z)  # type: ignore[misc]
     assert torch.allclose(got, expected.transpose(1, 2), atol=1e-5)
+
+
+def test_resampling_is_np_interp_over_each_sequence_s_real_steps_alone() -> None:
+    from rnntrace.frontends import resample
+
+    torch.manual_seed(0)
+    lengths = [9, 4, 1, 6]
+    z = torch.randn(4, 9, 2)
+    for i, n in enumerate(lengths):
+        z[i, n:] = 1e6  # padding: any value read would show
+    out = resample(z, torch.tensor(lengths), 7)  # (4, 7, 2)
+    for i, n in enumerate(lengths):
+        for f in range(2):
+            expected = np.interp(np.linspace(0, n - 1, 7), np.arange(n), z[i, :n, f].numpy())
+            np.testing.assert_allclose(out[i, :, f].numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_a_resampling_model_predicts_each_padded_sequence_as_it_does_alone(
+    cell: str, bidirectional: bool
+) -> None:
+    from rnntrace.model import SequenceClassifier
+
+    torch.manual_seed(1)
+    model = SequenceClassifier(3, 4, 6, cell, bidirectional=bidirectional, front_end="conv",
+                               window=2, resample=10, summary="max").eval()
+    lengths = [10, 3, 7, 1]
+    x = torch.randn(4, 10, 3)
+    for i, n in enumerate(lengths):
+        x[i, n:] = 1e6
+    with torch.no_grad():
+        batch = model(x, torch.tensor(lengths))
+        alone = torch.cat([model(x[i : i + 1, :n]) for i, n in enumerate(lengths)])
+    torch.testing.assert_close(batch, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_the_trace_names_the_resampling_stage_with_its_shapes() -> None:
+    from rnntrace.config import ModelConfig
+    from rnntrace.data.synthetic import lesson
+    from rnntrace.errors import ConfigError
+    from rnntrace.model import SequenceClassifier
+    from rnntrace.tracing.assemble import assemble_trace
+
+    data = lesson(n_sequences=12, seed=0)
+    model = SequenceClassifier(5, 3, 4, "gru", resample=16).eval()
+    stage = next(s for s in assemble_trace(model, data).stages if s.name.startswith("Front"))
+    assert stage.name == "Front end: resample"
+    assert stage.input_shape[1:] == [10, 5] and stage.output_shape[1:] == [16, 5]
+    assert "resampled to 16 evenly spaced steps" in stage.description
+    with pytest.raises(ConfigError, match="resample"):
+        ModelConfig(resample=-1)
+    with pytest.raises(ConfigError, match="token ids"):
+        ModelConfig(vocab_size=10, resample=5)

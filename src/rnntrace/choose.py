@@ -59,7 +59,7 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("conv+gru+attention", {"summary": "attention"}),
     ("window+gru+max", {"summary": "max", "front_end": "window"}),
 )
-MODEL_KEYS = ("cell", "hidden_size", "summary", "front_end", "window", "num_layers",
+MODEL_KEYS = ("cell", "hidden_size", "summary", "front_end", "window", "resample", "num_layers",
               "bidirectional", "dropout", "nonlinearity", "proj_size")
 TRAIN_KEYS = ("lr", "batch_size", "epochs", "lr_schedule")
 
@@ -121,9 +121,13 @@ def choose(
     batch_size = int(fixed_train.get("batch_size", auto_batch_size(len(parts.train))))
     window = auto_window(data.max_length)
 
+    # Unequal lengths: every candidate reads each sequence resampled to the longest's length
+    # (frontends.resample), so a pattern made faster or slower lines up with itself.
+    resample = 0 if data.equal_length else data.max_length
     candidates: list[tuple[str, dict[str, Any]]] = []
     for _, options in CANDIDATES:
-        settings = {**_BASE_MODEL, "window": window, **options, **fixed_model}
+        settings = {**_BASE_MODEL, "window": window, "resample": resample, **options,
+                    **fixed_model}
         if settings["front_end"] == "none":
             settings["window"] = fixed_model.get("window", 1)
         if all(settings != other for _, other in candidates):
@@ -163,10 +167,12 @@ def choose(
 
 
 def _name(settings: dict[str, Any]) -> str:
-    """conv+gru+max: front end (if any), cell and summary, as trained."""
+    """resample+conv+gru+max: resampling and front end (if any), cell and summary."""
     parts = [settings["cell"], settings["summary"]]
     if settings["front_end"] != "none":
         parts.insert(0, settings["front_end"])
+    if settings.get("resample"):
+        parts.insert(0, "resample")
     return "+".join(parts)
 
 
@@ -194,7 +200,7 @@ def _score(
     val_loss, val_acc = evaluate(model, parts.held_out)
     score = CandidateScore(
         name=name,
-        settings={k: settings[k] for k in ("summary", "front_end", "window", "cell",
+        settings={k: settings[k] for k in ("summary", "front_end", "window", "resample", "cell",
                                           "hidden_size")} | {"lr": config.lr},
         val_accuracy=round(val_acc, 4),
         val_loss=round(val_loss, 4),

@@ -127,7 +127,7 @@ def _read_options(label: str, id: str, time: str, features: str | None, nan: str
 _RESUMED_SETTINGS = (
     "cell", "nonlinearity", "hidden", "layers", "bidirectional", "dropout", "proj_size", "epochs",
     "batch_size", "lr", "val_fraction", "seed", "threads", "device", "clip", "patience",
-    "lr_schedule", "summary", "front_end", "window", "preset",
+    "lr_schedule", "summary", "front_end", "window", "resample", "preset",
 )
 
 
@@ -292,6 +292,11 @@ def train(
         str, typer.Option("--front-end", help="none, window or conv: for long series.")
     ] = "none",
     window: Annotated[int, typer.Option(help="Steps the front end reads as one.")] = 1,
+    resample: Annotated[
+        int, typer.Option(help="Resample each sequence's real steps to this many, evenly spaced "
+                               "(0: off; auto does it to the longest length when lengths "
+                               "differ).")
+    ] = 0,
     preset: Annotated[
         str, typer.Option(help="auto: choose the settings you leave open on held-out training "
                                "data; lesson: the demo's settings (the defaults shown).")
@@ -383,7 +388,7 @@ def train(
             n_features=train_set.n_features, n_classes=train_set.n_classes, hidden_size=hidden,
             cell=cell, nonlinearity=nonlinearity, num_layers=layers,
             bidirectional=bidirectional, dropout=dropout, proj_size=proj_size, summary=summary,
-            front_end=front_end, window=window,
+            front_end=front_end, window=window, resample=resample,
         )
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed,
@@ -409,7 +414,7 @@ _CHOOSABLE = {
     "cell": "cell", "nonlinearity": "nonlinearity", "hidden": "hidden_size",
     "layers": "num_layers", "bidirectional": "bidirectional", "dropout": "dropout",
     "proj_size": "proj_size", "summary": "summary", "front_end": "front_end", "window": "window",
-    "lr": "lr",
+    "resample": "resample", "lr": "lr",
     "batch_size": "batch_size", "epochs": "epochs", "lr_schedule": "lr_schedule",
 }
 

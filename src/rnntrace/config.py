@@ -17,7 +17,8 @@ SUMMARIES = ("last", "mean", "max", "attention")
 FRONT_ENDS = ("none", "window", "conv")
 # Model settings added after the lesson's; left out of a saved config.json and trace.json at
 # their defaults so a lesson run's files read exactly as before.
-LATER_MODEL_DEFAULTS: dict[str, Any] = {"summary": "last", "front_end": "none", "window": 1}
+LATER_MODEL_DEFAULTS: dict[str, Any] = {"summary": "last", "front_end": "none", "window": 1,
+                                        "resample": 0}
 
 
 @dataclass
@@ -42,6 +43,8 @@ class ModelConfig:
     summary: str = "last"  # last | mean | max | attention
     front_end: str = "none"  # none | window | conv (frontends.py): for long series
     window: int = 1  # steps read together as one by the front end
+    # > 0: each sequence's real steps resampled to this many, evenly spaced (frontends.py).
+    resample: int = 0
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
@@ -55,6 +58,8 @@ class ModelConfig:
             raise ConfigError(f"window must be at least 1 step, got {self.window}")
         if self.window > 1 and self.front_end == "none":
             self.front_end = "window"
+        if self.resample < 0:
+            raise ConfigError(f"resample must be a number of steps (0: off), got {self.resample}")
         self.nonlinearity = self.nonlinearity.lower()
         cell_spec(self.cell).validate(self.nonlinearity, self.proj_size, self.hidden_size)
         for name in ("n_features", "hidden_size", "num_layers"):
@@ -71,6 +76,8 @@ class ModelConfig:
                 raise ConfigError(f"vocab_size must count <pad>, <unk> and at least one token, "
                                   f"got {self.vocab_size}")
             self.embedding_dim = self.embedding_dim or 32
+            if self.resample:
+                raise ConfigError("resample interpolates numeric series; token ids cannot be")
         elif self.embedding_dim or self.embedding_dropout:
             raise ConfigError("embedding_dim and embedding_dropout need a vocabulary "
                               "(vocab_size > 0)")
@@ -230,3 +237,10 @@ def drop_later_defaults(model: dict[str, Any]) -> None:
     for name, default in LATER_MODEL_DEFAULTS.items():
         if model.get(name) == default:
             del model[name]
+
+
+def front_end_name(model: ModelConfig) -> str:
+    """resample+conv, window, …: the front end's parts as the trace names its stage."""
+    parts = (["resample"] if model.resample else []) + (
+        [model.front_end] if model.front_end != "none" else [])
+    return "+".join(parts) or "none"

@@ -1,5 +1,12 @@
 """Front ends for long series, between standardisation and the recurrent layer.
 
+`resample` (first, when set): each sequence's real steps linearly interpolated at N evenly
+spaced points from its first step to its last, so that every sequence is N steps long. Where
+lengths differ because the same pattern was made faster or slower (gestures, spoken vowels),
+this lines the patterns up; the no-flag defaults use it for sequences of unequal lengths.
+
+    N = 5, length 3   x0 x1 x2   →   x0 ½(x0+x1) x1 ½(x1+x2) x2
+
 `window`: non-overlapping windows of k steps read as one step of k·F features, so the recurrent
 layer takes T/k steps (a 1460-step series becomes 122 steps with k = 12); nothing is averaged
 away. The last window of a sequence is completed with zeros:
@@ -31,10 +38,29 @@ from torch import Tensor, nn
 
 from rnntrace.config import FRONT_ENDS
 
-__all__ = ["FRONT_ENDS", "FrontEnd", "MaskedBatchNorm1d", "statistics_across_ranks", "to_windows",
-           "window_lengths"]
+__all__ = ["FRONT_ENDS", "FrontEnd", "MaskedBatchNorm1d", "resample", "statistics_across_ranks",
+           "to_windows", "window_lengths"]
 CONV_CHANNELS = 64
 CONV_KERNELS = (7, 5, 3)
+
+
+def resample(z: Tensor, lengths: Tensor | None, steps: int) -> Tensor:
+    """(B, T, F) → (B, steps, F): each sequence's real steps read at `steps` evenly spaced
+    positions from its first step to its last, interpolating linearly between neighbours (the
+    rule of np.interp); padding is never read, a one-step sequence is repeated."""
+    b, t, f = z.shape
+    last = (lengths.to(z.device) - 1 if lengths is not None
+            else torch.full((b,), t - 1, device=z.device))  # (B,) each one's last real step
+    where = torch.linspace(0, 1, steps, device=z.device, dtype=z.dtype).view(1, -1)
+    position = where * last.to(z.dtype).view(-1, 1)  # (B, steps), 0 … last
+    below = position.floor().long().clamp(min=0, max=t - 1)
+    above = torch.minimum(below + 1, last.view(-1, 1).long())
+    share = (position - below.to(z.dtype)).unsqueeze(2)  # (B, steps, 1) of the step above
+
+    def at(index: Tensor) -> Tensor:
+        return z.gather(1, index.unsqueeze(2).expand(-1, -1, f))  # (B, steps, F)
+
+    return at(below) * (1 - share) + at(above) * share
 
 
 def window_lengths(lengths: Tensor, k: int) -> Tensor:
@@ -158,11 +184,12 @@ def fold_conv_biases(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
 
 
 class FrontEnd(nn.Module):
-    """Windows of `window` steps, then (kind="conv") the convolution blocks."""
+    """Resampling to `resample` steps (when > 0), windows of `window` steps, then (kind="conv")
+    the convolution blocks."""
 
-    def __init__(self, n_features: int, kind: str, window: int) -> None:
+    def __init__(self, n_features: int, kind: str, window: int, resample: int = 0) -> None:
         super().__init__()
-        self.kind, self.window = kind, window
+        self.kind, self.window, self.resample = kind, window, resample
         self.blocks = nn.ModuleList()
         size = n_features * window
         if kind == "conv":
@@ -176,10 +203,15 @@ class FrontEnd(nn.Module):
         self.out_features = size
 
     def lengths(self, lengths: Tensor | None) -> Tensor | None:
-        return None if lengths is None else window_lengths(lengths, self.window)
+        """Each sequence's steps after the front end; None when all fill the output."""
+        if lengths is None or self.resample:
+            return None
+        return window_lengths(lengths, self.window)
 
     def forward(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
         """(B, T, F) standardised input → (B, T', F') for the recurrent layer."""
+        if self.resample:
+            z, lengths = resample(z, lengths, self.resample), None  # every sequence N steps
         if lengths is not None:
             z = z * _mask(lengths, z.size(1), z)  # padding is zero, whatever it held
         z = to_windows(z, self.window)  # (B, T/k, k·F)
@@ -193,8 +225,16 @@ class FrontEnd(nn.Module):
         return z.transpose(1, 2)  # (B, T', C)
 
     def describe(self, n_features: int) -> str:
-        text = (f"windows of {self.window} steps read as one step of {self.window}·"
-                f"{n_features} = {self.window * n_features} features (T → ceil(T/{self.window}))")
+        parts = []
+        if self.resample:
+            parts.append(f"each sequence's real steps resampled to {self.resample} evenly "
+                         f"spaced steps (linear interpolation)")
+        if self.window > 1 or self.kind != "none":
+            steps = f"{self.resample}" if self.resample else "T"
+            parts.append(f"windows of {self.window} steps read as one step of {self.window}·"
+                         f"{n_features} = {self.window * n_features} features ({steps} → "
+                         f"ceil({steps}/{self.window}))")
+        text = ", then ".join(parts)
         if self.kind == "conv":
             text += (f", then {len(self.blocks)} blocks Conv1d(kernel "
                      f"{'/'.join(map(str, CONV_KERNELS))}) → BatchNorm → ReLU with "

@@ -96,6 +96,7 @@ class SequenceClassifier(nn.Module):
         summary: str = "last",
         front_end: str = "none",
         window: int = 1,
+        resample: int = 0,
     ) -> None:
         super().__init__()
         self.config = ModelConfig(
@@ -115,6 +116,7 @@ class SequenceClassifier(nn.Module):
             summary=summary,
             front_end=front_end,
             window=window,
+            resample=resample,
         )
         cfg = self.config
         self.standardize = Standardize(n_features)
@@ -128,8 +130,8 @@ class SequenceClassifier(nn.Module):
         # Built only when used, so the lesson's modules (and its initial weights) are unchanged.
         self.front: FrontEnd | None = None
         rnn_config = cfg
-        if cfg.front_end != "none":
-            self.front = FrontEnd(cfg.input_size, cfg.front_end, cfg.window)
+        if cfg.front_end != "none" or cfg.resample:
+            self.front = FrontEnd(cfg.input_size, cfg.front_end, cfg.window, cfg.resample)
             # The layer reads the front end's features, whatever came before it.
             rnn_config = dataclasses.replace(
                 cfg, n_features=self.front.out_features, vocab_size=0, embedding_dim=0,

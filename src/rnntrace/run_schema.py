@@ -46,6 +46,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "model.vocab_size": (0, 10_000_000),
     "model.embedding_dim": (0, 65_536),
     "model.window": (1, 10_000_000),
+    "model.resample": (0, 10_000_000),
     "train.epochs": (1, 1_000_000),
     "train.batch_size": (1, 1_048_576),
     "train.threads": (1, 4096),

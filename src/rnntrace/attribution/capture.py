@@ -49,21 +49,26 @@ def catch(model: nn.Module, data: SequenceSet, indices: np.ndarray) -> Caught:
     equal = bool((part.lengths == steps).all())
     seen = capture(model, (z,) if equal else (z, lengths.to(device)), {}, recurrent_only=True)
     first, last = seen.rnn_calls[0], seen.rnn_calls[-1]
+    top_output = last.batch_first(last.output).cpu()  # (B, T', D·H)
     return Caught(
         logits=seen.output.cpu(),  # (B, C)
         first_input=first.batch_first(first.x).cpu(),
-        top_output=last.batch_first(last.output).cpu(),
+        top_output=top_output,
         top=last.rnn,
-        lengths=_recurrent_lengths(model, lengths),
+        lengths=_recurrent_lengths(model, lengths, top_output.size(1)),
     )
 
 
-def _recurrent_lengths(model: nn.Module, lengths: Tensor) -> Tensor:
+def _recurrent_lengths(model: nn.Module, lengths: Tensor, steps: int) -> Tensor:
     """Real steps of each sequence as the recurrent layers read them: rnntrace's own front end
-    (SequenceClassifier.front) reads windows of steps, so its layers see fewer."""
+    (SequenceClassifier.front) reads windows of steps, so its layers see fewer, or resamples
+    every sequence to fill all `steps`."""
     front = getattr(model, "front", None)
     shorter = getattr(front, "lengths", None)
-    return shorter(lengths) if callable(shorter) else lengths
+    if not callable(shorter):
+        return lengths
+    read = shorter(lengths)
+    return torch.full_like(lengths, steps) if read is None else read
 
 
 def batches(n: int, size: int = BATCH) -> Iterator[np.ndarray]:

@@ -24,7 +24,7 @@ from rnntrace.records import History, ModuleCalls, Question, Recomputation, Trac
 from rnntrace.render.dataflow_text import finding_view, module_calls_table
 from rnntrace.render.formatting import averaging_sentence
 from rnntrace.render.text import (
-    front_end_window,
+    front_end_reading,
     loss_chart,
     observations,
     prediction_table,
@@ -57,7 +57,7 @@ def trace_renderables(trace: Trace) -> list[RenderableType]:
         if trace.averaging is not None:
             parts.append(Text(averaging_sentence(trace.averaging)))
     if trace.prediction is not None:
-        parts.append(prediction_table(trace.prediction, front_end_window(trace)))
+        parts.append(prediction_table(trace.prediction, **front_end_reading(trace)))
     if trace.steps or trace.recomputation is not None:
         parts.append(recomputation_section(trace))
     if trace.test is not None:

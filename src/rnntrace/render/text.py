@@ -93,16 +93,19 @@ def loss_chart(records: Sequence[EpochRecord], width: int = CHART_WIDTH) -> str:
     return "\n".join(lines)
 
 
-def prediction_table(p: PredictionTrace, window: int | None = None) -> Group:
+def prediction_table(
+    p: PredictionTrace, window: int | None = None, resampled: bool = False
+) -> Group:
     """The traced sequence step by step, then its summary, logits and probabilities.
 
-    With a front end (`window` input steps to one recurrent step; taken from the step counts
-    when not given) each row is one recurrent step, beside the input steps it read.
+    With a front end each row is one recurrent step, beside the input steps it read: `window`
+    of them, or (`resampled`, or a window not known) the stretch of the input its share of the
+    time covers.
     """
     steps = Table(title="Prediction Trace", title_justify="left", expand=True)
     steps.add_column("t", justify="right")
     features = escape(", ".join(p.feature_names[:6]))
-    if len(p.inputs) == len(p.hidden_states):
+    if len(p.inputs) == len(p.hidden_states) and not resampled and (window or 1) == 1:
         steps.add_column(f"x_t ({features})", ratio=1)
         steps.add_column("h_t (hidden state after step t)", ratio=1)
         # Steps count from 1, as in the equations (h_0 is the initial state).
@@ -111,13 +114,18 @@ def prediction_table(p: PredictionTrace, window: int | None = None) -> Group:
                      else fmt_values(x, 2, limit=6))  # text: the letter read at step t
             steps.add_row(str(t), shown, fmt_values(h, 2))
     else:
-        k = window or -(-len(p.inputs) // max(1, len(p.hidden_states)))
+        n, m = len(p.inputs), len(p.hidden_states)
         steps.add_column(f"input steps read ({features})", ratio=1)
         steps.add_column("h_t (hidden state after recurrent step t)", ratio=1)
         for t, h in enumerate(p.hidden_states, start=1):
-            first, last = (t - 1) * k + 1, min(t * k, len(p.inputs))
+            if window and not resampled:
+                first, last = (t - 1) * window + 1, min(t * window, n)
+            else:  # the stretch of the input this step's share of the time covers
+                first = min(n, (t - 1) * n // m + 1)
+                last = max(first, min(n, -(-t * n // m)))
             read = p.inputs[first - 1 : last]
-            steps.add_row(str(t), f"{first}–{last}: {fmt_values(read, 2, limit=3)}",
+            span = f"{first}" if first == last else f"{first}–{last}"
+            steps.add_row(str(t), f"{span}: {fmt_values(read, 2, limit=3)}",
                           fmt_values(h, 2))
 
     summary = Table.grid(padding=(0, 2))
@@ -220,7 +228,7 @@ def print_trace(trace: Trace, out: Console) -> None:
         out.print(Text(averaging_sentence(trace.averaging)))
     if trace.prediction is not None:
         out.print()
-        out.print(prediction_table(trace.prediction, front_end_window(trace)))
+        out.print(prediction_table(trace.prediction, **front_end_reading(trace)))
         out.print()
         out.print(recomputation_section(trace))
     if trace.test is not None:
@@ -233,9 +241,12 @@ def print_trace(trace: Trace, out: Console) -> None:
     out.print(Panel(escape(trace.insight), title="Key Insight", title_align="left"))
 
 
-def front_end_window(trace: Trace) -> int | None:
-    """Input steps per recurrent step of an rnntrace model's front end; None when unknown."""
-    return trace.config.model.window if trace.config is not None else None
+def front_end_reading(trace: Trace) -> dict[str, Any]:
+    """prediction_table's keywords for how an rnntrace model's front end read the input steps
+    (none for a user's model, whose front end is not known)."""
+    if trace.config is None:
+        return {}
+    return {"window": trace.config.model.window, "resampled": bool(trace.config.model.resample)}
 
 
 class EpochProgress:

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from rnntrace._deprecated import renamed_getattr
+from rnntrace.config import front_end_name
 from rnntrace.model import SequenceClassifier, hidden_of
 from rnntrace.records import Stage
 from rnntrace.summaries import describe
@@ -68,7 +69,7 @@ def trace_stages(
         if model.front is not None:
             front, rnn_lengths = model.front_input(z, lengths)  # (B, T', F')
             stages.append(Stage(
-                f"Front end: {model.front.kind}", shape(z), shape(front),
+                f"Front end: {front_end_name(model.config)}", shape(z), shape(front),
                 model.front.describe(cfg.n_features), sample_values(_first(front, b_dim)),
             ))
             z, lengths = front, rnn_lengths

@@ -61,6 +61,9 @@ def _what_reached(model: ModelConfig) -> str:
         return "only the last hidden state reached the classifier."
     front = ("" if model.front_end == "none" else
              f" A {model.front_end} front end first read every {model.window} steps as one.")
+    if model.resample:
+        front = (f" Every sequence was first resampled to {model.resample} steps."
+                 + front.replace(" A ", " Then a ", 1))
     return {
         "mean": "their mean over every real step reached the classifier, so no step is "
                 "forgotten by the end.",
