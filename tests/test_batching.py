@@ -110,3 +110,12 @@ def test_training_on_a_memmap_matches_training_in_memory(tmp_path: Path) -> None
         logits = predict_logits(model, d)
         assert logits.shape == (200, 2)
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_bucketing_a_small_set_still_mixes_the_batches_from_epoch_to_epoch() -> None:
+    # Sorting a whole small set by length would put the same sequences together every epoch.
+    source = TensorSet.from_sequences(_ragged(40, 100))
+    generator = torch.Generator().manual_seed(0)
+    epochs = [{frozenset(g.tolist()) for g in batch_order(source, 10, generator=generator)}
+              for _ in range(3)]
+    assert epochs[0] != epochs[1] and epochs[1] != epochs[2]

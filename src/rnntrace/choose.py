@@ -22,6 +22,11 @@ convolutions: on a few dozen training sequences the convolutions' 30,000-odd wei
 the training set by heart (PickupGestureWiimoteZ, 40 sequences: every conv candidate reaches
 100 % training accuracy and 0.50–0.66 test accuracy; the plain windows 0.62–0.72), so the
 held-out split decides whether they help.
+
+Sequences of unequal lengths are resampled to the longest length first, in every candidate
+(frontends.resample): on the two such sets measured, lengths vary because the same gesture or
+vowel was made faster or slower, and reading every sequence on one time scale raised the no-flag
+test accuracy (PickupGestureWiimoteZ, JapaneseVowels; the figures are in the README).
 """
 
 from __future__ import annotations
