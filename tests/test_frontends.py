@@ -89,7 +89,7 @@ def test_front_end_trains_on_real_steps_only() -> None:
     assert torch.allclose(outputs[1], outputs[3], atol=1e-6)
 
 
-def test_weights_saved_with_convolution_biases_load_to_the_same_outputs(tmp_path) -> None:
+def test_weights_saved_with_redundant_biases_load_to_the_same_outputs(tmp_path) -> None:
     # Runs saved before the convolutions lost their (meaningless) bias still load and predict
     # exactly as they did: the old block, computed here with torch.nn.functional, is the truth.
     from safetensors.torch import save_file
@@ -98,8 +98,10 @@ def test_weights_saved_with_convolution_biases_load_to_the_same_outputs(tmp_path
     from rnntrace.run import load_weights
 
     torch.manual_seed(1)
-    model = SequenceClassifier(n_features=2, front_end="conv", window=3).eval()
+    model = SequenceClassifier(n_features=2, front_end="conv", window=3,
+                               summary="attention").eval()
     old = {k: v.clone() for k, v in model.state_dict().items()}
+    old["attention.score.bias"] = torch.tensor([2.5])  # softmax over steps ignores it
     biases = {}
     for i in range(len(model.front.blocks)):  # type: ignore[union-attr]
         biases[i] = torch.randn(old[f"front.blocks.{i}.1.running_mean"].shape)
@@ -121,6 +123,12 @@ def test_weights_saved_with_convolution_biases_load_to_the_same_outputs(tmp_path
     with torch.no_grad():
         got = model.front(z)  # type: ignore[misc]
     assert torch.allclose(got, expected.transpose(1, 2), atol=1e-5)
+    with torch.no_grad():  # the old score, bias and all, weights the steps as the new one does
+        out = torch.randn(3, 5, model.attention.score.in_features)  # type: ignore[union-attr]
+        old_scores = out @ old["attention.score.weight"][0] + old["attention.score.bias"]
+        mask = torch.ones(3, 5, dtype=torch.bool)
+        new_weights = model.attention.weights(out, mask)  # type: ignore[union-attr]
+    assert torch.allclose(new_weights, torch.softmax(old_scores, dim=1), atol=1e-6)
 
 
 def test_resampling_is_np_interp_over_each_sequence_s_real_steps_alone() -> None:

@@ -69,7 +69,7 @@ def test_summary_of_a_padded_batch_is_each_sequence_alone(
                 direct = out.max(0).values
             else:
                 assert model.attention is not None
-                scores = out @ model.attention.score.weight[0] + model.attention.score.bias
+                scores = out @ model.attention.score.weight[0]
                 direct = (torch.softmax(scores, 0).unsqueeze(1) * out).sum(0)
             torch.testing.assert_close(batch[i], direct, atol=1e-5, rtol=1e-5)
 

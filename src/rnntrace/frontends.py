@@ -168,13 +168,15 @@ class ConvBlock(nn.Sequential):
         return relu(norm(conv(x), mask))  # type: ignore[no-any-return]
 
 
-def fold_conv_biases(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Weights saved when the front end's convolutions had a bias, as today's model holds them.
+def without_redundant_biases(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Weights saved when the front end's convolutions and the attention score had a bias, as
+    today's model holds them.
 
     BatchNorm(conv(x) + b) with running mean m is exactly BatchNorm(conv(x)) with running mean
-    m − b, in eval mode and in training; other weights are returned as they are.
+    m − b, in eval mode and in training; softmax over steps ignores a score bias, so it is
+    dropped. Other weights are returned as they are.
     """
-    folded = dict(tensors)
+    folded = {k: v for k, v in tensors.items() if k != "attention.score.bias"}
     for key in tensors:
         block, _, rest = key.rpartition(".0.")
         running_mean = f"{block}.1.running_mean"

@@ -32,7 +32,7 @@ from rnntrace.files import (
     trace_from_json,
 )
 from rnntrace.files import read_json as _read_json
-from rnntrace.frontends import fold_conv_biases
+from rnntrace.frontends import without_redundant_biases
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import History, Trace
 
@@ -93,7 +93,7 @@ def load_weights(path: Path, model: SequenceClassifier) -> None:
         tensors = load(path.read_bytes())
     except (SafetensorError, ValueError, OSError) as exc:
         raise RunError(f"{path}: not a readable safetensors file ({exc})") from None
-    tensors = fold_conv_biases(tensors)  # runs saved before the convolutions lost their bias
+    tensors = without_redundant_biases(tensors)  # runs saved before those biases were removed
     expected = model.state_dict()
     if set(tensors) != set(expected):
         raise RunError(f"{path}: weights do not belong to an rnntrace model of this configuration")

@@ -45,11 +45,15 @@ def masked_max(output: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class AttentionPool(nn.Module):
-    """A learned weighting of the real steps: w = softmax_t(v·o_t + b), summary = Σ_t w_t·o_t."""
+    """A learned weighting of the real steps: w = softmax_t(v·o_t), summary = Σ_t w_t·o_t.
+
+    The score has no bias: it would add the same to every step's score, which softmax ignores,
+    so its gradient is zero up to rounding and Adam would scale that into steps of full size.
+    """
 
     def __init__(self, size: int) -> None:
         super().__init__()
-        self.score = nn.Linear(size, 1)
+        self.score = nn.Linear(size, 1, bias=False)
 
     def weights(self, output: Tensor, mask: Tensor) -> Tensor:
         """(B, T) weights, zero on padding, each row summing to 1."""
@@ -135,6 +139,6 @@ def describe(kind: str, bidirectional: bool) -> str:
         "mean": f"the mean of each unit's output over the sequence's real steps{both}",
         "max": f"each unit's largest output over the sequence's real steps{both}; the trace "
                "names the step each value came from",
-        "attention": f"a learned weighting of the real steps: w_t = softmax_t(v·o_t + b), "
+        "attention": f"a learned weighting of the real steps: w_t = softmax_t(v·o_t), "
                      f"summary = Σ w_t·o_t{both}; the trace shows every step's weight",
     }[kind]
