@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rnntrace.choose import auto_batch_size, auto_window, choose
+from rnntrace.choose import auto_batch_size, auto_window, best_candidate, choose
 from rnntrace.cli import main
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.experiment import run_experiment
+from rnntrace.records import CandidateScore
 
 
 def _bumps(n: int, steps: int, seed: int, where: str = "anywhere") -> SequenceSet:
@@ -40,6 +41,17 @@ def _without_seconds(choice: dict[str, Any]) -> dict[str, Any]:
 def test_window_and_batch_size_follow_the_data() -> None:
     assert [auto_window(t) for t in (10, 128, 129, 427, 1460)] == [1, 1, 2, 4, 12]
     assert [auto_batch_size(n) for n in (32, 80, 160, 1000)] == [8, 20, 32, 32]
+
+
+def test_held_out_accuracy_decides_and_a_tie_goes_to_the_earlier_candidate() -> None:
+    def score(accuracy: float, loss: float) -> CandidateScore:
+        return CandidateScore(name="c", settings={}, val_accuracy=accuracy, val_loss=loss,
+                              best_epoch=1, epochs_run=1, seconds=0.0)
+
+    # Perfect held-out accuracy with losses apart in the fourth decimal: sharper logits, not a
+    # better model, so the loss does not break the tie.
+    assert best_candidate([score(1.0, 0.0007), score(1.0, 0.0001), score(0.9, 0.0)]) == 0
+    assert best_candidate([score(0.5, 0.1), score(0.6, 2.0), score(0.6, 1.0)]) == 1
 
 
 def test_the_choice_is_deterministic_for_a_seed() -> None:
