@@ -60,6 +60,11 @@ def test_text_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "C.txt: the file is empty" in err
     assert not (tmp_path / "run").exists()
+    # A numeric-series option given for text is refused, not silently ignored.
+    good = _folder(tmp_path / "good")
+    assert main(["train", str(good), "--resample", "5", "--out", str(tmp_path / "run")]) == 2
+    assert "resample interpolates numeric series" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_demo_text_learns_letter_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -337,7 +337,8 @@ def train(
             hidden_size=hidden if pick["hidden"] else TEXT_DEFAULTS["hidden"],
             cell=cell if pick["cell"] else str(TEXT_DEFAULTS["cell"]), nonlinearity=nonlinearity,
             num_layers=layers, bidirectional=bidirectional, dropout=dropout, proj_size=proj_size,
-            summary=summary, vocab_size=len(splits.vocabulary), embedding_dim=embedding_dim,
+            summary=summary, resample=resample,  # an error with a vocabulary, not ignored
+            vocab_size=len(splits.vocabulary), embedding_dim=embedding_dim,
             embedding_dropout=embedding_dropout if pick["embedding_dropout"]
             else float(TEXT_DEFAULTS["embedding_dropout"]),
         )
