@@ -14,7 +14,7 @@ and the final model then train SWA_EPOCHS more epochs at a constant small lr and
 of those epochs' weights (averaging.py; each candidate is scored as the averaged model it would
 become): on PickupGestureWiimoteZ (40 training sequences) the averaged models scored 0.02 higher
 on the test file than the plain ones, on average over the four candidates and seeds 0–2, and the
-choice made with them 0.673 against 0.613.
+choice made with them 0.673 against 0.613 (both before the batching fix in data/batching.py).
 
 Why a fixed list and not a search library: with 40–200 training sequences a held-out split
 holds 8–40 of them, so held-out accuracy moves in steps of 2–12 %; a search over many
@@ -25,8 +25,8 @@ a last state that forgets the start), and a convolutional front end reading wind
 that no series is longer than about 128 recurrent steps — or the same windows without the
 convolutions: on a few dozen training sequences the convolutions' 30,000-odd weights can learn
 the training set by heart (PickupGestureWiimoteZ, 40 sequences: every conv candidate reaches
-100 % training accuracy and 0.50–0.66 test accuracy; the plain windows 0.62–0.72), so the
-held-out split decides whether they help.
+100 % training accuracy and 0.50–0.66 test accuracy, the plain windows 0.62–0.72, before the
+batching fix), so the held-out split decides whether they help.
 
 Sequences of unequal lengths are resampled to the longest length first, in every candidate
 (frontends.resample): on the two such sets measured, lengths vary because the same gesture or
