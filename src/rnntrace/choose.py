@@ -238,8 +238,9 @@ def _reason(
         others = [s for i, s in enumerate(scores) if i != best]
         runner = max(others, key=lambda s: s.val_accuracy)  # the first of the best others
         tie = runner.val_accuracy == winner.val_accuracy
+        sequences = "sequence" if held_out == 1 else "sequences"
         why = (f"best held-out accuracy {winner.val_accuracy:.3f} on {held_out} training "
-               f"sequence{'' if held_out == 1 else 's'} held out (next: {runner.name} {runner.val_accuracy:.3f}"
+               f"{sequences} held out (next: {runner.name} {runner.val_accuracy:.3f}"
                f"{', a tie: the earlier candidate wins' if tie else ''})")
     which = "as you asked" if epochs_given else "its best epoch"
     final = (f"then trained on all the training data for {epochs} epochs ({which})"
