@@ -7,7 +7,7 @@ lower held-out loss: on a few dozen held-out sequences that several candidates a
 correctly, the losses differ in the fourth decimal and measure how sharp the logits are, not how
 well the model generalises (18 set–seed pairs of 8 UCR/UEA sets, each candidate's model scored
 on the test file: 7 ties went differently, the loss mostly to attention; the earlier candidate
-scored 0.06 higher once, up to 0.011 higher three times, equal twice, 0.002 lower once). The
+scored 0.06 higher once, 0.011 higher twice, equal three times, 0.002 lower once). The
 final model is then trained on all the training data for the winner's best number of epochs
 (refit.py, whose held-out pass the candidates share with `train --text`). Both the candidates
 and the final model then train SWA_EPOCHS more epochs at a constant small lr and end on the mean
