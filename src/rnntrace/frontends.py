@@ -231,17 +231,16 @@ class FrontEnd(nn.Module):
         if self.resample:
             parts.append(f"each sequence's real steps resampled to {self.resample} evenly "
                          f"spaced steps (linear interpolation)")
-        if self.window > 1 or self.kind != "none":
+        if self.window > 1:
             steps = f"{self.resample}" if self.resample else "T"
             parts.append(f"windows of {self.window} steps read as one step of {self.window}·"
                          f"{n_features} = {self.window * n_features} features ({steps} → "
                          f"ceil({steps}/{self.window}))")
-        text = ", then ".join(parts)
         if self.kind == "conv":
-            text += (f", then {len(self.blocks)} blocks Conv1d(kernel "
-                     f"{'/'.join(map(str, CONV_KERNELS))}) → BatchNorm → ReLU with "
-                     f"{CONV_CHANNELS} channels, padding zeroed before each")
-        return text
+            parts.append(f"{len(self.blocks)} blocks Conv1d(kernel "
+                         f"{'/'.join(map(str, CONV_KERNELS))}) → BatchNorm → ReLU with "
+                         f"{CONV_CHANNELS} channels, padding zeroed before each")
+        return ", then ".join(parts)
 
 
 def _mask(lengths: Tensor, steps: int, like: Tensor) -> Tensor:
