@@ -24,6 +24,7 @@ from rnntrace.distributed import World
 from rnntrace.errors import DataError, RunError
 from rnntrace.frontends import statistics_across_ranks
 from rnntrace.model import SequenceClassifier, Standardize
+from rnntrace.modes import eval_mode
 from rnntrace.observations import observe_epoch
 from rnntrace.records import EpochEnd, EpochRecord, History
 from rnntrace.resources import choose_threads, intra_op_threads, resolve_device
@@ -115,13 +116,9 @@ def evaluate(
     world: World | None = None,
 ) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy over a data set (shared across ranks under DDP)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         device = next(model.parameters()).device
         return _eval_sums(model, _source(data, device), batch_size, world or World())
-    finally:
-        model.train(was_training)
 
 
 def fit(
@@ -317,11 +314,8 @@ class _Loop:
         # In eval mode, as the model will be used: in training mode dropout would perturb the
         # score and BatchNorm would normalise by the held-out batch and fold it into its
         # running statistics.
-        self.model.eval()
-        try:
+        with eval_mode(self.model):
             return _eval_sums(self.model, val, 256, self.world)
-        finally:
-            self.model.train()
 
     def _keep_best(self) -> None:
         """With early stopping, end on the best held-out weights even when every epoch ran."""
@@ -460,19 +454,14 @@ def _all_finite(*values: float | None) -> bool:
 
 def predict_logits(model: SequenceClassifier, data: Data, batch_size: int = 256) -> Tensor:
     """Logits for every sequence of `data`, in order, (N, C)."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     source = _source(data, device)
-    try:
-        with torch.inference_mode():
-            out = [
-                model(b.x, b.lengths)
-                for b in (
-                    source.take(index, model.config.batch_first)
-                    for index in batch_order(source, batch_size, bucket=False)
-                )
-            ]
+    with eval_mode(model), torch.inference_mode():
+        out = [
+            model(b.x, b.lengths)
+            for b in (
+                source.take(index, model.config.batch_first)
+                for index in batch_order(source, batch_size, bucket=False)
+            )
+        ]
         return torch.cat(out).cpu()
-    finally:
-        model.train(was_training)

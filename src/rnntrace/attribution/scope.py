@@ -13,6 +13,8 @@ from contextlib import ExitStack, contextmanager
 import torch
 from torch import Tensor, nn
 
+from rnntrace.modes import eval_mode
+
 
 def batch_first_of(model: nn.Module) -> bool:
     """Whether the model reads (B, T, F): its config says so, else PyTorch's batch-first habit."""
@@ -29,16 +31,12 @@ def device_of(model: nn.Module) -> torch.device:
 @contextmanager
 def attribution_scope(model: nn.Module) -> Iterator[None]:
     """Eval mode and gradients on for the call; cuDNN off only on CUDA; the model left as found."""
-    was_training = model.training
-    model.eval()
     with ExitStack() as stack:
+        stack.enter_context(eval_mode(model))
         stack.enter_context(torch.enable_grad())
         if device_of(model).type == "cuda":
             stack.enter_context(torch.backends.cudnn.flags(enabled=False))
-        try:
-            yield
-        finally:
-            model.train(was_training)
+        yield
 
 
 def forward_batch_first(

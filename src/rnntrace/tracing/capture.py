@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from rnntrace.errors import ConfigError
+from rnntrace.modes import eval_mode
 from rnntrace.tracing.explain import layer_label
 
 State = Tensor | tuple[Tensor, Tensor]
@@ -148,14 +149,12 @@ def capture(
         before, after = make_hooks(name, sub)
         handles.append(sub.register_forward_pre_hook(before, with_kwargs=True))
         handles.append(sub.register_forward_hook(after, with_kwargs=True))
-    was_training = model.training
     try:
-        model.eval()
-        seen.output = _detached(model(*inputs, **kwargs))
+        with eval_mode(model):
+            seen.output = _detached(model(*inputs, **kwargs))
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
     seen.rnn_calls.sort(key=lambda c: c.index)
     return seen
 

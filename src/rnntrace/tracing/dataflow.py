@@ -8,6 +8,7 @@ from torch import Tensor
 from rnntrace._deprecated import renamed_getattr
 from rnntrace.config import front_end_name
 from rnntrace.model import SequenceClassifier, hidden_of
+from rnntrace.modes import eval_mode
 from rnntrace.records import Stage
 from rnntrace.summaries import describe
 from rnntrace.tracing.sample import sample_values
@@ -42,9 +43,7 @@ def trace_stages(
     `x` is in the model's layout: (B, T, F) with batch_first, else (T, B, F).
     """
     cfg = model.config
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         b_dim = 0 if cfg.batch_first else 1
         n, t = x.shape[b_dim], x.shape[1 - b_dim]
         layout = (
@@ -127,8 +126,6 @@ def trace_stages(
             )
         )
         return stages
-    finally:
-        model.train(was_training)
 
 
 def _first(t: Tensor, b_dim: int) -> Tensor:

@@ -16,6 +16,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import pad_packed_sequence
 
 from rnntrace.model import SequenceClassifier
+from rnntrace.modes import eval_mode
 from rnntrace.records import Dynamics
 from rnntrace.tracing.equations import activation_name, cell_name, unroll
 from rnntrace.tracing.explain import check_lengths
@@ -38,9 +39,7 @@ def hidden_dynamics(
     if lengths is not None:
         lengths = check_lengths(lengths, batch, steps)
 
-    was_training = model.training
-    model.eval()  # no dropout: the same function whose states we measure
-    try:
+    with eval_mode(model):  # no dropout: the same function whose states we measure
         with torch.enable_grad():
             unrolled = unroll(rnn, rnn_input.detach(), None, lengths)
             # With lengths, unroll stops each sequence at its own last step, as packing does, so
@@ -54,8 +53,6 @@ def hidden_dynamics(
             grads = torch.autograd.grad(loss, flat, allow_unused=True)
         with torch.no_grad():
             reference = model(x, input_lengths)
-    finally:
-        model.train(was_training)
 
     live = _live_mask(lengths, batch, steps)  # (T, B)
     grad_norm = []
@@ -98,14 +95,11 @@ def _rnn_input(model: SequenceClassifier, x: Tensor, lengths: Tensor | None) -> 
             seen.append(padded.detach())
 
     handle = model.rnn.register_forward_pre_hook(grab)
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             model(x, lengths)
     finally:
         handle.remove()
-        model.train(was_training)
     return seen[0]
 
 

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnntrace.cells import GRU, RNN, CellSpec, spec_of_layer
+from rnntrace.modes import eval_mode
 from rnntrace.records import Recomputation
 from rnntrace.tracing.explain import check_lengths, run_checked
 
@@ -248,13 +249,9 @@ def recompute(
     `x` is one sequence (T, F) or a batch in the layer's layout; `lengths` runs the batch packed.
     """
     cell = cell_name(rnn)  # refuses a layer that is not nn.RNN/GRU/LSTM before running anything
-    was_training = rnn.training
-    rnn.eval()
-    try:
+    with eval_mode(rnn):
         output, h_n, c_n = run_torch(rnn, x, hx, lengths)
         mine = unroll(rnn, x, hx, lengths)
-    finally:
-        rnn.train(was_training)
     return Recomputation(
         cell=cell,
         nonlinearity=activation_name(rnn),

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from rnntrace.modes import eval_mode
 from rnntrace.records import Dynamics, History, PredictionTrace, RecurrentLayer, Trace
 from rnntrace.tracing.capture import Capture, RnnCall, capture
 from rnntrace.tracing.dynamics import SATURATION, _share
@@ -161,10 +162,8 @@ def _dynamics(
         return output, state
 
     handle = rnn.register_forward_hook(swap, with_kwargs=True)
-    was_training = model.training
-    model.eval()
     try:
-        with torch.enable_grad():
+        with eval_mode(model), torch.enable_grad():
             result = model(*inputs, **kwargs)
             logits = result[0] if isinstance(result, tuple | list) else result
             loss = F.cross_entropy(logits, targets)
@@ -172,7 +171,6 @@ def _dynamics(
             grads = torch.autograd.grad(loss, [h for d in top for h in d], allow_unused=True)
     finally:
         handle.remove()
-        model.train(was_training)
     steps, batch = call.steps, call.batch
     live = torch.ones(steps, batch, dtype=torch.bool)
     if call.lengths is not None:

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnntrace._deprecated import renamed_getattr
+from rnntrace.modes import eval_mode
 from rnntrace.records import ModuleCall, ModuleCalls, TensorInfo
 from rnntrace.tracing.explain import checked, reading
 
@@ -48,20 +49,17 @@ def trace_modules(module: nn.Module, *inputs: Any, **kwargs: Any) -> ModuleCalls
 
         return before, after
 
-    was_training = module.training
     for name, sub in module.named_modules():
         before, after = make_hooks(name, sub)
         handles.append(sub.register_forward_pre_hook(before, with_kwargs=True))
         handles.append(sub.register_forward_hook(after, with_kwargs=True))
     try:
-        module.eval()
         # checked() turns PyTorch's shape errors inside recurrent layers into explained ShapeErrors.
-        with torch.no_grad(), checked(module) as findings:
+        with eval_mode(module), torch.no_grad(), checked(module) as findings:
             module(*inputs, **kwargs)
     finally:
         for handle in handles:
             handle.remove()
-        module.train(was_training)
     return ModuleCalls(
         model_type=type(module).__name__,
         calls=calls,

@@ -6,6 +6,7 @@ import torch
 
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.model import SequenceClassifier
+from rnntrace.modes import eval_mode
 from rnntrace.records import PredictionTrace, Recomputation, StepRecord, SummaryTrace
 from rnntrace.summaries import masked_max
 from rnntrace.tracing.equations import recompute
@@ -27,9 +28,7 @@ def _sequence(model: SequenceClassifier, data: SequenceSet, index: int) -> torch
 def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -> PredictionTrace:
     """Follow sequence `index` of `data` (alone, so no padding is involved) through the model."""
     cfg = model.config
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         seq = _sequence(model, data, index)  # (T, F)
         x = seq.unsqueeze(0) if cfg.batch_first else seq.unsqueeze(1)  # (1, T, F) / (T, 1, F)
         z = model.inputs(x)  # standardised values, or embedded token ids
@@ -55,8 +54,6 @@ def trace_prediction(model: SequenceClassifier, data: SequenceSet, index: int) -
             true_class=int(data.labels[index]),
             summary=summary_trace(model, output),
         )
-    finally:
-        model.train(was_training)
 
 
 def summary_trace(model: SequenceClassifier, output: torch.Tensor) -> SummaryTrace | None:
@@ -82,12 +79,8 @@ def trace_steps(
     The recurrent layer reads standardised inputs (or a text's embedding vectors), so the x_t
     in the equations are those.
     """
-    was_training = model.training
-    model.eval()  # the front end's BatchNorm as the model predicts, its statistics untouched
-    try:
+    with eval_mode(model):  # the front end as the model predicts, BatchNorm left untouched
         z = model.inputs(_sequence(model, data, index))  # (T, F), or (T, E) for text
         if model.front is not None:  # the recurrent layer reads the front end's steps
             z = model.front(z.unsqueeze(0))[0]  # (T', F')
-    finally:
-        model.train(was_training)
     return explain_steps(model.rnn, z), recompute(model.rnn, z)

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from rnntrace.cells import CellSpec, at_step
 from rnntrace.errors import ConfigError, ShapeError
 from rnntrace.model import layer_class
+from rnntrace.modes import eval_mode
 from rnntrace.records import StepRecord
 from rnntrace.tracing.equations import (
     State,
@@ -70,13 +71,9 @@ def explain_steps(
             f"direction must be 'forward'{' or backward' if rnn.bidirectional else ''}, "
             f"got {direction!r}"
         )
-    was_training = rnn.training
-    rnn.eval()
-    try:
+    with eval_mode(rnn):
         mine = unroll(rnn, sequence, hx)
         torch_out = _torch_layer_outputs(rnn, sequence, hx)
-    finally:
-        rnn.train(was_training)
 
     d = 1 if direction == "backward" else 0
     d_count = 2 if rnn.bidirectional else 1

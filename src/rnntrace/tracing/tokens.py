@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.vocabulary import PAD_ID, UNK_ID, Vocabulary
 from rnntrace.model import SequenceClassifier
+from rnntrace.modes import eval_mode
 from rnntrace.records import Stage, TokenExample, TokenTrace
 from rnntrace.tracing.sample import sample_values
 
@@ -146,9 +147,7 @@ def token_trace(
     """
     cfg = model.config
     data = data.subset(spread_over_classes(data.labels, n))
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         outputs, last, probs = _trace(model, data, n)
         unit, reason = choose_unit(last, torch.from_numpy(data.labels[: len(last)]))
         examples = []
@@ -171,5 +170,3 @@ def token_trace(
             ))
         return TokenTrace(cfg.vocab_size, cfg.embedding_dim, PAD_ID, UNK_ID, unit, reason,
                           examples, held_out=held_out)
-    finally:
-        model.train(was_training)
