@@ -191,7 +191,8 @@ def explain_held_out(
     shown = held_out if held_out is not None else train
     if isinstance(shown, RowSubset):
         shown = shown.head(max(batch_size, MAX_SEQUENCES))
-    return explain(model, shown)
+    pool = train.head(MAX_SEQUENCES) if isinstance(train, RowSubset) else train
+    return explain(model, shown, baselines=pool)
 
 
 def run_meta(path: Path, history: History, started: float) -> dict[str, Any]:

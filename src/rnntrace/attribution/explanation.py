@@ -42,19 +42,27 @@ def explain(
     target: int | None = None,
     hard_cases: int = 5,
     max_sequences: int = MAX_SEQUENCES,
+    baselines: SequenceSet | None = None,
 ) -> Explanation:
     """Explain `model` on `data` (held-out sequences): the attribution and per-unit terms of
     one sequence (the first, unless `sequence` names one by id or position), what each hidden
-    unit responds to, and the `hard_cases` sequences with the largest loss."""
+    unit responds to, and the `hard_cases` sequences with the largest loss.
+
+    Each attribution is taken twice: against the training mean, and averaged over sequences
+    drawn from `baselines` (the training sequences; `data` itself when not given)."""
     started = time.perf_counter()
     index = sequence_index(data, sequence)
     sample = data if len(data) <= max_sequences else data.subset(np.arange(max_sequences))
-    (attribution,) = attribute_sequences(model, data, [index], target)
+    pool, pool_name = ((baselines, "the training sequences") if baselines is not None
+                       else (data, "the explained set"))
+    (attribution,) = attribute_sequences(model, data, [index], target, pool=pool,
+                                         pool_name=pool_name)
     return Explanation(
         attribution=attribution,
         terms=unit_terms(model, data, index),
         units=unit_responses(model, sample),
-        hard_cases=hardest_cases(model, sample, hard_cases),
+        hard_cases=hardest_cases(model, sample, hard_cases,
+                                 pool=pool if pool is not data else sample, pool_name=pool_name),
         prediction=prediction_of(model, data, index),
         seconds=round(time.perf_counter() - started, 3),
     )

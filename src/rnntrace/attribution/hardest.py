@@ -57,14 +57,17 @@ def prediction_of(model: nn.Module, data: SequenceSet, index: int) -> Prediction
     )
 
 
-def hardest_cases(model: nn.Module, data: SequenceSet, k: int = 5) -> list[HardCase]:
+def hardest_cases(
+    model: nn.Module, data: SequenceSet, k: int = 5, *, pool: SequenceSet | None = None,
+    pool_name: str = "the training sequences",
+) -> list[HardCase]:
     """The `k` sequences of `data` with the largest loss, largest first, each attributed to the
     class the model predicted (what made it choose wrongly)."""
     if k <= 0:
         return []
     loss = losses(model, data)
     top = [int(i) for i in np.argsort(-loss, kind="stable")[:k]]
-    attributions = attribute_sequences(model, data, top)
+    attributions = attribute_sequences(model, data, top, pool=pool, pool_name=pool_name)
     return [
         HardCase(loss=float(loss[i]), prediction=prediction_of(model, data, i), attribution=a,
                  terms=unit_terms(model, data, i))

@@ -49,6 +49,7 @@ class Attributions:
     baseline: Tensor  # (B, T, F) the baseline used
     target: Tensor  # (B,) the class explained
     logits: Tensor  # (B, C) the model's logits for the input
+    base_logits: Tensor  # (B, C) ... and for the baseline
     completeness: list[Completeness]
     baseline_text: str
 
@@ -146,8 +147,8 @@ def attribute(
                                      for at, size in one.jumps]
     return Attributions(
         values=values.detach().cpu(), baseline=base.detach().cpu(), target=goal.cpu(),
-        logits=logits.detach().cpu(), completeness=[c for c in checks if c is not None],
-        baseline_text=text,
+        logits=logits.detach().cpu(), base_logits=base_logits.detach().cpu(),
+        completeness=[c for c in checks if c is not None], baseline_text=text,
     )
 
 

@@ -1,13 +1,16 @@
 """The planted-signal self-test: data whose class only a known window of steps and features
 decides, so an attribution method can be checked against the answer.
 
-    step      1 … 7  8 9 10 11  12 … 20
-    feature 0  noise  noise      noise
-    feature 1  noise  ±a ±a ±a ±a noise     + for class "up", − for "down": the only signal
-    feature 2  noise  noise      noise
+    step      1 … 7  8  9  10 11  12 … 20
+    feature 0  noise  noise         noise
+    feature 1  noise  −a −a −a −a   noise     class "low"; "mid": 0 0 0 0; "high": +a +a +a +a
+    feature 2  noise  noise         noise
 
 A model that learned the task must put most of its attribution inside the window; the same
-model before training has no reason to, and attribution must tell the two apart.
+model before training has no reason to, and attribution must tell the two apart. The "mid"
+level is the training mean, so the mean baseline is itself a "mid" sequence: against it,
+Integrated Gradients has almost nothing to attribute for "mid" (the baseline warning must say
+so), while baselines drawn from the data still find the window.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from rnntrace.attribution.records import PlantedCheck
+from rnntrace.attribution.records import PlantedCheck, PlantedClass
 from rnntrace.attribution.sequences import attribute_sequences, window_share
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError
 
-PLANTED_CLASSES = ("down", "up")
+PLANTED_LEVELS = {"low": -1.0, "mid": 0.0, "high": 1.0}  # window level / amplitude
+PLANTED_CLASSES = tuple(PLANTED_LEVELS)
 
 
 def planted_signal(
@@ -37,8 +41,8 @@ def planted_signal(
     amplitude: float = 3.0,
     seed: int = 0,
 ) -> SequenceSet:
-    """Gaussian noise everywhere; ±`amplitude` added on steps `window` (1-based, inclusive) of
-    `features` decides the class. Balanced classes, seeded."""
+    """Gaussian noise everywhere; −`amplitude`, 0 or +`amplitude` added on steps `window`
+    (1-based, inclusive) of `features` decides the class (low, mid, high). Balanced, seeded."""
     first, last = window
     if not 1 <= first <= last <= steps:
         raise ConfigError(f"the window {window} must lie within steps 1..{steps}")
@@ -47,11 +51,12 @@ def planted_signal(
     if n_sequences < 2:
         raise ConfigError(f"the planted signal needs at least 2 sequences, got {n_sequences}")
     rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(n_sequences) % 2).astype(np.int64)  # (N,)
+    n_classes = len(PLANTED_LEVELS)
+    labels = rng.permutation(np.arange(n_sequences) % n_classes).astype(np.int64)  # (N,)
     values = rng.normal(0.0, 1.0, (n_sequences, steps, n_features))  # (N, T, F)
-    sign = np.where(labels == 1, 1.0, -1.0)[:, None]  # (N, 1)
+    level = np.array(list(PLANTED_LEVELS.values()))[labels][:, None]  # (N, 1)
     for f in features:
-        values[:, first - 1 : last, f] += amplitude * sign
+        values[:, first - 1 : last, f] += amplitude * level
     return SequenceSet(
         values=values.astype(np.float32),
         lengths=np.full(n_sequences, steps, dtype=np.int64),
@@ -68,15 +73,16 @@ def planted_self_test(
     *,
     bidirectional: bool = False,
     hidden_size: int = 8,
-    n_sequences: int = 400,
+    n_sequences: int = 600,
     steps: int = 12,
     n_features: int = 2,
     epochs: int = 10,
-    attributed: int = 32,
+    attributed: int = 36,
     seed: int = 0,
 ) -> PlantedCheck:
     """Train on planted data, then measure the attribution share inside the window for the
-    trained model and for its untrained copy, over `attributed` held-out sequences."""
+    trained model and for its untrained copy, over `attributed` held-out sequences, against
+    the training mean and against baselines drawn from the training sequences; per class."""
     from rnntrace.model import SequenceClassifier
     from rnntrace.train import fit, predict_logits, split_validation
 
@@ -91,7 +97,7 @@ def planted_self_test(
     assert isinstance(train, SequenceSet) and isinstance(held_out, SequenceSet)
     torch.manual_seed(seed)
     model = SequenceClassifier.from_config(ModelConfig(
-        n_features=data.n_features, n_classes=2, hidden_size=hidden_size, cell=cell,
+        n_features=data.n_features, n_classes=data.n_classes, hidden_size=hidden_size, cell=cell,
         bidirectional=bidirectional))
     mean, std = train.values.mean(axis=(0, 1)), train.values.std(axis=(0, 1))
     model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
@@ -99,18 +105,38 @@ def planted_self_test(
     fit(model, train, held_out, config)
     model.cpu()
     shown = list(range(min(attributed, len(held_out))))
-    shares, accuracies, holds = [], [], True
+    explained: list[int] = []
+    data_shares, mean_shares, accuracies, holds = [], [], [], True
+    per_class: list[PlantedClass] = []
     for m in (model, untrained):
-        records = attribute_sequences(m, held_out, shown, occlusion=False)
+        records = attribute_sequences(m, held_out, shown, occlusion=False, pool=train)
         holds = holds and all(r.completeness.holds for r in records)
-        shares.append(float(np.mean([window_share(r, window, planted) for r in records])))
+        holds = holds and all(r.data_baselines is not None and r.data_baselines.completeness.holds
+                              for r in records)
+        by_data = np.array([window_share(r, window, planted, data_baselines=True)
+                            for r in records])
+        by_mean = np.array([window_share(r, window, planted) for r in records])
+        data_shares.append(float(by_data.mean()))
+        mean_shares.append(float(by_mean.mean()))
         predicted = predict_logits(m, held_out).argmax(1).numpy()
         accuracies.append(float((predicted == held_out.labels).mean()))
+        if m is model:
+            # By the class explained (the predicted one): the baseline check is about it.
+            explained = [r.target for r in records]
+            for c, (name, level) in enumerate(PLANTED_LEVELS.items()):
+                rows = np.asarray(explained) == c
+                per_class.append(PlantedClass(
+                    name=name, level=level, n_sequences=int(rows.sum()),
+                    share_mean=float(by_mean[rows].mean()) if rows.any() else 0.0,
+                    share_data=float(by_data[rows].mean()) if rows.any() else 0.0,
+                    warned=sum(bool(r.baseline_check and r.baseline_check.close)
+                               for r, row in zip(records, rows, strict=True) if row),
+                ))
     return PlantedCheck(
-        window=list(window), features=list(planted), share_trained=shares[0],
-        share_untrained=shares[1],
+        window=list(window), features=list(planted), share_trained=data_shares[0],
+        share_untrained=data_shares[1],
         share_by_chance=(window[1] - window[0] + 1) * len(planted) / (steps * data.n_features),
         accuracy_trained=accuracies[0], accuracy_untrained=accuracies[1],
         n_sequences=len(shown), cell=cell, bidirectional=bidirectional,
-        completeness_holds=holds,
+        completeness_holds=holds, classes=per_class, share_untrained_mean=mean_shares[1],
     )

@@ -69,6 +69,45 @@ class StepOcclusion:
 
 
 @dataclass
+class BaselineCheck:
+    """Whether the baseline already scores the explained class about as the input does.
+
+    Integrated Gradients explains f(input) − f(baseline) only. When the baseline is itself
+    taken for the explained class (a "mid" sequence explained against a training mean that is a
+    mid sequence), that difference is small and the attribution cannot show what makes the input
+    that class. Margins are log-odds of the class, log(p / (1 − p)), so they compare across
+    classes and models; `close` is the rule the views warn on.
+    """
+
+    p_input: float  # P(explained class | input)
+    p_baseline: float  # P(explained class | baseline)
+    margin_input: float  # log-odds of the class for the input
+    margin_baseline: float  # ... and for the baseline
+    close: bool  # the baseline is predicted as the class, with at least CLOSE_SHARE of the
+    # input's margin: little is left to attribute
+    advice: str | None = None  # what to read instead, when close
+
+
+@dataclass
+class DataBaselines:
+    """Integrated Gradients averaged over baselines drawn from the training sequences
+    (expected gradients, Erion et al. 2021): what the input has that typical sequences lack.
+
+    Its completeness: the attributions sum to f(input) − mean_k f(baseline_k); `completeness`
+    holds that check with f_baseline the mean over the baselines.
+    """
+
+    values: list[list[float]]  # (T_i, F), the mean over the baselines
+    per_step: list[float]  # (T_i,)
+    per_feature: list[float]  # (F,)
+    n_baselines: int
+    baseline: str  # where the baselines come from, in words
+    completeness: Completeness
+    p_baseline: float  # mean P(explained class | baseline_k)
+    holds_each: int  # baselines whose own IG completeness held
+
+
+@dataclass
 class Attribution:
     """How much each (step, feature) of one sequence moved the target class's logit."""
 
@@ -88,6 +127,8 @@ class Attribution:
     completeness: Completeness
     occlusion: StepOcclusion | None = None
     method: str = "Integrated Gradients (Captum, Gauss–Legendre)"
+    baseline_check: BaselineCheck | None = None  # does the baseline hide the class?
+    data_baselines: DataBaselines | None = None  # the same sequence against training sequences
 
     @property
     def target_name(self) -> str:
@@ -169,8 +210,23 @@ class HardCase:
 
 
 @dataclass
+class PlantedClass:
+    """One class of the planted-signal self-test: where its attribution went."""
+
+    name: str
+    level: float  # the window's level for this class, in multiples of the amplitude
+    n_sequences: int  # held-out sequences attributed to (predicted as) this class
+    share_mean: float  # mean share of |attribution| inside the window, mean baseline
+    share_data: float  # ... baselines drawn from the training data
+    warned: int  # sequences whose baseline check said the baseline hides the class
+
+
+@dataclass
 class PlantedCheck:
-    """The planted-signal self-test: does attribution find the steps and features that decide?"""
+    """The planted-signal self-test: does attribution find the steps and features that decide?
+
+    One class's level equals the training mean, so the mean baseline is itself a sequence of
+    that class: the test shows what that baseline hides and that the data baselines do not."""
 
     window: list[int]  # [first, last] 1-based steps that carry the signal
     features: list[int]  # feature indices that carry it
@@ -183,10 +239,29 @@ class PlantedCheck:
     cell: str
     bidirectional: bool
     completeness_holds: bool
+    # share_trained / share_untrained are over the data baselines; per class, both baselines
+    classes: list[PlantedClass] = field(default_factory=list)
+    share_untrained_mean: float | None = None  # the untrained model against the mean baseline
+
+    @property
+    def false_warnings(self) -> int:
+        """Warnings on a class the mean baseline cannot be (its level is not the mean's)."""
+        return sum(c.warned for c in self.classes if c.level != 0)
+
+    @property
+    def warning_right(self) -> bool:
+        """The baseline warning fired on most sequences of the class at the mean, none else.
+
+        Whether it fires at the mean depends on the model (how surely it takes the mean for
+        that class); a warning elsewhere is always wrong."""
+        return self.false_warnings == 0 and all(
+            c.warned * 2 >= c.n_sequences for c in self.classes if c.level == 0)
 
     @property
     def passed(self) -> bool:
-        return self.share_trained >= 0.5 and self.share_trained > self.share_untrained + 0.2
+        every_class = all(c.share_data >= 0.5 for c in self.classes)
+        return (self.share_trained >= 0.5 and self.share_trained > self.share_untrained + 0.2
+                and every_class and self.false_warnings == 0)
 
 
 @dataclass

@@ -8,6 +8,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnntrace.attribution.baselines import (
+    N_BASELINES,
+    baseline_check,
+    data_attribution,
+    draw_baselines,
+    source_text,
+)
 from rnntrace.attribution.integrated import STEPS, TOLERANCE, attribute
 from rnntrace.attribution.occlusion import occlude_steps, rank_agreement
 from rnntrace.attribution.records import Attribution, StepOcclusion
@@ -25,8 +32,15 @@ def attribute_sequences(
     occlusion: bool = True,
     tolerance: float = TOLERANCE,
     steps: Sequence[int] = STEPS,
+    pool: SequenceSet | None = None,
+    pool_name: str = "the training sequences",
+    n_baselines: int = N_BASELINES,
 ) -> list[Attribution]:
-    """One Attribution per index, computed together as one padded batch of those sequences."""
+    """One Attribution per index, computed together as one padded batch of those sequences.
+
+    Each also gets its baseline check, and, when `pool` is given (the training sequences; `data`
+    itself is allowed, the explained sequence then left out of its own baselines), Integrated
+    Gradients averaged over `n_baselines` of them."""
     if not indices:
         return []
     for i in indices:
@@ -41,7 +55,8 @@ def attribute_sequences(
     lengths = None if bool((part.lengths == t_max).all()) else torch.from_numpy(part.lengths)
     found = attribute(model, x, lengths, target, tolerance=tolerance, steps=steps)
     drops = occlude_steps(model, x, lengths, found) if occlusion else None
-    probs = torch.softmax(found.logits, dim=-1)  # (B, C)
+    probs = torch.softmax(found.logits.double(), dim=-1)  # (B, C)
+    base_probs = torch.softmax(found.base_logits.double(), dim=-1)  # (B, C)
     out = []
     for row, index in enumerate(indices):
         n = int(part.lengths[row])
@@ -52,11 +67,21 @@ def attribute_sequences(
             occluded = drops[row, :n].double().tolist()
             check = StepOcclusion(per_step=occluded, rank_agreement=rank_agreement(per_step,
                                                                                      occluded))
+        target = int(found.target[row])
+        expected = None
+        if pool is not None and n_baselines > 0:
+            fill = found.baseline[row, 0].numpy()  # (F,) the mean baseline's step
+            drawn = draw_baselines(pool, n, n_baselines, fill, seed=int(index),
+                                   exclude=int(index) if pool is data else None)
+            expected = data_attribution(
+                model, torch.from_numpy(np.ascontiguousarray(part.values[row, :n])), target,
+                torch.from_numpy(drawn), source_text(n_baselines, pool_name),
+                tolerance=tolerance)
         out.append(Attribution(
             index=int(index),
             sequence_id=part.ids[row],
             length=n,
-            target=int(found.target[row]),
+            target=target,
             predicted=int(found.logits[row].argmax()),
             true=int(part.labels[row]),
             class_names=list(data.class_names),
@@ -68,15 +93,25 @@ def attribute_sequences(
             baseline=found.baseline_text,
             completeness=found.completeness[row],
             occlusion=check,
+            baseline_check=baseline_check(probs[row].tolist(), base_probs[row].tolist(), target,
+                                          data.class_names[target]),
+            data_baselines=expected,
         ))
     return out
 
 
 def window_share(
-    attribution: Attribution, steps: tuple[int, int], features: Sequence[int]
+    attribution: Attribution, steps: tuple[int, int], features: Sequence[int], *,
+    data_baselines: bool = False,
 ) -> float:
-    """The share of |attribution| inside steps [first, last] (1-based) × `features`."""
-    values = np.abs(np.asarray(attribution.values, dtype=np.float64))  # (T, F)
+    """The share of |attribution| inside steps [first, last] (1-based) × `features`, against
+    the mean baseline or (`data_baselines`) averaged over baselines drawn from the data."""
+    chosen = attribution.values
+    if data_baselines:
+        if attribution.data_baselines is None:
+            raise ConfigError("this attribution was taken without baselines drawn from the data")
+        chosen = attribution.data_baselines.values
+    values = np.abs(np.asarray(chosen, dtype=np.float64))  # (T, F)
     total = values.sum()
     if total == 0:
         return 0.0

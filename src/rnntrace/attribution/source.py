@@ -18,7 +18,7 @@ from rnntrace.files import load_explanation, save_explanation
 
 __all__ = ["explain_run", "held_out_of", "load_explanation", "save_explanation"]
 from rnntrace.config import RunConfig
-from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.sequences import RowSubset, SequenceSet
 from rnntrace.errors import RunError
 
 LESSON = "synthetic:lesson"
@@ -27,7 +27,12 @@ LESSON = "synthetic:lesson"
 def held_out_of(config: RunConfig) -> SequenceSet:
     """The held-out sequences of a run (the first MAX_SEQUENCES), rebuilt and checked; the
     training set when the run held none out, as its trace did."""
-    from rnntrace.data.streaming import RowSubset, feature_stats
+    return split_of(config)[1]
+
+
+def split_of(config: RunConfig) -> tuple[SequenceSet, SequenceSet]:
+    """The run's training sequences (the first MAX_SEQUENCES) and what held_out_of returns."""
+    from rnntrace.data.streaming import feature_stats
     from rnntrace.train import split_validation
 
     source = config.data.source
@@ -49,9 +54,11 @@ def held_out_of(config: RunConfig) -> SequenceSet:
         raise RunError(f"{source} does not give the run's held-out split again (other data, or "
                        "a separate validation file): give the sequences with --data FILE")
     shown = held_out if held_out is not None else train  # --val-fraction 0: as the trace did
-    if isinstance(shown, RowSubset):
-        return shown.head(MAX_SEQUENCES)
-    return shown
+    return _in_memory(train), _in_memory(shown)
+
+
+def _in_memory(data: SequenceSet | RowSubset) -> SequenceSet:
+    return data.head(MAX_SEQUENCES) if isinstance(data, RowSubset) else data
 
 
 def explain_run(
@@ -65,5 +72,8 @@ def explain_run(
     from rnntrace.run import load_run
 
     saved = load_run(path)
-    sequences = data if data is not None else held_out_of(saved.config)
-    return explain(saved.model, sequences, sequence=sequence, hard_cases=hard_cases)
+    if data is not None:  # the user's sequences: the baselines are drawn from them
+        return explain(saved.model, data, sequence=sequence, hard_cases=hard_cases)
+    train, sequences = split_of(saved.config)
+    return explain(saved.model, sequences, sequence=sequence, hard_cases=hard_cases,
+                   baselines=train)

@@ -31,16 +31,19 @@ def attribution_figure(p: PredictionTrace, a: Attribution, key: str) -> str:
     """The input plot with each step shaded by its attribution, over a step × feature grid."""
     steps = list(range(1, a.length + 1))
     top = max((abs(v) for v in a.per_step), default=0.0) or 1.0
-    cell_top = max((abs(v) for row in a.values for v in row), default=0.0) or 1.0
     n_features = len(a.feature_names)
+    d = a.data_baselines
+    grids = 1 if d is None else 2
     with rc_context(_RC):
-        height = 2.4 + min(3.0, 0.18 * n_features)
+        grid_height = min(3.0, 0.18 * n_features)
+        height = 2.4 + grid_height + (0.0 if d is None else 0.8 + grid_height)
         fig = Figure(figsize=(5.6, height))
         # Fixed margins in inches (every label is ours or cut short): no layout engine.
         fig.subplots_adjust(left=0.12, right=0.8, bottom=0.5 / height, top=1 - 0.3 / height,
-                            hspace=0.45)
-        ax, grid = fig.subplots(2, 1, sharex=True,
-                                gridspec_kw={"height_ratios": [2.0, max(1.0, 0.12 * n_features)]})
+                            hspace=0.45 if d is None else 0.6)
+        ratios = [2.0] + [max(1.0, 0.12 * n_features)] * grids
+        ax, *below = fig.subplots(1 + grids, 1, sharex=True,
+                                  gridspec_kw={"height_ratios": ratios})
         lines = [[row[f] if math.isfinite(row[f]) else math.nan for row in p.inputs]
                  for f in range(min(MAX_LINES, len(p.feature_names)))]
         finite = [v for line in lines for v in line if math.isfinite(v)] or [0.0]
@@ -62,21 +65,35 @@ def attribution_figure(p: PredictionTrace, a: Attribution, key: str) -> str:
         ax.set_title(f"Attribution to {short(a.target_name)!r} over the input")
         ax.legend(frameon=False, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
         ax.grid(False)
-        grid.grid(False)
-        values = [[a.values[t][f] for t in range(a.length)] for f in range(n_features)]  # (F, T)
-        grid.pcolormesh([s - 0.5 for s in range(1, a.length + 2)],
-                        [f - 0.5 for f in range(n_features + 1)], values, cmap="RdBu_r",
-                        vmin=-cell_top, vmax=cell_top, rasterized=a.length * n_features > 4000)
-        grid.invert_yaxis()
-        if n_features <= 16:
-            grid.set_yticks(range(n_features))
-            grid.set_yticklabels([short(n, 12) for n in a.feature_names], fontsize=6)
-        grid.set_xlabel("time step t")
-        grid.set_title("per step and feature (red: towards, blue: away)", fontsize=8)
+        shown = [(below[0], a.values, "per step and feature, mean baseline (red: towards, "
+                  "blue: away)")]
+        if d is not None:
+            shown.append((below[1], d.values, f"against {d.n_baselines} sequences drawn from "
+                          "the data"))
+        for grid, cells, title in shown:
+            _grid(grid, cells, a.feature_names, a.length, title)
+        shown[-1][0].set_xlabel("time step t")
         if a.length <= 30:
-            grid.set_xticks(steps)
+            shown[-1][0].set_xticks(steps)
         return _to_svg(fig, key, f"Attribution of sequence {a.sequence_id} to class "
                        f"{a.target_name}, step by step, drawn over its input")
+
+
+def _grid(grid: Any, cells: list[list[float]], names: list[str], length: int,
+          title: str) -> None:
+    """One step × feature grid of attributions, coloured on its own symmetric scale."""
+    top = max((abs(v) for row in cells for v in row), default=0.0) or 1.0
+    n_features = len(names)
+    grid.grid(False)
+    values = [[cells[t][f] for t in range(length)] for f in range(n_features)]  # (F, T)
+    grid.pcolormesh([s - 0.5 for s in range(1, length + 2)],
+                    [f - 0.5 for f in range(n_features + 1)], values, cmap="RdBu_r",
+                    vmin=-top, vmax=top, rasterized=length * n_features > 4000)
+    grid.invert_yaxis()
+    if n_features <= 16:
+        grid.set_yticks(range(n_features))
+        grid.set_yticklabels([short(n, 12) for n in names], fontsize=6)
+    grid.set_title(title, fontsize=8)
 
 
 def _terms_view(terms: list[LayerTerms]) -> list[dict[str, Any]]:
@@ -113,6 +130,8 @@ def _case(p: PredictionTrace, a: Attribution, terms: list[LayerTerms], loss: flo
         "target": a.target_name,
         "hidden": [[round(v, DIGITS) for v in row] for row in p.hidden_states],
         "per_step": [round(v, DIGITS) for v in a.per_step],
+        "against_data": a.data_baselines is not None,
+        "warning": (a.baseline_check.advice if a.baseline_check is not None else None),
         "terms": _terms_view(terms),
     }
 
@@ -161,6 +180,10 @@ def explain_view(explanation: Explanation, trace: Trace) -> dict[str, Any]:
 
 def _check_lines(a: Attribution) -> list[str]:
     out = [completeness_line(a.completeness)]
+    d = a.data_baselines
+    if d is not None:
+        out.append(f"Against baselines drawn from the data ({d.baseline}): "
+                   + completeness_line(d.completeness).replace("f(baseline)", "mean f(baseline)"))
     if a.occlusion is not None and a.occlusion.rank_agreement is not None:
         out.append(f"Occlusion of each step agrees in rank with Integrated Gradients: "
                    f"Spearman ρ = {a.occlusion.rank_agreement:.2f}")

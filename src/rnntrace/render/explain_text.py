@@ -76,11 +76,34 @@ def attribution_lines(a: Attribution) -> list[str]:
     if len(order) > 20:
         lines.append(f"  … {len(order) - 20} more features in explain.json")
     lines += ["", completeness_line(a.completeness)]
+    if a.baseline_check is not None and a.baseline_check.advice is not None:
+        lines.append(f"⚠ {a.baseline_check.advice}")
     if a.occlusion is not None:
         rho = a.occlusion.rank_agreement
         said = "–" if rho is None else f"{rho:.2f}"
         lines.append(f"Check by occlusion (each step set to the baseline): rank agreement with "
                      f"Integrated Gradients, Spearman ρ = {said}")
+    return lines
+
+
+def data_baseline_lines(a: Attribution) -> list[str]:
+    """The same sequence against baselines drawn from the data: per step, per feature, check."""
+    d = a.data_baselines
+    if d is None:
+        return []
+    lines = [f"Against baselines drawn from the data: {d.baseline} (mean P({a.target_name!r}) "
+             f"= {d.p_baseline:.3f} over them)"]
+    for start in range(0, a.length, STRIP):
+        part = d.per_step[start : start + STRIP]
+        blocks, signs = strip(part)
+        label = f"  steps {start + 1}–{start + len(part)}: "
+        lines += [label + blocks, " " * len(label) + signs]
+    peak = max(range(a.length), key=lambda t: abs(d.per_step[t]))
+    order = sorted(range(len(d.per_feature)), key=lambda f: -abs(d.per_feature[f]))[:3]
+    named = ", ".join(f"{a.feature_names[f]} {d.per_feature[f]:+.4f}" for f in order)
+    lines.append(f"  largest at step {peak + 1}: {d.per_step[peak]:+.4f}; features {named}")
+    lines.append(completeness_line(d.completeness).replace("f(baseline)", "mean f(baseline)")
+                 + f"; {d.holds_each} of {d.n_baselines} baselines within it on their own")
     return lines
 
 
@@ -101,18 +124,37 @@ def unit_lines(units: UnitSummary, limit: int = 3) -> list[str]:
 
 def planted_lines(check: PlantedCheck) -> list[str]:
     verdict = "✓ passed" if check.passed else "✗ FAILED"
-    return [
+    lines = [
         f"Planted-signal self-test ({check.cell.upper()}"
-        f"{', bidirectional' if check.bidirectional else ''}): the class is decided by steps "
-        f"{check.window[0]}–{check.window[1]} of feature(s) {check.features}",
+        f"{', bidirectional' if check.bidirectional else ''}): the class is decided by the level "
+        f"of steps {check.window[0]}–{check.window[1]} of feature(s) {check.features}",
         f"  share of |attribution| inside that window, over {check.n_sequences} held-out "
-        f"sequences: trained {100 * check.share_trained:.0f} % (accuracy "
-        f"{100 * check.accuracy_trained:.0f} %), untrained {100 * check.share_untrained:.0f} % "
-        f"(accuracy {100 * check.accuracy_untrained:.0f} %), by chance "
-        f"{100 * check.share_by_chance:.0f} %",
-        f"  completeness {'held' if check.completeness_holds else 'did NOT hold'} for every "
-        f"sequence; {verdict} (trained ≥ 50 % and ≥ 20 points above untrained)",
+        f"sequences, baselines drawn from the data: trained {100 * check.share_trained:.0f} % "
+        f"(accuracy {100 * check.accuracy_trained:.0f} %), untrained "
+        f"{100 * check.share_untrained:.0f} % (accuracy {100 * check.accuracy_untrained:.0f} %), "
+        f"by chance {100 * check.share_by_chance:.0f} %",
     ]
+    for c in check.classes:
+        at_mean = (" (the training mean: the mean baseline is such a sequence)"
+                   if c.level == 0 else "")
+        level = "0" if c.level == 0 else f"{c.level:+g} × amplitude"
+        lines.append(f"  class {c.name!r}, level {level}{at_mean}: {c.n_sequences} "
+                     "predicted, "
+                     f"window share {100 * c.share_data:.0f} % with data baselines, "
+                     f"{100 * c.share_mean:.0f} % with the mean baseline; baseline warning on "
+                     f"{c.warned}")
+    if check.warning_right:
+        warning = "fires on the class at the mean and on no other"
+    elif check.false_warnings:
+        warning = f"fires on {check.false_warnings} sequences of classes away from the mean ✗"
+    else:
+        warning = ("stays silent on most sequences at the mean: this model does not take the "
+                   "mean baseline surely enough for that class to hide it")
+    lines.append(f"  the baseline warning {warning}")
+    lines.append(f"  completeness {'held' if check.completeness_holds else 'did NOT hold'} for "
+                 f"every sequence; {verdict} (trained ≥ 50 % for every class and ≥ 20 points "
+                 f"above untrained; no warning away from the mean)")
+    return lines
 
 
 def explanation_lines(e: Explanation) -> list[str]:
@@ -120,6 +162,8 @@ def explanation_lines(e: Explanation) -> list[str]:
     lines: list[str] = []
     if e.attribution is not None:
         lines += attribution_lines(e.attribution)
+        if e.attribution.data_baselines is not None:
+            lines += ["", *data_baseline_lines(e.attribution)]
     if e.units is not None:
         lines += ["", *unit_lines(e.units)]
     if e.hard_cases:
