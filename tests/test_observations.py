@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from rnntrace.observations import observe, observe_forgetting
 from rnntrace.records import EpochRecord
 
@@ -149,3 +151,91 @@ def test_the_last_state_forgetting_the_start_is_named_with_its_numbers() -> None
     learned = history((1.1, 0.34, 1.1, 0.33, 0.5), (0.3, 0.9, 0.3, 0.9, 0.5))
     assert observe_forgetting(learned, grads, 3) is None  # it learned: nothing to explain
     assert observe_forgetting(records, [0.5] * 201, 3) is None  # the start is reached
+
+
+def test_a_plateau_at_zero_loss_without_held_out_data_is_convergence() -> None:
+    # The no-flag refit's numbers: all the training data, nothing held out, 100 % right.
+    refit = history((1.1, 0.4, None, None, 0.5), (0.00021, 1.0, None, None, 1e-3),
+                    (0.000208, 1.0, None, None, 1e-3))
+    text = observe(refit)[2]
+    assert "plateau" not in text and "capacity" not in text
+    assert "converged" in text and "cannot be judged without held-out data" in text
+    assert "0.00021 → 0.00021, -1.0%" in text
+    held = history((1.1, 0.4, 1.0, 0.4, 0.5), (0.00021, 1.0, 0.3, 0.9, 1e-3),
+                   (0.000208, 1.0, 0.3, 0.9, 1e-3))
+    text = observe(held)[2]
+    assert "converged" in text and "held-out accuracy 90% says how well it generalises" in text
+
+
+@pytest.mark.parametrize(
+    ("loss", "accuracy", "said"),
+    [
+        (0.0099, 1.0, "converged"),  # under CONVERGED_LOSS, every sequence right
+        (0.0101, 1.0, "plateau"),  # just over: a stall a person would call out
+        (0.0050, 0.995, "plateau"),  # one training sequence wrong: not converged
+    ],
+)
+def test_convergence_needs_a_near_zero_loss_and_every_sequence_right(
+    loss: float, accuracy: float, said: str
+) -> None:
+    texts = observe(history((1.1, 0.4, None, None, 0.5), (loss, accuracy, None, None, 0.1),
+                            (loss * 0.999, accuracy, None, None, 0.1)))
+    assert said in texts[2]
+
+
+# Every rule on both sides of its threshold: (history rows, n_held_out, text on one side, text
+# on the other). Each pair differs only in the number the rule reads.
+def _pair(before: tuple, after_in: tuple, after_out: tuple) -> tuple:  # type: ignore[type-arg]
+    return (history(before, after_in), history(before, after_out))
+
+
+@pytest.mark.parametrize(
+    ("inside", "outside", "word"),
+    [
+        # EXPLODING_NORM = 100: a norm of 101 is exploding, 99 (no 10× jump from 20) is not
+        (*_pair((0.5, 0.8, None, None, 20.0), (0.4, 0.8, None, None, 101.0),
+                (0.4, 0.8, None, None, 99.0)), "exploding"),
+        # ... or a 10× jump past 10: 10.1 from 1.0 is, 9.9 from 1.0 is not
+        (*_pair((0.5, 0.8, None, None, 1.0), (0.4, 0.8, None, None, 10.1),
+                (0.4, 0.8, None, None, 9.9)), "exploding"),
+        # VANISHING_NORM = 1e-4
+        (*_pair((0.5, 0.8, None, None, 0.1), (0.4, 0.8, None, None, 0.9e-4),
+                (0.4, 0.8, None, None, 1.1e-4)), "vanishing"),
+        # DIVERGING = 5 % relative: 0.5 → 0.53 (+6 %) is, 0.5 → 0.52 (+4 %) is not; both rises
+        # are above NOISE (2 % of the start of 1.0), which is tested on both sides above
+        (*_pair((0.5, 0.8, None, None, 0.1), (0.53, 0.8, None, None, 0.1),
+                (0.52, 0.8, None, None, 0.1)), "diverging"),
+        # PLATEAU = 1 % relative: −0.9 % is a plateau, −1.1 % is learning
+        (*_pair((0.5, 0.8, None, None, 0.1), (0.4955, 0.8, None, None, 0.1),
+                (0.4945, 0.8, None, None, 0.1)), "plateau"),
+        # OVERFITTING = 2 % relative rise of held-out loss as training loss falls
+        (*_pair((0.5, 0.8, 0.5, 0.8, 0.1), (0.4, 0.85, 0.5105, 0.7, 0.1),
+                (0.4, 0.85, 0.5095, 0.7, 0.1)), "overfitting"),
+    ],
+)
+def test_each_rule_fires_on_one_side_of_its_threshold_only(
+    inside: list[EpochRecord], outside: list[EpochRecord], word: str
+) -> None:
+    start = EpochRecord(epoch=0, loss=1.0, accuracy=0.3, val_loss=None, val_accuracy=None,
+                        grad_norm=0.5, lr=0.01)
+    held = inside[0].val_loss is not None
+    if held:
+        start.val_loss, start.val_accuracy = 1.0, 0.3
+    first = [start, *inside]
+    second = [start, *outside]
+    for records in (first, second):
+        for i, r in enumerate(records):
+            r.epoch = i + 1
+    assert word in observe(first)[2]
+    assert word not in observe(second)[2]
+
+
+def test_the_forgetting_rule_on_both_sides_of_its_thresholds() -> None:
+    at_chance = history((1.1, 0.34, 1.1, 0.33, 0.5), (1.09, 0.36, 1.1, 0.49, 0.5))
+    above = history((1.1, 0.34, 1.1, 0.33, 0.5), (1.09, 0.36, 1.1, 0.51, 0.5))
+    # CHANCE_MARGIN = 1.5: 49 % of 3 classes is within 1.5 × 33 %, 51 % is not
+    faded = [0.0099, 1.0]  # FORGETTING_RATIO = 1e-2: 0.0099 of the last step's is out of reach
+    reached = [0.0101, 1.0]
+    assert observe_forgetting(at_chance, faded, 3) is not None
+    assert observe_forgetting(above, faded, 3) is None
+    assert observe_forgetting(at_chance, reached, 3) is None

@@ -22,6 +22,9 @@ OVERFITTING = 0.02  # relative rise of held-out loss (with training loss falling
 # test gives p = 0.5^k: 4 is 0.06, 5 is 0.03. So a fall of at most 4 held-out sequences cannot
 # be told from chance between two epochs, whatever the held-out size (4 of 201 is 2 %).
 SIGN_TEST = 5
+# A plateau at a training loss below this with every training sequence right is convergence,
+# not a stall: the mean loss of 0.01 is a probability of 0.99 on the true class on average.
+CONVERGED_LOSS = 0.01
 EXPLODING_NORM = 100.0  # mean gradient norm above this, or a 10× jump past 10: exploding
 VANISHING_NORM = 1e-4  # mean gradient norm below this: vanishing
 
@@ -182,6 +185,8 @@ def observe_epoch(
             f"memorise the training set (overfitting). Early stopping, dropout or more data "
             f"would help."
         )
+    if abs(d_loss) < PLATEAU and now.loss < CONVERGED_LOSS and now.accuracy >= 1.0:
+        return _converged(before, now, d_loss)
     if abs(d_loss) < PLATEAU:
         return (
             f"Loss barely moved ({_from_to(before.loss, now.loss)}, {d_loss:+.1%}): a plateau"
@@ -208,6 +213,16 @@ def observe_epoch(
         + (f"; {accuracy}" if accuracy else "")
         + ": noise in the updates, worth watching if it continues."
     )
+
+
+def _converged(before: EpochRecord, now: EpochRecord, d_loss: float) -> str:
+    moved = f"Loss barely moved ({_from_to(before.loss, now.loss)}, {d_loss:+.1%})"
+    if now.val_accuracy is None:
+        return (f"{moved} at train accuracy 100%: training has converged, every training "
+                "sequence is classified right. How well the model generalises cannot be judged "
+                "without held-out data: score it on sequences it has not seen.")
+    return (f"{moved} at train accuracy 100%: training has converged; held-out accuracy "
+            f"{_pct(now.val_accuracy)} says how well it generalises.")
 
 
 def _wobble(
