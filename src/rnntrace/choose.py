@@ -183,7 +183,8 @@ def best_candidate(scores: list[CandidateScore]) -> int:
 def _name(settings: dict[str, Any]) -> str:
     """resample+conv+gru+max: resampling and front end (if any), cell and summary."""
     parts = [settings["cell"], settings["summary"]]
-    if settings["front_end"] != "none":
+    if settings["front_end"] != "none" and not (settings["front_end"] == "window"
+                                                and settings.get("window", 1) == 1):
         parts.insert(0, settings["front_end"])
     if settings.get("resample"):
         parts.insert(0, "resample")

@@ -85,6 +85,14 @@ class ModelConfig:
             raise ConfigError(f"embedding_dropout must be in [0, 1), got {self.embedding_dropout}")
 
     @property
+    def front_end_in_use(self) -> str:
+        """The front end as it acts: windows of 1 step join nothing, so "window" with window 1
+        is no front end at all (no stage, no module, no sentence)."""
+        if self.front_end == "window" and self.window == 1:
+            return "none"
+        return self.front_end
+
+    @property
     def input_size(self) -> int:
         """What the recurrent layer reads per step: the embedding's width, or the features."""
         return self.embedding_dim if self.vocab_size else self.n_features
@@ -242,5 +250,5 @@ def drop_later_defaults(model: dict[str, Any]) -> None:
 def front_end_name(model: ModelConfig) -> str:
     """resample+conv, window, …: the front end's parts as the trace names its stage."""
     parts = (["resample"] if model.resample else []) + (
-        [model.front_end] if model.front_end != "none" else [])
+        [model.front_end_in_use] if model.front_end_in_use != "none" else [])
     return "+".join(parts) or "none"

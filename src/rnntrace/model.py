@@ -130,8 +130,8 @@ class SequenceClassifier(nn.Module):
         # Built only when used, so the lesson's modules (and its initial weights) are unchanged.
         self.front: FrontEnd | None = None
         rnn_config = cfg
-        if cfg.front_end != "none" or cfg.resample:
-            self.front = FrontEnd(cfg.input_size, cfg.front_end, cfg.window, cfg.resample)
+        if cfg.front_end_in_use != "none" or cfg.resample:
+            self.front = FrontEnd(cfg.input_size, cfg.front_end_in_use, cfg.window, cfg.resample)
             # The layer reads the front end's features, whatever came before it.
             rnn_config = dataclasses.replace(
                 cfg, n_features=self.front.out_features, vocab_size=0, embedding_dim=0,

@@ -8,7 +8,7 @@ import time
 import numpy as np
 from torch import nn
 
-from rnntrace.attribution.hardest import hardest_cases, prediction_of
+from rnntrace.attribution.hardest import hardest_and_mistakes, prediction_of
 from rnntrace.attribution.records import Explanation
 from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.attribution.terms import unit_terms
@@ -57,12 +57,16 @@ def explain(
                        else (data, "the explained set"))
     (attribution,) = attribute_sequences(model, data, [index], target, pool=pool,
                                          pool_name=pool_name)
+    cases, mistakes = hardest_and_mistakes(model, sample, hard_cases,
+                                           pool=pool if pool is not data else sample,
+                                           pool_name=pool_name)
     return Explanation(
         attribution=attribution,
         terms=unit_terms(model, data, index),
         units=unit_responses(model, sample),
-        hard_cases=hardest_cases(model, sample, hard_cases,
-                                 pool=pool if pool is not data else sample, pool_name=pool_name),
+        hard_cases=cases,
+        mistakes=mistakes,
+        n_scored=len(sample),
         prediction=prediction_of(model, data, index),
         seconds=round(time.perf_counter() - started, 3),
     )

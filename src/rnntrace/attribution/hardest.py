@@ -18,12 +18,18 @@ from rnntrace.tracing.prediction import trace_prediction
 
 def losses(model: nn.Module, data: SequenceSet) -> np.ndarray:
     """Each sequence's cross-entropy loss, (N,), through the model's own forward."""
-    out = []
+    return scores(model, data)[0]
+
+
+def scores(model: nn.Module, data: SequenceSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each sequence's cross-entropy loss and whether it is classified right: (N,), (N,)."""
+    out, right = [], []
     for index in batches(len(data)):
         logits = catch(model, data, index).logits.double()  # (B, C)
         labels = torch.from_numpy(data.labels[index])
         out.append(torch.nn.functional.cross_entropy(logits, labels, reduction="none").numpy())
-    return np.concatenate(out)
+        right.append((logits.argmax(1) == labels).numpy())
+    return np.concatenate(out), np.concatenate(right)
 
 
 def prediction_of(model: nn.Module, data: SequenceSet, index: int) -> PredictionTrace:
@@ -63,13 +69,23 @@ def hardest_cases(
 ) -> list[HardCase]:
     """The `k` sequences of `data` with the largest loss, largest first, each attributed to the
     class the model predicted (what made it choose wrongly)."""
+    return hardest_and_mistakes(model, data, k, pool=pool, pool_name=pool_name)[0]
+
+
+def hardest_and_mistakes(
+    model: nn.Module, data: SequenceSet, k: int = 5, *, pool: SequenceSet | None = None,
+    pool_name: str = "the training sequences",
+) -> tuple[list[HardCase], int]:
+    """The hardest cases, and how many sequences of `data` the model gets wrong: with none,
+    the "hardest" are only the least confident, and the views say so."""
+    loss, right = scores(model, data)
+    mistakes = int((~right).sum())
     if k <= 0:
-        return []
-    loss = losses(model, data)
+        return [], mistakes
     top = [int(i) for i in np.argsort(-loss, kind="stable")[:k]]
     attributions = attribute_sequences(model, data, top, pool=pool, pool_name=pool_name)
     return [
         HardCase(loss=float(loss[i]), prediction=prediction_of(model, data, i), attribution=a,
                  terms=unit_terms(model, data, i))
         for i, a in zip(top, attributions, strict=True)
-    ]
+    ], mistakes

@@ -275,7 +275,16 @@ class Explanation:
     planted: PlantedCheck | None = None
     prediction: PredictionTrace | None = None  # of the attributed sequence
     seconds: float = 0.0
+    # Of the n_scored sequences the hard cases were chosen from, how many are classified wrong
+    # (None: not counted, as in explanations written before it was)
+    mistakes: int | None = None
+    n_scored: int | None = None
     schema_version: int = EXPLAIN_SCHEMA_VERSION
+
+    @property
+    def no_mistake(self) -> bool:
+        """Every scored sequence is right: the hard cases are only the least confident."""
+        return self.mistakes == 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from rnntrace.attribution.records import Attribution, Explanation, LayerTerms
 from rnntrace.records import PredictionTrace, Trace
-from rnntrace.render.explain_text import completeness_line
+from rnntrace.render.explain_text import completeness_line, hard_cases_heading, loss_text
 
 # The figure writer of the report's other figures (ids prefixed, escaped, scalable).
 from rnntrace.render.plots import _RC, _to_svg, short, unit_names
@@ -116,17 +116,17 @@ def _terms_view(terms: list[LayerTerms]) -> list[dict[str, Any]]:
 
 
 def _case(p: PredictionTrace, a: Attribution, terms: list[LayerTerms], loss: float | None,
-          traced: bool) -> dict[str, Any]:
+          traced: bool, hard: str = "hard case") -> dict[str, Any]:
     return {
         "id": p.sequence_id,
         "traced": traced,
-        "label": "traced sequence" if traced else ("hard case" if loss is not None
-                                                   else "sequence"),
+        "label": "traced sequence" if traced else (hard if loss is not None else "sequence"),
         "length": p.length,
         "true": None if p.true_class is None else p.class_names[p.true_class],
         "predicted": p.class_names[p.predicted],
         "probability": p.probabilities[p.predicted],
         "loss": loss,
+        "loss_text": None if loss is None else loss_text(loss),
         "target": a.target_name,
         "hidden": [[round(v, DIGITS) for v in row] for row in p.hidden_states],
         "per_step": [round(v, DIGITS) for v in a.per_step],
@@ -161,7 +161,8 @@ def explain_view(explanation: Explanation, trace: Trace) -> dict[str, Any]:
         size = _terms_size(case.terms)
         budget -= size
         cases.append(_case(case.prediction, case.attribution,
-                           case.terms if budget >= 0 else [], case.loss, traced=False))
+                           case.terms if budget >= 0 else [], case.loss, traced=False,
+                           hard="least confident" if explanation.no_mistake else "hard case"))
         figures.append(attribution_figure(case.prediction, case.attribution, key))
         lines.append(_check_lines(case.attribution))
     width = len(cases[0]["hidden"][0]) if cases and cases[0]["hidden"] else 0
@@ -173,6 +174,7 @@ def explain_view(explanation: Explanation, trace: Trace) -> dict[str, Any]:
         "units": unit_names(width, bidirectional),
         "grad_norm": grad,
         "summary": explanation.units,
+        "hard_heading": hard_cases_heading(explanation) if explanation.hard_cases else "",
         "baseline": a.baseline if a is not None else "",
         "method": a.method if a is not None else "",
     }

@@ -157,6 +157,24 @@ def planted_lines(check: PlantedCheck) -> list[str]:
     return lines
 
 
+def hard_cases_heading(e: Explanation) -> str:
+    """The hard cases named for what they are: mistakes, or with none the least confident."""
+    how = "rnntrace explain RUN --sequence ID"
+    if e.no_mistake:
+        return (f"Least confident held-out cases: the model makes no mistake on the "
+                f"{e.n_scored} held-out sequences scored, so there is no mistake to explain; "
+                f"these have the largest loss ({how})")
+    counted = "" if e.mistakes is None else f"{e.mistakes} of {e.n_scored} wrong; "
+    return f"Hardest held-out cases ({counted}largest loss; {how})"
+
+
+def loss_text(loss: float) -> str:
+    """Three decimals, or two significant digits below 0.01 (a loss of 0.0002 is not 0.000)."""
+    if loss == 0 or abs(loss) >= 0.01:
+        return f"{loss:.3f}"
+    return f"{loss:.2g}"
+
+
 def explanation_lines(e: Explanation) -> list[str]:
     """The whole explanation as terminal lines."""
     lines: list[str] = []
@@ -167,12 +185,13 @@ def explanation_lines(e: Explanation) -> list[str]:
     if e.units is not None:
         lines += ["", *unit_lines(e.units)]
     if e.hard_cases:
-        lines += ["", "Hardest held-out cases (largest loss; rnntrace explain RUN --sequence ID)"]
+        lines += ["", hard_cases_heading(e)]
         for case in e.hard_cases:
             p, a = case.prediction, case.attribution
             peak = max(range(a.length), key=lambda t: abs(a.per_step[t]))
             truth = "?" if p.true_class is None else p.class_names[p.true_class]
-            lines.append(f"  {p.sequence_id!r:<12} loss {case.loss:6.3f}  true {truth!r} → "
+            lines.append(f"  {p.sequence_id!r:<12} loss {loss_text(case.loss):>6}  true "
+                         f"{truth!r} → "
                          f"predicted {p.class_names[p.predicted]!r} (P = "
                          f"{p.probabilities[p.predicted]:.2f}); step {peak + 1} weighed most")
     if e.planted is not None:

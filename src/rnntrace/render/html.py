@@ -108,7 +108,24 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         meta=[(k, v) for k, v in trace.meta.items() if not isinstance(v, list | dict)],
         token_rows=token_rows(trace.tokens),
         averaging=averaging_sentence(trace.averaging) if trace.averaging is not None else "",
+        summary_name=summary_name(trace),
+        summary_label=summary_name(trace).split(" (")[0].removeprefix("the "),
     )
+
+
+SUMMARY_NAMES = {
+    "last": "the last hidden state",
+    "mean": "the mean summary (each unit's mean over the real steps)",
+    "max": "the max summary (each unit's largest value over the real steps)",
+    "attention": "the attention summary (a learned weighting of the real steps)",
+}
+
+
+def summary_name(trace: Trace) -> str:
+    """What the classifier reads, in words: the summary the model uses, not always the last
+    state."""
+    kind = trace.config.model.summary if trace.config is not None else "last"
+    return SUMMARY_NAMES.get(kind, f"the {kind} summary")
 
 
 def write_report(trace: Trace, path: Path, explanation: Explanation | None = None) -> Path:

@@ -57,17 +57,30 @@ def write_insight(
 
 
 def _what_reached(model: ModelConfig) -> str:
-    if model.summary == "last":
-        return "only the last hidden state reached the classifier."
-    front = ("" if model.front_end == "none" else
-             f" A {model.front_end} front end first read every {model.window} steps as one.")
-    if model.resample:
-        front = (f" Every sequence was first resampled to {model.resample} steps."
-                 + front.replace(" A ", " Then a ", 1))
     return {
+        "last": "only the last hidden state reached the classifier.",
         "mean": "their mean over every real step reached the classifier, so no step is "
                 "forgotten by the end.",
         "max": "each unit's largest value over the real steps reached the classifier, from "
                "whichever step it came.",
         "attention": "a learned weighting of every real step reached the classifier.",
-    }[model.summary] + front
+    }[model.summary] + _front_sentence(model)
+
+
+def _front_sentence(model: ModelConfig) -> str:
+    """What the front end did before the recurrent layer; nothing for one that changes nothing
+    (windows of 1 step)."""
+    front = model.front_end_in_use
+    joined = f"first read every {model.window} steps as one" if model.window > 1 else ""
+    if front == "window":
+        sentence = f" A window front end {joined}."
+    elif front == "conv":
+        convolved = "passed them through three convolution blocks"
+        sentence = (f" A conv front end {joined}, then {convolved}." if joined else
+                    f" A conv front end first {convolved.replace('them', 'the steps')}.")
+    else:
+        sentence = ""
+    if model.resample:
+        sentence = (f" Every sequence was first resampled to {model.resample} steps."
+                    + sentence.replace(" A ", " Then a ", 1).replace(" first ", " ", 1))
+    return sentence
