@@ -37,13 +37,14 @@ def _page_text(html: str) -> str:
     from html.parser import HTMLParser
 
     class Text(HTMLParser):
-        parts: list[str] = []
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
 
         def handle_data(self, data: str) -> None:
             self.parts.append(data)
 
     parser = Text()
-    parser.parts = []
     parser.feed(html.split("<script", 1)[0])
     return " ".join(" ".join(parser.parts).split())
 
