@@ -101,12 +101,12 @@ def test_the_demo_writes_a_report_with_every_section(lesson: Run) -> None:
         assert stage.name in text
     assert lesson.trace.training[-1].observation in text
     assert lesson.trace.quiz[0].prompt in text
-    # three inline figures for the prediction, two for training, one attribution figure for
-    # the traced sequence and each hard case; each labelled for a reader
+    # three inline figures for the prediction, two for training, one for the dynamics, one
+    # attribution figure for the traced sequence and each hard case; each labelled for a reader
     assert lesson.explanation is not None
     explained = 1 + len(lesson.explanation.hard_cases)
     svgs = [a for tag, a in page.tags if tag == "svg"]
-    assert len(svgs) == 5 + explained
+    assert len(svgs) == 6 + explained
     assert all(a.get("role") == "img" and a.get("aria-label") for a in svgs)
 
 
@@ -172,7 +172,7 @@ def test_hostile_labels_keep_the_figures_well_formed(hostile: Run) -> None:
 
     html = render_report(hostile.trace)
     svgs = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
-    assert len(svgs) == 5
+    assert len(svgs) == 6  # loss, accuracy, inputs, heatmap, softmax, dynamics
     texts = []
     for svg in svgs:
         root = ET.fromstring(svg)  # well-formed: no label broke out of its <text>

@@ -131,6 +131,7 @@ def _case(p: PredictionTrace, a: Attribution, terms: list[LayerTerms], loss: flo
         "hidden": [[round(v, DIGITS) for v in row] for row in p.hidden_states],
         "per_step": [round(v, DIGITS) for v in a.per_step],
         "against_data": a.data_baselines is not None,
+        "checks_line": _checks_line(a),
         "warning": (a.baseline_check.advice if a.baseline_check is not None else None),
         "terms": _terms_view(terms),
     }
@@ -178,6 +179,17 @@ def explain_view(explanation: Explanation, trace: Trace) -> dict[str, Any]:
         "baseline": a.baseline if a is not None else "",
         "method": a.method if a is not None else "",
     }
+
+
+def _checks_line(a: Attribution) -> str:
+    """The checks in one line, each with its mark; the lines under it give their numbers."""
+    parts = [f"completeness {'✓' if a.completeness.holds else '✗'}"]
+    if a.data_baselines is not None:
+        held = a.data_baselines.completeness.holds
+        parts.append(f"against data baselines {'✓' if held else '✗'}")
+    if a.occlusion is not None and a.occlusion.rank_agreement is not None:
+        parts.append(f"occlusion agrees in rank, ρ = {a.occlusion.rank_agreement:.2f}")
+    return "Checks: " + ", ".join(parts)
 
 
 def _check_lines(a: Attribution) -> list[str]:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnntrace.cells import cell_spec, typeset
-from rnntrace.config import ModelConfig
+from rnntrace.config import ModelConfig, front_end_name
 from rnntrace.files import REPORT, atomic_write_text, read_trace
 from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
+from rnntrace.render.condense import condense
 from rnntrace.render.formatting import (
     averaging_sentence,
     fmt_number,
@@ -74,6 +75,8 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     if trace.training:
         loss, accuracy = plots.training_figures(trace.training)
         figures |= {"loss": Markup(loss), "accuracy": Markup(accuracy)}
+    if trace.dynamics is not None and trace.dynamics.steps > 1:
+        figures["dynamics"] = Markup(plots.dynamics_figure(trace.dynamics))
     units: list[str] = []
     p = trace.prediction
     if p is not None and p.length > 0:
@@ -109,6 +112,8 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         token_rows=token_rows(trace.tokens),
         averaging=averaging_sentence(trace.averaging) if trace.averaging is not None else "",
         summary_name=summary_name(trace),
+        epoch_rows=condense(trace.training),
+        config_line=config_line(trace),
         summary_label=summary_name(trace).split(" (")[0].removeprefix("the "),
     )
 
@@ -276,6 +281,22 @@ def config_sections(config: dict[str, Any]) -> list[tuple[str, list[tuple[str, s
     if other:
         sections.append(("run", other))
     return sections
+
+
+def config_line(trace: Trace) -> str:
+    """The settings a reader looks for first, in one line; the section's cards hold them all."""
+    if trace.config is None:
+        return ""
+    m, t, d = trace.config.model, trace.config.train, trace.config.data
+    layers = f"{m.num_layers} layers" if m.num_layers > 1 else "1 layer"
+    parts = [f"{'bidirectional ' if m.bidirectional else ''}{m.spec.display}, {m.hidden_size} "
+             f"units, {layers}, {summary_name(trace).split(' (')[0].removeprefix('the ')} read",
+             f"{t.epochs} epochs, lr {t.lr:g}, batch {t.batch_size}",
+             f"{d.n_sequences} sequences of up to {d.max_length} steps × {m.n_features} "
+             f"features, {m.n_classes} classes"]
+    if m.front_end_in_use != "none" or m.resample:
+        parts[0] += f", front end {front_end_name(m)}"
+    return " · ".join(parts)
 
 
 def _setting(value: Any) -> str:

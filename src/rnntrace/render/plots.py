@@ -22,7 +22,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from rnntrace.records import EpochRecord, PredictionTrace
+from rnntrace.records import Dynamics, EpochRecord, PredictionTrace
 
 _SVG = "http://www.w3.org/2000/svg"
 _XLINK = "http://www.w3.org/1999/xlink"
@@ -104,8 +104,8 @@ def training_figures(records: Sequence[EpochRecord]) -> tuple[str, str]:
         with rc_context(_RC):
             # Fixed margins: every label here is ours (no data text), and the layout engine
             # would double the time these two small figures take.
-            fig = Figure(figsize=(4.2, 2.6))
-            fig.subplots_adjust(left=0.15, right=0.97, bottom=0.17, top=0.9)
+            fig = Figure(figsize=(4.2, 2.0))
+            fig.subplots_adjust(left=0.15, right=0.97, bottom=0.22, top=0.88)
             ax = fig.add_subplot()
             ax.plot(epochs, _finite(train), "-o", color=_COLOURS[0], label="training")
             if any(v is not None for v in held):
@@ -113,7 +113,7 @@ def training_figures(records: Sequence[EpochRecord]) -> tuple[str, str]:
             ax.set_xlabel("epoch")
             ax.set_ylabel(name.lower())
             ax.set_title(f"{name} per epoch")
-            ax.set_xticks(epochs if len(epochs) <= 20 else ax.get_xticks())
+            _epoch_axis(ax, epochs)
             if key == "accuracy":
                 ax.set_ylim(-0.02, 1.02)
             ax.legend(frameon=False)
@@ -122,6 +122,58 @@ def training_figures(records: Sequence[EpochRecord]) -> tuple[str, str]:
             )
             out.append(_to_svg(fig, key, text))
     return out[0], out[1]
+
+
+def _epoch_axis(ax: Any, epochs: Sequence[int]) -> None:
+    """Whole epochs, from the first to the last: a 100-epoch run's axis is 1–100, not −20–120."""
+    from matplotlib.ticker import MaxNLocator
+
+    first, last = epochs[0], epochs[-1]
+    pad = 0.5 if len(epochs) <= 20 else 0.02 * (last - first)
+    ax.set_xlim(first - pad, last + pad)
+    if len(epochs) <= 20:
+        ax.set_xticks(epochs)
+    else:  # round numbers inside the run, and its first and last epoch
+        inside = [int(t) for t in MaxNLocator(nbins=6, integer=True).tick_values(first, last)
+                  if first + 0.05 * (last - first) < t < last - 0.05 * (last - first)]
+        ax.set_xticks([first, *inside, last])
+
+
+def dynamics_figure(d: Dynamics) -> str:
+    """‖∂loss/∂h_t‖ per step on a log scale (each direction), and the saturated share per step."""
+    steps = list(range(1, d.steps + 1))
+    with rc_context(_RC):
+        fig = Figure(figsize=(6.4, 2.2))
+        fig.subplots_adjust(left=0.11, right=0.98, bottom=0.22, top=0.86, wspace=0.3)
+        grad, sat = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1.0]})
+        names = ["forward", "backward"] if len(d.grad_norm) > 1 else ["‖∂loss/∂h_t‖"]
+        for i, (name, norms) in enumerate(zip(names, d.grad_norm, strict=False)):
+            shown = [v if v > 0 else math.nan for v in _finite(norms)]
+            grad.plot(steps, shown, _STYLES[i] + _MARKERS[i], color=_COLOURS[i], markersize=3,
+                      label=name, markevery=max(1, d.steps // 15))
+        grad.set_yscale("log")
+        # Plain tick labels: with mathtext off the default ones would print "$10^{-2}$".
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        grad.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
+        grad.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
+        grad.yaxis.set_minor_formatter(NullFormatter())
+        grad.set_title("Gradient reaching each step, ‖∂loss/∂h_t‖")
+        grad.set_xlabel("time step t")
+        if len(names) > 1:
+            grad.legend(frameon=False, fontsize=7)
+        sat.plot(steps, [100 * v for v in _finite(d.saturated)], "-o", color=_COLOURS[2],
+                 markersize=3, markevery=max(1, d.steps // 15))
+        sat.set_ylim(-3, 103)
+        sat.set_title("Saturated units, %")
+        sat.set_xlabel("time step t")
+        for ax in (grad, sat):
+            pad = 0.5 if d.steps <= 30 else 0.02 * d.steps
+            ax.set_xlim(1 - pad, d.steps + pad)
+            if d.steps <= 12:
+                ax.set_xticks(steps)
+        return _to_svg(fig, "dynamics", f"Gradient norm reaching each of the {d.steps} steps, "
+                       "on a log scale, and the share of saturated units per step")
 
 
 def inputs_figure(p: PredictionTrace) -> str:

@@ -47,6 +47,57 @@
     });
   });
 
+  // ── Long epoch tables: each folded run shows one line that opens it (without JavaScript
+  // every row stays in view and the lines stay hidden).
+  document.querySelectorAll("tr.fold-line").forEach(function (line) {
+    const fold = line.dataset.fold;
+    const rows = document.querySelectorAll('tr.folded[data-fold="' + fold + '"]');
+    const button = line.querySelector("button");
+    const text = button.textContent.slice(2);
+    const set = function (open) {
+      rows.forEach(function (r) { r.hidden = !open; });
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = (open ? "▾ " : "▸ ") + text;
+    };
+    button.addEventListener("click", function () {
+      set(button.getAttribute("aria-expanded") !== "true");
+    });
+    line.hidden = false;
+    set(false);
+  });
+
+  // ── Quiz, one question at a time (all of them without JavaScript, or on "show all").
+  const questions = Array.from(document.querySelectorAll(".question"));
+  const quizNav = document.getElementById("quiz-nav");
+  if (quizNav && questions.length > 1) {
+    let at = 0;
+    let all = false;
+    const allButton = document.getElementById("quiz-all");
+    const showQuestion = function (i) {
+      at = Math.max(0, Math.min(questions.length - 1, i));
+      questions.forEach(function (q, k) { q.hidden = !all && k !== at; });
+      document.getElementById("quiz-at").textContent = all
+        ? "All " + questions.length + " questions"
+        : "Question " + (at + 1) + " of " + questions.length;
+      allButton.setAttribute("aria-pressed", all ? "true" : "false");
+      allButton.textContent = all ? "one at a time" : "show all " + questions.length;
+    };
+    document.getElementById("quiz-prev").addEventListener("click", function () {
+      all = false;
+      showQuestion(at - 1);
+    });
+    document.getElementById("quiz-next").addEventListener("click", function () {
+      all = false;
+      showQuestion(at + 1);
+    });
+    allButton.addEventListener("click", function () {
+      all = !all;
+      showQuestion(at);
+    });
+    quizNav.hidden = false;
+    showQuestion(0);
+  }
+
   // ── Step-through explainer
   const island = document.getElementById("trace-data");
   const slider = document.getElementById("step-slider");
@@ -146,7 +197,10 @@
       if (steps.length > 1 || data.num_layers > 1 || data.bidirectional) {
         box.appendChild(el("h4", "", "layer " + s.layer + ", " + s.direction));
       }
-      box.appendChild(el("pre", "equation", s.equation.join("\n")));
+      // One block per line: a line too long for the panel wraps under its own start.
+      const pre = el("pre", "equation lines");
+      s.equation.forEach(function (line) { pre.appendChild(el("span", "eqline", line)); });
+      box.appendChild(pre);
       const gates = el("div", "gates");
       Object.keys(s.gates).forEach(function (name) {
         gates.appendChild(el("h4", "", "gate " + name));
