@@ -350,7 +350,11 @@ def train(
             batch_size=batch_size, lr=lr if pick["lr"] else float(TEXT_DEFAULTS["lr"]),
             val_fraction=val_fraction, seed=seed, **engine,
         )
-        if not pick["epochs"] and splits.val is None and val_fraction > 0:
+        choice = None
+        if _check_preset(preset) == "auto":
+            model_config, train_config, choice = _choose_text(
+                ctx, splits.train, splits.val, train_config, len(splits.vocabulary), json)
+        elif not pick["epochs"] and splits.val is None and val_fraction > 0:
             # Epochs chosen on a held-out split, then every training example used (refit.py).
             from dataclasses import replace
 
@@ -366,7 +370,7 @@ def train(
             lambda on_epoch_end: run_experiment(
                 splits.train, model_config, train_config, val=splits.val, test=splits.test,
                 out=out, command="train", on_epoch_end=on_epoch_end, read_options=text_options,
-                tensorboard=tensorboard, vocabulary=splits.vocabulary,
+                tensorboard=tensorboard, vocabulary=splits.vocabulary, choice=choice,
             ),
             json,
         )
@@ -427,6 +431,42 @@ def _check_preset(preset: str) -> str:
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}: choose {' or '.join(PRESETS)}")
     return preset
+
+
+# CLI option → field, for the settings the text search (text_search.py) may choose.
+_TEXT_CHOOSABLE = {
+    "cell": "cell", "nonlinearity": "nonlinearity", "hidden": "hidden_size",
+    "layers": "num_layers", "bidirectional": "bidirectional", "dropout": "dropout",
+    "proj_size": "proj_size", "summary": "summary", "embedding_dim": "embedding_dim",
+    "embedding_dropout": "embedding_dropout", "lr": "lr", "batch_size": "batch_size",
+    "epochs": "epochs", "lr_schedule": "lr_schedule",
+}
+
+
+def _choose_text(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, vocab_size: int,
+                 json: bool) -> Any:
+    """Choose a text run's open settings (text_search.py), printing the search as it goes."""
+    from rnntrace.distributed import from_env
+    from rnntrace.render import choice_text, text
+    from rnntrace.text_search import choose_text
+
+    given = {name for name in ctx.params if _given(ctx, name)}
+    user = {field: ctx.params[name] for name, field in _TEXT_CHOOSABLE.items() if name in given}
+    speak = not json and from_env().is_main
+    console = text.console()
+    if speak:
+        console.print("Choosing settings on held-out training texts (the test file is not read)")
+    model_config, train_config, choice = choose_text(
+        train_set, user, vocab_size=vocab_size, seed=base.seed, val=val_set,
+        val_fraction=base.val_fraction,
+        on_progress=choice_text.search_progress(console) if speak else None,
+        threads=base.threads, device=base.device, clip_grad_norm=base.clip_grad_norm,
+    )
+    if "patience" in given:
+        train_config = dataclasses.replace(train_config, patience=base.patience)
+    if speak:
+        choice_text.print_choice(choice, console)
+    return model_config, train_config, choice
 
 
 def _choose(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: bool) -> Any:

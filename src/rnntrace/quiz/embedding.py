@@ -118,21 +118,31 @@ def model_parameters(s: TextSetting, rng: random.Random) -> Draft:
     key = sum(p.numel() for name, p in model.named_parameters())
     emb = m.vocab_size * m.embedding_dim
     rnn = sum(p.numel() for p in model.rnn.parameters())
+    # An attention summary scores each step with weights of its own: part of the model too.
+    pool = sum(p.numel() for p in model.attention.parameters()) if model.attention else 0
     head = sum(p.numel() for p in model.head.parameters())
-    agree("text model parameters", emb + rnn + head, key)
-    mistakes = [rnn + head, emb, emb + rnn, (m.vocab_size - 1) * m.embedding_dim + rnn + head]
+    agree("text model parameters", emb + rnn + pool + head, key)
+    mistakes = [rnn + pool + head, emb, emb + rnn + pool,
+                (m.vocab_size - 1) * m.embedding_dim + rnn + pool + head]
+    if pool:
+        mistakes.insert(1, emb + rnn + head)  # the attention's weights forgotten
     options, answer = four_options(f"{key:,}", [f"{w:,}" for w in mistakes], rng,
                                    near_numbers(key))
-    layer = f"{m.spec.class_name}({m.embedding_dim}, {m.hidden_size})"
+    both = ", bidirectional=True" if m.bidirectional else ""
+    layer = f"{m.spec.class_name}({m.embedding_dim}, {m.hidden_size}{both})"
+    width = m.state_size * m.num_directions
+    pooling = (f" → attention pooling over the steps (`nn.Linear({width}, 1, bias=False)`)"
+               if model.attention else "")
     return Draft(
-        prompt=f"A classifier is `{s.code()}` → `{layer}` → `nn.Linear` to {m.n_classes} "
-               "classes. How many trainable parameters does it have in all?",
+        prompt=f"A classifier is `{s.code()}` → `{layer}`{pooling} → `nn.Linear` to "
+               f"{m.n_classes} classes. How many trainable parameters does it have in all?",
         options=options, answer=answer,
-        hint="Add the embedding table (every row, padding included), the recurrent layer and "
-             "the Linear head.",
+        hint="Add the embedding table (every row, padding included), the recurrent layer"
+             + (", the attention's scoring layer" if pool else "") + " and the Linear head.",
         solution=steps(f"Embedding: {m.vocab_size} × {m.embedding_dim} = {emb:,}.",
-                       f"{layer}: {rnn:,}.", f"Linear: {head:,}.",
-                       final=f"{key:,}"),
+                       f"{layer}: {rnn:,}.",
+                       *([f"Attention pooling: {pool:,}."] if pool else []),
+                       f"Linear: {head:,}.", final=f"{key:,}"),
         verified_by="built the SequenceClassifier and summed p.numel() over its parameters",
     )
 
