@@ -308,10 +308,11 @@ def train(
     auto): a few candidates are scored on held-out training sequences. --preset lesson uses the
     defaults shown.
 
-    Text (a folder of `<class>.txt` files, a .txt file, or a table with --text) gets its own
-    defaults: Embedding(32, dropout 0.3) → GRU(128) at lr 0.003; the epochs are chosen on a
-    held-out split (early stopping, the epoch of best held-out accuracy), then a fresh model
-    trains on all the training data for that many. --epochs skips the choice.
+    Text (a folder of `<class>.txt` files, a .txt file, or a table with --text): with --preset
+    auto, a GRU reading the last state and bidirectional GRUs reading the max or an attention
+    weighting over every letter are scored on held-out training texts; the best trains on all
+    of it. --preset lesson: Embedding(32, dropout 0.3) → GRU(128) at lr 0.003, the epochs
+    chosen on a held-out split (--epochs skips the choice).
     """
     from rnntrace import checkpoint
     from rnntrace.config import ModelConfig, TrainConfig
