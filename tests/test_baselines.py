@@ -15,10 +15,10 @@ from rnntrace.attribution.baselines import (
     draw_baselines,
     log_odds,
 )
-from rnntrace.attribution.records import Explanation
 from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.records.explanation import Explanation
 from rnntrace.render.explain_text import attribution_lines
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from rnntrace.observations import observe
 from rnntrace.records import EpochRecord
 from rnntrace.render.condense import FOLD_MIN, condense, kind_of
+from rnntrace.train.observations import observe
 
 
 def converging(n: int = 100) -> list[EpochRecord]:

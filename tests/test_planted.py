@@ -50,7 +50,7 @@ def test_a_trained_model_puts_most_attribution_in_the_window_an_untrained_one_do
 
 
 def test_the_self_test_fails_when_a_class_is_not_found() -> None:
-    from rnntrace.attribution.records import PlantedCheck, PlantedClass
+    from rnntrace.records.explanation import PlantedCheck, PlantedClass
 
     found = [PlantedClass("low", -1, 10, 0.8, 0.8, 0), PlantedClass("mid", 0, 10, 0.1, 0.7, 10)]
     check = PlantedCheck(window=[4, 7], features=[1], share_trained=0.75, share_untrained=0.05,

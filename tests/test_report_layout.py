@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from rnntrace.render.html import REPORT, render_report
-from rnntrace.run import Run
+from rnntrace.render.html import render_report
+from rnntrace.run.directory import Run
+from rnntrace.run.files import REPORT
 from test_condense import converging
 from test_report_browser import CHROMIUM, Visit, browser, lesson  # noqa: F401 (fixtures)
 

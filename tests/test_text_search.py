@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 from rnntrace.data.text import read_splits
-from rnntrace.text_search import TEXT_CANDIDATES, _work, choose_text
+from rnntrace.train.text_search import TEXT_CANDIDATES, _work, choose_text
 
 
 def _folder(root: Path) -> Path:
@@ -95,8 +95,8 @@ def test_train_without_flags_records_the_choice_and_the_lesson_preset_does_not(
 
 @pytest.mark.parametrize("summary", ["attention", "max"])
 def test_the_quiz_counts_what_a_chosen_text_model_holds(summary: str) -> None:
-    from rnntrace.config import ModelConfig
-    from rnntrace.model import SequenceClassifier
+    from rnntrace.config.settings import ModelConfig
+    from rnntrace.model.classifier import SequenceClassifier
     from rnntrace.quiz.embedding import text_quiz
 
     config = ModelConfig(n_features=1, n_classes=6, hidden_size=8, vocab_size=30,

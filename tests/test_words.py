@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnntrace.attribution.records import Explanation
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.synthetic import lesson
-from rnntrace.experiment import Run, run_experiment
-from rnntrace.model import SequenceClassifier
+from rnntrace.experiment.pipeline import Run, run_experiment
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.records.explanation import Explanation
 from rnntrace.render.explain_html import explain_view
 from rnntrace.render.explain_text import explanation_lines
 from rnntrace.render.html import render_report
-from rnntrace.render.text import console, print_trace
+from rnntrace.render.notebook import print_trace
+from rnntrace.render.text import console
 from rnntrace.tracing.dataflow import trace_stages
 from rnntrace.tracing.insight import write_insight
 
@@ -112,7 +113,7 @@ def test_the_explanation_counts_the_models_own_mistakes(max_run: Run) -> None:
     e = max_run.explanation
     assert e is not None and e.mistakes is not None and e.n_scored is not None
     from rnntrace.attribution.source import held_out_of
-    from rnntrace.train import predict_logits
+    from rnntrace.train.loop import predict_logits
 
     assert max_run.trace.config is not None
     held = held_out_of(max_run.trace.config)

@@ -26,9 +26,9 @@ import torch
 from torch import Tensor, nn
 
 from rnntrace.attribution.integrated import FLOOR, TOLERANCE, attribute
-from rnntrace.attribution.records import BaselineCheck, Completeness, DataBaselines, PathJump
 from rnntrace.attribution.scope import batch_first_of
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.records.explanation import BaselineCheck, Completeness, DataBaselines, PathJump
 
 CLOSE_SHARE = 0.5  # the baseline keeps at least half of the input's log-odds for the class
 N_BASELINES = 16  # baselines drawn per explained sequence

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
-from rnntrace.attribution.records import Explanation
-from rnntrace.files import load_explanation, save_explanation
+from rnntrace.attribution.explanation import explain, explained_limit
+from rnntrace.records.explanation import Explanation
+from rnntrace.run.files import load_explanation, save_explanation
 
 __all__ = ["explain_run", "held_out_of", "load_explanation", "save_explanation"]
-from rnntrace.config import RunConfig
-from rnntrace.data.sequences import RowSubset, SequenceSet
+from rnntrace.config.settings import RunConfig
+from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import RunError
 
 LESSON = "synthetic:lesson"
@@ -31,9 +31,10 @@ def held_out_of(config: RunConfig) -> SequenceSet:
 
 
 def split_of(config: RunConfig) -> tuple[SequenceSet, SequenceSet]:
-    """The run's training sequences (the first MAX_SEQUENCES) and what held_out_of returns."""
+    """The run's training sequences (a memory-mapped set's first rows, as many as an
+    explanation reads) and what held_out_of returns."""
     from rnntrace.data.streaming import feature_stats
-    from rnntrace.train import split_validation
+    from rnntrace.train.split import shown_part, split_validation
 
     source = config.data.source
     if source == LESSON:
@@ -53,12 +54,8 @@ def split_of(config: RunConfig) -> tuple[SequenceSet, SequenceSet]:
     if not np.allclose(mean, config.data.feature_mean, rtol=1e-4, atol=1e-5):
         raise RunError(f"{source} does not give the run's held-out split again (other data, or "
                        "a separate validation file): give the sequences with --data FILE")
-    shown = held_out if held_out is not None else train  # --val-fraction 0: as the trace did
-    return _in_memory(train), _in_memory(shown)
-
-
-def _in_memory(data: SequenceSet | RowSubset) -> SequenceSet:
-    return data.head(MAX_SEQUENCES) if isinstance(data, RowSubset) else data
+    limit = explained_limit(config.train.batch_size)
+    return shown_part(train, None, limit), shown_part(train, held_out, limit)
 
 
 def explain_run(
@@ -69,7 +66,7 @@ def explain_run(
     hard_cases: int = 5,
 ) -> Explanation:
     """Explain a saved run on its held-out sequences (or on `data`); nothing is written."""
-    from rnntrace.run import load_run
+    from rnntrace.run.directory import load_run
 
     saved = load_run(path)
     if data is not None:  # the user's sequences: the baselines are drawn from them

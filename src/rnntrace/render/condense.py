@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rnntrace.records import EpochRecord
+if TYPE_CHECKING:
+    from rnntrace.records import EpochRecord
 
 FOLD_MIN = 5  # a run this long or longer keeps its first and last epoch and folds the rest
 # What an observation says, by the words observations.py writes for it; earlier entries win
