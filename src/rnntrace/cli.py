@@ -97,6 +97,11 @@ Tensorboard = Annotated[
     Path | None,
     typer.Option(help="Also write TensorBoard event files here (needs the tensorboard extra)."),
 ]
+Live = Annotated[
+    bool,
+    typer.Option("--live", help="Watch it learn: a page in the run directory (live.html, open it "
+                 "from disk) that updates as each epoch ends, and a live table here."),
+]
 
 
 def engine_options(
@@ -168,20 +173,31 @@ def _note_dropped(*sets: Any) -> None:
                   file=sys.stderr)
 
 
-def _train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bool) -> None:
-    """Run `start(on_epoch_end)` with a progress bar, write the report beside the trace, then
-    print the trace (rank 0 only)."""
+def _train_and_show(
+    start: Callable[..., Any], json: bool, live: bool = False
+) -> None:
+    """Run `start(on_epoch_end)` with a progress bar (`start(on_epoch_end, on_start)` and a live
+    table with --live), write the report beside the trace, then print the trace (rank 0 only)."""
     from rnntrace.distributed import from_env
     from rnntrace.render import text
     from rnntrace.render.html import REPORT, write_report
 
     if not from_env().is_main:  # under torchrun only rank 0 speaks (and writes)
-        start(None)
+        start(None) if not live else start(None, None)
         return
     console = text.console()
-    with text.EpochProgress(console, enabled=not json) as progress:
-        run = start(progress.update)
+    if live:
+        from rnntrace.cli_live import watched
+
+        run = watched(start, console, json)
+    else:
+        with text.EpochProgress(console, enabled=not json) as progress:
+            run = start(progress.update)
     write_report(run.trace, run.path / REPORT, explanation=run.explanation)
+    if live:
+        from rnntrace.live import link_report
+
+        link_report(run.path)
     if json:
         sys.stdout.write(run.trace.to_json() + "\n")
     else:
@@ -206,6 +222,7 @@ def demo(
     text: Annotated[
         bool, typer.Option("--text", help="The text lesson: which marker letter comes first.")
     ] = False,
+    live: Live = False,
 ) -> None:
     """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
     from rnntrace.experiment import TEXT_LESSON, run_lesson, run_text_lesson
@@ -214,21 +231,21 @@ def demo(
         given = _given(ctx, "epochs")
         engine = engine_options(threads, device, clip, patience, lr_schedule)
         _train_and_show(
-            lambda on_epoch_end: run_text_lesson(
+            lambda on_epoch_end, on_start=None: run_text_lesson(
                 epochs=epochs if given else int(TEXT_LESSON["epochs"]), seed=seed, out=out,
-                on_epoch_end=on_epoch_end, **engine),
-            json,
+                on_epoch_end=on_epoch_end, live=live, on_start=on_start, **engine),
+            json, live,
         )
         return
     if resume is not None:
         _refuse_settings_beside_resume(ctx)
     engine = engine_options(threads, device, clip, patience, lr_schedule)
     _train_and_show(
-        lambda on_epoch_end: run_lesson(
+        lambda on_epoch_end, on_start=None: run_lesson(
             epochs=epochs, seed=seed, out=out, on_epoch_end=on_epoch_end, resume=resume,
-            tensorboard=tensorboard, **engine,
+            tensorboard=tensorboard, live=live, on_start=on_start, **engine,
         ),
-        json,
+        json, live,
     )
 
 
@@ -301,6 +318,7 @@ def train(
         str, typer.Option(help="auto: choose the settings you leave open on held-out training "
                                "data; lesson: the demo's settings (the defaults shown).")
     ] = "auto",
+    live: Live = False,
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson.
 
@@ -363,12 +381,13 @@ def train(
                                    patience=None)
         text_options = {"text": text, "label": label, "tokens": tokens, "ascii": ascii}
         _train_and_show(
-            lambda on_epoch_end: run_experiment(
+            lambda on_epoch_end, on_start=None: run_experiment(
                 splits.train, model_config, train_config, val=splits.val, test=splits.test,
                 out=out, command="train", on_epoch_end=on_epoch_end, read_options=text_options,
-                tensorboard=tensorboard, vocabulary=splits.vocabulary,
+                tensorboard=tensorboard, vocabulary=splits.vocabulary, live=live,
+                on_start=on_start,
             ),
-            json,
+            json, live,
         )
         return
     options = _read_options(label, id, time, features, nan)
@@ -401,12 +420,12 @@ def train(
             ctx, train_set, val_set, train_config, json,
         )
     _train_and_show(
-        lambda on_epoch_end: run_experiment(
+        lambda on_epoch_end, on_start=None: run_experiment(
             train_set, model_config, train_config, val=val_set, test=test_set, out=out,
             command="train", on_epoch_end=on_epoch_end, read_options=options, resume=resume,
-            tensorboard=tensorboard, choice=choice,
+            tensorboard=tensorboard, choice=choice, live=live, on_start=on_start,
         ),
-        json,
+        json, live,
     )
 
 

@@ -27,6 +27,7 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
+from rnntrace.live import LivePage
 from rnntrace.model import SequenceClassifier
 from rnntrace.records import Averaging, Choice, EpochEnd, History
 from rnntrace.run import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
@@ -56,6 +57,8 @@ def run_experiment(
     tensorboard: Path | None = None,
     vocabulary: Vocabulary | None = None,
     choice: Choice | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
@@ -69,6 +72,9 @@ def run_experiment(
     (averaging.averaged_continuation, as each candidate was scored); those epochs continue the
     run's metrics.jsonl (phase "averaging"), TensorBoard and `on_epoch_end`, and the trace holds
     them and the mean weights' training scores (Trace.averaging).
+    `live` writes the run's live page (rnntrace.live: live.html, brought up to date as each
+    epoch ends); stopped by Ctrl-C, such a run keeps its directory, page and checkpoint.
+    `on_start(path)` is called once the run directory exists, before the first epoch.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -90,8 +96,14 @@ def run_experiment(
         path = out or Path("runs") / command  # never written: only rank 0 writes
     created = not path.exists()
     board = TensorBoardLog(tensorboard) if tensorboard is not None and world.is_main else None
+    page: LivePage | None = None
     try:
-        log = _epoch_log(path, state, board, on_epoch_end, world.is_main)
+        if live and world.is_main:
+            page = LivePage(path, model, parts.held_out if parts.held_out is not None
+                            else parts.train, config)
+        log = _epoch_log(path, state, board, on_epoch_end, world.is_main, page)
+        if on_start is not None and world.is_main:
+            on_start(path)
         more = train_config.average_epochs
 
         def training_log(end: EpochEnd) -> None:
@@ -124,9 +136,15 @@ def run_experiment(
                 save_explanation(path, explanation)
             # The run is complete: its checkpoints have served their purpose.
             shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
-    except BaseException:
+            if page is not None:
+                page.finish("finished", history.stop_reason)
+    except BaseException as exc:
+        if page is not None and isinstance(exc, KeyboardInterrupt) and page.epochs:
+            # Watched and stopped by hand: the page keeps showing the finished epochs, and the
+            # checkpoint lets `--resume` continue.
+            page.finish("stopped", "stopped by hand; --resume continues it", report=False)
         # A resumed run keeps its directory (and checkpoints) for the next attempt.
-        if created and world.is_main and resume is None:
+        elif created and world.is_main and resume is None:
             remove_partial(path)
         raise
     finally:
@@ -156,8 +174,10 @@ def _epoch_log(
     board: TensorBoardLog | None,
     on_epoch_end: Callable[[EpochEnd], Any] | None,
     is_main: bool,
+    page: LivePage | None = None,
 ) -> Callable[..., None]:
-    """The on_epoch_end that appends to metrics.jsonl (rank 0), TensorBoard and the caller's."""
+    """The on_epoch_end that appends to metrics.jsonl (rank 0), the live page, TensorBoard and
+    the caller's."""
     metrics = MetricsLog(path / METRICS) if is_main else None
     if metrics is not None and state is not None:
         # Epochs the checkpoint holds; a line written after it (killed mid-save) is dropped.
@@ -165,12 +185,18 @@ def _epoch_log(
         rows = zip(done.records, done.train_seconds, done.seqs_per_s, strict=True)
         for record, secs, speed in rows:
             metrics.append(asdict(record) | {"train_seconds": secs, "seqs_per_s": speed})
+        if page is not None:
+            page.add_earlier(done)
+    if page is not None:
+        page.start()
 
     def log_epoch(end: EpochEnd, phase: str = "training") -> None:
         if metrics is not None:
             timing = {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
             marked = {"phase": phase} if phase != "training" else {}  # the lesson's rows as before
             metrics.append(asdict(end.record) | timing | marked)
+        if page is not None:
+            page(end, phase)
         if board is not None:
             board(end)
         if on_epoch_end is not None:
@@ -219,6 +245,8 @@ def run_lesson(
     *,
     resume: Path | None = None,
     tensorboard: Path | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
     **train_options: Any,
 ) -> Run:
     """The classic lesson: 1000 × 10 × 5 synthetic sequences → RNN(8) → Linear → 3 classes.
@@ -242,6 +270,8 @@ def run_lesson(
         on_epoch_end=on_epoch_end,
         resume=resume,
         tensorboard=tensorboard,
+        live=live,
+        on_start=on_start,
     )
 
 
@@ -254,6 +284,8 @@ def run_text_lesson(
     seed: int = 0,
     out: Path | None = None,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
     **train_options: Any,
 ) -> Run:
     """The text lesson (rnntrace.data.letters): 1200 words → Embedding → GRU(32) → 3 classes."""
@@ -267,4 +299,5 @@ def run_text_lesson(
     )
     train_config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     return run_experiment(lesson.data, model_config, train_config, out=out, command="demo",
-                          on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary)
+                          on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary, live=live,
+                          on_start=on_start)
