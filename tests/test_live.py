@@ -119,13 +119,15 @@ def test_a_live_run_writes_every_epoch_and_ends_finished(tmp_path: Path) -> None
         seen.append(len(index["epochs"]))
 
     run = run_lesson(epochs=3, seed=0, out=tmp_path / "run", live=True, on_epoch_end=check)
+    assert all(r.exists() for r in map(run.path.joinpath, map(epoch_file, [1, 3])))
     assert seen == [1, 2, 3]
     page = (run.path / LIVE_PAGE).read_text(encoding="utf-8")
     assert "Content-Security-Policy" in page and "http://" not in page.replace(
         "http://www.w3.org/2000/svg", "")
     index = _read_script(run.path / LIVE_INDEX, "index")
     assert index["status"] == "finished" and index["report"] is None
-    assert [r["epoch"] for r in index["epochs"]] == index["snapshots"] == [1, 2, 3]
+    assert [r["epoch"] for r in index["epochs"]] == [1, 2, 3]
+    assert index["snapshots"][0] == 1 and index["snapshots"][-1] == 3  # the last planned
     assert [r["loss"] for r in index["epochs"]] == [r.loss for r in run.history.records]
     last = _read_script(run.path / epoch_file(3), "epoch")
     # The last epoch's heatmap is the trace's (the same weights: no averaging in the lesson).
@@ -142,3 +144,25 @@ def test_hostile_names_cannot_close_the_data_script(tmp_path: Path) -> None:
     text = _script("index", {"class_names": ["</script><img src=x onerror=alert(1)>", "a&b"]})
     assert "<" not in text and ">" not in text.replace(");\n", "") and "&" not in text
     assert json.loads(text[len("rnntraceLive.index("):-3])["class_names"][1] == "a&b"
+
+
+@pytest.mark.parametrize(("budget", "expected"), [(None, [1, 2, 3, 4]), (0.0, [1, 4])])
+def test_snapshots_stay_within_the_budget(
+    tmp_path: Path, budget: float | None, expected: list[int]
+) -> None:
+    from rnntrace.config import RunConfig
+    from rnntrace.live import LivePage
+    from rnntrace.records import EpochEnd, EpochRecord
+
+    model, held_out = _trained("gru", epochs=1)
+    page = LivePage(tmp_path, model, held_out, RunConfig(model.config, TrainConfig(epochs=4)),
+                    budget=budget)
+    page.start()
+    for epoch in range(1, 5):  # every epoch's numbers; snapshots as the budget allows
+        page(EpochEnd(EpochRecord(epoch, 1.0, 0.5, 1.0, 0.5, 0.1, 0.01, "seen"), 4, 1.0, 9.0))
+    index = _read_script(tmp_path / LIVE_INDEX, "index")
+    assert [r["epoch"] for r in index["epochs"]] == [1, 2, 3, 4]
+    assert index["snapshots"] == expected
+    assert sorted(p.name for p in (tmp_path / "live").iterdir()) == [
+        f"epoch-{e:04d}.js" for e in expected]
+    assert page.seconds > 0

@@ -148,16 +148,20 @@ def test_killed_mid_epoch_the_page_shows_every_finished_epoch(
     assert index is not None and index["status"] == "training"
     finished = [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().split(
         "\n") if line]
-    assert [r["epoch"] for r in index["epochs"]] == index["snapshots"] == finished
+    assert [r["epoch"] for r in index["epochs"]] == finished
+    # Snapshots: the first epoch's always, the others while watching stays within budget.
+    assert index["snapshots"][0] == 1 and set(index["snapshots"]) <= set(finished)
+    assert len(index["snapshots"]) >= len(finished) // 2
     visit = Visit(browser, run / LIVE_PAGE)
     last = finished[-1]
     visit.page.wait_for_function(
         f"() => +document.querySelector('#status').dataset.epoch === {last}", timeout=20_000)
+    shown = index["snapshots"][-1]
     visit.page.wait_for_function(
-        f"() => document.querySelector('#heatmap').dataset.epoch === '{last}'", timeout=20_000)
+        f"() => document.querySelector('#heatmap').dataset.epoch === '{shown}'", timeout=20_000)
     assert visit.page.locator("#epochs-table tbody tr").count() == len(finished)
     # Back through the epochs with the slider: the first epoch's snapshot is there too.
-    visit.page.locator("#epoch-slider").fill("1")
+    visit.page.locator("#epoch-slider").fill("0")
     visit.page.wait_for_function(
         "() => document.querySelector('#heatmap').dataset.epoch === '1'", timeout=20_000)
     assert visit.page.locator("#epoch-shown").inner_text() == "1"

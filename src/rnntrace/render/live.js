@@ -165,7 +165,8 @@
     const g = svgEl("g", {});
     for (let t = 0; t < cols; t++) {
       for (let u = 0; u < rows; u++) {
-        const v = snap.hidden[t][u];
+        const raw = snap.hidden[t][u];
+        const v = raw === null || !isFinite(raw) ? null : raw;
         const rect = svgEl("rect", {
           x: (L + t * cw).toFixed(1), y: (T + u * ch).toFixed(1), width: cw.toFixed(1), height: ch.toFixed(1),
           fill: v === null ? "#ccc" : color(v, top), "data-v": v === null ? "" : String(v),
@@ -230,9 +231,12 @@
     if (!asked[epoch]) { asked[epoch] = true; load(epochFile(epoch)); }
   }
 
+  // The slider steps through the epochs that have a snapshot (normally every epoch).
+  function shownEpoch() { return index ? index.snapshots[+slider.value] : undefined; }
+
   slider.addEventListener("input", function () {
     follow = +slider.value === +slider.max;
-    show(+slider.value);
+    show(shownEpoch());
   });
 
   function checkStale() {
@@ -272,10 +276,10 @@
       drawTable(rows);
       if (data.snapshots.length) {
         slider.disabled = false;
-        slider.min = String(data.snapshots[0]);
-        slider.max = String(data.snapshots[data.snapshots.length - 1]);
+        slider.min = "0";
+        slider.max = String(data.snapshots.length - 1);
         if (follow) slider.value = slider.max;
-        show(+slider.value);
+        show(shownEpoch());
       }
       if (data.status !== "training") {
         if (timer !== null) { clearInterval(timer); timer = null; }
@@ -293,7 +297,7 @@
     },
     epoch: function (snap) {
       snapshots[snap.epoch] = snap;
-      if (index && +slider.value === snap.epoch) drawInside(snap);
+      if (shownEpoch() === snap.epoch) drawInside(snap);
     },
   };
 

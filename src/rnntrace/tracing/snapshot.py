@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -25,13 +26,7 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.model import SequenceClassifier
 from rnntrace.modes import eval_mode
 from rnntrace.tracing.assemble import model_inputs
-from rnntrace.tracing.dynamics import (
-    SATURATION,
-    live_mask,
-    saturated_share,
-    step_gradient_norms,
-    unrolled_gradients,
-)
+from rnntrace.tracing.dynamics import SATURATION, live_mask, unrolled_gradients
 from rnntrace.tracing.equations import Weights, activation_name, cell_step, spec_of
 from rnntrace.tracing.explain import check_lengths
 
@@ -77,10 +72,6 @@ def _thin(count: int, limit: int) -> list[int]:
     return kept
 
 
-def _round(values: list[float], digits: int = 4) -> list[float]:
-    return [round(v, digits) if math.isfinite(v) else v for v in values]
-
-
 @torch.no_grad()
 def epoch_snapshot(model: SequenceClassifier, batch: SequenceSet, epoch: int) -> EpochSnapshot:
     """The snapshot of `model` on `batch` (see snapshot_batch) after epoch `epoch`."""
@@ -93,39 +84,66 @@ def epoch_snapshot(model: SequenceClassifier, batch: SequenceSet, epoch: int) ->
         if rnn_lengths is not None:
             rnn_lengths = check_lengths(rnn_lengths, len(batch), steps)
         unrolled, grads, loss, logits = unrolled_gradients(model, z, y, rnn_lengths)
-    live = live_mask(rnn_lengths, len(batch), steps)  # (T, B)
-    top = unrolled.states[-1]  # direction → step → (B, R)
+    live = live_mask(rnn_lengths, len(batch), steps).to(z.device)  # (T, B)
+    directions = len(unrolled.states[-1])
     own = int(live[:, 0].sum())  # the traced sequence's real steps
     shown = _thin(own, MAX_STEPS)
-    width = sum(direction[0].shape[1] for direction in top)
-    units = list(range(min(width, MAX_UNITS)))
-    traced = torch.cat([torch.stack(direction)[:, 0] for direction in top], dim=1)  # (T, D·R)
-    hidden = traced[shown][:, units].cpu()
-    grad = step_gradient_norms(grads, live, len(top))
-    relu = spec_of(rnn).name == "rnn" and activation_name(rnn) == "relu"
-    saturated = [saturated_share(top, t, live[t], relu) for t in range(steps)]
     every = _thin(steps, MAX_STEPS)
+    # The top layer's outputs are its states at the real steps (zeros at padding, masked).
+    states = unrolled.output.transpose(0, 1) if rnn.batch_first else unrolled.output  # (T, B, D·R)
+    units = list(range(min(states.shape[2], MAX_UNITS)))
+    relu = spec_of(rnn).name == "rnn" and activation_name(rnn) == "relu"
     return EpochSnapshot(
         epoch=epoch,
         sequence_id=str(batch.ids[0]),
         steps=[t + 1 for t in shown],
         units=units,
-        hidden=[_round(row) for row in hidden.tolist()],
-        probabilities=_round(torch.softmax(logits[0], dim=-1).tolist()),
+        hidden=_rounded(states[shown, 0][:, units]),
+        probabilities=_rounded(torch.softmax(logits[0], dim=-1)),
         series_steps=[t + 1 for t in every],
-        grad_norm=[_round([row[t] for t in every], 6) for row in grad],
-        saturated=_round([saturated[t] for t in every]),
-        gates={name: _round([share[t] for t in every])
+        grad_norm=_rounded(_gradient_norms(grads, live, directions)[:, every], 6),
+        saturated=_rounded(_saturated(states, live, relu)[every]),
+        gates={name: _rounded(share[every])
                for name, share in gate_saturation(model, unrolled.states, z, live).items()},
         loss=round(float(loss), 6),
         sequences=len(batch),
     )
 
 
+def _rounded(values: Tensor, digits: int = 4) -> Any:
+    """A tensor as nested lists of floats, rounded (in one vectorised step) for a small file."""
+    scale = 10.0 ** digits
+    return (torch.round(values.detach().double().cpu() * scale) / scale).tolist()
+
+
+def _gradient_norms(grads: tuple[Tensor | None, ...], live: Tensor, directions: int) -> Tensor:
+    """‖∂loss/∂h_t‖ (D, T) over the batch's real steps (as tracing.dynamics measures it)."""
+    steps = live.shape[0]
+    rows = []
+    for d in range(directions):
+        parts = grads[d * steps:(d + 1) * steps]
+        like = next((g for g in parts if g is not None), None)
+        if like is None:  # no step of this direction reaches the loss
+            rows.append(torch.zeros(steps, device=live.device))
+            continue
+        stacked = torch.stack([g if g is not None else torch.zeros_like(like) for g in parts])
+        rows.append((stacked * live.unsqueeze(2)).flatten(1).norm(dim=1))  # (T,)
+    return torch.stack(rows)
+
+
+def _saturated(states: Tensor, live: Tensor, relu: bool) -> Tensor:
+    """Per step, the share of (real sequence, unit) values of `states` (T, B, D·R) pinned:
+    |h| > SATURATION, or h = 0 for a ReLU RNN (as tracing.dynamics measures it)."""
+    hit = states == 0 if relu else states.abs() > SATURATION
+    counted = (hit & live.unsqueeze(2)).sum(dim=(1, 2)).double()
+    return counted / (live.sum(dim=1).double() * states.shape[2]).clamp(min=1)
+
+
 def gate_saturation(
     model: SequenceClassifier, states: list[list[list[Tensor]]], rnn_input: Tensor, live: Tensor
-) -> dict[str, list[float]]:
-    """Per gate of the top layer, the share of its values pinned at each step (real steps only).
+) -> dict[str, Tensor]:
+    """Per gate of the top layer, the share of its values pinned at each step (T,), over real
+    steps only.
 
     A gate depends on x_t and h_(t-1) alone (never on c), so every step of the top layer is
     recomputed at once from the unrolled states: one cell_step over (T·B) rows per direction.
@@ -141,7 +159,7 @@ def gate_saturation(
     xt = rnn_input.transpose(0, 1) if rnn.batch_first else rnn_input  # (T, B, F)
     if layer > 0:  # the top layer reads the outputs of the layer below, both directions
         xt = torch.cat([torch.stack(d) for d in states[layer - 1]], dim=2)  # (T, B, D·R)
-    counts = {g.symbol: torch.zeros(steps) for g in spec.gates}
+    counts = {g.symbol: torch.zeros(steps, device=live.device) for g in spec.gates}
     for d, per_step in enumerate(states[layer]):
         w = Weights.of(rnn, layer, d)
         # Padding steps hold states nothing uses; zeroed, the backward direction's h_(t+1) at a
@@ -163,6 +181,6 @@ def gate_saturation(
                 pinned = values.abs() > SATURATION
             counts[gate.symbol] += ((pinned & mask).sum(dim=(1, 2)).float()
                                     / (mask.sum(dim=(1, 2)).float() * values.shape[2])
-                                    .clamp(min=1)).cpu()
+                                    .clamp(min=1))
     directions = len(states[layer])
-    return {symbol: (count / directions).tolist() for symbol, count in counts.items()}
+    return {symbol: count / directions for symbol, count in counts.items()}
