@@ -17,6 +17,7 @@ compare  `rnntrace.compare` of three lesson runs (RNN, GRU, LSTM) trained here f
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import tempfile
 import time
@@ -54,7 +55,7 @@ def _fit_epochs(live: bool, epochs: int, root: Path) -> list[float]:
         stamps.append(time.process_time())
 
     fit(model, parts, config=config, on_epoch_end=on_epoch_end)
-    return [b - a for a, b in zip(stamps, stamps[1:], strict=False)][1:]  # after a warm-up
+    return [b - a for a, b in itertools.pairwise(stamps)][1:]  # after a warm-up
 
 
 def _demo_epochs(live: bool, epochs: int, root: Path) -> tuple[list[float], float]:
@@ -80,7 +81,7 @@ def _demo_epochs(live: bool, epochs: int, root: Path) -> tuple[list[float], floa
     own = pages[0].seconds / epochs if pages else 0.0
     if pages:
         _LOOKED.append((len(pages[0].index["snapshots"]), epochs))
-    return [b - a for a, b in zip(stamps, stamps[1:], strict=False)][1:], own
+    return [b - a for a, b in itertools.pairwise(stamps)][1:], own
 
 
 _LOOKED: list[tuple[int, int]] = []  # (epochs with a snapshot, epochs) of each demo with a page
