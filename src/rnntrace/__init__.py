@@ -31,6 +31,7 @@ _EXPORTS = {
     "trace": "rnntrace.tracing.generic",
     "Recorder": "rnntrace.recorder",
     "report": "rnntrace.render.notebook",
+    "watch": "rnntrace.render.watch",
     "recompute": "rnntrace.tracing.equations",
     "explain_steps": "rnntrace.tracing.steps",
     "explain_call": "rnntrace.tracing.explain",
@@ -109,6 +110,7 @@ __all__ = [
     "trace_modules",
     "trace_prediction",
     "trace_stages",
+    "watch",
 ]
 
 if TYPE_CHECKING:
@@ -189,6 +191,9 @@ if TYPE_CHECKING:
     )
     from rnntrace.render.notebook import (
         report as report,
+    )
+    from rnntrace.render.watch import (
+        watch as watch,
     )
     from rnntrace.run import (
         Run as Run,
