@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from rich.console import Console
@@ -29,7 +29,7 @@ def test_the_notebook_updates_one_output_in_place(tmp_path: Path) -> None:
     class Recording(nbclient.NotebookClient):  # type: ignore[misc]
         """The kernel's messages as they arrive, beside what nbclient makes of them."""
 
-        messages: list[tuple[int, str, Any]] = []
+        messages: ClassVar[list[tuple[int, str, Any]]] = []
 
         def process_message(self, msg: dict[str, Any], cell: Any, cell_index: int) -> Any:
             kind = msg["msg_type"]

@@ -29,7 +29,7 @@ def in_notebook() -> bool:
         from IPython import get_ipython
     except ImportError:
         return False
-    shell = get_ipython()  # type: ignore[no-untyped-call]
+    shell = get_ipython()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
@@ -118,7 +118,7 @@ class NotebookWatch:
         self.records.append(end.record)
         view = EpochsView(list(self.records), end.epochs)
         if self.handle is None:
-            self.handle = display(view, display_id=True)
+            self.handle = display(view, display_id=True)  # type: ignore[no-untyped-call]
         else:
             self.handle.update(view)
 
