@@ -32,6 +32,8 @@ _EXPORTS = {
     "Recorder": "rnntrace.recorder",
     "report": "rnntrace.render.notebook",
     "watch": "rnntrace.render.watch",
+    "compare": "rnntrace.compare",
+    "Comparison": "rnntrace.compare_records",
     "recompute": "rnntrace.tracing.equations",
     "explain_steps": "rnntrace.tracing.steps",
     "explain_call": "rnntrace.tracing.explain",
@@ -63,6 +65,7 @@ _EXPORTS = {
 _RENAMED = {"DataFlow": "ModuleCalls", "data_flow": "trace_stages"}
 
 __all__ = [
+    "Comparison",
     "Explanation",
     "History",
     "ModelConfig",
@@ -81,6 +84,7 @@ __all__ = [
     "assemble_trace",
     "attribute",
     "checked",
+    "compare",
     "evaluate",
     "explain",
     "explain_call",
@@ -120,6 +124,12 @@ if TYPE_CHECKING:
     from rnntrace.attribution.planted import planted_signal as planted_signal
     from rnntrace.attribution.records import Explanation as Explanation
     from rnntrace.attribution.source import explain_run as explain_run
+    from rnntrace.compare import (
+        compare as compare,
+    )
+    from rnntrace.compare_records import (
+        Comparison as Comparison,
+    )
     from rnntrace.config import (
         ModelConfig as ModelConfig,
     )

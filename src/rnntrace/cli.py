@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rnntrace import cli_compare as _cli_compare
 from rnntrace.errors import RnnTraceError
 
 app = typer.Typer(
@@ -223,9 +224,20 @@ def demo(
         bool, typer.Option("--text", help="The text lesson: which marker letter comes first.")
     ] = False,
     live: Live = False,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Train the lesson and a long-sequence lesson as "
+                           "RNN, GRU and LSTM, and compare them.")
+    ] = False,
 ) -> None:
     """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
     from rnntrace.experiment import TEXT_LESSON, run_lesson, run_text_lesson
+
+    if compare:
+        from rnntrace.cli_compare import demo_compare
+
+        demo_compare(out, epochs, seed, engine_options(threads, device, clip, patience,
+                                                       lr_schedule), json)
+        return
 
     if text:
         given = _given(ctx, "epochs")
@@ -474,6 +486,9 @@ def _choose(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: b
     if speak:
         choice_text.print_choice(choice, console)
     return model_config, train_config, choice
+
+
+app.command(name="compare")(_cli_compare.compare)
 
 
 @app.command()

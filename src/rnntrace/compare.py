@@ -197,7 +197,9 @@ def _last_point(data: SequenceSet, steps: list[int]) -> np.ndarray:
 
 
 @torch.no_grad()
-def step_probabilities(model: SequenceClassifier, data: SequenceSet, steps: list[int]) -> np.ndarray:
+def step_probabilities(
+    model: SequenceClassifier, data: SequenceSet, steps: list[int]
+) -> np.ndarray:
     """(N, S, C): each class's probability had each sequence ended after each step in `steps`
     (0-based); NaN past a sequence's end.
 
@@ -205,7 +207,7 @@ def step_probabilities(model: SequenceClassifier, data: SequenceSet, steps: list
     h_t (one pass); any other (a bidirectional layer, a pooled summary, a front end) is run on
     each prefix, which is what the head applied to h_t means for it.
     """
-    x, lengths = model_inputs(model, data)
+    x, _ = model_inputs(model, data)
     n = len(data)
     real = torch.from_numpy(data.lengths)
     cfg = model.config

@@ -20,6 +20,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from rnntrace.compare_records import Comparison
 from rnntrace.records import History, ModuleCalls, Question, Recomputation, Trace
 from rnntrace.render.dataflow_text import finding_view, module_calls_table
 from rnntrace.render.formatting import averaging_sentence
@@ -103,7 +104,7 @@ def trace_html(trace: Trace) -> str:
 
 
 def renderables_of(record: Any) -> list[RenderableType]:
-    """The terminal view of a ModuleCalls, History, Recomputation or Question."""
+    """The terminal view of a ModuleCalls, History, Recomputation, Question or Comparison."""
     if isinstance(record, Trace):
         return trace_renderables(record)
     if isinstance(record, ModuleCalls):
@@ -116,6 +117,10 @@ def renderables_of(record: Any) -> list[RenderableType]:
         return [recomputation_view(record)]
     if isinstance(record, Question):
         return [question_view(record)]
+    if isinstance(record, Comparison):
+        from rnntrace.render.compare_text import comparison_renderables
+
+        return comparison_renderables(record)
     raise TypeError(f"no view for {type(record).__name__}")
 
 

@@ -83,15 +83,15 @@ def line_chart(
                   if y is not None and math.isfinite(y) and (not log or y > 0)]
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
         if len(coords) == 1:
-            x, y = coords[0].split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{s.color}"/>')
+            cx, cy = coords[0].split(",")
+            parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{s.color}"/>')
         elif coords:
             parts.append(f'<polyline points="{" ".join(coords)}" fill="none" '
                          f'stroke="{s.color}" stroke-width="2"{dash}/>')
-        y = height + 10 + 14 * index
-        parts.append(f'<line x1="{left}" y1="{y - 4}" x2="{left + 22}" y2="{y - 4}" '
+        row = height + 10 + 14 * index  # the legend, one line per series
+        parts.append(f'<line x1="{left}" y1="{row - 4}" x2="{left + 22}" y2="{row - 4}" '
                      f'stroke="{s.color}" stroke-width="2"{dash}/>'
-                     f'<text x="{left + 28}" y="{y}">{escape(s.name)}</text>')
+                     f'<text x="{left + 28}" y="{row}">{escape(s.name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

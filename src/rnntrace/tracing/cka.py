@@ -12,6 +12,8 @@ representation up to rotation and scale, near 0 for unrelated ones.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -29,7 +31,7 @@ def linear_cka(x: ArrayLike, y: ArrayLike) -> float:
     return float(cross / norm) if norm > 0 else 0.0
 
 
-def cka_matrix(representations: list[ArrayLike]) -> list[list[float]]:
+def cka_matrix(representations: Sequence[ArrayLike]) -> list[list[float]]:
     """Linear CKA between every pair of representations, (M, M), symmetric, 1 on the diagonal
     (0 for a representation that does not vary)."""
     count = len(representations)
