@@ -38,13 +38,14 @@ def compare_lessons(
     epochs: int = 5,
     seed: int = 0,
     on_run: Callable[[str], Any] | None = None,
+    long_epochs: int = LONG_EPOCHS,
     **train_options: Any,
 ) -> list[LessonComparison]:
     """Train both lessons with each cell under `out` (default runs/compare-<time>), compare
     each set, write lesson.html and long.html there; `on_run(name)` before each training."""
     root = new_run_path(out, "compare")
     sets = {"lesson": (lesson(seed=seed), epochs),
-            "long": (long_lesson(seed=seed), max(epochs, LONG_EPOCHS))}
+            "long": (long_lesson(seed=seed), long_epochs)}
     results = []
     for name, (data, count) in sets.items():
         paths = []
