@@ -8,8 +8,9 @@ live     The lesson (800 training sequences of 10 steps × 5 features, RNN(8), b
          denominator). An epoch is timed from one on_epoch_end to the next in CPU time of this
          process (waiting for other processes does not count). The table gives the median and
          fastest epoch of each and the ratio; the target is under 1.05 for the demo epoch.
-compare  `rnntrace.compare` of three lesson runs (RNN, GRU, LSTM) trained here first, timed
-         whole (load, the held-out sequences through every model, the page); target < 10 s.
+compare  rt.compare of three lesson runs (RNN, GRU, LSTM) trained here first, timed whole
+         (load, the held-out sequences through every model, the page) beside the one-time
+         import of captum (Integrated Gradients); target < 10 s.
 
     python benchmarks/live_cost.py [--epochs 20] [--rounds 2] [--only live|compare]
 """
@@ -122,7 +123,7 @@ def live_overhead(epochs: int, rounds: int) -> list[str]:
 
 
 def compare_time() -> list[str]:
-    from rnntrace.compare import compare as compare_runs
+    from rnntrace.comparison import compare as compare_runs
     from rnntrace.experiment import run_experiment
     from rnntrace.render.compare_html import write_compare_page
 

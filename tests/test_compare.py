@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from rnntrace.cli import main
-from rnntrace.compare import compare
 from rnntrace.compare_records import Comparison
+from rnntrace.comparison import compare
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import stratified_split
 from rnntrace.data.synthetic import lesson, long_lesson
@@ -39,11 +39,11 @@ def test_linear_cka_by_hand_and_its_invariances() -> None:
     # The HSIC form with kernels K = XXᵀ, L = YYᵀ and the centring matrix H: another route.
     h = np.eye(50) - 1 / 50
 
-    def hsic(k: np.ndarray, l: np.ndarray) -> float:
-        return float(np.trace(k @ h @ l @ h))
+    def hsic(k: np.ndarray, m: np.ndarray) -> float:
+        return float(np.trace(k @ h @ m @ h))
 
-    k, l = x @ x.T, y @ y.T
-    assert linear_cka(x, y) == pytest.approx(hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l)))
+    k, m = x @ x.T, y @ y.T
+    assert linear_cka(x, y) == pytest.approx(hsic(k, m) / np.sqrt(hsic(k, k) * hsic(m, m)))
     matrix = cka_matrix([x, y, x])
     assert matrix[0][2] == pytest.approx(1.0) and matrix[0][1] == matrix[1][0]
 
@@ -122,9 +122,9 @@ def test_every_number_equals_a_direct_computation(
     h = np.eye(len(y)) - 1 / len(y)
     for i in range(3):
         for j in range(3):
-            k, l = summaries[i] @ summaries[i].T, summaries[j] @ summaries[j].T
-            expected = np.trace(k @ h @ l @ h) / np.sqrt(
-                np.trace(k @ h @ k @ h) * np.trace(l @ h @ l @ h))
+            k, m = summaries[i] @ summaries[i].T, summaries[j] @ summaries[j].T
+            expected = np.trace(k @ h @ m @ h) / np.sqrt(
+                np.trace(k @ h @ k @ h) * np.trace(m @ h @ m @ h))
             assert comparison.similarity_summary[i][j] == pytest.approx(expected, abs=1e-5)
     predictions = np.array([r.predictions for r in comparison.models])
     assert comparison.disagreeing == int((predictions != predictions[0]).any(axis=0).sum()) > 0

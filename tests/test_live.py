@@ -166,3 +166,20 @@ def test_snapshots_stay_within_the_budget(
     assert sorted(p.name for p in (tmp_path / "live").iterdir()) == [
         f"epoch-{e:04d}.js" for e in expected]
     assert page.seconds > 0
+
+
+def test_stopped_by_hand_a_watched_run_keeps_its_page_and_checkpoint(tmp_path: Path) -> None:
+    def stop(end: object) -> None:
+        if end.record.epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_lesson(epochs=5, seed=0, out=tmp_path / "run", live=True, on_epoch_end=stop)
+    index = _read_script(tmp_path / "run" / LIVE_INDEX, "index")
+    assert index["status"] == "stopped" and "--resume" in index["stop_reason"]
+    assert [r["epoch"] for r in index["epochs"]] == [1, 2]
+    assert (tmp_path / "run" / "checkpoints").is_dir()
+    # Unwatched, a run stopped by hand leaves nothing behind, as before.
+    with pytest.raises(KeyboardInterrupt):
+        run_lesson(epochs=5, seed=0, out=tmp_path / "plain", on_epoch_end=stop)
+    assert not (tmp_path / "plain").exists()

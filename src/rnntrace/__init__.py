@@ -32,7 +32,7 @@ _EXPORTS = {
     "Recorder": "rnntrace.recorder",
     "report": "rnntrace.render.notebook",
     "watch": "rnntrace.render.watch",
-    "compare": "rnntrace.compare",
+    "compare": "rnntrace.comparison",
     "Comparison": "rnntrace.compare_records",
     "recompute": "rnntrace.tracing.equations",
     "explain_steps": "rnntrace.tracing.steps",
@@ -124,11 +124,11 @@ if TYPE_CHECKING:
     from rnntrace.attribution.planted import planted_signal as planted_signal
     from rnntrace.attribution.records import Explanation as Explanation
     from rnntrace.attribution.source import explain_run as explain_run
-    from rnntrace.compare import (
-        compare as compare,
-    )
     from rnntrace.compare_records import (
         Comparison as Comparison,
+    )
+    from rnntrace.comparison import (
+        compare as compare,
     )
     from rnntrace.config import (
         ModelConfig as ModelConfig,

@@ -29,8 +29,8 @@ def compare(
 
     Runs trained on different data or classes are refused.
     """
-    from rnntrace.compare import check_runs
-    from rnntrace.compare import compare as compare_runs
+    from rnntrace.comparison import check_runs
+    from rnntrace.comparison import compare as compare_runs
     from rnntrace.render.compare_html import COMPARE_PAGE, write_compare_page
     from rnntrace.render.compare_text import comparison_group
     from rnntrace.render.text import console

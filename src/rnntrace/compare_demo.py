@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnntrace.compare import compare
 from rnntrace.compare_records import Comparison
+from rnntrace.comparison import compare
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.synthetic import lesson, long_lesson
 from rnntrace.experiment import run_experiment

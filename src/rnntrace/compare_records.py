@@ -3,7 +3,7 @@
 Hidden units are not aligned between models, so nothing here sets one model's unit beside
 another's: every per-model view means the same for every model (a class probability, a share
 of attribution, a gradient norm per step), and representations are compared as wholes (CKA).
-rnntrace.compare fills these; render.compare_text and render.compare_html show them.
+rnntrace.comparison fills these; render.compare_text and render.compare_html show them.
 """
 
 from __future__ import annotations
