@@ -27,11 +27,12 @@ from typing import Any
 
 import torch
 
-from rnntrace.config import ModelConfig, RunConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.synthetic import lesson
-from rnntrace.live import LivePage
-from rnntrace.model import SequenceClassifier
-from rnntrace.train import fit, split
+from rnntrace.experiment.live import LivePage
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.train.fit import fit
+from rnntrace.train.split import split
 
 
 def _fit_epochs(live: bool, epochs: int, root: Path) -> list[float]:
@@ -61,7 +62,7 @@ def _fit_epochs(live: bool, epochs: int, root: Path) -> list[float]:
 def _demo_epochs(live: bool, epochs: int, root: Path) -> tuple[list[float], float]:
     """CPU seconds of each epoch of the lesson as `rnntrace demo` runs it (metrics.jsonl and a
     checkpoint per epoch), after the first; and the page's own wall seconds per epoch."""
-    from rnntrace import experiment
+    from rnntrace.experiment import pipeline as experiment
 
     stamps = [time.process_time()]
     pages: list[LivePage] = []
@@ -123,9 +124,9 @@ def live_overhead(epochs: int, rounds: int) -> list[str]:
 
 
 def compare_time() -> list[str]:
-    from rnntrace.comparison import compare as compare_runs
-    from rnntrace.experiment import run_experiment
-    from rnntrace.render.compare_html import write_compare_page
+    from rnntrace.experiment.comparison import compare as compare_runs
+    from rnntrace.experiment.comparison import write_compare_page
+    from rnntrace.experiment.pipeline import run_experiment
 
     lines = ["compare of three lesson runs (RNN, GRU, LSTM; wall seconds, target < 10)"]
     with tempfile.TemporaryDirectory() as root:

@@ -13,15 +13,14 @@ import pytest
 import torch
 from torch import nn
 
-from rnntrace.cli import main
-from rnntrace.compare_records import Comparison
-from rnntrace.comparison import compare
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.cli.main import main
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import stratified_split
 from rnntrace.data.synthetic import lesson, long_lesson
-from rnntrace.experiment import run_experiment
-from rnntrace.render.compare_html import write_compare_page
-from rnntrace.run import load_run
+from rnntrace.experiment.comparison import compare, write_compare_page
+from rnntrace.experiment.pipeline import run_experiment
+from rnntrace.records.comparison import Comparison
+from rnntrace.run.directory import load_run
 from rnntrace.tracing.cka import cka_matrix, linear_cka
 
 CELLS = ("rnn", "gru", "lstm")
@@ -219,7 +218,7 @@ def test_runs_that_differ_only_by_seed_give_mean_and_spread(tmp_path: Path) -> N
 
 
 def test_demo_compare_trains_both_lessons_and_writes_their_pages(tmp_path: Path) -> None:
-    from rnntrace.compare_demo import compare_lessons
+    from rnntrace.experiment.compare_lessons import compare_lessons
 
     names: list[str] = []
     results = compare_lessons(tmp_path / "demo", epochs=1, long_epochs=1, on_run=names.append)

@@ -10,15 +10,17 @@ import pytest
 import torch
 from torch import nn
 
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.synthetic import lesson
-from rnntrace.experiment import run_lesson
-from rnntrace.live import LIVE_INDEX, LIVE_PAGE, epoch_file, link_report
-from rnntrace.model import SequenceClassifier
+from rnntrace.experiment.assemble import model_inputs
+from rnntrace.experiment.live import LIVE_INDEX, LIVE_PAGE, epoch_file, link_report
+from rnntrace.experiment.pipeline import run_lesson
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.tracing.prediction import trace_prediction
 from rnntrace.tracing.snapshot import GATE_PINNED, _thin, epoch_snapshot, snapshot_batch
-from rnntrace.train import fit, split
+from rnntrace.train.fit import fit
+from rnntrace.train.split import split
 
 
 def _read_script(path: Path, call: str) -> dict:
@@ -54,7 +56,7 @@ def _torch_cell(model: SequenceClassifier) -> nn.Module:
 def test_snapshot_matches_pytorch_states_and_gradients(cell: str) -> None:
     model, held_out = _trained(cell)
     batch = snapshot_batch(held_out, 16)
-    snap = epoch_snapshot(model, batch, epoch=2)
+    snap = epoch_snapshot(model, batch, 2, model_inputs(model, batch))
     # The heatmap is the traced sequence's h_t as PyTorch's own layer gives them.
     traced = trace_prediction(model, batch, 0)
     assert np.allclose(snap.hidden, traced.hidden_states, atol=1e-4)
@@ -104,7 +106,7 @@ def test_long_sequences_and_wide_layers_are_thinned() -> None:
     torch.manual_seed(0)
     model = SequenceClassifier.from_config(
         ModelConfig(n_features=2, n_classes=2, hidden_size=80, cell="gru"))
-    snap = epoch_snapshot(model, data, epoch=1)
+    snap = epoch_snapshot(model, data, 1, model_inputs(model, data))
     assert len(snap.steps) <= 400 and snap.steps[-1] == 900
     assert len(snap.units) == 64 and len(snap.hidden[0]) == 64
     assert len(snap.series_steps) == len(snap.saturated) == len(snap.gates["z"]) <= 400
@@ -139,7 +141,7 @@ def test_a_live_run_writes_every_epoch_and_ends_finished(tmp_path: Path) -> None
 
 
 def test_hostile_names_cannot_close_the_data_script(tmp_path: Path) -> None:
-    from rnntrace.live import _script
+    from rnntrace.experiment.live import _script
 
     text = _script("index", {"class_names": ["</script><img src=x onerror=alert(1)>", "a&b"]})
     assert "<" not in text and ">" not in text.replace(");\n", "") and "&" not in text
@@ -150,8 +152,8 @@ def test_hostile_names_cannot_close_the_data_script(tmp_path: Path) -> None:
 def test_snapshots_stay_within_the_budget(
     tmp_path: Path, budget: float | None, expected: list[int]
 ) -> None:
-    from rnntrace.config import RunConfig
-    from rnntrace.live import LivePage
+    from rnntrace.config.settings import RunConfig
+    from rnntrace.experiment.live import LivePage
     from rnntrace.records import EpochEnd, EpochRecord
 
     model, held_out = _trained("gru", epochs=1)

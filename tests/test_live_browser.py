@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rnntrace.live import LIVE_INDEX, LIVE_PAGE
+from rnntrace.experiment.live import LIVE_INDEX, LIVE_PAGE
 
 CHROMIUM = "/usr/bin/chromium"
 SRC = Path(__file__).parent.parent / "src"

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import math
 from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rnntrace.compare_records import Comparison, Disagreement
-from rnntrace.files import atomic_write_text
 from rnntrace.render.formatting import fmt_number
 from rnntrace.render.html import json_island
 from rnntrace.render.svg_charts import PALETTE, Series, heatmap, line_chart
 
-__all__ = ["COMPARE_PAGE", "render_compare_page", "write_compare_page"]
+if TYPE_CHECKING:
+    from rnntrace.records.comparison import Comparison, Disagreement
+
+__all__ = ["COMPARE_PAGE", "render_compare_page"]
 
 COMPARE_PAGE = "compare.html"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; " \
@@ -102,8 +102,3 @@ def render_compare_page(c: Comparison) -> str:
         shade=lambda v: f"background: rgba(0, 114, 178, {max(0.0, min(1.0, v)) * 0.6:.2f})",
     )
 
-
-def write_compare_page(c: Comparison, path: Path) -> Path:
-    """Render the page and write it atomically to `path`; return it."""
-    atomic_write_text(path, render_compare_page(c))
-    return path

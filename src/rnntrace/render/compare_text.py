@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from rnntrace.compare_records import Comparison
+if TYPE_CHECKING:
+    from rnntrace.records.comparison import Comparison
 
 
 def _num(value: float | None, digits: int = 3) -> str:

@@ -7,15 +7,17 @@ epoch's observation; silent when the output is not a terminal, as the progress b
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from rnntrace.records import EpochEnd, EpochRecord
 from rnntrace.render.text import loss_chart, training_table
+
+if TYPE_CHECKING:
+    from rnntrace.records import EpochEnd, EpochRecord
 
 LIVE_ROWS = 12  # epochs shown in the table; the chart keeps every epoch
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from rnntrace.records import EpochEnd, EpochRecord
 from rnntrace.render.live_text import LIVE_ROWS, LiveTable
 from rnntrace.render.text import loss_chart
+
+if TYPE_CHECKING:
+    from rnntrace.records import EpochEnd, EpochRecord
 
 __all__ = ["EpochsView", "NotebookWatch", "TerminalWatch", "in_notebook", "watch"]
 

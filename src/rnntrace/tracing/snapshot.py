@@ -23,9 +23,8 @@ import torch
 from torch import Tensor
 
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.model import SequenceClassifier
-from rnntrace.modes import eval_mode
-from rnntrace.tracing.assemble import model_inputs
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.model.modes import eval_mode
 from rnntrace.tracing.dynamics import SATURATION, live_mask, unrolled_gradients
 from rnntrace.tracing.equations import Weights, activation_name, cell_step, spec_of
 from rnntrace.tracing.explain import check_lengths
@@ -73,9 +72,14 @@ def _thin(count: int, limit: int) -> list[int]:
 
 
 @torch.no_grad()
-def epoch_snapshot(model: SequenceClassifier, batch: SequenceSet, epoch: int) -> EpochSnapshot:
-    """The snapshot of `model` on `batch` (see snapshot_batch) after epoch `epoch`."""
-    x, lengths = model_inputs(model, batch)
+def epoch_snapshot(
+    model: SequenceClassifier, batch: SequenceSet, epoch: int,
+    inputs: tuple[Tensor, Tensor | None],
+) -> EpochSnapshot:
+    """The snapshot of `model` on `batch` (see snapshot_batch) after epoch `epoch`; `inputs` is
+    the batch as the model reads it (experiment.assemble.model_inputs), made once by the
+    caller since the batch is the same every epoch."""
+    x, lengths = inputs
     y = torch.from_numpy(batch.labels).long().to(x.device)
     rnn = model.rnn
     with eval_mode(model):
