@@ -185,3 +185,24 @@ def test_stopped_by_hand_a_watched_run_keeps_its_page_and_checkpoint(tmp_path: P
     with pytest.raises(KeyboardInterrupt):
         run_lesson(epochs=5, seed=0, out=tmp_path / "plain", on_epoch_end=stop)
     assert not (tmp_path / "plain").exists()
+
+
+def test_train_and_demo_live_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rnntrace.cli.main import main
+    from test_cli_data import write_csv
+
+    data = tmp_path / "walks.csv"
+    write_csv(data, range(200))
+    for argv, run in (
+        (["train", str(data), "--preset", "lesson", "--epochs", "2"], tmp_path / "train"),
+        (["demo", "--epochs", "2"], tmp_path / "demo"),
+    ):
+        assert main([*argv, "--live", "--out", str(run), "--json"]) == 0
+        err = capsys.readouterr().err
+        assert f"watch it learn: {(run / LIVE_PAGE).resolve().as_uri()}" in err
+        index = _read_script(run / LIVE_INDEX, "index")
+        assert index["status"] == "finished" and index["report"] == "report.html"
+        assert (run / "report.html").is_file()
+        assert [r["epoch"] for r in index["epochs"]] == [1, 2]
