@@ -47,7 +47,7 @@ __all__ = ["compare", "write_compare_page"]
 
 MAX_SEQUENCES = 512  # common held-out sequences compared on
 MAX_STEP_POINTS = 100  # steps of the per-step views, spread evenly over a long sequence
-ATTRIBUTED = 64  # sequences the attribution view is averaged over (Integrated Gradients)
+ATTRIBUTED = 32  # sequences the attribution view is averaged over (Integrated Gradients)
 IG_STEPS = 32  # its integration points (the first count `explain` tries)
 DYNAMICS = 256  # sequences ∂loss/∂h_t is measured over
 SHOWN_UNITS = 32  # hidden units in a step-through's heatmap

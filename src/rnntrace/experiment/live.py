@@ -143,6 +143,7 @@ class LivePage:
             "gates": {g.symbol: g.name for g in spec.gates} if spec.gated else {},
             "measure": "h = 0 (ReLU)" if relu else f"|h| > {SATURATION}",
             "sequences": len(self.batch),
+            "budget": budget,
             "planned": config.train.epochs + config.train.average_epochs,
             "status": "training",
             "stop_reason": None,

@@ -274,6 +274,11 @@
       byId("observation").textContent = last ? "Epoch " + last.epoch + ": " + last.observation : "";
       drawCurves(rows);
       drawTable(rows);
+      const note = byId("inside-note");
+      note.hidden = data.snapshots.length >= rows.length;
+      note.textContent = "Looked inside after " + data.snapshots.length + " of " + rows.length +
+        " epochs: these epochs are so quick that looking after every one would cost more than " +
+        Math.round(data.budget * 100) + " % of the training time.";
       if (data.snapshots.length) {
         slider.disabled = false;
         slider.min = "0";
