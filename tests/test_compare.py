@@ -228,3 +228,14 @@ def test_demo_compare_trains_both_lessons_and_writes_their_pages(tmp_path: Path)
         assert result.page.is_file() and result.page.parent == tmp_path / "demo"
         assert [m.cell for m in result.comparison.models] == ["RNN", "GRU", "LSTM"]
     assert results[0].comparison.steps[-1] == 10 and results[1].comparison.steps[-1] == 30
+
+
+def test_the_terminal_view_says_what_the_numbers_say(comparison: Comparison) -> None:
+    from rnntrace.render.compare_text import settled
+
+    assert settled([0.2, 0.95, 0.5, 0.91, 0.93, 1.0], [1, 2, 3, 4, 5, 6]) == 4
+    assert settled([0.2, 0.95, 0.5, 0.1, 0.3, 1.0], [1, 2, 3, 4, 5, 6]) is None
+    text = str(comparison)  # the record shows itself through its view
+    assert f"disagree on {comparison.disagreeing} of {comparison.sequences}" in text
+    for m in comparison.models:
+        assert m.name in text and f"{m.accuracy:.3f}" in text

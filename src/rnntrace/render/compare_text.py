@@ -55,14 +55,29 @@ def similarity_table(c: Comparison) -> Table:
     return table
 
 
+def settled(decided: list[float], steps: list[int], share: float = 0.9) -> int | None:
+    """The first step from which at least `share` of the sequences are on their final answer
+    at every later step too (a model may reach it, leave it and come back); None if only the
+    last step is."""
+    first = None
+    for step, value in zip(steps, decided, strict=True):
+        if math.isfinite(value) and value >= share:
+            first = step if first is None else first
+        else:
+            first = None
+    return first if first is not None and first != steps[-1] else None
+
+
 def findings(c: Comparison) -> Text:
     """What the per-step views say, in sentences true of these models."""
     lines = []
-    early = [(m.name, next((c.steps[i] for i, v in enumerate(m.decided) if v >= 0.9), None))
-             for m in c.models]
-    said = [f"{name} by step {step}" if step is not None else f"{name} only at the end"
-            for name, step in early]
-    lines.append("90 % of the sequences are on their final answer: " + "; ".join(said) + ".")
+    said = []
+    for m in c.models:
+        step = settled(m.decided, c.steps)
+        said.append(f"{m.name} from step {step} on" if step is not None
+                    else f"{m.name} only at the end")
+    lines.append("90 % of the sequences are on their final answer and stay there: "
+                 + "; ".join(said) + ".")
     reach = []
     for m in c.models:
         finite = [g for g in m.gradient if math.isfinite(g) and g > 0]
