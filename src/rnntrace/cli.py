@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rnntrace.cli_learn import learn
 from rnntrace.errors import RnnTraceError
 
 app = typer.Typer(
@@ -838,6 +839,9 @@ def trace_model(
 _USAGE_ERROR: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
 )
+
+
+app.command("learn")(learn)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,149 @@
+"""Mastery levels, the learner's progress file, spaced review and the choice of what comes next.
+
+Levels are checked against Khan Academy's rules written out by hand; review times against
+py-fsrs's documented learning steps (1 and 10 minutes) and its day-long first interval.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from rnntrace.cli import main
+from rnntrace.config import ModelConfig
+from rnntrace.quiz import TEMPLATES, make_quiz
+from rnntrace.quiz.embedding import TEXT_TEMPLATES
+from rnntrace.quiz.mastery import Answer, level_of
+from rnntrace.quiz.plan import next_step
+from rnntrace.quiz.progress import Progress, question_key
+from rnntrace.quiz.topics import CONCEPTS, TEMPLATE_CONCEPT
+from rnntrace.records import Question
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+
+def answers(concept: str, pattern: str, mode: str = "practice") -> list[Answer]:
+    """'RRW' -> right, right, wrong, oldest first."""
+    return [Answer(concept, "t", "", c == "R", mode, T0.isoformat()) for c in pattern]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "level"),
+    [
+        ("", "not started"),
+        ("W", "attempted"),
+        ("RWW", "attempted"),  # 1 of 3: 33 %
+        ("RRWRW", "attempted"),  # 3 of 5: 60 %
+        ("RRRWR", "familiar"),  # 4 of 5: 80 %, not three in a row
+        ("RR", "familiar"),  # 100 % but only two answers
+        ("WWRRR", "attempted"),  # 3 of 5 is under 70 % even with the streak
+        ("WRRRR", "proficient"),  # 4 of 5 and the last three right
+        ("RRR", "proficient"),
+    ],
+)
+def test_levels_follow_the_khan_rules(pattern: str, level: str) -> None:
+    assert level_of("shapes", answers("shapes", pattern)).name == level
+
+
+def test_a_mixed_test_masters_and_a_later_miss_drops_it() -> None:
+    log = answers("gates", "RR") + answers("gates", "R", mode="test")
+    assert level_of("gates", log).name == "mastered"
+    log += answers("gates", "W")
+    assert level_of("gates", log).name == "familiar"
+    assert level_of("shapes", log).name == "not started"  # other concepts are their own
+
+
+def test_every_template_has_a_known_concept() -> None:
+    names = {t.name for t in TEMPLATES} | {name for name, _, _ in TEXT_TEMPLATES}
+    assert names == set(TEMPLATE_CONCEPT)
+    assert set(TEMPLATE_CONCEPT.values()) <= set(CONCEPTS)
+
+
+def some_questions() -> list[Question]:
+    return make_quiz(ModelConfig(cell="lstm"), n=4, seed=1)
+
+
+def test_a_miss_is_due_a_minute_later_and_a_right_review_spaces_it(tmp_path: Path) -> None:
+    q1, q2, *_ = some_questions()
+    progress = Progress.load(tmp_path / "p.json")
+    progress.record(q1, False, "practice", T0)
+    progress.record(q2, True, "practice", T0)
+    assert set(progress.reviews) == {question_key(q1)}  # only the missed one is scheduled
+    review = progress.reviews[question_key(q1)]
+    assert review.due == T0 + timedelta(minutes=1)  # FSRS's first learning step
+    assert progress.due(T0) == [] and progress.due(T0, ahead=True) == [review]
+    progress.record(q1, True, "review", review.due)  # Good: the second step, 10 minutes
+    assert progress.reviews[question_key(q1)].due == review.due + timedelta(minutes=10)
+    later = progress.reviews[question_key(q1)].due
+    progress.record(q1, True, "review", later)  # graduates: a day or more
+    assert progress.reviews[question_key(q1)].due - later >= timedelta(days=1)
+
+
+def test_progress_round_trips_through_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "progress.json"
+    progress = Progress.load(path)
+    q = some_questions()[0]
+    progress.record(q, False, "test", T0)
+    progress.mark("m", "worked", T0)
+    progress.mark("m", "practice", T0)
+    progress.save()
+    raw = json.loads(path.read_text())
+    assert raw["version"] == 1 and raw["answers"][0]["correct"] is False
+    again = Progress.load(path)
+    assert again.answers == progress.answers
+    assert again.reviews[question_key(q)].question == q
+    assert again.reviews[question_key(q)].due == progress.reviews[question_key(q)].due
+    assert again.models["m"] == {"worked": T0.isoformat(), "faded": None, "practice": 1,
+                                 "test": 0}
+    assert [p.name for p in path.parent.iterdir()] == ["progress.json"]  # no temporary left
+
+
+def test_the_plan_goes_worked_faded_practice_test_then_reviews_first(tmp_path: Path) -> None:
+    progress = Progress.load(tmp_path / "p.json")
+    concepts = ["shapes", "gates"]
+    order = []
+    for mode in ("worked", "faded", "practice", "test"):
+        step = next_step(progress, "m", concepts, T0)
+        order.append(step.mode)
+        progress.mark("m", mode, T0)
+    assert order == ["worked", "faded", "practice", "test"]
+    q = some_questions()[0]
+    progress.record(q, False, "test", T0)
+    # A question missed a minute ago does not interrupt a session; it opens the next one.
+    assert next_step(progress, "m", concepts, T0).mode == "practice"
+    opening = next_step(progress, "m", concepts, T0, opening=True)
+    assert opening.mode == "review" and "1 question you missed is due" in opening.why
+    assert next_step(progress, "m", concepts, T0 + timedelta(minutes=2)).mode == "review"
+
+
+def test_the_plan_sends_the_weakest_concept_to_practice_and_proficient_ones_to_the_test(
+    tmp_path: Path,
+) -> None:
+    progress = Progress.load(tmp_path / "p.json")
+    for mode in ("worked", "faded", "practice", "test"):
+        progress.mark("m", mode, T0)
+    progress.answers = answers("shapes", "RRR") + answers("gates", "RW")
+    step = next_step(progress, "m", ["shapes", "gates"], T0)
+    assert (step.mode, step.concept) == ("practice", "gates")
+    assert "attempted" in step.why
+    progress.answers = answers("shapes", "RRR") + answers("gates", "RRR")
+    assert next_step(progress, "m", ["shapes", "gates"], T0).mode == "test"
+    progress.answers += answers("shapes", "R", "test") + answers("gates", "R", "test")
+    done = next_step(progress, "m", ["shapes", "gates"], T0)
+    assert done.mode == "done" and "mastered" in done.why
+
+
+def test_a_broken_progress_file_and_a_bad_mode_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = tmp_path / "progress.json"
+    broken.write_text("{not json")
+    assert main(["learn", "--progress", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read the progress file" in err
+    assert broken.read_text() == "{not json"  # left as it was
+    assert main(["learn", "--mode", "cram", "--progress", str(tmp_path / "p.json")]) == 2
+    assert "unknown mode 'cram'" in capsys.readouterr().err
