@@ -6,7 +6,9 @@ py-fsrs's documented learning steps (1 and 10 minutes) and its day-long first in
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -147,3 +149,37 @@ def test_a_broken_progress_file_and_a_bad_mode_are_one_line_errors(
     assert broken.read_text() == "{not json"  # left as it was
     assert main(["learn", "--mode", "cram", "--progress", str(tmp_path / "p.json")]) == 2
     assert "unknown mode 'cram'" in capsys.readouterr().err
+
+
+def test_learn_on_a_run_directory_from_a_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = tmp_path / "run"
+    assert main(["demo", "--epochs", "1", "--out", str(run)]) == 0
+    capsys.readouterr()
+    progress = tmp_path / "progress.json"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("A\nB\nnot a letter\nD\nA\n"))
+    assert main(["learn", str(run), "--mode", "practice", "--progress", str(progress)]) == 0
+    out = capsys.readouterr().out
+    saved = json.loads(progress.read_text())
+    assert [a["mode"] for a in saved["answers"]] == ["practice"] * 5
+    assert saved["answers"][2]["correct"] is False  # from a pipe, a non-answer counts as wrong
+    assert out.count("Question ") == 5 and "Your mastery" in out
+    (model,) = saved["models"]
+    assert model == "nn.RNN(input_size=5, hidden_size=8, batch_first=True)"
+    assert saved["models"][model]["practice"] == 1
+
+
+def test_a_text_model_practises_its_embedding_first(tmp_path: Path) -> None:
+    from rnntrace.cli_learn import Lesson, _practice
+
+    config = ModelConfig(vocab_size=40, embedding_dim=4, n_features=1)
+    lesson = Lesson("text", config, 8, 12, [])
+    progress = Progress.load(tmp_path / "p.json")
+    for concept in CONCEPTS:  # every concept proficient but the Embedding's
+        if concept != "embeddings":
+            progress.answers += answers(concept, "RRR")
+    questions = _practice(lesson, progress, seed=0)
+    assert len(questions) == 5
+    templates = [q.template for q in questions]
+    assert {"embedding_shape", "vocabulary_size", "padding_index"} <= set(templates)

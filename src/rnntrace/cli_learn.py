@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 PRACTICE_QUESTIONS = 5
 TEST_LEVELS = (("easy", 3), ("medium", 4), ("hard", 3))  # "10 questions across easy, medium, hard"
-_BANK = 60  # questions drawn to choose practice from; the bank dedupes, so fewer may come
 
 
 @dataclass
@@ -94,24 +93,56 @@ def _questions(lesson: Lesson, n: int, level: str, seed: int) -> list[Question]:
     return make_quiz(m, n=n, level=level, seed=seed, input_shape=shape)
 
 
-def _concepts(bank: list[Question]) -> list[str]:
+def _templates(lesson: Lesson) -> list[str]:
+    """The question templates that apply to this model: the Embedding's first for text."""
+    from rnntrace.quiz import TEMPLATES
+    from rnntrace.quiz.embedding import TEXT_TEMPLATES
+
+    text = [name for name, _, _ in TEXT_TEMPLATES] if lesson.config.vocab_size else []
+    return text + [t.name for t in TEMPLATES]
+
+
+def _concepts(lesson: Lesson) -> list[str]:
     from rnntrace.quiz.topics import concept_of
 
-    return sorted({concept_of(q.template) for q in bank})
+    return sorted({concept_of(name) for name in _templates(lesson)})
 
 
-def _practice(lesson: Lesson, bank: list[Question], progress: Progress, seed: int,
-              ) -> list[Question]:
-    """Questions on the weakest concepts first, a different draw each round."""
+def _practice(lesson: Lesson, progress: Progress, seed: int) -> list[Question]:
+    """One question from each of the templates on the weakest concepts, a new draw each round."""
     from rnntrace.quiz.mastery import level_of
     from rnntrace.quiz.topics import concept_of
 
-    rank = {c: level_of(c, progress.answers).rank for c in _concepts(bank)}
     rounds = int(progress.model(lesson.name).get("practice", 0))
-    order = bank[:]
-    random.Random(f"{seed}:{rounds}").shuffle(order)
-    order.sort(key=lambda q: rank[concept_of(q.template)])
-    return order[:PRACTICE_QUESTIONS]
+    names = _templates(lesson)
+    random.Random(f"{seed}:{rounds}").shuffle(names)
+    names.sort(key=lambda name: level_of(concept_of(name), progress.answers).rank)
+    chosen = names[:PRACTICE_QUESTIONS]
+    questions = _draw(lesson, chosen, seed + rounds)
+    for number, q in enumerate(questions, start=1):
+        q.id = f"q{number}-{q.template}"
+    return questions
+
+
+def _draw(lesson: Lesson, names: list[str], seed: int) -> list[Question]:
+    """One verified question per template name, in the order given."""
+    from rnntrace.quiz import Setting, make_question
+    from rnntrace.quiz.bank import TEMPLATE_BY_NAME
+    from rnntrace.quiz.embedding import TEXT_TEMPLATES, layer_config, text_quiz
+
+    text = {name for name, _, _ in TEXT_TEMPLATES}
+    by_name: dict[str, Question] = {}
+    if text & set(names):  # the Embedding's questions come as a set, all four at once
+        for q in text_quiz(lesson.config, n=len(text), seed=seed, batch=lesson.batch,
+                           steps=lesson.steps):
+            by_name[q.template] = q
+    layer = layer_config(lesson.config) if lesson.config.vocab_size else lesson.config
+    setting = Setting(layer, lesson.batch, lesson.steps)
+    for name in names:
+        if name not in text:
+            by_name[name] = make_question(TEMPLATE_BY_NAME[name], setting,
+                                          random.Random(f"{seed}:{name}"))
+    return [by_name[name] for name in names]
 
 
 def _test(lesson: Lesson, progress: Progress, seed: int) -> list[Question]:
@@ -124,18 +155,23 @@ def _test(lesson: Lesson, progress: Progress, seed: int) -> list[Question]:
 
 
 def _read_number(console: Console, read: ReadLine, prompt: str, interactive: bool,
-                 ) -> float | None:
-    """A number typed by the learner; None at the end of input (or an invalid line piped in)."""
+                 ) -> tuple[float | None, str] | None:
+    """(the number typed, the line as typed); None at the end of input.
+
+    At a terminal a line that is not a number asks again; from a pipe it counts as wrong
+    (None as the number), so a script's answers stay aligned with the blanks.
+    """
     while True:
         line = read(prompt)
         if line is None:
             return None
+        text = line.strip()
         try:
-            return float(line.strip().replace("−", "-"))
+            return float(text.replace("−", "-")), text
         except ValueError:
             if not interactive:
-                return float("nan")
-            console.print(f"{line.strip()!r} is not a number: type e.g. 0.42")
+                return None, text
+            console.print(f"{text!r} is not a number: type e.g. 0.42")
 
 
 def _worked(console: Console, lesson: Lesson, seed: int, read: ReadLine) -> bool:
@@ -159,16 +195,17 @@ def _faded(console: Console, lesson: Lesson, seed: int, read: ReadLine, interact
     console.print(faded_view(faded))
     for line in faded.unit_lines:
         console.print(unit_line(line, blank=True))
-        answer = _read_number(console, read, f"{line.symbol} = ", interactive)
-        if answer is None:
+        typed = _read_number(console, read, f"{line.symbol} = ", interactive)
+        if typed is None:
             return False
-        right = line.accepts(answer)
+        answer, text = typed
+        right = answer is not None and line.accepts(answer)
         progress.record_blank(right, now_utc())
         progress.save()
         if right:
             console.print(Text(f"✓ Right: {line.symbol} = {line.value:.4f}", style="bold green"))
         else:
-            console.print(Text(f"✗ {line.symbol} = {line.value:.4f} (you wrote {answer:g}; "
+            console.print(Text(f"✗ {line.symbol} = {line.value:.4f} (you wrote {text!r}; "
                                f"within ±{TOLERANCE} counts)", style="bold red"))
     console.print(Text(f"✓ {faded.check}", style="dim"))
     return True
@@ -229,8 +266,7 @@ def learn(
     path = progress_file if progress_file is not None else default_path()
     progress = Progress.load(path)
     lesson = _lesson(run)
-    bank = _questions(lesson, _BANK, "mixed", seed)
-    concepts = _concepts(bank)
+    concepts = _concepts(lesson)
     console = Console(highlight=False)
     interactive = sys.stdin.isatty()
     read = (session.terminal_reader(console) if interactive
@@ -238,7 +274,7 @@ def learn(
     console.print(f"[bold]rnntrace learn[/bold]: {lesson.name}  (progress: {path})")
     if mode is not None:
         console.print(f"\n[bold]Now: {mode}[/bold] (as you asked).")
-        _run(mode, console, lesson, bank, progress, seed, read, interactive)
+        _run(mode, console, lesson, progress, seed, read, interactive)
         _show_mastery(console, progress, concepts)
         return
     opening = True
@@ -253,14 +289,14 @@ def learn(
         line = read("Start? [Enter: yes, q: stop] ")
         if line is None or line.strip().lower() in ("q", "n", "no", "quit", "stop"):
             break
-        if not _run(step.mode, console, lesson, bank, progress, seed, read, interactive):
+        if not _run(step.mode, console, lesson, progress, seed, read, interactive):
             console.print("\nStopped: your answers so far are saved.")
             break
     _show_mastery(console, progress, concepts)
 
 
-def _run(mode: str, console: Console, lesson: Lesson, bank: list[Question], progress: Progress,
-         seed: int, read: ReadLine, interactive: bool) -> bool:
+def _run(mode: str, console: Console, lesson: Lesson, progress: Progress, seed: int,
+         read: ReadLine, interactive: bool) -> bool:
     """One activity; whether it ran to its end. Marks it done in the progress file."""
     from rnntrace.errors import ConfigError
     from rnntrace.quiz.progress import now_utc
@@ -279,7 +315,7 @@ def _run(mode: str, console: Console, lesson: Lesson, bank: list[Question], prog
             return True
         done = _quiz(console, due, "review", read, interactive, progress)
     else:
-        questions = (_practice(lesson, bank, progress, seed) if mode == "practice"
+        questions = (_practice(lesson, progress, seed) if mode == "practice"
                      else _test(lesson, progress, seed))
         done = _quiz(console, questions, mode, read, interactive, progress)
     if done and mode != "review":
