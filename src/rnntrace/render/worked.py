@@ -29,6 +29,7 @@ class Term:
     symbol: str  # "h_2", "f_3"
     meaning: str
     values: list[float]
+    per_unit: bool = True  # one value per hidden unit (x_t is per feature; a projected h per P)
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,11 @@ def terms(step: StepRecord, spec: CellSpec) -> list[Term]:
     # Layer 0 reads the features as the model feeds them (standardised, or a token's embedding).
     source = "what the layer reads" if step.layer == 0 else "the layer below's output"
     first = step.order == 1
-    out = [Term(at("x_t"), f"{source} at step {step.step}", step.x),
+    width = len(next(iter(step.pre_activation.values())))  # H
+    out = [Term(at("x_t"), f"{source} at step {step.step}", step.x, per_unit=False),
            Term(at("h_(t-1)"), "the state carried in" + (" (h_0: zeros unless given)"
                                                         if first else " from the step before"),
-                step.h_prev)]
+                step.h_prev, per_unit=len(step.h_prev) == width)]
     if step.c_prev is not None:
         out.append(Term(at("c_(t-1)"), "the memory cell carried in", step.c_prev))
     for gate in spec.gates:
@@ -103,7 +105,7 @@ def terms(step: StepRecord, spec: CellSpec) -> list[Term]:
     if step.c is not None:
         out.append(Term(at("c_t"), "the new memory cell", step.c))
     out.append(Term(at("h_t"), "the new state: what the next step and the layer above read",
-                    step.h))
+                    step.h, per_unit=len(step.h) == width))
     return out
 
 
