@@ -350,7 +350,17 @@ def test_cli_writes_each_format_and_the_same_seed_gives_the_same_questions(
     for out in (first, second):
         assert main(["quiz", "--n", "4", "--seed", "7", "--export", fmt, "--out", str(out)]) == 0
     if fmt == "anki":  # the collection inside carries the time of writing; its notes do not
-        assert first.stat().st_size > 0
+        notes = []
+        for path in (first, second):
+            folder = path.parent / f"{path.name}-collection"
+            folder.mkdir()
+            col = anki_import(path.read_bytes(), folder)
+            try:
+                notes.append(sorted((n.guid, tuple(n.fields)) for n in (
+                    col.get_note(i) for i in col.find_notes(""))))  # type: ignore[attr-defined]
+            finally:
+                col.close()  # type: ignore[attr-defined]
+        assert notes[0] == notes[1] and len(notes[0]) == 4
     else:
         assert first.read_bytes() == second.read_bytes()
 

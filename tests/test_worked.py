@@ -130,3 +130,10 @@ def test_each_cell_follows_its_own_equations() -> None:
         worked, _ = lesson_steps(explain_steps(cls(3, 4).eval(), seq), 0)
         assert _symbols(worked) == symbols
         assert isinstance(worked.unit_lines[0], UnitLine)
+
+
+def test_a_one_step_sequence_fades_another_unit() -> None:
+    torch.manual_seed(0)
+    records = explain_steps(nn.RNN(3, 4).eval(), torch.randn(1, 3))
+    worked, faded = lesson_steps(records, 0)
+    assert worked.step == faded.step == 1 and worked.unit != faded.unit

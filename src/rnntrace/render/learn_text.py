@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from rnntrace.render.formatting import term_lines
 from rnntrace.render.worked import Term, UnitLine, WorkedStep
 
 _SHOWN = 8  # vector entries before "…"
@@ -20,13 +21,16 @@ def vector(values: Sequence[float]) -> str:
     return f"[{head}{', …' if len(values) > _SHOWN else ''}]"
 
 
-def terms_table(terms: list[Term]) -> Table:
+def terms_table(terms: list[Term], unit: int) -> Table:
+    """Each term: its symbol, what it is, its value at `unit` (where it has one), all values."""
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
     table.add_column("term")
     table.add_column("what it is")
+    table.add_column(f"unit {unit}", justify="right")
     table.add_column("values", overflow="fold")
     for term in terms:
-        table.add_row(term.symbol, term.meaning, vector(term.values))
+        at_unit = f"{term.values[unit]:.4f}" if term.per_unit else "–"
+        table.add_row(term.symbol, term.meaning, at_unit, vector(term.values))
     return table
 
 
@@ -39,11 +43,12 @@ def unit_line(line: UnitLine, *, blank: bool = False) -> Text:
 
 def worked_view(worked: WorkedStep) -> RenderableType:
     """The step in full: the named terms, the equations with numbers, one unit followed."""
-    equations = [Text(f"  {line}") for line in worked.with_numbers]
+    equations = [Text(f"  {line}", overflow="fold")
+                 for equation in worked.with_numbers for line in term_lines(equation)]
     units = [unit_line(line) for line in worked.unit_lines]
     return Group(
         Text(worked.title, style="bold"),
-        Text("Every term of the step, named:"), terms_table(worked.terms),
+        Text("Every term of the step, named:"), terms_table(worked.terms, worked.unit),
         Text("\nThe equations with this step's numbers:"), *equations,
         Text(f"\nOne unit followed through (unit {worked.unit}):"), *units,
         Text(f"\n✓ {worked.check}", style="dim"),
@@ -55,7 +60,7 @@ def faded_view(faded: WorkedStep) -> RenderableType:
     return Group(
         Text(faded.title + ": your turn", style="bold"),
         Text("The terms are given; the results for one unit are blank."),
-        terms_table([t for t in faded.terms if not _is_result(t, faded)]),
+        terms_table([t for t in faded.terms if not _is_result(t, faded)], faded.unit),
     )
 
 

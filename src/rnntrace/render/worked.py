@@ -158,7 +158,7 @@ def lesson_steps(steps: list[StepRecord], seed: int = 0) -> tuple[WorkedStep, Wo
 
     Step 2 first where there is one: step 1 starts from h_0 = 0, which hides what the
     recurrent term does. The faded step is the next one, so its answers cannot be copied;
-    the unit is drawn from the seed.
+    the unit is drawn from the seed (the same unit, so the learner repeats what was shown).
     """
     forward = [s for s in steps if s.direction == "forward" and s.layer == 0] or steps
     if not forward:
@@ -168,4 +168,6 @@ def lesson_steps(steps: list[StepRecord], seed: int = 0) -> tuple[WorkedStep, Wo
     faded_record = forward[min(first + 1, len(forward) - 1)]
     width = len(next(iter(worked_record.pre_activation.values())))  # H: every gate's width
     unit = random.Random(seed).randrange(width)
-    return worked_step(worked_record, unit), worked_step(faded_record, unit)
+    # A one-step sequence has no next step: the faded example follows another unit instead.
+    faded_unit = (unit + 1) % width if faded_record is worked_record else unit
+    return worked_step(worked_record, unit), worked_step(faded_record, faded_unit)
