@@ -213,6 +213,78 @@ def test_gift_reads_back_with_pygiftparser(name: str) -> None:
         assert got.cat == "$course$/top/rnntrace/seed_0_mixed"  # type: ignore[attr-defined]
 
 
+# The steps of Moodle's own GIFT import (question/format/gift/format.php: readquestion, for a
+# multichoice question), kept in its order: escaped characters to placeholders, the name, the
+# answer section between the first { and }, general feedback after the last ####, answers split
+# on ~ (= marks the right one), each answer's feedback after #, then the placeholders back.
+_PLACEHOLDERS = [("\\:", "&&058;"), ("\\#", "&&035;"), ("\\=", "&&061;"),
+                 ("\\{", "&&123;"), ("\\}", "&&125;"), ("\\~", "&&126;"), ("\\n", "&&010")]
+
+
+def moodle_gift(block: str) -> dict[str, object]:
+    lines = [" " if line.strip().startswith("//") else line for line in block.split("\n")]
+    text = "\n".join(lines).strip().replace("\\\\", "&&092;")
+    for escaped, placeholder in _PLACEHOLDERS:
+        text = text.replace(escaped, placeholder)
+    text = text.replace("&&092;", "\\")
+
+    def post(part: str) -> str:
+        for escaped, placeholder in _PLACEHOLDERS:
+            part = part.replace(placeholder, escaped[1] if escaped != "\\n" else "\n")
+        return part.strip()
+
+    def with_format(part: str) -> tuple[str, str]:
+        if part.startswith("["):
+            end = part.index("]")
+            return part[1:end], post(part[end + 1:])
+        return "moodle", post(part)
+
+    assert text.startswith("::")
+    text = text[2:]
+    name, text = text[: text.index("::")], text[text.index("::") + 2:].strip()
+    start, finish = text.index("{"), text.index("}")
+    answertext = text[start + 1: finish].strip()
+    questiontext = text[:start] + text[finish + 1:]
+    general = ""
+    if "####" in answertext:
+        cut = answertext.rindex("####")
+        general, answertext = answertext[cut + 4:], answertext[:cut].strip()
+    fmt, question = with_format(questiontext.strip())
+    assert "~" in answertext  # only multichoice answers contain a tilde
+    answers = []
+    for answer in answertext.replace("=", "~=").split("~"):
+        answer = answer.strip()
+        if not answer:
+            continue
+        weight = 1.0 if answer.startswith("=") else 0.0
+        answer = answer[1:] if answer.startswith("=") else answer
+        text_part, _, feedback = answer.partition("#")
+        answers.append({"text": with_format(text_part.strip())[1], "fraction": weight,
+                        "feedback": with_format(feedback.strip())[1]})
+    return {"name": post(name), "format": fmt, "questiontext": question,
+            "generalfeedback": with_format(general.strip())[1], "answers": answers}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gift_reads_back_as_moodle_reads_it(name: str) -> None:
+    questions = quiz(name)
+    text = export(questions, "gift").decode()
+    blocks = [b for b in text.split("\n\n") if "::" in b]
+    assert len(blocks) == len(questions)
+    for q, block in zip(questions, blocks, strict=True):
+        got = moodle_gift(block)
+        assert got["format"] == "html"
+        answers = got["answers"]
+        assert isinstance(answers, list)
+        assert [plain(str(a["text"])) for a in answers] == q.options
+        assert [a["fraction"] for a in answers] == [1.0 if i == q.answer else 0.0
+                                                  for i in range(4)]
+        shown = plain(str(got["questiontext"]))
+        assert shown.startswith(q.prompt.replace("`", "")) and shown.endswith(q.code)
+        general = plain(str(got["generalfeedback"]))
+        assert q.verified_by in general and q.solution[-1] in general
+
+
 # ---- QTI 1.2: pyslet -----------------------------------------------------------------------
 
 
