@@ -110,6 +110,7 @@ def test_a_learner_session_then_learn_again_opens_with_review(tmp_path: Path) ->
         level = khan_level([r for r, _ in mine], [m for _, m in mine])
         assert re.search(rf"{re.escape(concept)}\s+{level}\b", screen_table), (concept, level)
 
+    assert "What you missed, and when to review it" in screen_table
     # Review: a card for each missed question (and no other), due a minute after the miss.
     assert set(saved["reviews"]) == missed
     for key, review in saved["reviews"].items():

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rnntrace.records import Question, StepRecord
 
 PRACTICE_QUESTIONS = 5
+_SHOWN_REVIEWS = 8  # rows of the review schedule printed at the end of a session
 TEST_LEVELS = (("easy", 3), ("medium", 4), ("hard", 3))  # "10 questions across easy, medium, hard"
 
 
@@ -225,11 +226,19 @@ def _quiz(console: Console, questions: list[Question], mode: str, read: ReadLine
 
 
 def _show_mastery(console: Console, progress: Progress, concepts: list[str]) -> None:
+    """The levels of this model's concepts, then the review schedule."""
     from rnntrace.quiz.mastery import levels
-    from rnntrace.render.learn_text import mastery_table
+    from rnntrace.quiz.progress import now_utc
+    from rnntrace.render.learn_text import mastery_table, reviews_table
 
     console.print(mastery_table([(lv.concept, lv.name, lv.why)
                                  for lv in levels(concepts, progress.answers)]))
+    waiting = sorted(progress.reviews.values(), key=lambda r: (r.due, r.key))
+    if waiting:
+        now = now_utc()
+        rows = [("now" if r.due <= now else r.due.astimezone().strftime("%Y-%m-%d %H:%M"),
+                 r.concept, r.question.prompt) for r in waiting[:_SHOWN_REVIEWS]]
+        console.print(reviews_table(rows, len(waiting)))
 
 
 Mode = Annotated[

@@ -80,3 +80,16 @@ def mastery_table(rows: list[tuple[str, str, str]]) -> Table:
     for concept, level, why in rows:
         table.add_row(concept, Text(level, style=_STYLE.get(level, "")), why)
     return table
+
+
+def reviews_table(rows: list[tuple[str, str, str]], waiting: int) -> Table:
+    """(when due, concept, question) for the reviews due soonest, of `waiting` in all."""
+    more = f" (the {len(rows)} soonest of {waiting})" if waiting > len(rows) else ""
+    table = Table(title=f"What you missed, and when to review it{more}", show_header=True,
+                  header_style="bold", box=None, padding=(0, 1), title_justify="left")
+    table.add_column("due", no_wrap=True, min_width=max([3, *(len(r[0]) for r in rows)]))
+    table.add_column("concept", no_wrap=True, min_width=max([7, *(len(r[1]) for r in rows)]))
+    table.add_column("question", overflow="ellipsis", no_wrap=True, ratio=1)
+    for due, concept, prompt in rows:
+        table.add_row(due, concept, prompt)
+    return table
