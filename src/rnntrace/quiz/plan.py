@@ -21,6 +21,7 @@ from datetime import datetime
 
 from rnntrace.quiz.mastery import Level, levels
 from rnntrace.quiz.progress import Progress
+from rnntrace.quiz.topics import CONCEPTS
 
 MODES = ("review", "worked", "faded", "practice", "test")
 
@@ -32,6 +33,12 @@ class Next:
     mode: str  # one of MODES, or "done"
     why: str
     concept: str = ""  # practice: the concept it targets
+
+
+def _named(level: Level) -> str:
+    """"batch_first (which tensors batch_first lays out, ...)": a concept with what it covers."""
+    about = CONCEPTS.get(level.concept)
+    return f"{level.concept} ({about})" if about else level.concept
 
 
 def _when(moment: datetime) -> str:
@@ -59,17 +66,17 @@ def next_step(progress: Progress, model: str, concepts: list[str], when: datetim
     ranked = sorted(levels(concepts, progress.answers), key=lambda lv: lv.rank)
     weakest: Level = ranked[0]
     if not entry.get("practice"):
-        return Next("practice", f"practise before the test: {weakest.concept} is "
-                    f"{weakest.name} ({weakest.why})", weakest.concept)
+        return Next("practice", f"practise before the test: {_named(weakest)} is "
+                    f"{weakest.name}, {weakest.why}", weakest.concept)
     if not entry.get("test"):
         return Next("test", "you have practised: 10 mixed questions, easy to hard, show whether "
                     "this pattern is strong")
     if weakest.rank < 3:  # under proficient
-        return Next("practice", f"{weakest.concept} is {weakest.name} ({weakest.why})",
+        return Next("practice", f"{_named(weakest)} is {weakest.name}: {weakest.why}",
                     weakest.concept)
     if weakest.name != "mastered":
-        return Next("test", f"{weakest.concept} is proficient: a right answer in a mixed test "
-                    "masters it")
+        return Next("test", f"{_named(weakest)} is proficient: a right answer in a mixed "
+                    "test masters it")
     soon = progress.due(when, ahead=True)
     if soon:  # nothing else to do: review what falls due in the next minutes, as Anki does
         return Next("review", f"everything else is done; {len(soon)} missed question"
