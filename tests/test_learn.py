@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rnntrace.cli import main
-from rnntrace.config import ModelConfig
+from rnntrace.cli.main import main
+from rnntrace.config.settings import ModelConfig
 from rnntrace.quiz import TEMPLATES, make_quiz
 from rnntrace.quiz.embedding import TEXT_TEMPLATES
 from rnntrace.quiz.mastery import Answer, level_of
@@ -171,7 +171,7 @@ def test_learn_on_a_run_directory_from_a_pipe(
 
 
 def test_a_text_model_practises_its_embedding_first(tmp_path: Path) -> None:
-    from rnntrace.cli_learn import Lesson, _practice
+    from rnntrace.cli.learn import Lesson, _practice
 
     config = ModelConfig(vocab_size=40, embedding_dim=4, n_features=1)
     lesson = Lesson("text", config, 8, 12, [])

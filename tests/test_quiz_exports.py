@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from rnntrace.cli import main
-from rnntrace.config import ModelConfig
+from rnntrace.cli.main import main
+from rnntrace.config.settings import ModelConfig
 from rnntrace.quiz import make_quiz
 from rnntrace.quiz.embedding import text_quiz
 from rnntrace.quiz.export import for_system

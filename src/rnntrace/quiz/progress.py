@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from rnntrace.errors import RunError
-from rnntrace.files import atomic_write_text
 from rnntrace.quiz.mastery import Answer
 from rnntrace.quiz.topics import concept_of
 from rnntrace.records import Question
+from rnntrace.run.files import atomic_write_text
 
 VERSION = 1
 ENV = "RNNTRACE_PROGRESS"

@@ -4,11 +4,13 @@ step faded, with blanks the page checks in the browser (render/worked.py builds 
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rnntrace.records import Trace
 from rnntrace.render.formatting import term_lines
 from rnntrace.render.worked import TOLERANCE, lesson_steps
+
+if TYPE_CHECKING:  # a view knows the records it reads for type checking only
+    from rnntrace.records import Trace
 
 
 def lesson_html(trace: Trace, env: Any) -> str:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rnntrace.cells import CellSpec, at_step, cell_spec
-from rnntrace.records import StepRecord
+from rnntrace.config.cells import CellSpec, at_step, cell_spec
+
+if TYPE_CHECKING:  # a view knows the records it reads for type checking only
+    from rnntrace.records import StepRecord
 
 TOLERANCE = 0.006  # an answer to two decimals, from inputs shown to four, is within this
 _DIGITS = 4

@@ -1,0 +1,336 @@
+"""`rnntrace learn [RUN]`: the lesson that adapts to the learner, one activity after another.
+
+Each round picks the next activity (quiz/plan.py) and says why, runs it, saves every answer to
+the learner's progress file at once, and offers the next. The activities are views of the same
+model: its own step records (worked, faded) and questions verified by PyTorch about its
+configuration (practice, test, review).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rnntrace.cli.app import app
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from rnntrace.config.settings import ModelConfig
+    from rnntrace.quiz.progress import Progress
+    from rnntrace.quiz.session import ReadLine
+    from rnntrace.records import Question, StepRecord
+
+PRACTICE_QUESTIONS = 5
+_SHOWN_REVIEWS = 8  # rows of the review schedule printed at the end of a session
+TEST_LEVELS = (("easy", 3), ("medium", 4), ("hard", 3))  # "10 questions across easy, medium, hard"
+
+
+@dataclass
+class Lesson:
+    """The model a learner works on: its name, config, batch shape and step records."""
+
+    name: str  # the layer as constructed: also the key of its entry in the progress file
+    config: ModelConfig
+    batch: int
+    steps: int
+    records: list[StepRecord]
+
+
+def _lesson(run: Path | None) -> Lesson:
+    """A run's model and trace, or the lesson's nn.RNN(5, 8) at its seeded initial weights."""
+    from rnntrace.quiz.setting import lesson_setting, setting_from_run
+
+    if run is not None:
+        from rnntrace.run.directory import load_config
+        from rnntrace.run.files import read_trace
+
+        setting = setting_from_run(load_config(run))
+        records = read_trace(run).steps
+        name = _about(setting.model, setting.batch, setting.steps)
+        return Lesson(name, setting.model, setting.batch, setting.steps, records)
+    import torch
+
+    from rnntrace.data.synthetic import lesson
+    from rnntrace.model.classifier import SequenceClassifier
+    from rnntrace.tracing.prediction import trace_steps
+
+    setting = lesson_setting()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = SequenceClassifier(**dataclasses.asdict(setting.model))
+    records, _ = trace_steps(model, lesson(n_sequences=3, steps=setting.steps), 0)
+    return Lesson(f"the lesson: {setting.layer_code()} at its seeded initial weights",
+                  setting.model, setting.batch,
+                  setting.steps, records)
+
+
+def _about(config: ModelConfig, batch: int, steps: int) -> str:
+    from rnntrace.quiz import Setting
+
+    if config.vocab_size:
+        from rnntrace.quiz.embedding import TextSetting, layer_config
+
+        layer = Setting(layer_config(config), batch, steps)
+        return f"{TextSetting(config, batch, steps).code()} → {layer.layer_code()}"
+    return Setting(config, batch, steps).layer_code()
+
+
+def _questions(lesson: Lesson, n: int, level: str, seed: int) -> list[Question]:
+    from rnntrace.quiz import make_quiz
+
+    if lesson.config.vocab_size:
+        from rnntrace.quiz.embedding import text_quiz
+
+        return text_quiz(lesson.config, n=n, seed=seed, batch=lesson.batch, steps=lesson.steps,
+                         level=level)
+    m = lesson.config
+    shape = (lesson.batch, lesson.steps, m.n_features) if m.batch_first else (
+        lesson.steps, lesson.batch, m.n_features)
+    return make_quiz(m, n=n, level=level, seed=seed, input_shape=shape)
+
+
+def _templates(lesson: Lesson) -> list[str]:
+    """The question templates that apply to this model: the Embedding's first for text."""
+    from rnntrace.quiz import TEMPLATES
+    from rnntrace.quiz.embedding import TEXT_TEMPLATES
+
+    text = [name for name, _, _ in TEXT_TEMPLATES] if lesson.config.vocab_size else []
+    return text + [t.name for t in TEMPLATES]
+
+
+def _concepts(lesson: Lesson) -> list[str]:
+    from rnntrace.quiz.topics import concept_of
+
+    return sorted({concept_of(name) for name in _templates(lesson)})
+
+
+def _practice(lesson: Lesson, progress: Progress, seed: int) -> list[Question]:
+    """One question from each of the templates on the weakest concepts, a new draw each round."""
+    from rnntrace.quiz.mastery import level_of
+    from rnntrace.quiz.topics import concept_of
+
+    rounds = int(progress.model(lesson.name).get("practice", 0))
+    names = _templates(lesson)
+    random.Random(f"{seed}:{rounds}").shuffle(names)
+    names.sort(key=lambda name: level_of(concept_of(name), progress.answers).rank)
+    chosen = names[:PRACTICE_QUESTIONS]
+    questions = _draw(lesson, chosen, seed + rounds)
+    for number, q in enumerate(questions, start=1):
+        q.id = f"q{number}-{q.template}"
+    return questions
+
+
+def _draw(lesson: Lesson, names: list[str], seed: int) -> list[Question]:
+    """One verified question per template name, in the order given."""
+    from rnntrace.quiz import Setting, make_question
+    from rnntrace.quiz.bank import TEMPLATE_BY_NAME
+    from rnntrace.quiz.embedding import TEXT_TEMPLATES, layer_config, text_quiz
+
+    text = {name for name, _, _ in TEXT_TEMPLATES}
+    by_name: dict[str, Question] = {}
+    if text & set(names):  # the Embedding's questions come as a set, all four at once
+        for q in text_quiz(lesson.config, n=len(text), seed=seed, batch=lesson.batch,
+                           steps=lesson.steps):
+            by_name[q.template] = q
+    layer = layer_config(lesson.config) if lesson.config.vocab_size else lesson.config
+    setting = Setting(layer, lesson.batch, lesson.steps)
+    for name in names:
+        if name not in text:
+            by_name[name] = make_question(TEMPLATE_BY_NAME[name], setting,
+                                          random.Random(f"{seed}:{name}"))
+    return [by_name[name] for name in names]
+
+
+def _test(lesson: Lesson, progress: Progress, seed: int) -> list[Question]:
+    rounds = int(progress.model(lesson.name).get("test", 0))
+    picked = [q for level, n in TEST_LEVELS
+              for q in _questions(lesson, n, level, seed + 1000 * (rounds + 1))]
+    for number, q in enumerate(picked, start=1):
+        q.id = f"q{number}-{q.template}"
+    return picked
+
+
+def _read_number(console: Console, read: ReadLine, prompt: str, interactive: bool,
+                 ) -> tuple[float | None, str] | None:
+    """(the number typed, the line as typed); None at the end of input.
+
+    At a terminal a line that is not a number asks again; from a pipe it counts as wrong
+    (None as the number), so a script's answers stay aligned with the blanks.
+    """
+    while True:
+        line = read(prompt)
+        if line is None:
+            return None
+        text = line.strip()
+        try:
+            return float(text.replace("−", "-")), text
+        except ValueError:
+            if not interactive:
+                return None, text
+            console.print(f"{text!r} is not a number: type e.g. 0.42")
+
+
+def _worked(console: Console, lesson: Lesson, seed: int, read: ReadLine) -> bool:
+    from rnntrace.render.learn_text import worked_view
+    from rnntrace.render.worked import lesson_steps
+
+    worked, _ = lesson_steps(lesson.records, seed)
+    console.print(worked_view(worked))
+    return read("Press Enter when you have read it through: ") is not None
+
+
+def _faded(console: Console, lesson: Lesson, seed: int, read: ReadLine, interactive: bool,
+           progress: Progress) -> bool:
+    from rich.text import Text
+
+    from rnntrace.quiz.progress import now_utc
+    from rnntrace.render.learn_text import faded_view, unit_line
+    from rnntrace.render.worked import TOLERANCE, lesson_steps
+
+    _, faded = lesson_steps(lesson.records, seed)
+    console.print(faded_view(faded))
+    for line in faded.unit_lines:
+        console.print(unit_line(line, blank=True))
+        typed = _read_number(console, read, f"{line.symbol} = ", interactive)
+        if typed is None:
+            return False
+        answer, text = typed
+        right = answer is not None and line.accepts(answer)
+        progress.record_blank(right, now_utc())
+        progress.save()
+        if right:
+            console.print(Text(f"✓ Right: {line.symbol} = {line.value:.4f}", style="bold green"))
+        else:
+            console.print(Text(f"✗ {line.symbol} = {line.value:.4f} (you wrote {text!r}; "
+                               f"within ±{TOLERANCE} counts)", style="bold red"))
+    console.print(Text(f"✓ {faded.check}", style="dim"))
+    return True
+
+
+def _quiz(console: Console, questions: list[Question], mode: str, read: ReadLine,
+          interactive: bool, progress: Progress) -> bool:
+    from rnntrace.quiz import session
+    from rnntrace.quiz.progress import now_utc
+
+    def save(q: Question, right: bool) -> None:
+        progress.record(q, right, mode, now_utc())
+        progress.save()
+
+    score = session.play(questions, console, read, interactive=interactive, on_answer=save)
+    return score.finished
+
+
+def _show_mastery(console: Console, progress: Progress, concepts: list[str]) -> None:
+    """The levels of this model's concepts, then the review schedule."""
+    from rnntrace.quiz.mastery import levels
+    from rnntrace.quiz.progress import now_utc
+    from rnntrace.render.learn_text import mastery_table, reviews_table
+
+    console.print(mastery_table([(lv.concept, lv.name, lv.why)
+                                 for lv in levels(concepts, progress.answers)]))
+    waiting = sorted(progress.reviews.values(), key=lambda r: (r.due, r.key))
+    if waiting:
+        now = now_utc()
+        rows = [("now" if r.due <= now else r.due.astimezone().strftime("%Y-%m-%d %H:%M"),
+                 r.concept, r.question.prompt) for r in waiting[:_SHOWN_REVIEWS]]
+        console.print(reviews_table(rows, len(waiting)))
+
+
+Mode = Annotated[
+    str | None,
+    typer.Option("--mode", help="Do this activity now instead of the suggested one: worked, "
+                 "faded, practice, test or review."),
+]
+
+
+@app.command()
+def learn(
+    run: Annotated[
+        Path | None,
+        typer.Argument(help="Run directory to learn from (default: the lesson's model)."),
+    ] = None,
+    mode: Mode = None,
+    progress_file: Annotated[
+        Path | None,
+        typer.Option("--progress", help="Your progress file (default: progress.json in your "
+                     "user data folder, or $RNNTRACE_PROGRESS)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the questions and the unit followed.")] = 0,
+) -> None:
+    """The next thing to learn about your model, and why: worked step, faded step, practice,
+    test this pattern, or review of what you missed. Your answers stay in a local file."""
+    from rich.console import Console
+
+    from rnntrace.errors import ConfigError
+    from rnntrace.quiz import session
+    from rnntrace.quiz.plan import MODES, next_step
+    from rnntrace.quiz.progress import Progress, default_path, now_utc
+
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    path = progress_file if progress_file is not None else default_path()
+    progress = Progress.load(path)
+    lesson = _lesson(run)
+    concepts = _concepts(lesson)
+    console = Console(highlight=False)
+    interactive = sys.stdin.isatty()
+    read = (session.terminal_reader(console) if interactive
+            else session.stream_reader(sys.stdin.readline))
+    console.print(f"[bold]rnntrace learn[/bold]: {lesson.name}  (progress: {path})")
+    if mode is not None:
+        console.print(f"\n[bold]Now: {mode}[/bold] (as you asked).")
+        _run(mode, console, lesson, progress, seed, read, interactive)
+        _show_mastery(console, progress, concepts)
+        return
+    opening = True
+    while True:
+        step = next_step(progress, lesson.name, concepts, now_utc(),
+                         has_steps=bool(lesson.records), opening=opening)
+        opening = False
+        if step.mode == "done":
+            console.print(f"\n[bold]Nothing to do now[/bold]: {step.why}.")
+            break
+        console.print(f"\n[bold]Next: {step.mode}[/bold]: {step.why}.")
+        line = read("Start? [Enter: yes, q: stop] ")
+        if line is None or line.strip().lower() in ("q", "n", "no", "quit", "stop"):
+            break
+        if not _run(step.mode, console, lesson, progress, seed, read, interactive):
+            console.print("\nStopped: your answers so far are saved.")
+            break
+    _show_mastery(console, progress, concepts)
+
+
+def _run(mode: str, console: Console, lesson: Lesson, progress: Progress, seed: int,
+         read: ReadLine, interactive: bool) -> bool:
+    """One activity; whether it ran to its end. Marks it done in the progress file."""
+    from rnntrace.errors import ConfigError
+    from rnntrace.quiz.progress import now_utc
+
+    if mode in ("worked", "faded") and not lesson.records:
+        raise ConfigError("this run's trace has no step records: worked and faded steps need "
+                          "them (retrace it with `rnntrace trace`)")
+    if mode == "worked":
+        done = _worked(console, lesson, seed, read)
+    elif mode == "faded":
+        done = _faded(console, lesson, seed, read, interactive, progress)
+    elif mode == "review":
+        due = [r.question for r in progress.due(now_utc(), ahead=True)]
+        if not due:
+            console.print("No review is due.")
+            return True
+        done = _quiz(console, due, "review", read, interactive, progress)
+    else:
+        questions = (_practice(lesson, progress, seed) if mode == "practice"
+                     else _test(lesson, progress, seed))
+        done = _quiz(console, questions, mode, read, interactive, progress)
+    if done and mode != "review":
+        progress.mark(lesson.name, mode, now_utc())
+    progress.save()
+    return done
