@@ -171,7 +171,7 @@ def test_learn_on_a_run_directory_from_a_pipe(
 
 
 def test_a_text_model_practises_its_embedding_first(tmp_path: Path) -> None:
-    from rnntrace.cli.learn import Lesson, _practice
+    from rnntrace.quiz.rounds import Lesson, practice_questions
 
     config = ModelConfig(vocab_size=40, embedding_dim=4, n_features=1)
     lesson = Lesson("text", config, 8, 12, [])
@@ -179,7 +179,23 @@ def test_a_text_model_practises_its_embedding_first(tmp_path: Path) -> None:
     for concept in CONCEPTS:  # every concept proficient but the Embedding's
         if concept != "embeddings":
             progress.answers += answers(concept, "RRR")
-    questions = _practice(lesson, progress, seed=0)
+    questions = practice_questions(lesson, progress, seed=0)
     assert len(questions) == 5
     templates = [q.template for q in questions]
     assert {"embedding_shape", "vocabulary_size", "padding_index"} <= set(templates)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_the_pattern_test_is_ten_questions_easy_to_hard_and_new_each_round(
+    cell: str, tmp_path: Path,
+) -> None:
+    from rnntrace.quiz.rounds import Lesson, pattern_test
+
+    lesson = Lesson(cell, ModelConfig(cell=cell, hidden_size=6), 16, 9)
+    progress = Progress.load(tmp_path / "p.json")
+    first = pattern_test(lesson, progress, seed=0)
+    assert [q.level for q in first] == ["easy"] * 3 + ["medium"] * 4 + ["hard"] * 3
+    assert len({question_key(q) for q in first}) == 10
+    progress.mark(cell, "test", T0)
+    again = pattern_test(lesson, progress, seed=0)
+    assert {question_key(q) for q in again} != {question_key(q) for q in first}

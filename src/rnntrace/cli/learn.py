@@ -8,10 +8,7 @@ configuration (practice, test, review).
 
 from __future__ import annotations
 
-import dataclasses
-import random
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,139 +19,12 @@ from rnntrace.cli.app import app
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from rnntrace.config.settings import ModelConfig
     from rnntrace.quiz.progress import Progress
+    from rnntrace.quiz.rounds import Lesson
     from rnntrace.quiz.session import ReadLine
-    from rnntrace.records import Question, StepRecord
+    from rnntrace.records import Question
 
-PRACTICE_QUESTIONS = 5
 _SHOWN_REVIEWS = 8  # rows of the review schedule printed at the end of a session
-TEST_LEVELS = (("easy", 3), ("medium", 4), ("hard", 3))  # "10 questions across easy, medium, hard"
-
-
-@dataclass
-class Lesson:
-    """The model a learner works on: its name, config, batch shape and step records."""
-
-    name: str  # the layer as constructed: also the key of its entry in the progress file
-    config: ModelConfig
-    batch: int
-    steps: int
-    records: list[StepRecord]
-
-
-def _lesson(run: Path | None) -> Lesson:
-    """A run's model and trace, or the lesson's nn.RNN(5, 8) at its seeded initial weights."""
-    from rnntrace.quiz.setting import lesson_setting, setting_from_run
-
-    if run is not None:
-        from rnntrace.run.directory import load_config
-        from rnntrace.run.files import read_trace
-
-        setting = setting_from_run(load_config(run))
-        records = read_trace(run).steps
-        name = _about(setting.model, setting.batch, setting.steps)
-        return Lesson(name, setting.model, setting.batch, setting.steps, records)
-    import torch
-
-    from rnntrace.data.synthetic import lesson
-    from rnntrace.model.classifier import SequenceClassifier
-    from rnntrace.tracing.prediction import trace_steps
-
-    setting = lesson_setting()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = SequenceClassifier(**dataclasses.asdict(setting.model))
-    records, _ = trace_steps(model, lesson(n_sequences=3, steps=setting.steps), 0)
-    return Lesson(f"the lesson: {setting.layer_code()} at its seeded initial weights",
-                  setting.model, setting.batch,
-                  setting.steps, records)
-
-
-def _about(config: ModelConfig, batch: int, steps: int) -> str:
-    from rnntrace.quiz import Setting
-
-    if config.vocab_size:
-        from rnntrace.quiz.embedding import TextSetting, layer_config
-
-        layer = Setting(layer_config(config), batch, steps)
-        return f"{TextSetting(config, batch, steps).code()} → {layer.layer_code()}"
-    return Setting(config, batch, steps).layer_code()
-
-
-def _questions(lesson: Lesson, n: int, level: str, seed: int) -> list[Question]:
-    from rnntrace.quiz import make_quiz
-
-    if lesson.config.vocab_size:
-        from rnntrace.quiz.embedding import text_quiz
-
-        return text_quiz(lesson.config, n=n, seed=seed, batch=lesson.batch, steps=lesson.steps,
-                         level=level)
-    m = lesson.config
-    shape = (lesson.batch, lesson.steps, m.n_features) if m.batch_first else (
-        lesson.steps, lesson.batch, m.n_features)
-    return make_quiz(m, n=n, level=level, seed=seed, input_shape=shape)
-
-
-def _templates(lesson: Lesson) -> list[str]:
-    """The question templates that apply to this model: the Embedding's first for text."""
-    from rnntrace.quiz import TEMPLATES
-    from rnntrace.quiz.embedding import TEXT_TEMPLATES
-
-    text = [name for name, _, _ in TEXT_TEMPLATES] if lesson.config.vocab_size else []
-    return text + [t.name for t in TEMPLATES]
-
-
-def _concepts(lesson: Lesson) -> list[str]:
-    from rnntrace.quiz.topics import concept_of
-
-    return sorted({concept_of(name) for name in _templates(lesson)})
-
-
-def _practice(lesson: Lesson, progress: Progress, seed: int) -> list[Question]:
-    """One question from each of the templates on the weakest concepts, a new draw each round."""
-    from rnntrace.quiz.mastery import level_of
-    from rnntrace.quiz.topics import concept_of
-
-    rounds = int(progress.model(lesson.name).get("practice", 0))
-    names = _templates(lesson)
-    random.Random(f"{seed}:{rounds}").shuffle(names)
-    names.sort(key=lambda name: level_of(concept_of(name), progress.answers).rank)
-    chosen = names[:PRACTICE_QUESTIONS]
-    questions = _draw(lesson, chosen, seed + rounds)
-    for number, q in enumerate(questions, start=1):
-        q.id = f"q{number}-{q.template}"
-    return questions
-
-
-def _draw(lesson: Lesson, names: list[str], seed: int) -> list[Question]:
-    """One verified question per template name, in the order given."""
-    from rnntrace.quiz import Setting, make_question
-    from rnntrace.quiz.bank import TEMPLATE_BY_NAME
-    from rnntrace.quiz.embedding import TEXT_TEMPLATES, layer_config, text_quiz
-
-    text = {name for name, _, _ in TEXT_TEMPLATES}
-    by_name: dict[str, Question] = {}
-    if text & set(names):  # the Embedding's questions come as a set, all four at once
-        for q in text_quiz(lesson.config, n=len(text), seed=seed, batch=lesson.batch,
-                           steps=lesson.steps):
-            by_name[q.template] = q
-    layer = layer_config(lesson.config) if lesson.config.vocab_size else lesson.config
-    setting = Setting(layer, lesson.batch, lesson.steps)
-    for name in names:
-        if name not in text:
-            by_name[name] = make_question(TEMPLATE_BY_NAME[name], setting,
-                                          random.Random(f"{seed}:{name}"))
-    return [by_name[name] for name in names]
-
-
-def _test(lesson: Lesson, progress: Progress, seed: int) -> list[Question]:
-    rounds = int(progress.model(lesson.name).get("test", 0))
-    picked = [q for level, n in TEST_LEVELS
-              for q in _questions(lesson, n, level, seed + 1000 * (rounds + 1))]
-    for number, q in enumerate(picked, start=1):
-        q.id = f"q{number}-{q.template}"
-    return picked
 
 
 def _read_number(console: Console, read: ReadLine, prompt: str, interactive: bool,
@@ -269,7 +139,8 @@ def learn(
     from rich.console import Console
 
     from rnntrace.errors import ConfigError
-    from rnntrace.quiz import session
+    from rnntrace.experiment.learning import load_lesson
+    from rnntrace.quiz import rounds, session
     from rnntrace.quiz.plan import MODES, next_step
     from rnntrace.quiz.progress import Progress, default_path, now_utc
 
@@ -277,8 +148,8 @@ def learn(
         raise ConfigError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
     path = progress_file if progress_file is not None else default_path()
     progress = Progress.load(path)
-    lesson = _lesson(run)
-    concepts = _concepts(lesson)
+    lesson = load_lesson(run)
+    concepts = rounds.concepts(lesson)
     console = Console(highlight=False)
     interactive = sys.stdin.isatty()
     read = (session.terminal_reader(console) if interactive
@@ -311,6 +182,7 @@ def _run(mode: str, console: Console, lesson: Lesson, progress: Progress, seed: 
          read: ReadLine, interactive: bool) -> bool:
     """One activity; whether it ran to its end. Marks it done in the progress file."""
     from rnntrace.errors import ConfigError
+    from rnntrace.quiz import rounds
     from rnntrace.quiz.progress import now_utc
 
     if mode in ("worked", "faded") and not lesson.records:
@@ -327,8 +199,8 @@ def _run(mode: str, console: Console, lesson: Lesson, progress: Progress, seed: 
             return True
         done = _quiz(console, due, "review", read, interactive, progress)
     else:
-        questions = (_practice(lesson, progress, seed) if mode == "practice"
-                     else _test(lesson, progress, seed))
+        questions = (rounds.practice_questions(lesson, progress, seed) if mode == "practice"
+                     else rounds.pattern_test(lesson, progress, seed))
         done = _quiz(console, questions, mode, read, interactive, progress)
     if done and mode != "review":
         progress.mark(lesson.name, mode, now_utc())
