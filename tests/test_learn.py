@@ -199,3 +199,33 @@ def test_the_pattern_test_is_ten_questions_easy_to_hard_and_new_each_round(
     progress.mark(cell, "test", T0)
     again = pattern_test(lesson, progress, seed=0)
     assert {question_key(q) for q in again} != {question_key(q) for q in first}
+
+
+def test_a_faded_lstm_step_asks_each_blank_in_turn(tmp_path: Path) -> None:
+    import math
+
+    import torch
+    from rich.console import Console
+    from torch import nn
+
+    from rnntrace.cli.learn import _faded
+    from rnntrace.quiz.rounds import Lesson
+    from rnntrace.render.worked import lesson_steps
+    from rnntrace.tracing.steps import explain_steps
+
+    torch.manual_seed(0)
+    records = explain_steps(nn.LSTM(3, 4).eval(), torch.randn(5, 3))
+    lesson = Lesson("lstm", ModelConfig(cell="lstm", n_features=3, hidden_size=4), 1, 5, records)
+    _, faded = lesson_steps(records, 0)
+    # A learner who works c_t out from the shown numbers, then writes h_t wrong.
+    c_line, h_line = faded.unit_lines
+    c = eval(c_line.numbers.replace("·", "*"), {"__builtins__": {}})
+    answers = iter([f"{c:.3f}", f"{math.tanh(c) + 1:.3f}"])
+    console = Console(file=io.StringIO(), width=120)
+    progress = Progress.load(tmp_path / "p.json")
+    assert _faded(console, lesson, 0, lambda prompt: next(answers), False, progress)
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert f"✓ Right: {c_line.symbol}" in shown and f"✗ {h_line.symbol}" in shown
+    saved = json.loads((tmp_path / "p.json").read_text())
+    assert [(a["concept"], a["mode"], a["correct"]) for a in saved["answers"]] == [
+        ("gates", "faded", True), ("gates", "faded", False)]
