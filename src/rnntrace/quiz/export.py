@@ -102,7 +102,7 @@ def for_system(questions: list[Question], fmt: str, *, about: str, level: str, s
     if fmt == "qti":
         from rnntrace.quiz.qti import qti_package
 
-        return qti_package(questions, title=title, about=about, seed=seed)
+        return qti_package(questions, title=title)
     if fmt == "anki":
         from rnntrace.quiz.anki import anki_package
 

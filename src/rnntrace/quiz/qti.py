@@ -137,15 +137,16 @@ def manifest_xml(ident: str, href: str) -> bytes:
     return _xml(root, CP_NS)
 
 
-def package_ident(about: str, seed: int) -> str:
-    """An identifier from what the quiz is about and its seed: the same quiz, the same ident."""
-    digest = hashlib.sha256(f"{about}\n{seed}".encode()).hexdigest()[:16]
+def package_ident(title: str) -> str:
+    """An identifier from the quiz's title (its model, level and seed): the same quiz, the same
+    ident, so a re-import is recognised as the same assessment."""
+    digest = hashlib.sha256(title.encode()).hexdigest()[:16]
     return f"rnntrace_{digest}"
 
 
-def qti_package(questions: list[Question], *, title: str, about: str, seed: int) -> bytes:
+def qti_package(questions: list[Question], *, title: str) -> bytes:
     """The zip: imsmanifest.xml and the assessment, with fixed entry dates."""
-    ident = package_ident(about, seed)
+    ident = package_ident(title)
     href = f"{ident}/{ident}.xml"
     files = [("imsmanifest.xml", manifest_xml(ident, href)),
              (href, assessment_xml(questions, ident=ident, title=title))]
