@@ -186,8 +186,8 @@ def _run(mode: str, console: Console, lesson: Lesson, progress: Progress, seed: 
     from rnntrace.quiz.progress import now_utc
 
     if mode in ("worked", "faded") and not lesson.records:
-        raise ConfigError("this run's trace has no step records: worked and faded steps need "
-                          "them (retrace it with `rnntrace trace`)")
+        raise ConfigError("this trace has no step records, which worked and faded steps are "
+                          "made of: choose --mode practice, test or review")
     if mode == "worked":
         done = _worked(console, lesson, seed, read)
     elif mode == "faded":
