@@ -87,14 +87,14 @@ def train_from_files(
     val_path, test_path = (None if p is None else Path(p) for p in (val, test))
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}: choose {' or '.join(PRESETS)}")
-    if resume is not None:
-        refuse_beside_resume([*settings, *(["preset"] if preset is not None else [])])
     if is_text_source(data, text):
         if resume is not None:
             raise ConfigError("--resume is not available for text runs yet; start again")
         return _train_text(data, val_path, test_path, settings, text=text, label=label,
                            tokens=tokens, ascii=ascii, out=out, tensorboard=tensorboard,
                            on_epoch_end=on_epoch_end)
+    if resume is not None:
+        refuse_beside_resume([*settings, *(["preset"] if preset is not None else [])])
     options: dict[str, Any] = {"label": label, "id": id, "time": time, "features": features,
                                "nan": nan}
     train_set = read(data, **options)

@@ -32,7 +32,7 @@ from rnntrace.run.directory import METRICS, MetricsLog, Run, new_run_path, remov
 from rnntrace.train import checkpoint, distributed
 from rnntrace.train.fit import fit
 from rnntrace.train.loop import intra_op_threads
-from rnntrace.train.split import Split, split
+from rnntrace.train.split import Split, shown_part, split
 from rnntrace.train.tensorboard import TensorBoardLog
 
 __all__ = [
@@ -175,12 +175,9 @@ def explain_held_out(
     batch_size: int,
 ) -> Explanation:
     """The explanation of the traced sequence and of the held-out set the trace shows."""
-    from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
+    from rnntrace.attribution.explanation import explain, explained_limit
 
-    shown = held_out if held_out is not None else train
-    if isinstance(shown, RowSubset):
-        shown = shown.head(max(batch_size, MAX_SEQUENCES))
-    return explain(model, shown)
+    return explain(model, shown_part(train, held_out, explained_limit(batch_size)))
 
 
 def run_meta(path: Path, history: History, started: float) -> dict[str, Any]:
