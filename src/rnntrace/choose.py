@@ -48,7 +48,7 @@ from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.records import CandidateScore, Choice, EpochEnd
 from rnntrace.refit import best_epoch, held_out_pass
-from rnntrace.train import Split, evaluate, split
+from rnntrace.train import Split, evaluate, intra_op_threads, split
 
 PRESETS = ("auto", "lesson")
 TARGET_STEPS = 128  # the front end's window makes every series at most about this many steps
@@ -107,6 +107,7 @@ def choose(
     val: SequenceSet | None = None,
     val_fraction: float = 0.2,
     on_progress: Callable[[SearchProgress], Any] | None = None,
+    n_jobs: int | None = None,
     **engine: Any,
 ) -> tuple[ModelConfig, TrainConfig, Choice]:
     """The final model and training settings for `data`, and how they were chosen.
@@ -114,6 +115,11 @@ def choose(
     `user` holds the settings the user set explicitly (ModelConfig/TrainConfig field names);
     they override every candidate. `engine` passes other TrainConfig fields (threads, device,
     clip_grad_norm) through unchanged. Deterministic for a seed.
+
+    `n_jobs` trains the candidates in that many joblib workers (-1: one per core), each on one
+    thread; None means 1 unless a `joblib.parallel_config` around the call says otherwise
+    (which is how joblib's Ray or Dask backends take the candidates to a cluster). With
+    workers, `on_progress` hears of each candidate's score, in candidate order, not its epochs.
     """
     started = time.perf_counter()
     fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS}
@@ -144,13 +150,9 @@ def choose(
             candidates.append((_name(settings), settings))  # named as the flags left it
     lr = float(fixed_train.get("lr", _BASE_TRAIN["lr"]))
 
-    scores: list[CandidateScore] = []
-    for i, (name, settings) in enumerate(candidates, start=1):
-        scores.append(_score(
-            data, parts, settings,
-            dataclasses.replace(search_config, lr=lr, batch_size=batch_size),
-            i, len(candidates), name, on_progress,
-        ))
+    scores = _score_all(data, parts, candidates,
+                        dataclasses.replace(search_config, lr=lr, batch_size=batch_size),
+                        on_progress, n_jobs)
     best = best_candidate(scores)
     winner = scores[best]
     model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes,
@@ -190,8 +192,58 @@ def _name(settings: dict[str, Any]) -> str:
     return "+".join(parts)
 
 
-def _score(
+def _score_all(
     data: SequenceSet,
+    parts: Split,
+    candidates: list[tuple[str, dict[str, Any]]],
+    config: TrainConfig,
+    on_progress: Callable[[SearchProgress], Any] | None,
+    n_jobs: int | None,
+) -> list[CandidateScore]:
+    """Every candidate's score, in order: here one after another, or in joblib's workers.
+
+    A candidate depends only on its settings and the seed (held_out_pass seeds the weights and
+    the batch order comes from the seed), so the scores, and so the choice, are the same either
+    way. Each worker trains on one intra-op thread: n small models side by side on n cores
+    beat one model on n threads, whose small matmuls split across cores mostly wait (and more
+    threads than cores stall one another; resources.py has the figures).
+    """
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    total = len(candidates)
+    if min(effective_n_jobs(n_jobs), total) <= 1:
+        return [_score(data.n_features, data.n_classes, parts, settings, config, i, total, name,
+                       on_progress)
+                for i, (name, settings) in enumerate(candidates, start=1)]
+    one_thread = config if config.threads is not None else dataclasses.replace(config, threads=1)
+    tasks = (delayed(_score_in_worker)(data.n_features, data.n_classes, parts, settings,
+                                       one_thread, i, total, name)
+             for i, (name, settings) in enumerate(candidates, start=1))
+    try:  # each score as its candidate ends, in order, where the backend can
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    except ValueError:  # Ray's backend returns them all at the end
+        parallel = Parallel(n_jobs=n_jobs)
+    scores: list[CandidateScore] = []
+    for i, score in enumerate(parallel(tasks), start=1):
+        scores.append(score)
+        if on_progress is not None:
+            on_progress(SearchProgress(i, total, score.name, score=score))
+    return scores
+
+
+def _score_in_worker(
+    n_features: int, n_classes: int, parts: Split, settings: dict[str, Any],
+    config: TrainConfig, index: int, total: int, name: str,
+) -> CandidateScore:
+    """_score in a joblib worker: one thread for everything, the scoring too, then as before
+    (a Ray or Dask worker may run other tasks after this one)."""
+    with intra_op_threads(1):
+        return _score(n_features, n_classes, parts, settings, config, index, total, name, None)
+
+
+def _score(
+    n_features: int,
+    n_classes: int,
     parts: Split,
     settings: dict[str, Any],
     config: TrainConfig,
@@ -207,7 +259,7 @@ def _score(
         if on_progress is not None:
             on_progress(SearchProgress(index, total, name, epoch=end))
 
-    model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes, **settings)
+    model_config = ModelConfig(n_features=n_features, n_classes=n_classes, **settings)
     model, history = held_out_pass(model_config, parts, config, report,  # standardises by parts
                                    average=True)
     assert parts.held_out is not None  # choose() scores on the training data without one

@@ -1,7 +1,8 @@
 """An experiment end to end, wiring only: data → fit → trace → run directory.
 
-The split and the standardisation statistics are fit's (train.split); the Trace is assembled
-by tracing.assemble; the run directory is written by rnntrace.run. The HTML report is the
+The split and the standardisation statistics are fit's (train.split); training, the averaged
+epochs and the Trace are traced.train_traced's (shared with the estimators, which keep a model
+in memory instead); the run directory is written by rnntrace.run. The HTML report is the
 caller's step (the CLI writes it beside the trace; `rnntrace report RUN` rewrites it).
 """
 
@@ -19,20 +20,17 @@ import numpy as np
 import torch
 
 from rnntrace import checkpoint, distributed
-from rnntrace.attribution.records import Explanation
 from rnntrace.attribution.source import save_explanation
-from rnntrace.averaging import SWA_LR, averaged_continuation
 from rnntrace.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.data.streaming import RowSubset
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
-from rnntrace.model import SequenceClassifier
-from rnntrace.records import Averaging, Choice, EpochEnd, History
+from rnntrace.records import Choice, EpochEnd, History
 from rnntrace.run import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
 from rnntrace.tensorboard import TensorBoardLog
-from rnntrace.tracing.assemble import QUIZ_QUESTIONS, assemble_trace, describe, score_test
-from rnntrace.train import Split, evaluate, fit, intra_op_threads, split
+from rnntrace.traced import explain_held_out, new_model, train_traced
+from rnntrace.tracing.assemble import QUIZ_QUESTIONS, describe, score_test
+from rnntrace.train import Split, split
 
 __all__ = [
     "QUIZ_QUESTIONS", "Run", "explain_held_out", "run_experiment", "run_lesson", "run_meta",
@@ -74,10 +72,9 @@ def run_experiment(
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
         raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
     parts = split(data, val, train_config)
-    torch.manual_seed(train_config.seed)  # initial weights
-    model = SequenceClassifier.from_config(model_config)
     config = RunConfig(model_config, train_config,
                        _data_config(data, parts, read_options, vocabulary))
+    model = new_model(config)
 
     # Where the run lives: a resumed run continues in its own directory; only rank 0 writes.
     world = distributed.from_env()
@@ -92,31 +89,10 @@ def run_experiment(
     board = TensorBoardLog(tensorboard) if tensorboard is not None and world.is_main else None
     try:
         log = _epoch_log(path, state, board, on_epoch_end, world.is_main)
-        more = train_config.average_epochs
-
-        def training_log(end: EpochEnd) -> None:
-            log(replace(end, epochs=end.epochs + more))  # the averaging's epochs are planned too
-
-        history = fit(model, parts, config=train_config, on_epoch_end=training_log,
-                      checkpoints=path / checkpoint.CHECKPOINTS, resume=state)
-        averaging = None
-        if more and history.stop_reason is None:
-            # In the run's settings, so a resumed run ends the same way as an unbroken one.
-            continued = averaged_continuation(
-                model, parts.train, train_config, lambda end: log(end, phase="averaging"),
-                after=history.records[-1].epoch if history.records else 0)
-            if continued.stop_reason is None:
-                loss, accuracy = evaluate(model, parts.train, train_config.batch_size)
-                averaging = Averaging(SWA_LR, continued.records, loss, accuracy)
-        with intra_op_threads(history.threads):
-            trace = assemble_trace(model, data, history, config=config,
-                                   held_out=parts.held_out, test=test)
-            # Text: the attribution is per token, over embedding vectors, in trace.tokens; the
-            # (step, feature) explanation reads numeric inputs and is not made for token ids.
-            explanation = None if model_config.vocab_size else explain_held_out(
-                model, parts.train, parts.held_out, train_config.batch_size)
+        traced = train_traced(model, data, parts, config, test=test, log=log,
+                              checkpoints=path / checkpoint.CHECKPOINTS, resume=state)
+        history, trace, explanation = traced.history, traced.trace, traced.explanation
         trace.choice = choice  # how the settings were chosen (choose.py), when they were
-        trace.averaging = averaging
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)
@@ -177,21 +153,6 @@ def _epoch_log(
             on_epoch_end(end)
 
     return log_epoch
-
-
-def explain_held_out(
-    model: SequenceClassifier,
-    train: SequenceSet | RowSubset,
-    held_out: SequenceSet | RowSubset | None,
-    batch_size: int,
-) -> Explanation:
-    """The explanation of the traced sequence and of the held-out set the trace shows."""
-    from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
-
-    shown = held_out if held_out is not None else train
-    if isinstance(shown, RowSubset):
-        shown = shown.head(max(batch_size, MAX_SEQUENCES))
-    return explain(model, shown)
 
 
 def run_meta(path: Path, history: History, started: float) -> dict[str, Any]:
