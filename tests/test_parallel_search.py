@@ -4,6 +4,9 @@ cluster through joblib's Ray backend) chooses what one process chooses, one thre
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +14,7 @@ import pytest
 from joblib import parallel_config
 
 from rnntrace.choose import SearchProgress, choose
+from rnntrace.cli import main
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.resources import choose_threads, thread_budget
@@ -52,6 +56,27 @@ def test_workers_choose_what_one_process_chooses() -> None:
         c["name"] for c in serial["choice"]["candidates"]]
     # The candidates differ, so the equality above is not of four identical numbers.
     assert len({c["val_loss"] for c in serial["choice"]["candidates"]}) > 1
+
+
+def test_train_jobs_searches_in_workers_and_chooses_as_one_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.chdir(tmp_path)
+    data = _steps(24, seed=2)
+    np.savez(tmp_path / "train.npz", X=data.values, y=data.labels, lengths=data.lengths,
+             class_names=np.array(data.class_names))
+    assert main(["train", "train.npz", "--jobs", "0", "--out", "bad"]) == 2
+    assert capsys.readouterr().err.strip().endswith("(-1: one per core), not 0")
+    assert not (tmp_path / "bad").exists()
+    assert main(["train", "train.npz", "--epochs", "2", "--jobs", "2", "--out", "run",
+                 "--json"]) == 0
+    capsys.readouterr()
+    stored = json.loads((tmp_path / "run" / "trace.json").read_text())["choice"]
+    _, _, serial = choose(data, {"epochs": 2}, seed=0)
+    assert stored["chosen"] == serial.chosen
+    assert [(c["name"], c["val_accuracy"], c["val_loss"], c["best_epoch"])
+            for c in stored["candidates"]] == [
+        (c.name, c.val_accuracy, c.val_loss, c.best_epoch) for c in serial.candidates]
 
 
 def test_a_launchers_thread_budget_caps_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:

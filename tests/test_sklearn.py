@@ -19,8 +19,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from rnntrace.cli import main
 from rnntrace.errors import DataError
 from rnntrace.render.html import render_report
+from rnntrace.run import load_run
 from rnntrace.sklearn import InputError, RNNClassifier
 
 # Small and quick for the checks: the lesson's model (RNN of 8) for 5 epochs, no search. It
@@ -144,9 +146,22 @@ def test_same_seed_same_model_and_trace() -> None:
     assert not np.array_equal(other.predict_proba(sequences), fits[0].predict_proba(sequences))
 
 
-def test_no_settings_runs_the_no_flag_choice(tmp_path: Path) -> None:
-    sequences, labels = _walks(40, seed=4)
+def test_no_settings_runs_the_no_flag_choice_as_train_does(tmp_path: Path) -> None:
+    sequences, labels = _walks(24, seed=4)
     clf = RNNClassifier(epochs=2).fit(sequences, labels)  # the search, each candidate 2 epochs
+    # `rnntrace train` on the same sequences in a file: the same choice and the same weights
+    padded = _padded(sequences)
+    np.savez(tmp_path / "walks.npz", X=np.nan_to_num(padded), y=labels,
+             lengths=np.array([len(s) for s in sequences]))
+    assert main(["train", str(tmp_path / "walks.npz"), "--epochs", "2", "--out",
+                 str(tmp_path / "run"), "--json"]) == 0
+    saved = load_run(tmp_path / "run")
+    assert saved.trace is not None and saved.trace.choice is not None
+    assert saved.trace.choice.chosen == clf.choice_.chosen
+    assert saved.trace.choice.settings == clf.choice_.settings
+    ours = clf.module_.state_dict()
+    for name, weights in saved.model.state_dict().items():
+        torch.testing.assert_close(ours[name], weights, rtol=0, atol=0, msg=name)
     choice = clf.choice_
     assert choice is not None and clf.trace_.choice is choice
     assert len(choice.candidates) == 4 and choice.user_settings == {"epochs": 2}

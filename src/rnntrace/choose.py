@@ -46,6 +46,7 @@ from typing import Any
 from rnntrace.averaging import SWA_EPOCHS, SWA_LR
 from rnntrace.config import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import ConfigError
 from rnntrace.records import CandidateScore, Choice, EpochEnd
 from rnntrace.refit import best_epoch, held_out_pass
 from rnntrace.train import Split, evaluate, intra_op_threads, split
@@ -122,6 +123,8 @@ def choose(
     workers, `on_progress` hears of each candidate's score, in candidate order, not its epochs.
     """
     started = time.perf_counter()
+    if n_jobs == 0:  # joblib's rule: a count of workers, or -1 for one per core, -2 all but one
+        raise ConfigError("jobs must be a number of processes (-1: one per core), not 0")
     fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS}
     fixed_train = {k: v for k, v in user.items() if k in TRAIN_KEYS}
     schedule = str(fixed_train.get("lr_schedule", _BASE_TRAIN["lr_schedule"]))

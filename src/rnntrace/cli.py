@@ -301,6 +301,10 @@ def train(
         str, typer.Option(help="auto: choose the settings you leave open on held-out training "
                                "data; lesson: the demo's settings (the defaults shown).")
     ] = "auto",
+    jobs: Annotated[
+        int, typer.Option(help="auto: train the candidates in this many processes, one thread "
+                               "each (-1: one per core).")
+    ] = 1,
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson.
 
@@ -398,7 +402,7 @@ def train(
     choice = None
     if resume is None and _check_preset(preset) == "auto":
         model_config, train_config, choice = _choose(
-            ctx, train_set, val_set, train_config, json,
+            ctx, train_set, val_set, train_config, json, jobs,
         )
     _train_and_show(
         lambda on_epoch_end: run_experiment(
@@ -429,7 +433,9 @@ def _check_preset(preset: str) -> str:
     return preset
 
 
-def _choose(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: bool) -> Any:
+def _choose(
+    ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: bool, jobs: int = 1,
+) -> Any:
     """Choose the settings the user left open (choose.py), printing the search as it goes."""
     from rnntrace.choose import choose
     from rnntrace.distributed import from_env
@@ -448,7 +454,8 @@ def _choose(ctx: typer.Context, train_set: Any, val_set: Any, base: Any, json: b
         console.print("Choosing settings on held-out training data (the test file is not read)")
     model_config, train_config, choice = choose(
         train_set, user, seed=base.seed, val=val_set, val_fraction=base.val_fraction,
-        on_progress=choice_text.search_progress(console) if speak else None, **engine,
+        on_progress=choice_text.search_progress(console) if speak else None, n_jobs=jobs,
+        **engine,
     )
     if "patience" in given:
         train_config = dataclasses.replace(train_config, patience=base.patience)
