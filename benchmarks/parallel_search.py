@@ -27,8 +27,8 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def search(train: Path, jobs: int | None, seed: int) -> dict[str, Any]:
     """One search, in this process: its wall time and what it decided."""
-    from rnntrace.choose import choose
     from rnntrace.data.readers import read
+    from rnntrace.train.search import choose
 
     data = read(train)
     started = time.perf_counter()

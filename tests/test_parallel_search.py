@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from joblib import parallel_config
 
-from rnntrace.choose import SearchProgress, choose
-from rnntrace.cli import main
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.cli.main import main
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.resources import choose_threads, thread_budget
+from rnntrace.train.resources import choose_threads, thread_budget
+from rnntrace.train.search import SearchProgress, choose
 
 
 def _steps(n: int, seed: int) -> SequenceSet:
@@ -82,7 +82,7 @@ def test_train_jobs_searches_in_workers_and_chooses_as_one_process(
 def test_a_launchers_thread_budget_caps_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     big = ModelConfig(n_features=4, n_classes=2, hidden_size=256, cell="lstm")
     config = TrainConfig(batch_size=256)
-    monkeypatch.setattr("rnntrace.resources.free_cores", lambda: 4)
+    monkeypatch.setattr("rnntrace.train.resources.free_cores", lambda: 4)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert thread_budget() is None and choose_threads(config, big) == 4
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as joblib sets it in 2 workers on 2 cores

@@ -19,10 +19,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 from rnntrace.errors import DataError
 from rnntrace.render.html import render_report
-from rnntrace.run import load_run
+from rnntrace.run.directory import load_run
 from rnntrace.sklearn import InputError, RNNClassifier
 
 # Small and quick for the checks: the lesson's model (RNN of 8) for 5 epochs, no search. It
@@ -184,7 +184,7 @@ def test_grid_search_cross_validation_pipeline_and_pickling_on_unequal_lengths(
     assert len({len(s) for s in sequences}) > 5
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     grid = GridSearchCV(RNNClassifier(**QUICK),
-                        {"hidden_size": [4, 8], "cell": ["rnn", "gru"]}, cv=folds, n_jobs=2)
+                        {"hidden": [4, 8], "cell": ["rnn", "gru"]}, cv=folds, n_jobs=2)
     grid.fit(sequences, labels)
     assert len(grid.cv_results_["params"]) == 4
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))

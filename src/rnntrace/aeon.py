@@ -24,8 +24,8 @@ try:
 except ImportError:  # the optional extra
     raise ImportError("rnntrace.aeon needs aeon: pip install 'rnntrace[aeon]'") from None
 
-from rnntrace.attribution.records import Explanation
 from rnntrace.records import Choice, Trace
+from rnntrace.records.explanation import Explanation
 from rnntrace.sklearn import RNNClassifier as _Estimator
 
 __all__ = ["RNNClassifier"]
@@ -54,11 +54,11 @@ class RNNClassifier(BaseClassifier):  # type: ignore[misc]  # aeon ships no type
         *,
         preset: str = "auto",
         cell: str | None = None,
-        hidden_size: int | None = None,
-        num_layers: int | None = None,
+        nonlinearity: str | None = None,
+        hidden: int | None = None,
+        layers: int | None = None,
         bidirectional: bool | None = None,
         dropout: float | None = None,
-        nonlinearity: str | None = None,
         proj_size: int | None = None,
         summary: str | None = None,
         front_end: str | None = None,
@@ -70,7 +70,7 @@ class RNNClassifier(BaseClassifier):  # type: ignore[misc]  # aeon ships no type
         lr_schedule: str | None = None,
         patience: int | None = None,
         val_fraction: float = 0.2,
-        clip_grad_norm: float | None = 1.0,
+        clip: float = 1.0,
         random_state: int | np.random.RandomState | None = 0,
         threads: int | None = None,
         device: str = "cpu",
@@ -78,11 +78,11 @@ class RNNClassifier(BaseClassifier):  # type: ignore[misc]  # aeon ships no type
     ) -> None:
         self.preset = preset
         self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
+        self.nonlinearity = nonlinearity
+        self.hidden = hidden
+        self.layers = layers
         self.bidirectional = bidirectional
         self.dropout = dropout
-        self.nonlinearity = nonlinearity
         self.proj_size = proj_size
         self.summary = summary
         self.front_end = front_end
@@ -94,7 +94,7 @@ class RNNClassifier(BaseClassifier):  # type: ignore[misc]  # aeon ships no type
         self.lr_schedule = lr_schedule
         self.patience = patience
         self.val_fraction = val_fraction
-        self.clip_grad_norm = clip_grad_norm
+        self.clip = clip
         self.random_state = random_state
         self.threads = threads
         self.device = device

@@ -25,8 +25,6 @@ for the head, predict returning its outputs.
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +35,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from rnntrace.choose import MODEL_KEYS, PRESETS, TRAIN_KEYS, choose
-from rnntrace.config import ModelConfig, RunConfig, TrainConfig
+from rnntrace.config.options import SETTINGS
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.arraylike import Collection, read_arraylike
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError, DataError, RnnTraceError
+from rnntrace.experiment.from_files import choose_settings
+from rnntrace.experiment.traced import train_in_memory
 from rnntrace.records import Choice
-from rnntrace.traced import new_model, train_traced
-from rnntrace.tracing.assemble import describe
-from rnntrace.train import split
+from rnntrace.train.search import PRESETS
 
 __all__ = ["InputError", "RNNClassifier", "SettingError"]
 
@@ -79,11 +77,11 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
         *,
         preset: str = "auto",
         cell: str | None = None,
-        hidden_size: int | None = None,
-        num_layers: int | None = None,
+        nonlinearity: str | None = None,
+        hidden: int | None = None,
+        layers: int | None = None,
         bidirectional: bool | None = None,
         dropout: float | None = None,
-        nonlinearity: str | None = None,
         proj_size: int | None = None,
         summary: str | None = None,
         front_end: str | None = None,
@@ -95,7 +93,7 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
         lr_schedule: str | None = None,
         patience: int | None = None,
         val_fraction: float = 0.2,
-        clip_grad_norm: float | None = 1.0,
+        clip: float = 1.0,
         random_state: int | np.random.RandomState | None = 0,
         threads: int | None = None,
         device: str = "cpu",
@@ -104,11 +102,11 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
         # scikit-learn's rule: __init__ stores the settings as given; fit validates them.
         self.preset = preset
         self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
+        self.nonlinearity = nonlinearity
+        self.hidden = hidden
+        self.layers = layers
         self.bidirectional = bidirectional
         self.dropout = dropout
-        self.nonlinearity = nonlinearity
         self.proj_size = proj_size
         self.summary = summary
         self.front_end = front_end
@@ -120,7 +118,7 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
         self.lr_schedule = lr_schedule
         self.patience = patience
         self.val_fraction = val_fraction
-        self.clip_grad_norm = clip_grad_norm
+        self.clip = clip
         self.random_state = random_state
         self.threads = threads
         self.device = device
@@ -169,10 +167,10 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
     # --- settings --------------------------------------------------------------------------
 
     def _given(self) -> dict[str, Any]:
-        """The settings fixed by the user (not None), by ModelConfig/TrainConfig name."""
+        """The settings given (not None), by their command-line names (config/options.py)."""
         params = self.get_params(deep=False)
-        return {k: params[k] for k in (*MODEL_KEYS, *TRAIN_KEYS)
-                if k in params and params[k] is not None}
+        given = {k: v for k, v in params.items() if k in SETTINGS and v is not None}
+        return given | {"seed": self._seed()}
 
     def _seed(self) -> int:
         if isinstance(self.random_state, int | np.integer) and not isinstance(
@@ -183,50 +181,27 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
 
     def _configs(self, data: SequenceSet
                  ) -> tuple[ModelConfig, TrainConfig, Choice | None]:
-        """The final model's and training's settings, and the choice when the search made it."""
+        """The final model's and training's settings, as `rnntrace train` makes them, and the
+        choice when the search made it."""
         if self.preset not in PRESETS:
             raise SettingError(f"unknown preset {self.preset!r}: choose "
                                f"{' or '.join(PRESETS)}")
-        given = self._given()
-        engine: dict[str, Any] = {"threads": self.threads, "device": self.device,
-                                  "clip_grad_norm": self.clip_grad_norm}
-        seed = self._seed()
-        if self.preset == "lesson":
-            model_config = ModelConfig(
-                n_features=data.n_features, n_classes=data.n_classes,
-                **{k: v for k, v in given.items() if k in MODEL_KEYS})
-            train_config = TrainConfig(
-                seed=seed, val_fraction=self.val_fraction, patience=self.patience,
-                **{k: v for k, v in given.items() if k in TRAIN_KEYS}, **engine)
-            return model_config, train_config, None
-        model_config, train_config, choice = choose(
-            data, given, seed=seed, val_fraction=self.val_fraction, n_jobs=self.n_jobs,
-            **engine)
-        if self.patience is not None:
-            train_config = dataclasses.replace(train_config, patience=self.patience)
-        return model_config, train_config, choice
+        return choose_settings(data, self._given(), preset=self.preset, jobs=self.n_jobs)
 
     # --- training --------------------------------------------------------------------------
 
     def _fit_sequences(self, data: SequenceSet) -> None:
         """Choose the settings, train, average and trace: what `rnntrace train` does, in memory."""
-        started = time.time()
         try:
             model_config, train_config, choice = self._configs(data)
-            parts = split(data, None, train_config)
-            config = RunConfig(model_config, train_config, dataclasses.replace(
-                describe(data), feature_mean=[float(v) for v in parts.mean],
-                feature_std=[float(v) for v in parts.std]))
-            traced = train_traced(new_model(config), data, parts, config)
+            traced = train_in_memory(data, model_config, train_config, choice=choice)
         except RnnTraceError as exc:
             raise _as_value_error(exc) from None
         if traced.history.stop_reason is not None and not traced.history.records:
             raise InputError(f"training stopped before its first epoch ended: "
                              f"{traced.history.stop_reason}")
-        traced.trace.choice = choice
-        traced.trace.meta = _meta(traced.history, started)
         self.module_ = traced.model
-        self.config_ = config
+        self.config_ = traced.config
         self.trace_ = traced.trace
         self.explanation_ = traced.explanation
         self.choice_ = choice
@@ -235,7 +210,7 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
         """The model's outputs for every sequence of X, in order, (N, C)."""
         import torch
 
-        from rnntrace.train import predict_logits
+        from rnntrace.train.loop import predict_logits
 
         check_is_fitted(self, "module_")
         collection, _ = self._read(X, fitting=False)
@@ -248,7 +223,7 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
 
     def report(self, path: str | Path) -> Path:
         """Write the fitted model's report page (self-contained HTML) to `path`; return it."""
-        from rnntrace.render.html import write_report
+        from rnntrace.run.report import write_report
 
         check_is_fitted(self, "trace_")
         return write_report(self.trace_, Path(path), explanation=self.explanation_)
@@ -273,7 +248,7 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
             import torch
             from safetensors.torch import load
 
-            from rnntrace.model import SequenceClassifier
+            from rnntrace.model.classifier import SequenceClassifier
 
             module = SequenceClassifier.from_config(self.config_.model)
             with torch.no_grad():
@@ -349,12 +324,3 @@ def _is_table(X: Any) -> bool:
         return np.asarray(X).ndim == 2
     except ValueError:  # ragged nested lists
         return False
-
-
-def _meta(history: Any, started: float) -> dict[str, Any]:
-    """The trace's run-specific facts, as a run directory's (there is no path: in memory)."""
-    from rnntrace.experiment import run_meta
-
-    meta = run_meta(Path(), history, started)
-    del meta["path"]
-    return meta
