@@ -85,6 +85,11 @@ def test_every_input_shape_gives_the_same_sequences_and_the_same_model() -> None
         probabilities[name] = clf.predict_proba(sequences)
     for name, p in probabilities.items():
         np.testing.assert_array_equal(p, probabilities["list"], err_msg=name)
+    # fitted on a frame: a frame to predict must name the same features, in the same order
+    np.testing.assert_array_equal(clf.predict_proba(frame), probabilities["list"])
+    assert list(clf.feature_names_in_) == ["a", "b"]
+    with pytest.raises(InputError, match="features b, a differ from the training features a, b"):
+        clf.predict(frame[["id", "time", "b", "a"]])
 
 
 def test_each_sequence_is_read_to_its_own_length() -> None:
@@ -204,7 +209,9 @@ def test_grid_search_cross_validation_pipeline_and_pickling_on_unequal_lengths(
     np.testing.assert_array_equal(pipe.predict_proba(sequences),
                                   scaled.predict_proba(per_sequence_scale(sequences)))
 
+    rng_before = torch.get_rng_state()
     restored = pickle.loads(pickle.dumps(best))
+    assert torch.equal(torch.get_rng_state(), rng_before)  # unpickling draws no random numbers
     np.testing.assert_array_equal(restored.predict_proba(sequences),
                                   best.predict_proba(sequences))
     assert restored.trace_.to_json() == best.trace_.to_json()

@@ -1,16 +1,18 @@
 """scikit-learn estimators: rnntrace's recurrent classifier with fit / predict / predict_proba.
 
     from rnntrace.sklearn import RNNClassifier
-    clf = RNNClassifier().fit(X, y)      # no settings: the no-flag choice (choose.py)
+    clf = RNNClassifier().fit(X, y)      # no settings: the no-flag choice (train/search.py)
     clf.predict_proba(X_new)
     print(clf.trace_)                    # the Trace, as `rnntrace train` writes it
     clf.report("report.html")            # its page
 
 X is any shape rnntrace.data.arraylike reads, variable lengths read exactly: a 3-D array
 (N, T, F), NaN-padded (trailing all-NaN steps are padding), a list of (T_i, F) arrays, a 2-D
-array (N, T) of univariate sequences, or a pandas long frame. Every setting left at None is
-chosen on held-out training data as `rnntrace train` chooses it (preset="auto"), or takes the
-lesson's default (preset="lesson"); a setting given is fixed, as a flag fixes it.
+array (N, T) of univariate sequences, or a pandas long frame. The settings have the command
+line's names (config/options.py: hidden, layers, clip, ...; random_state is its seed). One left
+at None is chosen on held-out training data as `rnntrace train` chooses it (preset="auto"), or
+takes the lesson's default (preset="lesson"); one given is fixed, as a flag fixes it. So
+RNNClassifier(**settings).fit(X, y) trains the model `rnntrace train` trains on the same data.
 
 Nothing is written to disk: the model, its Trace and Explanation stay on the estimator, and it
 pickles (weights as safetensors bytes, so a GPU model unpickles on a CPU machine). Inside
@@ -162,6 +164,11 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
         elif collection.n_features != self.n_channels_:
             raise InputError(f"X: {collection.n_features} features per step, but "
                              f"{type(self).__name__} was fitted on {self.n_channels_}")
+        elif (collection.shape == "frame" and not table and hasattr(self, "feature_names_in_")
+              and collection.feature_names != list(self.feature_names_in_)):
+            raise InputError(f"X: features {', '.join(collection.feature_names)} differ from "
+                             f"the training features {', '.join(self.feature_names_in_)}; "
+                             "name them alike, in the same order")
         return collection, y
 
     # --- settings --------------------------------------------------------------------------
@@ -250,7 +257,8 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
 
             from rnntrace.model.classifier import SequenceClassifier
 
-            module = SequenceClassifier.from_config(self.config_.model)
+            with torch.random.fork_rng(devices=[]):  # the throwaway initial weights draw from
+                module = SequenceClassifier.from_config(self.config_.model)  # a copy of the RNG
             with torch.no_grad():
                 module.load_state_dict(load(weights))
             self.module_ = module.eval()
