@@ -17,7 +17,7 @@ from rnntrace.cli.main import main
 from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.train.resources import choose_threads, thread_budget
-from rnntrace.train.search import SearchProgress, choose
+from rnntrace.train.search import SearchProgress, choose, workers
 
 
 def _steps(n: int, seed: int) -> SequenceSet:
@@ -56,6 +56,16 @@ def test_workers_choose_what_one_process_chooses() -> None:
         c["name"] for c in serial["choice"]["candidates"]]
     # The candidates differ, so the equality above is not of four identical numbers.
     assert len({c["val_loss"] for c in serial["choice"]["candidates"]}) > 1
+
+
+def test_candidates_train_side_by_side_in_processes_only() -> None:
+    assert workers(None, 4) == 1  # joblib's default: one after another
+    assert workers(2, 4) == 2 and workers(-1, 4) >= 1 and workers(8, 4) == 4
+    with parallel_config(n_jobs=2):
+        assert workers(None, 4) == 2
+    # threads share torch's global seed: the candidates would race, so one at a time
+    with parallel_config(backend="threading", n_jobs=2):
+        assert workers(None, 4) == 1 and workers(2, 4) == 1
 
 
 def test_train_jobs_searches_in_workers_and_chooses_as_one_process(

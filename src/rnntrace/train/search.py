@@ -213,10 +213,10 @@ def _score_all(
     beat one model on n threads, whose small matmuls split across cores mostly wait (and more
     threads than cores stall one another; resources.py has the figures).
     """
-    from joblib import Parallel, delayed, effective_n_jobs
+    from joblib import Parallel, delayed
 
     total = len(candidates)
-    if min(effective_n_jobs(n_jobs), total) <= 1:
+    if workers(n_jobs, total) <= 1:
         return [_score(data.n_features, data.n_classes, parts, settings, config, i, total, name,
                        on_progress)
                 for i, (name, settings) in enumerate(candidates, start=1)]
@@ -225,15 +225,34 @@ def _score_all(
                                        one_thread, i, total, name)
              for i, (name, settings) in enumerate(candidates, start=1))
     try:  # each score as its candidate ends, in order, where the backend can
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator", prefer="processes")
     except ValueError:  # Ray's backend returns them all at the end
-        parallel = Parallel(n_jobs=n_jobs)
+        parallel = Parallel(n_jobs=n_jobs, prefer="processes")
     scores: list[CandidateScore] = []
     for i, score in enumerate(parallel(tasks), start=1):
         scores.append(score)
         if on_progress is not None:
             on_progress(SearchProgress(i, total, score.name, score=score))
     return scores
+
+
+def workers(n_jobs: int | None, candidates: int) -> int:
+    """How many candidates train at once: joblib's count for `n_jobs`, in processes only.
+
+    Threads would share one torch: its global seed (each candidate seeds its initial weights)
+    and its thread count, so candidates side by side in threads would race and the choice
+    would depend on timing. That is the backend joblib gives a Parallel nested in a worker
+    (the search of an estimator fitted inside GridSearchCV(n_jobs=...)), or one a user picks
+    with parallel_config(backend="threading"); the candidates then train one after another,
+    and the outer workers already keep the cores busy.
+    """
+    from joblib import effective_n_jobs
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend(prefer="processes")
+    if getattr(backend, "uses_threads", False):
+        return 1
+    return min(int(effective_n_jobs(n_jobs)), candidates)
 
 
 def _score_in_worker(
