@@ -236,6 +236,10 @@ def main() -> None:
         # The no-flag `train` on the UEA/UCR sets in ../shared/data (skipped when absent).
         subprocess.run([sys.executable, str(Path(__file__).with_name("real_data.py"))],
                        check=True)
+    if not args.quick and (args.only is None or args.only in "parallel_search"):
+        # The same search one candidate at a time vs in 2 joblib workers (skipped likewise).
+        subprocess.run([sys.executable, str(Path(__file__).with_name("parallel_search.py"))],
+                       check=True)
 
 
 if __name__ == "__main__":

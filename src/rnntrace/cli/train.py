@@ -158,6 +158,10 @@ def train(
                                       "held-out training data; lesson: the demo's settings (the "
                                       "defaults shown).")
     ] = None,
+    jobs: Annotated[
+        int, typer.Option(help="auto: train the candidates in this many processes, one thread "
+                               "each (-1: one per core).")
+    ] = 1,
     live: Live = False,
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson.
@@ -195,7 +199,7 @@ def train(
             data, test=test, val=val, preset=preset, label=label, id=id, time=time,
             features=names, nan=nan, text=text, tokens=tokens, ascii=ascii, out=out,
             resume=resume, tensorboard=tensorboard, on_epoch_end=on_epoch_end,
-            on_search=on_search if speak else None,
+            on_search=on_search if speak else None, jobs=jobs,
             on_choice=(lambda choice: choice_text.print_choice(choice, console)) if speak
             else None,
             live=live, on_start=on_start,

@@ -70,6 +70,7 @@ def train_from_files(
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
     on_search: Callable[[SearchProgress], Any] | None = None,
     on_choice: Callable[[Choice], Any] | None = None,
+    jobs: int | None = None,
     live: bool = False,
     on_start: Callable[[Path], Any] | None = None,
     **settings: Any,
@@ -82,6 +83,7 @@ def train_from_files(
     Text (a folder of `<class>.txt`, a .txt file, or a table with `text=COLUMN`) gets its own
     defaults and its epochs chosen on a held-out split. Every input is read and checked before
     anything is written. Returns the Run; its directory holds the trace, weights and report.html.
+    `jobs` trains the no-flag choice's candidates in that many processes (train/search.py).
     `live` and `on_start` are run_experiment's (the live page, and the run directory named as
     soon as it exists).
     """
@@ -112,12 +114,10 @@ def train_from_files(
     if resume is not None:  # every setting comes from the killed run's checkpoint
         model_config, train_config = checkpoint.configs(checkpoint.load_latest(resume, out))
     else:
-        model_config, train_config = _configs(train_set, LESSON | settings)
-        if preset in (None, "auto"):
-            model_config, train_config, choice = _choose(
-                train_set, val_set, train_config, settings, on_search)
-            if on_choice is not None:
-                on_choice(choice)
+        model_config, train_config, choice = choose_settings(
+            train_set, settings, preset=preset, val=val_set, on_search=on_search, jobs=jobs)
+        if choice is not None and on_choice is not None:
+            on_choice(choice)
     return _run(lambda: run_experiment(
         train_set, model_config, train_config, val=val_set, test=test_set, out=out,
         command="train", on_epoch_end=on_epoch_end, read_options=options, resume=resume,
@@ -136,6 +136,21 @@ def note_dropped(*sets: SequenceSet | None) -> None:
                  f"(ids {shown})")
 
 
+def choose_settings(
+    train_set: SequenceSet, settings: dict[str, Any], *, preset: str | None = None,
+    val: SequenceSet | None = None, on_search: Callable[[SearchProgress], Any] | None = None,
+    jobs: int | None = None,
+) -> tuple[ModelConfig, TrainConfig, Choice | None]:
+    """The settings `rnntrace train` trains numeric series with: the given ones, the lesson's
+    for the rest, and with preset auto (the default) the choosable ones left open chosen on
+    held-out training data (train/search.py; `jobs` processes). The choice, when there was one.
+    """
+    model_config, train_config = _configs(train_set, LESSON | settings)
+    if preset not in (None, "auto"):
+        return model_config, train_config, None
+    return _choose(train_set, val, train_config, settings, on_search, jobs)
+
+
 def _configs(train_set: SequenceSet, settings: dict[str, Any],
              **model: Any) -> tuple[ModelConfig, TrainConfig]:
     model_fields = fields(settings, "model") | model
@@ -149,13 +164,13 @@ def _configs(train_set: SequenceSet, settings: dict[str, Any],
 
 def _choose(train_set: SequenceSet, val_set: SequenceSet | None, base: TrainConfig,
             given: dict[str, Any], on_search: Callable[[SearchProgress], Any] | None,
-            ) -> tuple[ModelConfig, TrainConfig, Choice]:
+            jobs: int | None = None) -> tuple[ModelConfig, TrainConfig, Choice]:
     """Choose the settings the user left open (train/search.py)."""
     engine = {"threads": base.threads, "device": base.device,
               "clip_grad_norm": base.clip_grad_norm}
     model_config, train_config, choice = choose(
         train_set, choosable_fields(given), seed=base.seed, val=val_set,
-        val_fraction=base.val_fraction, on_progress=on_search, **engine,
+        val_fraction=base.val_fraction, on_progress=on_search, n_jobs=jobs, **engine,
     )
     if "patience" in given:
         train_config = dataclasses.replace(train_config, patience=base.patience)

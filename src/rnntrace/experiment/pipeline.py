@@ -1,39 +1,42 @@
 """An experiment end to end, wiring only: data → fit → trace → run directory.
 
-The split and the standardisation statistics are fit's (train.split); the Trace is assembled
-by tracing.assemble; the run directory is written by rnntrace.run.directory. The HTML report is the
+The split and the standardisation statistics are fit's (train.split); the Trace and the
+Explanation come from traced.trace_and_explain (shared with the estimators, which keep a fit in
+memory: traced.train_in_memory); the run directory is written by rnntrace.run.directory. The
+HTML report is the
 caller's step (the CLI writes it beside the trace; `rnntrace report RUN` rewrites it).
 """
 
 from __future__ import annotations
 
-import platform
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from rnntrace.attribution.source import save_explanation
-from rnntrace.config.settings import DataConfig, ModelConfig, RunConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.data.streaming import RowSubset
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
-from rnntrace.experiment.assemble import QUIZ_QUESTIONS, assemble_trace, describe, score_test
+from rnntrace.experiment.assemble import QUIZ_QUESTIONS, score_test
 from rnntrace.experiment.live import LivePage
+from rnntrace.experiment.traced import (
+    data_config,
+    explain_held_out,
+    fit_meta,
+    trace_and_explain,
+)
 from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import Choice, EpochEnd, History
-from rnntrace.records.explanation import Explanation
 from rnntrace.run.directory import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
 from rnntrace.train import checkpoint, distributed
 from rnntrace.train.fit import fit
-from rnntrace.train.loop import intra_op_threads
-from rnntrace.train.split import Split, shown_part, split
+from rnntrace.train.split import shown_part, split
 from rnntrace.train.tensorboard import TensorBoardLog
 
 __all__ = [
@@ -83,7 +86,7 @@ def run_experiment(
     parts = split(data, val, train_config)
     model = SequenceClassifier.from_config(model_config, seed=train_config.seed)
     config = RunConfig(model_config, train_config,
-                       _data_config(data, parts, read_options, vocabulary))
+                       data_config(data, parts, read_options, vocabulary))
 
     # Where the run lives: a resumed run continues in its own directory; only rank 0 writes.
     world = distributed.from_env()
@@ -108,16 +111,8 @@ def run_experiment(
         # unbroken one) fit ends on averaged weights; those epochs are logged as "averaging".
         history = fit(model, parts, config=train_config, checkpoints=path / checkpoint.CHECKPOINTS,
                       resume=state, on_epoch_end=lambda end: log(end, phase=end.phase))
-        averaging = history.averaging
-        with intra_op_threads(history.threads):
-            trace = assemble_trace(model, data, history, config=config,
-                                   held_out=parts.held_out, test=test)
-            # Text: the attribution is per token, over embedding vectors, in trace.tokens; the
-            # (step, feature) explanation reads numeric inputs and is not made for token ids.
-            explanation = None if model_config.vocab_size else explain_held_out(
-                model, parts.train, parts.held_out, train_config.batch_size)
+        trace, explanation = trace_and_explain(model, data, parts, config, history, test=test)
         trace.choice = choice  # how the settings were chosen (choose.py), when they were
-        trace.averaging = averaging
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)
@@ -141,20 +136,6 @@ def run_experiment(
             board.close()
     return Run(path=path, config=config, model=model, trace=trace, history=history,
                explanation=explanation)
-
-
-def _data_config(
-    data: SequenceSet, parts: Split, read_options: dict[str, Any] | None,
-    vocabulary: Vocabulary | None = None,
-) -> DataConfig:
-    """The data settings saved with the run: the set described, its statistics, how it was read."""
-    return replace(
-        describe(data),
-        feature_mean=[float(v) for v in parts.mean],
-        feature_std=[float(v) for v in parts.std],
-        read_options=dict(read_options or {}),
-        vocabulary=vocabulary.to_dict() if vocabulary is not None else {},
-    )
 
 
 def _epoch_log(
@@ -194,33 +175,9 @@ def _epoch_log(
     return log_epoch
 
 
-def explain_held_out(
-    model: SequenceClassifier,
-    train: SequenceSet | RowSubset,
-    held_out: SequenceSet | RowSubset | None,
-    batch_size: int,
-) -> Explanation:
-    """The explanation of the traced sequence and of the held-out set the trace shows."""
-    from rnntrace.attribution.explanation import explain, explained_limit
-
-    return explain(model, shown_part(train, held_out, explained_limit(batch_size)))
-
-
 def run_meta(path: Path, history: History, started: float) -> dict[str, Any]:
     """The run-specific facts of a trace, the only place they are kept: where, when, how fast."""
-    return {
-        "path": str(path),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "seconds": round(time.time() - started, 3),
-        "train_seconds": [round(s, 4) for s in history.train_seconds],
-        "seqs_per_s": [round(s, 1) for s in history.seqs_per_s],
-        "threads": history.threads,
-        "device": history.device,
-        "world_size": history.world_size,
-        "stop_reason": history.stop_reason,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
+    return {"path": str(path)} | fit_meta(history, started)
 
 
 def run_lesson(
