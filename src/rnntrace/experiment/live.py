@@ -178,22 +178,29 @@ class LivePage:
         started = time.perf_counter()
         epoch = end.record.epoch
         self.trained += end.train_seconds
+        warm_up = 0.0
         if self._look_inside(end):
             self._snapshot(epoch)
+            if len(self.index["snapshots"]) == 1:
+                # The first pays once for what every later one reuses (autograd's first graph,
+                # the inputs); a cost per epoch is what the budget is for.
+                warm_up = self._snapshot_seconds
         self._add_row(asdict(end.record) | {"phase": phase, "train_seconds": end.train_seconds})
         self.index["planned"] = end.epochs
         self._write_index()
-        self.seconds += time.perf_counter() - started
+        self.seconds += time.perf_counter() - started - warm_up
 
     def _look_inside(self, end: EpochEnd) -> bool:
-        """Whether this epoch gets a snapshot: the first and the planned last always; any
-        other while watching stays within `budget` of the training time so far.
+        """Whether this epoch gets a snapshot: the first two (the second measures what one
+        costs once warm) and the planned last always; any other while watching stays within
+        `budget` of the training time so far.
 
         The snapshot is about one training step's work (a hand-unrolled pass and its
         backward over a small batch), so only a model whose epochs are a few dozen steps (the
         lesson's are 25) ever skips one; the curves and observations are never skipped.
         """
-        if self.budget is None or not self.index["snapshots"] or end.record.epoch >= end.epochs:
+        if self.budget is None or len(self.index["snapshots"]) < 2 or \
+                end.record.epoch >= end.epochs:
             return True
         return self.seconds + self._snapshot_seconds <= self.budget * self.trained
 
