@@ -8,9 +8,10 @@ from typing import Any
 
 from rnntrace.cells import CELLS, NONLINEARITIES, CellSpec, cell_spec
 from rnntrace.errors import ConfigError
+from rnntrace.task import TASKS, TaskSpec, task_spec
 
-__all__ = ["CELLS", "FRONT_ENDS", "NONLINEARITIES", "SUMMARIES", "DataConfig", "ModelConfig",
-           "RunConfig", "TrainConfig"]
+__all__ = ["CELLS", "FRONT_ENDS", "NONLINEARITIES", "SUMMARIES", "TASKS", "DataConfig",
+           "ModelConfig", "RunConfig", "TrainConfig"]
 LR_SCHEDULES = ("none", "plateau", "cosine")
 NAN_POLICIES = ("error", "drop", "fill")  # what a reader does with NaN or inf values
 SUMMARIES = ("last", "mean", "max", "attention")
@@ -18,7 +19,7 @@ FRONT_ENDS = ("none", "window", "conv")
 # Model settings added after the lesson's; left out of a saved config.json and trace.json at
 # their defaults so a lesson run's files read exactly as before.
 LATER_MODEL_DEFAULTS: dict[str, Any] = {"summary": "last", "front_end": "none", "window": 1,
-                                        "resample": 0}
+                                        "resample": 0, "task": "classify", "n_targets": 1}
 
 
 @dataclass
@@ -45,9 +46,22 @@ class ModelConfig:
     window: int = 1  # steps read together as one by the front end
     # > 0: each sequence's real steps resampled to this many, evenly spaced (frontends.py).
     resample: int = 0
+    # What the head predicts (task.py): classify | regress (n_targets numbers) | steps (a label
+    # per step, n_classes labels).
+    task: str = "classify"
+    n_targets: int = 1  # regress only: numbers predicted per sequence
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
+        self.task = self.task_spec.name  # "regression" and other spellings → "regress"
+        if self.task_spec.numeric:
+            self.n_classes = 0  # a regression head has no classes; the config says so
+        self.task_spec.check(self.n_classes, self.n_targets)
+        if self.task_spec.per_step and (self.front_end not in ("none",) or self.window > 1
+                                        or self.resample):
+            raise ConfigError("a label per step needs the recurrent layer to read every step: "
+                              "the front end (windows, conv) and resample change the steps; "
+                              "leave them off with --task steps")
         if self.summary not in SUMMARIES:
             raise ConfigError(f"unknown summary {self.summary!r}: choose one of "
                               f"{', '.join(SUMMARIES)}")
@@ -65,8 +79,6 @@ class ModelConfig:
         for name in ("n_features", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.n_classes < 2:
-            raise ConfigError(f"n_classes must be at least 2, got {self.n_classes}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.vocab_size < 0 or self.embedding_dim < 0:
@@ -83,6 +95,16 @@ class ModelConfig:
                               "(vocab_size > 0)")
         if not 0.0 <= self.embedding_dropout < 1.0:
             raise ConfigError(f"embedding_dropout must be in [0, 1), got {self.embedding_dropout}")
+
+    @property
+    def task_spec(self) -> TaskSpec:
+        """The task's specification: head, loss, score, metrics, chance line (task.py)."""
+        return task_spec(self.task)
+
+    @property
+    def out_width(self) -> int:
+        """The head's outputs per sequence (per step for a per-step task): C, or K numbers."""
+        return self.task_spec.head_width(self.n_classes, self.n_targets)
 
     @property
     def input_size(self) -> int:
