@@ -47,6 +47,8 @@ class SequenceSet:
     # A label per step: (N, T_max) codes into class_names, task.PADDING_LABEL past each length;
     # `labels` then hold each sequence's most frequent step label (for splits and counts).
     step_labels: IntArray | None = None
+    # What the reader inferred about the task when none was given, and why (readers.read).
+    task_note: str = ""
 
     def __post_init__(self) -> None:
         if self.values.ndim != 3:
