@@ -69,6 +69,15 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("conv+gru+attention", {"summary": "attention"}),
     ("window+gru+max", {"summary": "max", "front_end": "window"}),
 )
+# A label per step: the recurrent layer must read every step (no windows, no resampling),
+# and reads both directions (offline segmentation: a step's label may depend on what follows);
+# the conv front end (window 1) gives it local shapes, as for whole sequences.
+STEP_CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("conv+bigru", {"front_end": "conv", "bidirectional": True}),
+    ("bigru", {"front_end": "none", "bidirectional": True}),
+)
+# What a candidate's held-out score (EpochRecord.accuracy) is, per task (task.py).
+SCORE_NAMES = {"classify": "accuracy", "regress": "R²", "steps": "frame accuracy"}
 MODEL_KEYS = ("cell", "hidden_size", "summary", "front_end", "window", "resample", "num_layers",
               "bidirectional", "dropout", "nonlinearity", "proj_size")
 TRAIN_KEYS = ("lr", "batch_size", "epochs", "lr_schedule")
@@ -134,10 +143,14 @@ def choose(
     # Unequal lengths: every candidate reads each sequence resampled to the longest's length
     # (frontends.resample), so a pattern made faster or slower lines up with itself.
     resample = 0 if data.equal_length else data.max_length
+    task = {"task": data.task, "n_targets": max(1, data.n_targets)}
+    listed = CANDIDATES
+    if data.task == "steps":  # every step read, none resampled (see STEP_CANDIDATES)
+        listed, window, resample = STEP_CANDIDATES, 1, 0
     candidates: list[tuple[str, dict[str, Any]]] = []
-    for _, options in CANDIDATES:
+    for _, options in listed:
         settings = {**_BASE_MODEL, "window": window, "resample": resample, **options,
-                    **fixed_model}
+                    **fixed_model, **task}
         if settings["front_end"] == "none":
             settings["window"] = fixed_model.get("window", 1)
         if all(settings != other for _, other in candidates):
@@ -169,7 +182,7 @@ def choose(
         candidates=scores,
         held_out=len(held_out),
         reason=_reason(scores, best, len(held_out), epochs, val is None,
-                       "epochs" in fixed_train),
+                       "epochs" in fixed_train, SCORE_NAMES[data.task]),
         seconds=round(time.perf_counter() - started, 2),
     )
     return model_config, train_config, choice
@@ -183,6 +196,8 @@ def best_candidate(scores: list[CandidateScore]) -> int:
 def _name(settings: dict[str, Any]) -> str:
     """resample+conv+gru+max: resampling and front end (if any), cell and summary."""
     parts = [settings["cell"], settings["summary"]]
+    if settings.get("task") == "steps":  # no summary: every step's output is read
+        parts = [("bi" if settings.get("bidirectional") else "") + settings["cell"]]
     if settings["front_end"] != "none":
         parts.insert(0, settings["front_end"])
     if settings.get("resample"):
@@ -229,7 +244,7 @@ def _score(
 
 def _reason(
     scores: list[CandidateScore], best: int, held_out: int, epochs: int, refit: bool,
-    epochs_given: bool,
+    epochs_given: bool, score_name: str = "accuracy",
 ) -> str:
     winner = scores[best]
     if len(scores) == 1:
@@ -239,7 +254,7 @@ def _reason(
         runner = max(others, key=lambda s: s.val_accuracy)  # the first of the best others
         tie = runner.val_accuracy == winner.val_accuracy
         sequences = "sequence" if held_out == 1 else "sequences"
-        why = (f"best held-out accuracy {winner.val_accuracy:.3f} on {held_out} training "
+        why = (f"best held-out {score_name} {winner.val_accuracy:.3f} on {held_out} training "
                f"{sequences} held out (next: {runner.name} {runner.val_accuracy:.3f}"
                f"{', a tie: the earlier candidate wins' if tie else ''})")
     which = "as you asked" if epochs_given else "its best epoch"

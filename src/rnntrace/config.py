@@ -57,11 +57,10 @@ class ModelConfig:
         if self.task_spec.numeric:
             self.n_classes = 0  # a regression head has no classes; the config says so
         self.task_spec.check(self.n_classes, self.n_targets)
-        if self.task_spec.per_step and (self.front_end not in ("none",) or self.window > 1
-                                        or self.resample):
+        if self.task_spec.per_step and (self.window > 1 or self.resample):
             raise ConfigError("a label per step needs the recurrent layer to read every step: "
-                              "the front end (windows, conv) and resample change the steps; "
-                              "leave them off with --task steps")
+                              "windows and resample change the steps; leave them off with "
+                              "--task steps (the conv front end with window 1 keeps them)")
         if self.summary not in SUMMARIES:
             raise ConfigError(f"unknown summary {self.summary!r}: choose one of "
                               f"{', '.join(SUMMARIES)}")
@@ -72,6 +71,8 @@ class ModelConfig:
             raise ConfigError(f"window must be at least 1 step, got {self.window}")
         if self.window > 1 and self.front_end == "none":
             self.front_end = "window"
+        if self.front_end == "window" and self.window == 1 and self.task == "steps":
+            self.front_end = "none"  # windows of one step are the steps themselves
         if self.resample < 0:
             raise ConfigError(f"resample must be a number of steps (0: off), got {self.resample}")
         self.nonlinearity = self.nonlinearity.lower()

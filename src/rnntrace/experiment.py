@@ -71,7 +71,11 @@ def run_experiment(
     them and the mean weights' training scores (Trace.averaging).
     """
     started = time.time()
-    if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
+    if data.task == "regress":
+        if float(np.ptp(data.targets)) == 0.0:  # type: ignore[arg-type]
+            raise DataError(f"{data.source}: every target is the same number; there is nothing "
+                            "to learn")
+    elif data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
         raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
     parts = split(data, val, train_config)
     torch.manual_seed(train_config.seed)  # initial weights
@@ -110,10 +114,11 @@ def run_experiment(
                 averaging = Averaging(SWA_LR, continued.records, loss, accuracy)
         with intra_op_threads(history.threads):
             trace = assemble_trace(model, data, history, config=config,
-                                   held_out=parts.held_out, test=test)
+                                   held_out=parts.held_out, test=test, train=parts.train)
             # Text: the attribution is per token, over embedding vectors, in trace.tokens; the
             # (step, feature) explanation reads numeric inputs and is not made for token ids.
-            explanation = None if model_config.vocab_size else explain_held_out(
+            explanation = None if model_config.vocab_size or model_config.task != "classify" \
+                else explain_held_out(
                 model, parts.train, parts.held_out, train_config.batch_size)
         trace.choice = choice  # how the settings were chosen (choose.py), when they were
         trace.averaging = averaging

@@ -238,8 +238,9 @@ class SequenceClassifier(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (B, C); standardised targets (B, K) for regression; logits per step
         (B, T, C) for a per-step task ((T, B, C) when not batch_first)."""
-        if self.config.task_spec.per_step:
-            return self.head(self.step_outputs(self.inputs(x), lengths))  # type: ignore[no-any-return]
+        if self.config.task_spec.per_step:  # the front end keeps the steps (window 1)
+            z, lengths = self.front_input(self.inputs(x), lengths)
+            return self.head(self.step_outputs(z, lengths))  # type: ignore[no-any-return]
         return self.head(self.encode(x, lengths))  # type: ignore[no-any-return]
 
     @torch.no_grad()

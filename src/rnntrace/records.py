@@ -15,6 +15,7 @@ from typing import Any, TypeVar, Union
 
 from rnntrace._deprecated import renamed_getattr, warn_renamed
 from rnntrace.config import RunConfig, drop_later_defaults
+from rnntrace.task_records import HeadReport
 
 # 2: data_flow → stages, modules → module_calls, prediction.true → true_class, and `config` is
 # the run's settings alone (threads and device moved to `meta`). Version 1 files still load.
@@ -248,6 +249,8 @@ class Trace:
     tokens: TokenTrace | None = None
     # The epochs trained after `training` whose mean weights the model ends on, when it does.
     averaging: Averaging | None = None
+    # A regression or per-step run's scores, chance lines and example (task_records.py).
+    head: HeadReport | None = None
 
     @property
     def data_flow(self) -> list[Stage]:
@@ -285,7 +288,7 @@ class Trace:
         # Optional parts added later are left out when absent: a lesson's trace reads as before.
         if raw["config"] is not None:
             drop_later_defaults(raw["config"]["model"])
-        for later in ("choice", "averaging"):
+        for later in ("choice", "averaging", "head"):
             if raw[later] is None:
                 del raw[later]
         if raw["prediction"] is not None and raw["prediction"]["summary"] is None:

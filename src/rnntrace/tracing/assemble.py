@@ -74,15 +74,22 @@ def assemble_trace(
     config: RunConfig | None = None,
     held_out: SequenceSet | RowSubset | None = None,
     test: SequenceSet | None = None,
+    train: SequenceSet | RowSubset | None = None,
 ) -> Trace:
     """The Trace of `model` on `batch`: stages, module calls, prediction, steps, dynamics, quiz.
 
     `history` fills the training section; `held_out` gives the sequences the prediction and
     dynamics follow (default: `batch`); `test` is scored into `Trace.test`. `config` is the
-    run's settings (default: the model's, with the batch described as data).
+    run's settings (default: the model's, with the batch described as data). `train`, the
+    part trained on, gives a regression or per-step model's chance lines (default: `batch`).
     """
     if config is None:
         config = RunConfig(model=model.config, data=describe(batch))
+    if model.config.task != "classify":  # its own head, scores and example (heads.py)
+        from rnntrace.tracing.heads import assemble_head_trace
+
+        return assemble_head_trace(model, batch, history, config=config, train=train,
+                                   held_out=held_out, test=test)
     batch_size = config.train.batch_size
     x, lengths = model_inputs(model, _stages_sample(batch, batch_size))
     shown = held_out if held_out is not None else batch
