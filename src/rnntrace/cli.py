@@ -301,6 +301,12 @@ def train(
         str, typer.Option(help="auto: choose the settings you leave open on held-out training "
                                "data; lesson: the demo's settings (the defaults shown).")
     ] = "auto",
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="classify (a class per sequence), regress (a number per "
+                     "sequence) or steps (a label per step). Default: from the labels, and "
+                     "said."),
+    ] = None,
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson.
 
@@ -373,11 +379,15 @@ def train(
         return
     options = _read_options(label, id, time, features, nan)
     # Check every input before anything is written: a bad file leaves no run directory behind.
-    train_set = read(data, **options)
-    val_set = check_compatible(train_set, read(val, **options, min_classes=1), "validation") if (
+    train_set = read(data, **options, task=task)
+    if train_set.task_note:
+        print(f"rnntrace: note: {train_set.task_note}", file=sys.stderr)
+    val_set = check_compatible(train_set, read(val, **options, min_classes=1,
+                                               task=train_set.task), "validation") if (
         val is not None
     ) else None
-    test_set = check_compatible(train_set, read(test, **options, min_classes=1), "test") if (
+    test_set = check_compatible(train_set, read(test, **options, min_classes=1,
+                                                task=train_set.task), "test") if (
         test is not None
     ) else None
     _note_dropped(train_set, val_set, test_set)
@@ -390,6 +400,7 @@ def train(
             cell=cell, nonlinearity=nonlinearity, num_layers=layers,
             bidirectional=bidirectional, dropout=dropout, proj_size=proj_size, summary=summary,
             front_end=front_end, window=window, resample=resample,
+            task=train_set.task, n_targets=max(1, train_set.n_targets),
         )
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed,
@@ -521,9 +532,16 @@ def predict(
         if READERS.get(path.suffix.lower()) in ("csv", "tsv", "parquet"):
             # Named columns: take the run's features by name, whatever else the file holds.
             options["features"] = saved.config.data.feature_names or options.get("features")
-        sequences = read(path, **options, min_classes=1, labelled=False)
+        steps = saved.config.model.task == "steps"
+        sequences = read(path, **options, min_classes=1, labelled=False,
+                         task="steps" if steps else None)
         _note_dropped(sequences)
-        predictions = predict_run(saved, sequences)
+        if saved.config.model.task != "classify":  # numbers, or a label per step
+            from rnntrace.inference_heads import predict_head
+
+            predictions = predict_head(saved, sequences)
+        else:
+            predictions = predict_run(saved, sequences)
     rendered = predictions.to_csv() if format == "csv" else predictions.to_jsonl()
     if out is None:
         sys.stdout.write(rendered)

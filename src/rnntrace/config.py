@@ -191,6 +191,8 @@ class DataConfig:
     read_options: dict[str, Any] = field(default_factory=dict)
     # Text: the training split's vocabulary (rnntrace.data.vocabulary.Vocabulary.to_dict()).
     vocabulary: dict[str, Any] = field(default_factory=dict)
+    # Regression: what each predicted number is called (the label column's name).
+    target_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -211,6 +213,7 @@ class RunConfig:
             del raw["model"]["vocab_size"], raw["model"]["embedding_dim"]
             del raw["model"]["embedding_dropout"]
             del raw["data"]["vocabulary"]
+        drop_later_data(raw["data"])
         return raw
 
     @classmethod
@@ -260,6 +263,12 @@ def drop_later_defaults(model: dict[str, Any]) -> None:
     for name, default in LATER_MODEL_DEFAULTS.items():
         if model.get(name) == default:
             del model[name]
+
+
+def drop_later_data(data: dict[str, Any]) -> None:
+    """Leave out data settings added later while they are empty, so older files read the same."""
+    if not data.get("target_names"):
+        data.pop("target_names", None)
 
 
 def front_end_name(model: ModelConfig) -> str:

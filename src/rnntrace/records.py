@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
 from rnntrace._deprecated import renamed_getattr, warn_renamed
-from rnntrace.config import RunConfig, drop_later_defaults
+from rnntrace.config import RunConfig, drop_later_data, drop_later_defaults
 from rnntrace.task_records import HeadReport
 
 # 2: data_flow → stages, modules → module_calls, prediction.true → true_class, and `config` is
@@ -288,6 +288,7 @@ class Trace:
         # Optional parts added later are left out when absent: a lesson's trace reads as before.
         if raw["config"] is not None:
             drop_later_defaults(raw["config"]["model"])
+            drop_later_data(raw["config"]["data"])
         for later in ("choice", "averaging", "head"):
             if raw[later] is None:
                 del raw[later]

@@ -56,9 +56,10 @@ def stages_table(stages: Sequence[Stage]) -> Table:
     return table
 
 
-def training_table(records: Sequence[EpochRecord]) -> Table:
+def training_table(records: Sequence[EpochRecord], score: str = "acc") -> Table:
+    """One row per epoch; `score` heads the accuracy columns (R² or frame acc for the task)."""
     table = Table(title="Training Trace", title_justify="left")
-    for name in ("Epoch", "Loss", "Acc", "Val loss", "Val acc", "Grad norm"):
+    for name in ("Epoch", "Loss", score.capitalize(), "Val loss", f"Val {score}", "Grad norm"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in records:
         table.add_row(
@@ -220,7 +221,8 @@ def print_trace(trace: Trace, out: Console) -> None:
         out.print(Text("Every module call, recorded with forward hooks", style="bold"))
         out.print(module_calls_table(trace.module_calls))
     out.print()
-    out.print(training_table(trace.training))
+    score = trace.config.model.task_spec.score_short if trace.config is not None else "acc"
+    out.print(training_table(trace.training, score))
     out.print(observations(trace.training))
     out.print()
     out.print(Text(loss_chart(trace.training)))
@@ -234,6 +236,13 @@ def print_trace(trace: Trace, out: Console) -> None:
     if trace.test is not None:
         out.print()
         out.print(test_tables(trace.test))
+    if trace.head is not None:  # a regression or per-step run's own section
+        from rnntrace.render.head_text import head_section
+
+        out.print()
+        out.print(head_section(trace.head))
+        out.print()
+        out.print(recomputation_section(trace))
     out.print()
     if trace.choice is not None:
         out.print()

@@ -63,6 +63,7 @@ def describe(data: SequenceSet) -> DataConfig:
         n_features=data.n_features,
         class_names=list(data.class_names),
         feature_names=list(data.feature_names),
+        target_names=list(data.target_names),
     )
 
 
