@@ -511,6 +511,7 @@ def predict(
     if format not in ("csv", "jsonl"):
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
     saved = load_run(run, with_trace=False)
+    predictions: Any
     if text or saved.config.data.vocabulary:
         from rnntrace.inference_text import predict_texts, top_classes
 

@@ -249,7 +249,7 @@ class SequenceClassifier(nn.Module):
         if self.target_scale is None:
             raise TypeError("predict_values is for a regression model (task='regress')")
         scale = self.target_scale
-        return self(x, lengths) * scale.std + scale.mean  # (B, K)
+        return self(x, lengths) * scale.std + scale.mean  # type: ignore[no-any-return]  # (B, K)
 
     @torch.no_grad()
     def predict_proba(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:

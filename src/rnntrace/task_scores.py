@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 OVERLAPS = (0.10, 0.25, 0.50)
+Labels = Sequence[int] | npt.NDArray[np.int64]  # one sequence's label per step
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Segment:
     end: int  # exclusive
 
 
-def segments(labels: Sequence[int] | npt.NDArray[np.int64]) -> list[Segment]:
+def segments(labels: Labels) -> list[Segment]:
     """Maximal runs of one label, in order."""
     array = np.asarray(labels)
     if array.size == 0:
@@ -64,7 +65,7 @@ def levenshtein(a: Sequence[int], b: Sequence[int]) -> int:
     return previous[-1]
 
 
-def edit_score(predicted: Sequence[int], truth: Sequence[int]) -> float:
+def edit_score(predicted: Labels, truth: Labels) -> float:
     """1 − normalised edit distance between the segment label sequences, in [0, 1]."""
     p = [s.label for s in segments(predicted)]
     t = [s.label for s in segments(truth)]
@@ -72,19 +73,20 @@ def edit_score(predicted: Sequence[int], truth: Sequence[int]) -> float:
     return 1.0 - levenshtein(p, t) / longest if longest else 1.0
 
 
+def _iou(a: Segment, b: Segment) -> float:
+    """Steps shared over steps covered; negative when the two are apart (never a match)."""
+    return (min(a.end, b.end) - max(a.start, b.start)) / (max(a.end, b.end) - min(a.start, b.start))
+
+
 def segment_matches(
-    predicted: Sequence[int], truth: Sequence[int], overlap: float
+    predicted: Labels, truth: Labels, overlap: float
 ) -> tuple[int, int, int]:
     """(true positives, false positives, false negatives) of predicted segments at IoU ≥ overlap."""
     pred, true = segments(predicted), segments(truth)
     hit = [False] * len(true)
     tp = fp = 0
     for p in pred:
-        ious = [
-            (min(p.end, t.end) - max(p.start, t.start)) / (max(p.end, t.end) - min(p.start, t.start))
-            if t.label == p.label else 0.0
-            for t in true
-        ]
+        ious = [_iou(p, t) if t.label == p.label else 0.0 for t in true]
         best = int(np.argmax(ious)) if ious else -1
         if best >= 0 and ious[best] >= overlap and not hit[best]:
             tp, hit[best] = tp + 1, True

@@ -117,13 +117,13 @@ def score_sets(
     majority = int(np.argmax(training.class_counts()))
     for name, data in sets:
         truth = step_truth(data)
-        predicted, confidence = predict_steps(model, data)
-        lines = [ScoreLine("model", step_scores(predicted, truth)),
+        labels, confidence = predict_steps(model, data)
+        lines = [ScoreLine("model", step_scores(labels, truth)),
                  ScoreLine("majority label", step_scores(majority_steps(truth, majority),
                                                          truth))]
         scored.append(ScoredSet(name, len(data), lines))
         report.strips = [
-            HeadExample(data.ids[i], int(data.lengths[i]), [int(v) for v in predicted[i]],
+            HeadExample(data.ids[i], int(data.lengths[i]), [int(v) for v in labels[i]],
                         [int(v) for v in truth[i]],
                         [round(float(v), 4) for v in confidence[i]])
             for i in range(min(MAX_STRIPS, len(data)))
