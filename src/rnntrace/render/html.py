@@ -72,7 +72,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     model = model_facts(trace)
     figures: dict[str, Markup] = {}
     if trace.training:
-        loss, accuracy = plots.training_figures(trace.training)
+        loss, accuracy = plots.training_figures(trace.training, score_words(trace)["name"])
         figures |= {"loss": Markup(loss), "accuracy": Markup(accuracy)}
     units: list[str] = []
     p = trace.prediction
@@ -85,8 +85,16 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
             "heatmap": Markup(plots.heatmap_figure(p, units)),
             "softmax": Markup(plots.softmax_figure(p)),
         }
+    head: dict[str, Any] = {}
+    if trace.head is not None:
+        from rnntrace.render.head_html import head_view
+
+        head, head_figures = head_view(trace.head)
+        figures |= {k: Markup(v) for k, v in head_figures.items()}
     return template.render(
         trace=trace,
+        head=head,
+        score=score_words(trace),
         title=_title(trace),
         config_sections=config_sections(
             trace.config.to_dict() if trace.config is not None else model_description(trace)
@@ -109,6 +117,19 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         token_rows=token_rows(trace.tokens),
         averaging=averaging_sentence(trace.averaging) if trace.averaging is not None else "",
     )
+
+
+def score_words(trace: Trace) -> dict[str, str]:
+    """What the training table's accuracy columns hold for this run's task (task.py)."""
+    task = trace.config.model.task if trace.config is not None else "classify"
+    return {
+        "classify": {"name": "Accuracy", "caption": "Accuracy per epoch: the share of "
+                     "sequences classified correctly."},
+        "regress": {"name": "R²", "caption": "R² per epoch: 1 − squared error / squared "
+                    "distance from the training mean; 0 is always predicting that mean."},
+        "steps": {"name": "Frame accuracy", "caption": "Frame accuracy per epoch: the share of "
+                  "real steps labelled correctly."},
+    }[task]
 
 
 def write_report(trace: Trace, path: Path, explanation: Explanation | None = None) -> Path:

@@ -1,0 +1,31 @@
+"""The report page's section for a regression or per-step head: the words and figures its
+template block reads (report.html.j2, section "head"). Strings here are plain text: the
+template escapes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnntrace.render.head_plots import LABEL_COLOURS, regression_figures, strips_figure
+from rnntrace.render.head_text import _COLUMNS, example_text
+from rnntrace.task import task_spec
+from rnntrace.task_records import HeadReport
+
+
+def head_view(report: HeadReport) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the template's values, the section's figures as SVG strings)."""
+    spec = task_spec(report.task)
+    view: dict[str, Any] = {
+        "task_title": spec.title[0].upper() + spec.title[1:],
+        "chance": spec.chance + (" and the last value of each series"
+                                 if report.last_value else ""),
+        "columns": [(key, heading) for key, heading, _ in _COLUMNS[report.task]],
+        "example": str(example_text(report, report.example)) if report.example else "",
+        "colours": LABEL_COLOURS,
+    }
+    if report.task == "regress":
+        if not report.actual:
+            return view, {}
+        pred_actual, residuals = regression_figures(report)
+        return view, {"pred_actual": pred_actual, "residuals": residuals}
+    return view, {"strips": strips_figure(report)} if report.strips else {}
