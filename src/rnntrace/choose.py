@@ -53,6 +53,11 @@ from rnntrace.train import Split, evaluate, split
 PRESETS = ("auto", "lesson")
 TARGET_STEPS = 128  # the front end's window makes every series at most about this many steps
 MAX_EPOCHS = 100  # per candidate; early stopping usually ends sooner
+# A label per step reads every step of long streams (no windows): an epoch costs about its
+# real steps, so a candidate gets at most this many step-epochs (deterministic, unlike a clock).
+# The BiGRU tagger of ../shared/data/segmentation ran ~400,000 step-epochs in about 60-100 s on
+# the shared 2-core machine (BasicMotions: 4,000 steps × 100 epochs).
+STEP_WORK = 400_000
 PATIENCE = 25  # epochs without a better held-out loss before a candidate stops
 MIN_FINAL_EPOCHS = 10
 
@@ -135,8 +140,12 @@ def choose(
     fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS}
     fixed_train = {k: v for k, v in user.items() if k in TRAIN_KEYS}
     schedule = str(fixed_train.get("lr_schedule", _BASE_TRAIN["lr_schedule"]))
+    max_epochs = MAX_EPOCHS
+    if data.task == "steps":
+        steps = int(data.lengths.sum() * (1 - val_fraction))
+        max_epochs = max(5, min(MAX_EPOCHS, STEP_WORK // max(steps, 1)))
     search_config = TrainConfig(
-        epochs=int(fixed_train.get("epochs", MAX_EPOCHS)), seed=seed, val_fraction=val_fraction,
+        epochs=int(fixed_train.get("epochs", max_epochs)), seed=seed, val_fraction=val_fraction,
         patience=PATIENCE, checkpoint=False, lr_schedule=schedule, **engine,
     )
     parts = split(data, val, search_config)
@@ -145,6 +154,9 @@ def choose(
     held_out = parts.held_out
     assert held_out is not None
     batch_size = int(fixed_train.get("batch_size", auto_batch_size(len(parts.train))))
+    if data.task == "steps" and "batch_size" not in fixed_train:
+        # A few long streams, each full of labels: several updates per epoch, not one.
+        batch_size = max(2, min(16, len(parts.train) // 4))
     window = auto_window(data.max_length)
 
     # Unequal lengths: every candidate reads each sequence resampled to the longest's length
