@@ -209,3 +209,38 @@ def test_per_step_run_shows_strips(tmp_path):
     print_trace(run.trace, out)
     text = out.export_text()
     assert "Label strips" in text and "majority label" in text and "Edit" in text
+
+
+def test_step_attribution_never_reads_the_future_in_one_direction():
+    from rnntrace.attribution.heads import explain_head
+
+    torch.manual_seed(0)
+    model = SequenceClassifier(2, 3, 6, "gru", task="steps")
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(1, 9, 2)).astype(np.float32)
+    data = SequenceSet(values, np.array([9]), np.array([0]), ["a", "b", "c"],
+                       step_labels=np.zeros((1, 9), dtype=np.int64))
+    why = explain_head(model, data, 0)
+    assert why.rows[0] == 0 and why.rows[-1] == 8
+    for step, row in zip(why.rows, why.values, strict=True):
+        assert all(v == 0.0 for v in row[step + 1:]), (step, row)  # the future: exactly 0
+        assert any(v != 0.0 for v in row[: step + 1])
+    both = SequenceClassifier(2, 3, 6, "gru", task="steps", bidirectional=True)
+    row = explain_head(both, data, 0).values[0]  # output step 0 of a bidirectional model
+    assert any(v != 0.0 for v in row[1:])  # reads what comes after
+
+
+def test_regression_attribution_sums_to_the_prediction_in_units():
+    from rnntrace.attribution.heads import explain_head
+
+    torch.manual_seed(0)
+    model = SequenceClassifier(1, 0, 6, "gru", task="regress")
+    model.standardize.set_statistics(torch.tensor([0.5]), torch.tensor([2.0]))
+    model.target_scale.set_statistics(torch.tensor([100.0]), torch.tensor([15.0]))
+    data = _slopes(3, 2)
+    why = explain_head(model, data, 1)
+    x = torch.from_numpy(data.sequence(1))[None]
+    baseline = torch.full_like(x, 0.5)  # the training mean of the feature
+    change = float(model.predict_values(x) - model.predict_values(baseline))
+    assert why.holds
+    assert sum(sum(row) for row in why.values) == pytest.approx(change, rel=0.02, abs=1e-3)

@@ -58,3 +58,9 @@ class HeadReport:
     direction: str = ""  # steps: what the direction of the layer means for online use
     # regress: whether the last-value line is shown (a series in the target's units)
     last_value: bool = False
+    # Why the example was predicted so (attribution/heads.py): regress (T, F) shares of the
+    # predicted number in target units; steps (S, T): output steps × input steps.
+    attribution: list[list[float]] = field(default_factory=list)
+    attribution_rows: list[int] = field(default_factory=list)  # steps: the output steps
+    attribution_holds: bool | None = None  # Integrated Gradients' completeness check
+    attribution_note: str = ""

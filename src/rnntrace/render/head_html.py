@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnntrace.render.head_plots import LABEL_COLOURS, regression_figures, strips_figure
-from rnntrace.render.head_text import _COLUMNS, example_text
+from rnntrace.render.head_plots import (
+    LABEL_COLOURS,
+    attribution_figure,
+    regression_figures,
+    strips_figure,
+)
+from rnntrace.render.head_text import _COLUMNS, attribution_lines, example_text
 from rnntrace.task import task_spec
 from rnntrace.task_records import HeadReport
 
@@ -22,10 +27,15 @@ def head_view(report: HeadReport) -> tuple[dict[str, Any], dict[str, str]]:
         "columns": [(key, heading) for key, heading, _ in _COLUMNS[report.task]],
         "example": str(example_text(report, report.example)) if report.example else "",
         "colours": LABEL_COLOURS,
+        "why": attribution_lines(report),
     }
+    figures: dict[str, str] = {}
+    if report.attribution:
+        figures["head_why"] = attribution_figure(report)
     if report.task == "regress":
-        if not report.actual:
-            return view, {}
-        pred_actual, residuals = regression_figures(report)
-        return view, {"pred_actual": pred_actual, "residuals": residuals}
-    return view, {"strips": strips_figure(report)} if report.strips else {}
+        if report.actual:
+            pred_actual, residuals = regression_figures(report)
+            figures |= {"pred_actual": pred_actual, "residuals": residuals}
+    elif report.strips:
+        figures["strips"] = strips_figure(report)
+    return view, figures

@@ -79,3 +79,31 @@ def strips_figure(report: HeadReport) -> str:
             ax.tick_params(axis="x", labelsize=7)
         return _to_svg(fig, "strips", "Label strips: truth above prediction for each shown "
                                       "sequence, one cell per step, coloured by label")
+
+
+def attribution_figure(report: HeadReport) -> str:
+    """The example's attribution: per step (and feature) for regression; output step × input
+    step for a label per step. Red raised the prediction (or the label's score), blue lowered."""
+    values = report.attribution
+    with rc_context(_RC | {"axes.grid": False}):
+        fig = Figure(figsize=(7.5, 2.8))
+        fig.subplots_adjust(left=0.12, right=0.9, bottom=0.18, top=0.88)
+        ax = fig.add_subplot()
+        if report.task == "regress":
+            grid = [list(col) for col in zip(*values, strict=True)]  # (F, T)
+            ylabel, title = "feature", "Share of the prediction from each step and feature"
+            rows = list(range(len(grid)))
+        else:
+            grid, ylabel = values, "output step"
+            title = "Where each output step's label drew from (input steps)"
+            rows = report.attribution_rows
+        peak = max((abs(v) for row in grid for v in row), default=1.0) or 1.0
+        image = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-peak, vmax=peak,
+                          interpolation="nearest")
+        ax.set_yticks(range(len(rows)), [str(r + 1) if report.task == "steps" else str(r)
+                                          for r in rows], fontsize=7)
+        ax.set_xlabel("input step (0-based)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        fig.colorbar(image, ax=ax, fraction=0.03)
+        return _to_svg(fig, "head-why", title)

@@ -16,7 +16,7 @@ _COLUMNS = {
               ("f1@10", "F1@10", ".3f"), ("f1@25", "F1@25", ".3f"), ("f1@50", "F1@50", ".3f"),
               ("edit", "Edit", ".1%")),
 }
-STRIP_WIDTH = 72  # steps per strip line; longer sequences are read every k-th step
+STRIP_WIDTH = 60  # steps per strip line; longer sequences are read every k-th step
 _SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -87,4 +87,32 @@ def head_section(report: HeadReport) -> Group:
         parts.append(strips_section(report))
         if report.direction:
             parts.append(Text(report.direction[0].upper() + report.direction[1:] + "."))
+    parts.extend(Text(line) for line in attribution_lines(report))
     return Group(*parts)
+
+
+TOP_STEPS = 5
+
+
+def attribution_lines(report: HeadReport) -> list[str]:
+    """The example's attribution in words: the steps that moved the prediction most
+    (regress), or where each output step's label drew from (steps)."""
+    if not report.attribution:
+        return []
+    lines = [f"Why: {report.attribution_note}."]
+    if report.task == "regress":
+        per_step = [sum(row) for row in report.attribution]  # (T,) summed over features
+        top = sorted(range(len(per_step)), key=lambda t: -abs(per_step[t]))[:TOP_STEPS]
+        lines.append("Steps that moved the prediction most (target units): " + ", ".join(
+            f"step {t + 1} ({per_step[t]:+.3g})" for t in top))
+        return lines
+    names = report.class_names
+    predicted = report.example.predicted if report.example is not None else []
+    for s, row in zip(report.attribution_rows, report.attribution, strict=True):
+        total = sum(abs(v) for v in row) or 1.0
+        past = sum(abs(v) for v in row[: s + 1]) / total
+        peak = max(range(len(row)), key=lambda t: abs(row[t]))
+        label = names[int(predicted[s])] if s < len(predicted) else "?"
+        lines.append(f"output step {s + 1} ({label}): reads most from step {peak + 1}; "
+                     f"{past:.0%} of its attribution at or before step {s + 1}")
+    return lines

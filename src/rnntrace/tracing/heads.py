@@ -212,6 +212,12 @@ def assemble_head_trace(
     else:
         report.class_names = list(data.class_names)
         report.direction = direction_note(model.config.task_spec, model.config.bidirectional)
+    from rnntrace.attribution.heads import explain_head
+
+    why = explain_head(model, shown, 0)
+    report.attribution = [[round(v, 6) for v in row] for row in why.values]
+    report.attribution_rows, report.attribution_holds = why.rows, why.holds
+    report.attribution_note = why.note
     steps, recomputation = trace_steps(model, shown, 0)
     records = history.records if history is not None else []
     return Trace(
