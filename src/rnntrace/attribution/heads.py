@@ -44,7 +44,7 @@ class _StepLogits(nn.Module):
         self.standardize = model.standardize  # read for the baseline (the training mean)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        out = self.model(x, lengths)  # (B, T, C) batch first
+        out: Tensor = self.model(x, lengths)  # (B, T, C) batch first, else (T, B, C)
         return out[:, self.step] if self.config.batch_first else out[self.step]
 
 
