@@ -206,9 +206,24 @@ def demo(
     text: Annotated[
         bool, typer.Option("--text", help="The text lesson: which marker letter comes first.")
     ] = False,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="regression: a line's slope, one number per sequence; "
+                     "steps: rising or falling at every step."),
+    ] = None,
 ) -> None:
     """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
-    from rnntrace.experiment import TEXT_LESSON, run_lesson, run_text_lesson
+    from rnntrace.experiment import TEXT_LESSON, run_head_lesson, run_lesson, run_text_lesson
+
+    if task is not None:
+        engine = engine_options(threads, device, clip, patience, lr_schedule)
+        _train_and_show(
+            lambda on_epoch_end: run_head_lesson(
+                task, epochs=epochs if _given(ctx, "epochs") else None, seed=seed, out=out,
+                on_epoch_end=on_epoch_end, **engine),
+            json,
+        )
+        return
 
     if text:
         given = _given(ctx, "epochs")

@@ -273,3 +273,38 @@ def run_text_lesson(
     train_config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     return run_experiment(lesson.data, model_config, train_config, out=out, command="demo",
                           on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary)
+
+
+# The heads' lessons (data/head_lessons.py): a GRU of 16 learns each in a few seconds; the
+# per-step one reads one direction, so it could label a stream as it arrives.
+HEAD_LESSONS: dict[str, dict[str, Any]] = {
+    "regress": {"hidden_size": 16, "cell": "gru", "epochs": 12, "lr": 0.01},
+    "steps": {"hidden_size": 16, "cell": "gru", "epochs": 10, "lr": 0.01},
+}
+
+
+def run_head_lesson(
+    task: str,
+    epochs: int | None = None,
+    seed: int = 0,
+    out: Path | None = None,
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    **train_options: Any,
+) -> Run:
+    """`rnntrace demo --task regress` (a line's slope) or `--task steps` (rising or falling
+    at every step), traced as the classic lesson is."""
+    from rnntrace.data.head_lessons import slope_lesson, updown_lesson
+    from rnntrace.task import task_spec
+
+    name = task_spec(task).name
+    if name == "classify":
+        return run_lesson(epochs or 5, seed, out, on_epoch_end, **train_options)
+    settings = HEAD_LESSONS[name]
+    data = slope_lesson(seed=seed) if name == "regress" else updown_lesson(seed=seed)
+    model_config = ModelConfig(
+        n_features=1, n_classes=data.n_classes, hidden_size=int(settings["hidden_size"]),
+        cell=str(settings["cell"]), task=name, n_targets=max(1, data.n_targets))
+    train_config = TrainConfig(epochs=epochs or int(settings["epochs"]),
+                               lr=float(settings["lr"]), seed=seed, **train_options)
+    return run_experiment(data, model_config, train_config, out=out, command="demo",
+                          on_epoch_end=on_epoch_end)

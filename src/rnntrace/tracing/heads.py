@@ -21,6 +21,7 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, batch_source
 from rnntrace.model import SequenceClassifier
 from rnntrace.modes import eval_mode
+from rnntrace.quiz.heads import head_quiz
 from rnntrace.records import History, Stage, Trace
 from rnntrace.task import direction_note
 from rnntrace.task_records import HeadExample, HeadReport, ScoredSet, ScoreLine
@@ -37,6 +38,7 @@ from rnntrace.tracing.sample import sample_values
 
 MAX_PAIRS = 500  # predicted-vs-actual points kept for the plots
 MAX_STRIPS = 6  # sequences shown as label strips
+QUIZ_QUESTIONS = 10  # as the classifier's trace holds
 
 
 def _batches(model: SequenceClassifier, data: SequenceSet | RowSubset, batch_size: int
@@ -229,9 +231,8 @@ def assemble_head_trace(
         module_calls=trace_modules(model, x, lengths),
         steps=steps,
         recomputation=recomputation,
-        # No quiz yet: the question bank's templates are about a classifier's head, which
-        # would not be true of this model.
-        quiz=[],
+        quiz=head_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,
+                       input_shape=(int(x.shape[0]), int(x.shape[1]), int(x.shape[2]))),
         head=report,
     )
 
