@@ -107,10 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sets", nargs="+")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--budget", type=float, default=180.0,
+                        help="seconds of training per run (the README's 180; a loaded "
+                        "machine reaches fewer epochs in it)")
     args = parser.parse_args(argv)
     for name in args.sets:
         for seed in args.seeds:
-            print(json.dumps(run(args.data / "segmentation" / name, seed)), flush=True)
+            print(json.dumps(run(args.data / "segmentation" / name, seed, args.epochs,
+                                 args.budget)), flush=True)
     return 0
 
 

@@ -244,3 +244,21 @@ def test_regression_attribution_sums_to_the_prediction_in_units():
     change = float(model.predict_values(x) - model.predict_values(baseline))
     assert why.holds
     assert sum(sum(row) for row in why.values) == pytest.approx(change, rel=0.02, abs=1e-3)
+
+
+@pytest.mark.parametrize(("task", "n_classes", "shape"), [
+    ("steps", 2, (8, 30, 1)), ("steps", 4, (3, 4, 2)), ("regress", 0, (16, 12, 3))])
+def test_head_quiz_keys_are_proved(task, n_classes, shape):
+    from rnntrace.quiz.heads import HEAD_TEMPLATES, head_quiz
+
+    config = ModelConfig(n_features=shape[2], n_classes=n_classes, hidden_size=6, cell="gru",
+                         task=task, bidirectional=task == "steps")
+    questions = head_quiz(config, n=8, seed=1, input_shape=shape)  # QuizBug if a key is wrong
+    own = [t.name for t in HEAD_TEMPLATES[task]]
+    assert [q.template for q in questions[: len(own)]] == own
+    assert not {"classifier_input", "concept_memory"} & {q.template for q in questions}
+    for q in questions:
+        assert len(set(q.options)) == 4 and 0 <= q.answer < 4
+    if task == "steps":
+        layout = questions[1]
+        assert layout.answer_text == "loss(logits.transpose(1, 2), target)"

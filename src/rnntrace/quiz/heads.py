@@ -78,8 +78,13 @@ def step_loss_layout(s: Setting, rng: random.Random) -> Draft:
           bool(error_message(lambda: loss(logits.transpose(1, 2), target.transpose(0, 1)))))
     agree("flat logits with (B, T) target is refused", True,
           bool(error_message(lambda: loss(logits.reshape(-1, c), target.reshape(b, t)))))
-    if t == c:
-        wrong_plain = "loss(logits.softmax(-1), target)"
+    checked = "the others raise an error"
+    if t == c:  # (B, T, C) is accepted as (B, C, T): it computes another, wrong number
+        wrong_plain = "loss(logits, target)"
+        agree("(B, T, C) read as (B, C, T) gives another number", True,
+              abs(float(loss(logits, target)) - mean) > 1e-6)
+        checked = ("loss(logits, target) runs (T = C) but averages over the wrong dimension "
+                   "and gives another number; the others raise an error")
     options, answer = four_options(key, [wrong_plain, wrong_target, wrong_flat], rng)
     return Draft(
         prompt=(f"Per-step logits of shape {shape((b, t, c))} (B, T, C) and targets of shape "
@@ -94,7 +99,7 @@ def step_loss_layout(s: Setting, rng: random.Random) -> Draft:
             "target as it is.",
             final=key),
         verified_by=("ran each call in PyTorch: the key equals the mean of per-step "
-                     "cross-entropies; the others raise an error"),
+                     f"cross-entropies; {checked}"),
     )
 
 
