@@ -140,11 +140,13 @@ def choose(
     fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS}
     fixed_train = {k: v for k, v in user.items() if k in TRAIN_KEYS}
     schedule = str(fixed_train.get("lr_schedule", _BASE_TRAIN["lr_schedule"]))
-    max_epochs = MAX_EPOCHS
+    max_epochs, averaged = MAX_EPOCHS, SWA_EPOCHS
     if data.task == "steps":
         steps = int(data.lengths.sum() * (1 - val_fraction))
         max_epochs = max(5, min(MAX_EPOCHS, STEP_WORK // max(steps, 1)))
+        averaged = max(2, min(SWA_EPOCHS, max_epochs // 5))  # within the same work
     search_config = TrainConfig(
+        average_epochs=averaged,
         epochs=int(fixed_train.get("epochs", max_epochs)), seed=seed, val_fraction=val_fraction,
         patience=PATIENCE, checkpoint=False, lr_schedule=schedule, **engine,
     )
@@ -192,10 +194,10 @@ def choose(
     epochs = int(fixed_train.get("epochs", max(winner.best_epoch, MIN_FINAL_EPOCHS)))
     train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                val_fraction=0.0 if val is None else val_fraction,
-                               lr_schedule=schedule, average_epochs=SWA_EPOCHS, **engine)
+                               lr_schedule=schedule, average_epochs=averaged, **engine)
     settings = {k: getattr(model_config, k) for k in MODEL_KEYS} | {
         "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs,
-        "averaged_epochs": SWA_EPOCHS, "averaging_lr": SWA_LR}
+        "averaged_epochs": averaged, "averaging_lr": SWA_LR}
     choice = Choice(
         chosen=winner.name,
         settings=settings,
@@ -203,7 +205,7 @@ def choose(
         candidates=scores,
         held_out=len(held_out),
         reason=_reason(scores, best, len(held_out), epochs, val is None,
-                       "epochs" in fixed_train, SCORE_NAMES[data.task]),
+                       "epochs" in fixed_train, SCORE_NAMES[data.task], averaged),
         seconds=round(time.perf_counter() - started, 2),
     )
     return model_config, train_config, choice
@@ -265,7 +267,7 @@ def _score(
 
 def _reason(
     scores: list[CandidateScore], best: int, held_out: int, epochs: int, refit: bool,
-    epochs_given: bool, score_name: str = "accuracy",
+    epochs_given: bool, score_name: str = "accuracy", averaged: int = SWA_EPOCHS,
 ) -> str:
     winner = scores[best]
     if len(scores) == 1:
@@ -281,5 +283,5 @@ def _reason(
     which = "as you asked" if epochs_given else "its best epoch"
     final = (f"then trained on all the training data for {epochs} epochs ({which})"
              if refit else f"then trained for {epochs} epochs ({which})")
-    final += f" and {SWA_EPOCHS} more at lr {SWA_LR:g}, ending on their mean weights"
+    final += f" and {averaged} more at lr {SWA_LR:g}, ending on their mean weights"
     return f"{winner.name}: {why}; {final}"
