@@ -60,6 +60,8 @@ MAX_EPOCHS = 100  # per candidate; early stopping usually ends sooner
 STEP_WORK = 400_000
 PATIENCE = 25  # epochs without a better held-out loss before a candidate stops
 MIN_FINAL_EPOCHS = 10
+MIN_HELD_OUT = 20  # regression: held-out sequences, over repeated splits, that scores rest on
+REPEATS = 5  # at most this many held-out splits per candidate
 
 # Shared by every candidate: a GRU (gates keep gradients alive over ~100 steps, where a plain
 # RNN's vanish) of 64 units, Adam at 3e-3 falling along a cosine (so the final model, trained
@@ -180,13 +182,23 @@ def choose(
             candidates.append((_name(settings), settings))  # named as the flags left it
     lr = float(fixed_train.get("lr", _BASE_TRAIN["lr"]))
 
+    # Regression on a handful of held-out sequences: one split's R² is mostly which few
+    # sequences were drawn (MinimalGasPrices holds out 4 of 20, and the candidate that won
+    # there scored 0.081 test RMSE against 0.068 for the plain GRU), so the split is drawn
+    # again with other seeds and the scores averaged, until about MIN_HELD_OUT sequences were
+    # held out in all (at most REPEATS splits). Classification keeps its one split.
+    all_parts = [parts]
+    if data.task == "regress" and val is None and len(held_out) < MIN_HELD_OUT:
+        repeats = min(REPEATS, -(-MIN_HELD_OUT // max(1, len(held_out))))
+        all_parts += [split(data, None, dataclasses.replace(search_config, seed=seed + 1000 * r))
+                      for r in range(1, repeats)]
     scores: list[CandidateScore] = []
     for i, (name, settings) in enumerate(candidates, start=1):
-        scores.append(_score(
-            data, parts, settings,
+        scores.append(_mean_score([_score(
+            data, each, settings,
             dataclasses.replace(search_config, lr=lr, batch_size=batch_size),
             i, len(candidates), name, on_progress,
-        ))
+        ) for each in all_parts]))
     best = best_candidate(scores)
     winner = scores[best]
     model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes,
@@ -205,10 +217,26 @@ def choose(
         candidates=scores,
         held_out=len(held_out),
         reason=_reason(scores, best, len(held_out), epochs, val is None,
-                       "epochs" in fixed_train, SCORE_NAMES[data.task], averaged),
+                       "epochs" in fixed_train, SCORE_NAMES[data.task], averaged,
+                       len(all_parts)),
         seconds=round(time.perf_counter() - started, 2),
     )
     return model_config, train_config, choice
+
+
+def _mean_score(scores: list[CandidateScore]) -> CandidateScore:
+    """One candidate's scores over several held-out splits as one: means, the median epoch."""
+    if len(scores) == 1:
+        return scores[0]
+    epochs = sorted(s.best_epoch for s in scores)
+    return dataclasses.replace(
+        scores[0],
+        val_accuracy=round(sum(s.val_accuracy for s in scores) / len(scores), 4),
+        val_loss=round(sum(s.val_loss for s in scores) / len(scores), 4),
+        best_epoch=epochs[len(epochs) // 2],
+        epochs_run=max(s.epochs_run for s in scores),
+        seconds=round(sum(s.seconds for s in scores), 2),
+    )
 
 
 def best_candidate(scores: list[CandidateScore]) -> int:
@@ -268,6 +296,7 @@ def _score(
 def _reason(
     scores: list[CandidateScore], best: int, held_out: int, epochs: int, refit: bool,
     epochs_given: bool, score_name: str = "accuracy", averaged: int = SWA_EPOCHS,
+    splits: int = 1,
 ) -> str:
     winner = scores[best]
     if len(scores) == 1:
@@ -278,7 +307,9 @@ def _reason(
         tie = runner.val_accuracy == winner.val_accuracy
         sequences = "sequence" if held_out == 1 else "sequences"
         why = (f"best held-out {score_name} {winner.val_accuracy:.3f} on {held_out} training "
-               f"{sequences} held out (next: {runner.name} {runner.val_accuracy:.3f}"
+               f"{sequences} held out"
+               + (f", the mean over {splits} random splits" if splits > 1 else "")
+               + f" (next: {runner.name} {runner.val_accuracy:.3f}"
                f"{', a tie: the earlier candidate wins' if tie else ''})")
     which = "as you asked" if epochs_given else "its best epoch"
     final = (f"then trained on all the training data for {epochs} epochs ({which})"

@@ -115,7 +115,8 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         csp=content_security_policy(script),
         meta=[(k, v) for k, v in trace.meta.items() if not isinstance(v, list | dict)],
         token_rows=token_rows(trace.tokens),
-        averaging=averaging_sentence(trace.averaging) if trace.averaging is not None else "",
+        averaging=(averaging_sentence(trace.averaging, _task(trace))
+                   if trace.averaging is not None else ""),
     )
 
 
@@ -305,3 +306,8 @@ def _title(trace: Trace) -> str:
         )
     model, source = trace.config.model, trace.config.data.source
     return f"rnntrace report: {model.cell.upper()}({model.hidden_size}) on {source}"
+
+
+def _task(trace: Trace) -> str:
+    """The run's task (task.py); a user's own model traced with rt.trace has no config."""
+    return trace.config.model.task if trace.config is not None else "classify"

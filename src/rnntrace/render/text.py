@@ -227,7 +227,7 @@ def print_trace(trace: Trace, out: Console) -> None:
     out.print()
     out.print(Text(loss_chart(trace.training)))
     if trace.averaging is not None:
-        out.print(Text(averaging_sentence(trace.averaging)))
+        out.print(Text(averaging_sentence(trace.averaging, _task(trace))))
     if trace.prediction is not None:
         out.print()
         out.print(prediction_table(trace.prediction, **front_end_reading(trace)))
@@ -299,3 +299,8 @@ class EpochProgress:
 
 
 __getattr__ = renamed_getattr(__name__, {"data_flow_table": "stages_table"}, globals())
+
+
+def _task(trace: Trace) -> str:
+    """The run's task (task.py); a user's own model traced with rt.trace has no config."""
+    return trace.config.model.task if trace.config is not None else "classify"
