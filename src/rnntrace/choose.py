@@ -246,7 +246,7 @@ def best_candidate(scores: list[CandidateScore]) -> int:
 
 def _name(settings: dict[str, Any]) -> str:
     """resample+conv+gru+max: resampling and front end (if any), cell and summary."""
-    parts = [settings["cell"], settings["summary"]]
+    parts = [settings["cell"], settings.get("summary", "last")]
     if settings.get("task") == "steps":  # no summary: every step's output is read
         parts = [("bi" if settings.get("bidirectional") else "") + settings["cell"]]
     if settings["front_end"] != "none":
