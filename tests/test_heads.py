@@ -262,3 +262,36 @@ def test_head_quiz_keys_are_proved(task, n_classes, shape):
     if task == "steps":
         layout = questions[1]
         assert layout.answer_text == "loss(logits.transpose(1, 2), target)"
+
+
+def test_parquet_numeric_target_read_back_exactly(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(3)
+    targets = rng.normal(size=25) * 100
+    frame = pd.DataFrame({"id": np.repeat(np.arange(25), 3), "time": np.tile(np.arange(3), 25),
+                          "x": rng.normal(size=75), "label": np.repeat(targets, 3)})
+    frame.to_parquet(tmp_path / "d.parquet")
+    data = rt.read(tmp_path / "d.parquet")
+    assert data.task == "regress" and "fractions" in data.task_note
+    assert data.targets[:, 0] == pytest.approx(targets.astype(np.float32))
+
+
+def test_several_numbers_per_sequence(tmp_path):
+    from rnntrace.experiment import run_experiment
+
+    one = _slopes(100, 4)
+    both = np.concatenate([one.targets, -2 * one.targets + 7], axis=1)  # (N, 2)
+    data = SequenceSet(one.values, one.lengths, one.labels, [], targets=both,
+                       target_names=["slope", "other"])
+    run = run_experiment(data, ModelConfig(n_features=1, hidden_size=8, cell="gru",
+                                           task="regress", n_targets=2),
+                         TrainConfig(epochs=2, seed=0), out=tmp_path / "run")
+    assert run.model.head.out_features == 2
+    assert run.trace.head.target_names == ["slope", "other"]
+    assert len(run.trace.head.example.predicted) == 2
+    from rnntrace.train import split
+
+    trained_on = split(data, None, TrainConfig(epochs=2, seed=0)).train  # the training part
+    assert run.trace.head.target_mean == pytest.approx(trained_on.targets.mean(axis=0))
+    assert run.trace.head.target_std == pytest.approx(trained_on.targets.std(axis=0), rel=1e-5)
