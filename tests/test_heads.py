@@ -295,3 +295,18 @@ def test_several_numbers_per_sequence(tmp_path):
     trained_on = split(data, None, TrainConfig(epochs=2, seed=0)).train  # the training part
     assert run.trace.head.target_mean == pytest.approx(trained_on.targets.mean(axis=0))
     assert run.trace.head.target_std == pytest.approx(trained_on.targets.std(axis=0), rel=1e-5)
+
+
+def test_same_seed_same_trace(tmp_path):
+    from rnntrace.experiment import run_experiment
+
+    data = _slopes(60, 5)
+    traces = []
+    for name in ("a", "b"):
+        run = run_experiment(data, ModelConfig(n_features=1, hidden_size=6, cell="gru",
+                                               task="regress"),
+                             TrainConfig(epochs=2, seed=3), out=tmp_path / name)
+        raw = run.trace.to_dict()
+        raw.pop("meta")
+        traces.append(json.dumps(raw, sort_keys=True))
+    assert traces[0] == traces[1]
