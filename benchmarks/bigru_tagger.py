@@ -6,7 +6,7 @@ The README's `baseline_bigru_tagger.py` reports frame accuracy and macro-F1 only
 acceptance compares edit scores too, so this is the same model and loop (nn.GRU(F, 64,
 bidirectional) over a PackedSequence, Linear(128, C) on every step, features z-scored with
 training statistics, cross-entropy over real steps, Adam 3e-3, batch 8 streams, ≤ 100 epochs
-and ≤ 180 s, one thread), with the test predictions scored by rnntrace.task_scores, as
+and ≤ 180 s, one thread), with the test predictions scored by rnntrace.train.head_scores, as
 rnntrace's own are. Prints one JSON line per run.
 """
 
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
-from rnntrace.task_scores import step_scores
+from rnntrace.train.head_scores import step_scores
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

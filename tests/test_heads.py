@@ -10,13 +10,13 @@ import pytest
 import torch
 
 import rnntrace as rt
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
+from rnntrace.config.task import PADDING_LABEL, task_spec
 from rnntrace.data.batching import TensorSet
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError, DataError
-from rnntrace.model import SequenceClassifier
-from rnntrace.objectives import loss_sum, score_sums
-from rnntrace.task import PADDING_LABEL, task_spec
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.model.objectives import loss_sum, score_sums
 
 
 def _long_csv(path: Path, labels: list[list[str]]) -> None:
@@ -159,10 +159,10 @@ def _slopes(n: int, seed: int) -> SequenceSet:
 
 
 def test_regression_run_trace_and_predict(tmp_path):
-    from rnntrace.experiment import run_experiment
-    from rnntrace.inference_heads import predict_head
-    from rnntrace.run import load_run
-    from rnntrace.task_scores import regression_scores
+    from rnntrace.experiment.inference_heads import predict_head
+    from rnntrace.experiment.pipeline import run_experiment
+    from rnntrace.run.directory import load_run
+    from rnntrace.train.head_scores import regression_scores
 
     train, test = _slopes(120, 0), _slopes(40, 1)
     run = run_experiment(train, ModelConfig(n_features=1, hidden_size=16, cell="gru",
@@ -190,8 +190,8 @@ def test_regression_run_trace_and_predict(tmp_path):
 def test_per_step_run_shows_strips(tmp_path):
     from rich.console import Console
 
-    from rnntrace.experiment import run_experiment
-    from rnntrace.render.text import print_trace
+    from rnntrace.experiment.pipeline import run_experiment
+    from rnntrace.render.notebook import print_trace
 
     rng = np.random.default_rng(0)
     n, t = 80, 16
@@ -278,7 +278,7 @@ def test_parquet_numeric_target_read_back_exactly(tmp_path):
 
 
 def test_several_numbers_per_sequence(tmp_path):
-    from rnntrace.experiment import run_experiment
+    from rnntrace.experiment.pipeline import run_experiment
 
     one = _slopes(100, 4)
     both = np.concatenate([one.targets, -2 * one.targets + 7], axis=1)  # (N, 2)
@@ -290,7 +290,7 @@ def test_several_numbers_per_sequence(tmp_path):
     assert run.model.head.out_features == 2
     assert run.trace.head.target_names == ["slope", "other"]
     assert len(run.trace.head.example.predicted) == 2
-    from rnntrace.train import split
+    from rnntrace.train.split import split
 
     trained_on = split(data, None, TrainConfig(epochs=2, seed=0)).train  # the training part
     assert run.trace.head.target_mean == pytest.approx(trained_on.targets.mean(axis=0))
@@ -298,7 +298,7 @@ def test_several_numbers_per_sequence(tmp_path):
 
 
 def test_same_seed_same_trace(tmp_path):
-    from rnntrace.experiment import run_experiment
+    from rnntrace.experiment.pipeline import run_experiment
 
     data = _slopes(60, 5)
     traces = []

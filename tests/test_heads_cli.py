@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnntrace.task_scores import (
+from rnntrace.train.head_scores import (
     edit_score,
     last_value_meaningful,
     levenshtein,

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from rnntrace.attribution.integrated import attribute
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 
 MAX_OUTPUT_STEPS = 12  # output steps of the matrix, evenly spread over the sequence
 

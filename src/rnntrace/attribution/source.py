@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
-from rnntrace.attribution.records import Explanation
-from rnntrace.files import load_explanation, save_explanation
+from rnntrace.records.explanation import Explanation
+from rnntrace.run.files import load_explanation, save_explanation
 
 __all__ = ["explain_run", "held_out_of", "load_explanation", "save_explanation"]
-from rnntrace.config import RunConfig
+from rnntrace.config.settings import RunConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import RunError
 
@@ -28,7 +28,7 @@ def held_out_of(config: RunConfig) -> SequenceSet:
     """The held-out sequences of a run (the first MAX_SEQUENCES), rebuilt and checked; the
     training set when the run held none out, as its trace did."""
     from rnntrace.data.streaming import RowSubset, feature_stats
-    from rnntrace.train import split_validation
+    from rnntrace.train.split import split_validation
 
     source = config.data.source
     if source == LESSON:
@@ -62,7 +62,7 @@ def explain_run(
     hard_cases: int = 5,
 ) -> Explanation:
     """Explain a saved run on its held-out sequences (or on `data`); nothing is written."""
-    from rnntrace.run import load_run
+    from rnntrace.run.directory import load_run
 
     saved = load_run(path)
     sequences = data if data is not None else held_out_of(saved.config)

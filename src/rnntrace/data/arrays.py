@@ -314,7 +314,7 @@ def _from_step_arrays(
     ids: list[str] | None,
 ) -> SequenceSet:
     """X (N, T, F) with y (N, T): step labels coded over the real steps only."""
-    from rnntrace.task import PADDING_LABEL
+    from rnntrace.config.task import PADDING_LABEL
 
     if values.ndim != 3 or y.shape != values.shape[:2]:
         raise DataError(f"{source}: a label per step needs y of shape (N, T) = "

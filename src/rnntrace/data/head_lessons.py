@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnntrace.config.task import PADDING_LABEL
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.targets import strata
-from rnntrace.task import PADDING_LABEL
 
 UPDOWN_LABELS = ("falling", "rising")
 

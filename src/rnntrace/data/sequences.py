@@ -105,7 +105,7 @@ class SequenceSet:
             raise DataError(f"{self._where()}strata must not be negative")
 
     def _check_step_labels(self, n: int, t_max: int) -> None:
-        from rnntrace.task import PADDING_LABEL
+        from rnntrace.config.task import PADDING_LABEL
 
         steps = np.asarray(self.step_labels, dtype=np.int64)
         if steps.shape != (n, t_max):

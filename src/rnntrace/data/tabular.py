@@ -315,7 +315,7 @@ def _per_step(
     Each sequence's `labels` entry is its most frequent step label, which a held-out split
     keeps in proportion.
     """
-    from rnntrace.task import PADDING_LABEL
+    from rnntrace.config.task import PADDING_LABEL
 
     codes, class_names = label_codes.encode(row_names)  # (rows,)
     step_labels = np.full(values.shape[:2], PADDING_LABEL, dtype=np.int64)  # (N, T)

@@ -11,7 +11,7 @@ import random
 import torch
 from torch import nn
 
-from rnntrace.config import ModelConfig
+from rnntrace.config.settings import ModelConfig
 from rnntrace.quiz.bank import Template, make_question, make_quiz
 from rnntrace.quiz.draft import Draft, four_options, shape, steps
 from rnntrace.quiz.setting import Setting, setting_for

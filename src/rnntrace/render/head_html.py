@@ -4,8 +4,9 @@ template escapes them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rnntrace.config.task import task_spec
 from rnntrace.render.head_plots import (
     LABEL_COLOURS,
     attribution_figure,
@@ -13,8 +14,9 @@ from rnntrace.render.head_plots import (
     strips_figure,
 )
 from rnntrace.render.head_text import _COLUMNS, attribution_lines, example_text
-from rnntrace.task import task_spec
-from rnntrace.task_records import HeadReport
+
+if TYPE_CHECKING:  # a view knows the records it shows for type checking only
+    from rnntrace.records.heads import HeadReport
 
 
 def head_view(report: HeadReport) -> tuple[dict[str, Any], dict[str, str]]:

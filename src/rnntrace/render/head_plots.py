@@ -3,12 +3,16 @@ strips, truth above prediction (per step). SVG for inlining, as plots.py draws t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from matplotlib import rc_context
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from rnntrace.render.plots import _COLOURS, _RC, _to_svg, short
-from rnntrace.task_records import HeadReport
+
+if TYPE_CHECKING:  # a view knows the records it shows for type checking only
+    from rnntrace.records.heads import HeadReport
 
 # Label colours: Okabe–Ito first, then a wider qualitative palette (tab20), so up to 27 labels
 # keep colours of their own.

@@ -3,11 +3,15 @@ one prediction, and label strips (truth above prediction, one character per step
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from rnntrace.task_records import HeadExample, HeadReport
+if TYPE_CHECKING:  # a view knows the records it shows for type checking only
+    from rnntrace.records.heads import HeadExample, HeadReport
+
 
 # Figures per task, in the order shown: (key in ScoreLine.scores, heading, format).
 _COLUMNS = {

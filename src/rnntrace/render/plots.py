@@ -14,7 +14,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Figures are made without pyplot: no global figure list, no GUI backend, and the user's own
 # matplotlib backend is left alone; savefig(format="svg") picks the SVG canvas itself.
@@ -22,7 +22,9 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from rnntrace.records import EpochRecord, PredictionTrace
+if TYPE_CHECKING:
+    from rnntrace.records import EpochRecord, PredictionTrace
+
 
 _SVG = "http://www.w3.org/2000/svg"
 _XLINK = "http://www.w3.org/1999/xlink"

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnntrace.modes import eval_mode
+from rnntrace.model.modes import eval_mode
 from rnntrace.records import Dynamics, History, PredictionTrace, RecurrentLayer, Trace
 from rnntrace.tracing.capture import Capture, RnnCall, capture
 from rnntrace.tracing.dynamics import SATURATION, _share
