@@ -50,13 +50,23 @@ def test_numeric_label_column_is_not_silently_classes(tmp_path):
     assert classes.task == "classify" and classes.n_classes == len(set(expected))
 
 
-def test_few_whole_numbers_stay_classes_and_say_so(tmp_path):
+def test_whole_numbers_stay_classes_and_many_are_said(tmp_path):
     rows = ["id,time,x,label"] + [f"s{i},{t},{t + i},{i % 3}" for i in range(9) for t in range(3)]
     path = tmp_path / "codes.csv"
     path.write_text("\n".join(rows) + "\n")
     data = rt.read(path)
     assert data.task == "classify" and data.class_names == ["0", "1", "2"]
-    assert "read as classes" in data.task_note and "--task regress" in data.task_note
+    assert data.task_note == ""  # a few codes are classes, as every UCR file has them
+    rows = ["id,time,x,label"] + [f"s{i},{t},{t + i},{i % 15}" for i in range(30)
+                                  for t in range(3)]
+    path.write_text("\n".join(rows) + "\n")
+    data = rt.read(path)
+    assert data.task == "classify" and data.n_classes == 15
+    assert "15 whole numbers" in data.task_note and "--task regress" in data.task_note
+    rows = ["id,time,x,label"] + [f"s{i},{t},{t + i},{i}" for i in range(30) for t in range(3)]
+    path.write_text("\n".join(rows) + "\n")
+    data = rt.read(path)
+    assert data.task == "regress" and "30 distinct whole numbers" in data.task_note
 
 
 def test_ts_target_label_file(tmp_path):

@@ -8,8 +8,9 @@ the same text read as a number. So a set read as classes becomes a regression se
     --task classify    the labels are classes, even when they are numbers
     no --task          `infer_task` decides from the labels and says what it decided and why
 
-A numeric label column is never turned into classes without a word: when the labels are
-numbers, the inference's reason is printed whichever way it goes.
+A numeric label column is never turned into classes without a word: labels with fractions or
+more than MAX_NUMBERED_CLASSES whole numbers become targets, and the reason is printed; 11 to 20
+whole numbers stay classes, and that is printed too; a few codes (0/1, 1..10) stay classes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from rnntrace.errors import DataError
 # Whole numbers with at most this many distinct values read as classes (gesture 1..10, digits
 # 0..9, ratings 1..5); more than this, or any fraction, read as a quantity.
 MAX_NUMBERED_CLASSES = 20
+# ...and from this many distinct whole numbers on, reading them as classes is said (ages 0-15
+# could be a quantity); two to ten codes (0/1, gestures 1..10) are read as classes silently.
+SAY_CLASSES_FROM = 11
 STRATA = 5  # quantile bins of the target that a held-out split keeps in proportion
 
 
@@ -62,6 +66,8 @@ def infer_task(data: SequenceSet) -> Inferred:
             f"the labels are {distinct} distinct whole numbers (more than "
             f"{MAX_NUMBERED_CLASSES}): read as a quantity to predict (regression); "
             "--task classify reads them as classes"))
+    if distinct < SAY_CLASSES_FROM:
+        return Inferred("classify", "")
     return Inferred("classify", (
         f"the labels are {distinct} whole numbers ({_examples(data.class_names)}): read as "
         "classes; --task regress predicts them as numbers"))
