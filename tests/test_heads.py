@@ -320,3 +320,21 @@ def test_same_seed_same_trace(tmp_path):
         raw.pop("meta")
         traces.append(json.dumps(raw, sort_keys=True))
     assert traces[0] == traces[1]
+
+
+@pytest.mark.parametrize("task", ["steps", "regress"])
+def test_no_flag_choice_for_the_heads(task):
+    from rnntrace.data.head_lessons import slope_lesson, updown_lesson
+    from rnntrace.train.search import choose
+
+    data = (updown_lesson(40, min_steps=10, max_steps=16, seed=1) if task == "steps"
+            else slope_lesson(24, steps=10, seed=1))
+    model, train, choice = choose(data, {"epochs": 2, "hidden_size": 8}, seed=0)
+    assert model.task == task and train.epochs == 2
+    if task == "steps":  # every step read, both directions, a few streams per batch
+        assert model.window == 1 and not model.resample and model.bidirectional
+        assert [c.name for c in choice.candidates] == ["conv+bigru", "bigru"]
+        assert "frame accuracy" in choice.reason
+    else:  # few held out: the held-out R² is a mean over several splits
+        assert choice.candidates[0].name == "gru+last"
+        assert "R²" in choice.reason and "random splits" in choice.reason

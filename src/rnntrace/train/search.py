@@ -81,8 +81,9 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
 # and reads both directions (offline segmentation: a step's label may depend on what follows);
 # the conv front end (window 1) gives it local shapes, as for whole sequences.
 STEP_CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("conv+bigru", {"front_end": "conv", "bidirectional": True}),
-    ("bigru", {"front_end": "none", "bidirectional": True}),
+    # "last" is never read by a per-step head; it names the summary setting as left.
+    ("conv+bigru", {"front_end": "conv", "bidirectional": True, "summary": "last"}),
+    ("bigru", {"front_end": "none", "bidirectional": True, "summary": "last"}),
 )
 # What a candidate's held-out score (EpochRecord.accuracy) is, per task (task.py).
 SCORE_NAMES = {"classify": "accuracy", "regress": "R²", "steps": "frame accuracy"}
