@@ -230,6 +230,9 @@ def main() -> None:
         # The no-flag `train` on the UEA/UCR sets in ../shared/data (skipped when absent).
         subprocess.run([sys.executable, str(Path(__file__).with_name("real_data.py"))],
                        check=True)
+    if not args.quick and (args.only is None or args.only in "heads"):
+        # The regression and per-step heads on ../shared/data/{regression,segmentation}.
+        subprocess.run([sys.executable, str(Path(__file__).with_name("heads.py"))], check=True)
 
 
 if __name__ == "__main__":
