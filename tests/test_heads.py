@@ -338,3 +338,22 @@ def test_no_flag_choice_for_the_heads(task):
     else:  # few held out: the held-out R² is a mean over several splits
         assert choice.candidates[0].name == "gru+last"
         assert "R²" in choice.reason and "random splits" in choice.reason
+
+
+def test_smoothing_loss_by_hand_and_never_on_padding():
+    from rnntrace.model.objectives import smoothing_sum
+
+    logits = torch.tensor([[[0.0, 0.0], [2.0, 0.0], [0.0, 9.0], [5.0, 5.0]]])  # (1, T=4, C=2)
+    y = torch.tensor([[0, 0, 1, PADDING_LABEL]])  # the last step is padding
+    logp = torch.log_softmax(logits, dim=-1)[0]
+    by_hand = 0.0
+    for t in (1, 2):  # pairs (0, 1) and (1, 2); (2, 3) reaches into padding
+        by_hand += float(((logp[t] - logp[t - 1]) ** 2).clamp(max=16.0).mean())
+    assert float(smoothing_sum(logits, y)) == pytest.approx(by_hand)
+    model = SequenceClassifier(1, 2, 4, "gru", task="steps", smoothing=0.5)
+    plain = SequenceClassifier(1, 2, 4, "gru", task="steps")
+    total, terms = loss_sum(model, logits, y)
+    base, _ = loss_sum(plain, logits, y)
+    assert float(total) == pytest.approx(float(base) + 0.5 * by_hand) and int(terms) == 3
+    with pytest.raises(ConfigError, match="--task steps"):
+        ModelConfig(n_features=1, n_classes=2, smoothing=0.1)

@@ -19,7 +19,8 @@ FRONT_ENDS = ("none", "window", "conv")
 # Model settings added after the lesson's; left out of a saved config.json and trace.json at
 # their defaults so a lesson run's files read exactly as before.
 LATER_MODEL_DEFAULTS: dict[str, Any] = {"summary": "last", "front_end": "none", "window": 1,
-                                        "resample": 0, "task": "classify", "n_targets": 1}
+                                        "resample": 0, "task": "classify", "n_targets": 1,
+                                        "smoothing": 0.0}
 
 
 @dataclass
@@ -50,6 +51,9 @@ class ModelConfig:
     # per step, n_classes labels).
     task: str = "classify"
     n_targets: int = 1  # regress only: numbers predicted per sequence
+    # steps only: weight of the smoothing loss (MS-TCN's truncated MSE between neighbouring
+    # steps' log-probabilities, model/objectives.py), against labels that flicker; 0: none.
+    smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
@@ -57,6 +61,10 @@ class ModelConfig:
         if self.task_spec.numeric:
             self.n_classes = 0  # a regression head has no classes; the config says so
         self.task_spec.check(self.n_classes, self.n_targets)
+        if self.smoothing and not self.task_spec.per_step:
+            raise ConfigError("smoothing weighs neighbouring steps' labels: it needs --task steps")
+        if not 0.0 <= self.smoothing <= 10.0:
+            raise ConfigError(f"smoothing must be in [0, 10], got {self.smoothing}")
         if self.task_spec.per_step and (self.window > 1 or self.resample):
             raise ConfigError("a label per step needs the recurrent layer to read every step: "
                               "windows and resample change the steps; leave them off with "

@@ -99,6 +99,7 @@ class SequenceClassifier(nn.Module):
         resample: int = 0,
         task: str = "classify",
         n_targets: int = 1,
+        smoothing: float = 0.0,
     ) -> None:
         super().__init__()
         self.config = ModelConfig(
@@ -121,6 +122,7 @@ class SequenceClassifier(nn.Module):
             resample=resample,
             task=task,
             n_targets=n_targets,
+            smoothing=smoothing,
         )
         cfg = self.config
         self.standardize = Standardize(n_features)

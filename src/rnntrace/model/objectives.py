@@ -47,8 +47,31 @@ def loss_sum(model: SequenceClassifier, out: Tensor, y: Tensor) -> tuple[Tensor,
         # CrossEntropyLoss takes the classes in dimension 1: (B, C, T) against (B, T).
         total = nn.functional.cross_entropy(
             logits.transpose(1, 2), y, ignore_index=PADDING_LABEL, reduction="sum")
+        if model.config.smoothing:
+            total = total + model.config.smoothing * smoothing_sum(logits, y)
         return total, (y != PADDING_LABEL).sum()
     return nn.functional.cross_entropy(out, y, reduction="sum"), torch.tensor(len(y))
+
+
+SMOOTHING_CLAMP = 16.0  # τ² with τ = 4, MS-TCN's threshold
+
+
+def smoothing_sum(logits: Tensor, y: Tensor) -> Tensor:
+    """MS-TCN's smoothing loss (Farha & Gall 2019, eq. 4), summed over pairs of real steps.
+
+    For each step t after the first, the squared change of every label's log-probability from
+    step t−1 (held fixed: it pulls t towards t−1, not both towards each other), capped at τ² so
+    a true boundary costs a bounded amount, averaged over the labels:
+
+        Δ_t,c = log p_t,c − log p_(t−1),c        loss_t = mean_c min(Δ_t,c², 16)
+
+    A pair counts only when both steps are real: padding is never compared.
+    """
+    logp = torch.log_softmax(logits, dim=-1)  # (B, T, C)
+    change = (logp[:, 1:] - logp[:, :-1].detach()) ** 2  # (B, T−1, C)
+    real = (y[:, 1:] != PADDING_LABEL) & (y[:, :-1] != PADDING_LABEL)  # (B, T−1)
+    per_pair = change.clamp(max=SMOOTHING_CLAMP).mean(dim=-1)  # (B, T−1)
+    return (per_pair * real).sum()
 
 
 def score_sums(model: SequenceClassifier, out: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
