@@ -166,6 +166,10 @@ def train(
                                       "held-out training data; lesson: the demo's settings (the "
                                       "defaults shown).")
     ] = None,
+    smoothing: Annotated[
+        float, typer.Option(help="--task steps: weight of the smoothing loss between "
+                                 "neighbouring steps (MS-TCN's; 0: none).")
+    ] = 0.0,
     task: Annotated[
         str | None,
         typer.Option("--task", help="classify (a class per sequence), regress (a number per "

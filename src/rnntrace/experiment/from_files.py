@@ -39,7 +39,8 @@ from rnntrace.train.search import PRESETS, SearchProgress, choose
 LESSON: dict[str, Any] = {
     "cell": "rnn", "nonlinearity": "tanh", "hidden": 8, "layers": 1, "bidirectional": False,
     "dropout": 0.0, "proj_size": 0, "summary": "last", "front_end": "none", "window": 1,
-    "resample": 0, "embedding_dim": 32, "embedding_dropout": 0.0, "epochs": 5, "batch_size": 32,
+    "resample": 0, "smoothing": 0.0, "embedding_dim": 32, "embedding_dropout": 0.0, "epochs": 5,
+    "batch_size": 32,
     "lr": 0.01, "lr_schedule": "none", "val_fraction": 0.2, "seed": 0, "threads": None,
     "device": "cpu", "clip": 1.0, "patience": None,
 }

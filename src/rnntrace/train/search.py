@@ -96,6 +96,7 @@ REGRESSION_CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 MODEL_KEYS = ("cell", "hidden_size", "summary", "front_end", "window", "resample", "num_layers",
               "bidirectional", "dropout", "nonlinearity", "proj_size")
+STEP_KEYS = ("smoothing",)  # model settings of a per-step head only
 TRAIN_KEYS = ("lr", "batch_size", "epochs", "lr_schedule")
 
 
@@ -141,7 +142,7 @@ def choose(
     clip_grad_norm) through unchanged. Deterministic for a seed.
     """
     started = time.perf_counter()
-    fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS}
+    fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS + STEP_KEYS}
     fixed_train = {k: v for k, v in user.items() if k in TRAIN_KEYS}
     schedule = str(fixed_train.get("lr_schedule", _BASE_TRAIN["lr_schedule"]))
     max_epochs, averaged = MAX_EPOCHS, SWA_EPOCHS
@@ -209,7 +210,8 @@ def choose(
     train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                val_fraction=0.0 if val is None else val_fraction,
                                lr_schedule=schedule, average_epochs=averaged, **engine)
-    settings = {k: getattr(model_config, k) for k in MODEL_KEYS} | {
+    keys = MODEL_KEYS + (STEP_KEYS if data.task == "steps" else ())
+    settings = {k: getattr(model_config, k) for k in keys} | {
         "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs,
         "averaged_epochs": averaged, "averaging_lr": SWA_LR}
     choice = Choice(
