@@ -102,11 +102,13 @@ def attribution_figure(report: HeadReport) -> str:
             title = "Where each output step's label drew from (input steps)"
             rows = report.attribution_rows
         peak = max((abs(v) for row in grid for v in row), default=1.0) or 1.0
+        steps = len(grid[0]) if grid else 1
         image = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-peak, vmax=peak,
-                          interpolation="nearest")
+                          interpolation="nearest",  # steps numbered from 1, as in the text
+                          extent=(0.5, steps + 0.5, len(grid) - 0.5, -0.5))
         ax.set_yticks(range(len(rows)), [str(r + 1) if report.task == "steps" else str(r)
                                           for r in rows], fontsize=7)
-        ax.set_xlabel("input step (0-based)")
+        ax.set_xlabel("input step")
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         fig.colorbar(image, ax=ax, fraction=0.03)
