@@ -105,6 +105,8 @@ class Trace:
         if raw["config"] is not None:
             drop_later_defaults(raw["config"]["model"])
             drop_later_data(raw["config"]["data"])
+        if raw["choice"] is not None and raw["choice"]["score"] == "accuracy":
+            del raw["choice"]["score"]  # a classifier's choice reads as before
         for later in ("choice", "averaging", "head"):
             if raw[later] is None:
                 del raw[later]

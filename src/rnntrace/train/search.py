@@ -109,6 +109,7 @@ class SearchProgress:
     name: str
     epoch: EpochEnd | None = None
     score: CandidateScore | None = None
+    score_name: str = "accuracy"  # what the score's val_accuracy holds (SCORE_NAMES)
 
 
 def auto_window(max_length: int) -> int:
@@ -224,6 +225,7 @@ def choose(
                        "epochs" in fixed_train, SCORE_NAMES[data.task], averaged,
                        len(all_parts)),
         seconds=round(time.perf_counter() - started, 2),
+        score=SCORE_NAMES[data.task],
     )
     return model_config, train_config, choice
 
@@ -293,7 +295,8 @@ def _score(
         seconds=round(time.perf_counter() - started, 2),
     )
     if on_progress is not None:
-        on_progress(SearchProgress(index, total, name, score=score))
+        on_progress(SearchProgress(index, total, name, score=score,
+                                   score_name=SCORE_NAMES[data.task]))
     return score
 
 
