@@ -206,3 +206,13 @@ def test_train_and_demo_live_on_the_command_line(
         assert index["status"] == "finished" and index["report"] == "report.html"
         assert (run / "report.html").is_file()
         assert [r["epoch"] for r in index["epochs"]] == [1, 2]
+
+
+def test_live_refuses_a_run_that_is_not_a_classifier(tmp_path: Path) -> None:
+    from rnntrace.errors import ConfigError
+    from rnntrace.experiment.pipeline import run_experiment
+
+    with pytest.raises(ConfigError, match="--live watches classifiers"):
+        run_experiment(lesson(n_sequences=30, seed=0), ModelConfig(task="regress"),
+                       TrainConfig(epochs=1), out=tmp_path / "run", live=True)
+    assert not (tmp_path / "run").exists()

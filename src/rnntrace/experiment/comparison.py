@@ -125,6 +125,10 @@ def _names(runs: list[Run]) -> list[str]:
 
 def _check_comparable(runs: list[Run], names: list[str]) -> None:
     """One line saying why, for runs trained on other data or other classes."""
+    for run, name in zip(runs, names, strict=True):
+        if run.config.model.task != "classify":
+            raise ConfigError(f"cannot compare: {name} is a {run.config.model.task} run; compare "
+                              "reads classifiers (class probabilities after each step)")
     first = runs[0].config.data
     for run, name in zip(runs[1:], names[1:], strict=True):
         other = run.config.data

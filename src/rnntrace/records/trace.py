@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnntrace._deprecated import warn_renamed
-from rnntrace.config.settings import RunConfig, drop_later_defaults
+from rnntrace.config.settings import RunConfig, drop_later_data, drop_later_defaults
+from rnntrace.records.heads import HeadReport
 from rnntrace.records.layers import (
     Dynamics,
     ModuleCalls,
@@ -64,6 +65,8 @@ class Trace:
     tokens: TokenTrace | None = None
     # The epochs trained after `training` whose mean weights the model ends on, when it does.
     averaging: Averaging | None = None
+    # A regression or per-step run's scores, chance lines and example (records/heads.py).
+    head: HeadReport | None = None
 
     @property
     def data_flow(self) -> list[Stage]:
@@ -101,7 +104,10 @@ class Trace:
         # Optional parts added later are left out when absent: a lesson's trace reads as before.
         if raw["config"] is not None:
             drop_later_defaults(raw["config"]["model"])
-        for later in ("choice", "averaging"):
+            drop_later_data(raw["config"]["data"])
+        if raw["choice"] is not None and raw["choice"]["score"] == "accuracy":
+            del raw["choice"]["score"]  # a classifier's choice reads as before
+        for later in ("choice", "averaging", "head"):
             if raw[later] is None:
                 del raw[later]
         if raw["prediction"] is not None and raw["prediction"]["summary"] is None:
