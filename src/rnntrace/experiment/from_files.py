@@ -24,6 +24,7 @@ from rnntrace.data.readers import read
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.text import is_text_source, read_splits
 from rnntrace.errors import ConfigError, note
+from rnntrace.experiment.live import link_report
 from rnntrace.experiment.pipeline import run_experiment
 from rnntrace.records import Choice, EpochEnd
 from rnntrace.run.directory import Run
@@ -70,6 +71,8 @@ def train_from_files(
     on_search: Callable[[SearchProgress], Any] | None = None,
     on_choice: Callable[[Choice], Any] | None = None,
     jobs: int | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
     **settings: Any,
 ) -> Run:
     """Train on the sequences in `data` and trace the model, as `rnntrace train DATA` does.
@@ -81,6 +84,8 @@ def train_from_files(
     defaults and its epochs chosen on a held-out split. Every input is read and checked before
     anything is written. Returns the Run; its directory holds the trace, weights and report.html.
     `jobs` trains the no-flag choice's candidates in that many processes (train/search.py).
+    `live` and `on_start` are run_experiment's (the live page, and the run directory named as
+    soon as it exists).
     """
     check_names(settings)
     data, out = Path(data), None if out is None else Path(out)
@@ -94,7 +99,7 @@ def train_from_files(
             raise ConfigError("--resume is not available for text runs yet; start again")
         return _train_text(data, val_path, test_path, settings, text=text, label=label,
                            tokens=tokens, ascii=ascii, out=out, tensorboard=tensorboard,
-                           on_epoch_end=on_epoch_end)
+                           on_epoch_end=on_epoch_end, live=live, on_start=on_start)
     if resume is not None:
         refuse_beside_resume([*settings, *(["preset"] if preset is not None else [])])
     options: dict[str, Any] = {"label": label, "id": id, "time": time, "features": features,
@@ -116,7 +121,7 @@ def train_from_files(
     return _run(lambda: run_experiment(
         train_set, model_config, train_config, val=val_set, test=test_set, out=out,
         command="train", on_epoch_end=on_epoch_end, read_options=options, resume=resume,
-        tensorboard=tensorboard, choice=choice,
+        tensorboard=tensorboard, choice=choice, live=live, on_start=on_start,
     ))
 
 
@@ -175,7 +180,7 @@ def _choose(train_set: SequenceSet, val_set: SequenceSet | None, base: TrainConf
 def _train_text(data: Path, val: Path | None, test: Path | None, given: dict[str, Any], *,
                 text: str | None, label: str, tokens: str, ascii: bool, out: Path | None,
                 tensorboard: Path | None, on_epoch_end: Callable[[EpochEnd], Any] | None,
-                ) -> Run:
+                live: bool = False, on_start: Callable[[Path], Any] | None = None) -> Run:
     """A text run: the text defaults for what is not given, the epochs chosen on held-out text."""
     splits = read_splits(data, val=val, test=test, text=text, label=label, tokens=tokens,
                          ascii=ascii)
@@ -195,7 +200,7 @@ def _train_text(data: Path, val: Path | None, test: Path | None, given: dict[str
     return _run(lambda: run_experiment(
         splits.train, model_config, train_config, val=splits.val, test=splits.test, out=out,
         command="train", on_epoch_end=on_epoch_end, read_options=text_options,
-        tensorboard=tensorboard, vocabulary=splits.vocabulary,
+        tensorboard=tensorboard, vocabulary=splits.vocabulary, live=live, on_start=on_start,
     ))
 
 
@@ -204,4 +209,5 @@ def _run(start: Callable[[], Run]) -> Run:
     run = start()
     if from_env().is_main and run.trace is not None:
         write_report(run.trace, run.path / REPORT, explanation=run.explanation)
+        link_report(run.path)  # a watched run's page names the report, now beside it
     return run

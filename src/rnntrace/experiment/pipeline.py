@@ -24,6 +24,7 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import DataError
 from rnntrace.experiment.assemble import QUIZ_QUESTIONS, score_test
+from rnntrace.experiment.live import LivePage
 from rnntrace.experiment.traced import (
     data_config,
     explain_held_out,
@@ -35,7 +36,7 @@ from rnntrace.records import Choice, EpochEnd, History
 from rnntrace.run.directory import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
 from rnntrace.train import checkpoint, distributed
 from rnntrace.train.fit import fit
-from rnntrace.train.split import split
+from rnntrace.train.split import shown_part, split
 from rnntrace.train.tensorboard import TensorBoardLog
 
 __all__ = [
@@ -60,6 +61,8 @@ def run_experiment(
     tensorboard: Path | None = None,
     vocabulary: Vocabulary | None = None,
     choice: Choice | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
@@ -73,6 +76,9 @@ def run_experiment(
     (averaging.averaged_continuation, as each candidate was scored); those epochs continue the
     run's metrics.jsonl (phase "averaging"), TensorBoard and `on_epoch_end`, and the trace holds
     them and the mean weights' training scores (Trace.averaging).
+    `live` writes the run's live page (rnntrace.live: live.html, brought up to date as each
+    epoch ends); stopped by Ctrl-C, such a run keeps its directory, page and checkpoint.
+    `on_start(path)` is called once the run directory exists, before the first epoch.
     """
     started = time.time()
     if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
@@ -93,8 +99,14 @@ def run_experiment(
         path = out or Path("runs") / command  # never written: only rank 0 writes
     created = not path.exists()
     board = TensorBoardLog(tensorboard) if tensorboard is not None and world.is_main else None
+    page: LivePage | None = None
     try:
-        log = _epoch_log(path, state, board, on_epoch_end, world.is_main)
+        if live and world.is_main:
+            page = LivePage(path, model, shown_part(parts.train, parts.held_out,
+                                                    train_config.batch_size), config)
+        log = _epoch_log(path, state, board, on_epoch_end, world.is_main, page)
+        if on_start is not None and world.is_main:
+            on_start(path)
         # With train_config.average_epochs (in the run's settings, so a resumed run ends as an
         # unbroken one) fit ends on averaged weights; those epochs are logged as "averaging".
         history = fit(model, parts, config=train_config, checkpoints=path / checkpoint.CHECKPOINTS,
@@ -108,9 +120,15 @@ def run_experiment(
                 save_explanation(path, explanation)
             # The run is complete: its checkpoints have served their purpose.
             shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
-    except BaseException:
+            if page is not None:
+                page.finish("finished", history.stop_reason)
+    except BaseException as exc:
+        if page is not None and isinstance(exc, KeyboardInterrupt) and page.epochs:
+            # Watched and stopped by hand: the page keeps showing the finished epochs, and the
+            # checkpoint lets `--resume` continue.
+            page.finish("stopped", "stopped by hand; --resume continues it", report=False)
         # A resumed run keeps its directory (and checkpoints) for the next attempt.
-        if created and world.is_main and resume is None:
+        elif created and world.is_main and resume is None:
             remove_partial(path)
         raise
     finally:
@@ -126,8 +144,10 @@ def _epoch_log(
     board: TensorBoardLog | None,
     on_epoch_end: Callable[[EpochEnd], Any] | None,
     is_main: bool,
+    page: LivePage | None = None,
 ) -> Callable[..., None]:
-    """The on_epoch_end that appends to metrics.jsonl (rank 0), TensorBoard and the caller's."""
+    """The on_epoch_end that appends to metrics.jsonl (rank 0), the live page, TensorBoard and
+    the caller's."""
     metrics = MetricsLog(path / METRICS) if is_main else None
     if metrics is not None and state is not None:
         # Epochs the checkpoint holds; a line written after it (killed mid-save) is dropped.
@@ -135,12 +155,18 @@ def _epoch_log(
         rows = zip(done.records, done.train_seconds, done.seqs_per_s, strict=True)
         for record, secs, speed in rows:
             metrics.append(asdict(record) | {"train_seconds": secs, "seqs_per_s": speed})
+        if page is not None:
+            page.add_earlier(done)
+    if page is not None:
+        page.start()
 
     def log_epoch(end: EpochEnd, phase: str = "training") -> None:
         if metrics is not None:
             timing = {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
             marked = {"phase": phase} if phase != "training" else {}  # the lesson's rows as before
             metrics.append(asdict(end.record) | timing | marked)
+        if page is not None:
+            page(end, phase)
         if board is not None:
             board(end)
         if on_epoch_end is not None:
@@ -162,6 +188,8 @@ def run_lesson(
     *,
     resume: Path | None = None,
     tensorboard: Path | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
     **train_options: Any,
 ) -> Run:
     """The classic lesson: 1000 × 10 × 5 synthetic sequences → RNN(8) → Linear → 3 classes.
@@ -185,6 +213,8 @@ def run_lesson(
         on_epoch_end=on_epoch_end,
         resume=resume,
         tensorboard=tensorboard,
+        live=live,
+        on_start=on_start,
     )
 
 
@@ -197,6 +227,8 @@ def run_text_lesson(
     seed: int = 0,
     out: Path | None = None,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
     **train_options: Any,
 ) -> Run:
     """The text lesson (rnntrace.data.letters): 1200 words → Embedding → GRU(32) → 3 classes."""
@@ -210,4 +242,5 @@ def run_text_lesson(
     )
     train_config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     return run_experiment(lesson.data, model_config, train_config, out=out, command="demo",
-                          on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary)
+                          on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary, live=live,
+                          on_start=on_start)
