@@ -19,6 +19,11 @@ from rnntrace.records.explanation import Explanation
 MAX_SEQUENCES = 512  # units and losses are measured over at most this many sequences
 
 
+def explained_limit(batch_size: int) -> int:
+    """How many memory-mapped sequences an explanation reads: a batch, and at least 512."""
+    return max(batch_size, MAX_SEQUENCES)
+
+
 def sequence_index(data: SequenceSet, sequence: int | str | None) -> int:
     """The index of a sequence given by id (a string) or position; None means the first."""
     if sequence is None:

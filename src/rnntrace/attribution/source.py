@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
+from rnntrace.attribution.explanation import explain, explained_limit
 from rnntrace.records.explanation import Explanation
 from rnntrace.run.files import load_explanation, save_explanation
 
@@ -22,13 +22,14 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import RunError
 
 LESSON = "synthetic:lesson"
+LONG_LESSON = "synthetic:long-lesson"
 
 
 def held_out_of(config: RunConfig) -> SequenceSet:
     """The held-out sequences of a run (the first MAX_SEQUENCES), rebuilt and checked; the
     training set when the run held none out, as its trace did."""
-    from rnntrace.data.streaming import RowSubset, feature_stats
-    from rnntrace.train.split import split_validation
+    from rnntrace.data.streaming import feature_stats
+    from rnntrace.train.split import shown_part, split_validation
 
     source = config.data.source
     if source == LESSON:
@@ -36,6 +37,11 @@ def held_out_of(config: RunConfig) -> SequenceSet:
 
         data = lesson(config.data.n_sequences, config.data.max_length, config.data.n_features,
                       seed=config.train.seed)
+    elif source == LONG_LESSON:
+        from rnntrace.data.synthetic import long_lesson
+
+        data = long_lesson(config.data.n_sequences, config.data.max_length,
+                           config.data.n_features, seed=config.train.seed)
     elif Path(source).is_file():
         from rnntrace.data.readers import read
 
@@ -48,10 +54,7 @@ def held_out_of(config: RunConfig) -> SequenceSet:
     if not np.allclose(mean, config.data.feature_mean, rtol=1e-4, atol=1e-5):
         raise RunError(f"{source} does not give the run's held-out split again (other data, or "
                        "a separate validation file): give the sequences with --data FILE")
-    shown = held_out if held_out is not None else train  # --val-fraction 0: as the trace did
-    if isinstance(shown, RowSubset):
-        return shown.head(MAX_SEQUENCES)
-    return shown
+    return shown_part(train, held_out, explained_limit(config.train.batch_size))
 
 
 def explain_run(

@@ -34,6 +34,7 @@ from rnntrace.tracing.tokens import token_trace
 from rnntrace.train.loop import predict_logits
 from rnntrace.train.observations import observe_forgetting
 from rnntrace.train.scores import score
+from rnntrace.train.split import shown_part
 
 # The stages run the whole batch through the model when it is this small (the lesson's
 # 1000 × 10 × 5 is), else its first training batch, so the shapes shown are ones the model saw.
@@ -91,9 +92,7 @@ def assemble_trace(
                           "trace is experiment.heads.assemble_head_trace")
     batch_size = config.train.batch_size
     x, lengths = model_inputs(model, _stages_sample(batch, batch_size))
-    shown = held_out if held_out is not None else batch
-    if isinstance(shown, RowSubset):
-        shown = shown.head(batch_size)  # the first held-out batch, in memory
+    shown = shown_part(batch, held_out, batch_size)  # the first held-out batch, in memory
     prediction = trace_prediction(model, shown, 0)
     steps, recomputation = trace_steps(model, shown, 0)
     records = history.records if history is not None else []

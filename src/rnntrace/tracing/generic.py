@@ -24,7 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from rnntrace.model.modes import eval_mode
 from rnntrace.records import Dynamics, History, PredictionTrace, RecurrentLayer, Trace
 from rnntrace.tracing.capture import Capture, RnnCall, capture
-from rnntrace.tracing.dynamics import SATURATION, _share
+from rnntrace.tracing.dynamics import SATURATION, saturated_share
 from rnntrace.tracing.equations import activation_name, cell_name, recompute, unroll
 from rnntrace.tracing.explain import reading
 from rnntrace.tracing.findings import find_mistakes
@@ -187,7 +187,7 @@ def _dynamics(
         cell=cell_name(rnn),
         measure="h = 0 (ReLU)" if relu else f"|h| > {SATURATION}",
         steps=steps,
-        saturated=[_share(top, t, live[t], relu) for t in range(steps)],
+        saturated=[saturated_share(top, t, live[t], relu) for t in range(steps)],
         grad_norm=grad_norm,
         loss=float(loss.detach()),
         # the pass through the unrolled layer vs the model's own scores: checks the swap

@@ -46,3 +46,15 @@ def split(data: SequenceSet, val: SequenceSet | None, config: TrainConfig) -> Sp
     train, held_out = split_validation(data, val, config)
     mean, std = feature_stats(train)
     return Split(train, held_out, mean, std)
+
+
+def shown_part(train: SequenceSet | RowSubset, held_out: SequenceSet | RowSubset | None,
+               limit: int) -> SequenceSet:
+    """The sequences a run's trace and explanation show: the held-out part (the training data
+    when nothing was held out), in memory; a memory-mapped part as its first `limit` rows.
+
+    The one rule for what is shown: the traced sequence is its first, at training time and
+    when a saved run is explained again.
+    """
+    shown = held_out if held_out is not None else train
+    return shown.head(limit) if isinstance(shown, RowSubset) else shown
