@@ -778,9 +778,10 @@ def explain(
 @app.command("trace")
 def trace_model(
     target: Annotated[
-        str, typer.Argument(metavar="FILE.py:NAME",
+        str, typer.Argument(metavar="FILE.py[:NAME]",
                             help="A class with no required arguments, or a function that "
-                            "returns the model, in your own Python file.")
+                            "returns the model, in your own Python file (default: its model() "
+                            "or its one nn.Module class).")
     ],
     input: Annotated[
         str | None,
@@ -789,8 +790,9 @@ def trace_model(
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="The model's inputs instead: .npy, .npz (arrays in order) "
-                     "or .pt (a tensor or a tuple of tensors)."),
+        typer.Option("--data", help="The model's inputs instead: .npy, .npz (arrays named as "
+                     "the forward's arguments, or in order) or .pt (a tensor, a tuple, or a dict "
+                     "of named tensors). Without --input or --data: the file's example_inputs()."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="The report page to write (default: NAME.html).")
@@ -803,23 +805,20 @@ def trace_model(
     """
     from rich.console import Console
 
-    from rnntrace.errors import ConfigError
-    from rnntrace.render.notebook import report, trace_renderables
-    from rnntrace.tracing.generic import trace
-    from rnntrace.usermodel import load_model, random_input, read_input
-
-    if (input is None) == (data is None):
-        raise ConfigError("give the input as --input SHAPE or --data FILE (one of them)")
     import torch
 
+    from rnntrace.render.notebook import report, trace_renderables
+    from rnntrace.trace_inputs import model_and_inputs
+    from rnntrace.tracing.generic import trace
+
     torch.manual_seed(seed)
-    model = load_model(target)
-    inputs = read_input(data) if data is not None else (random_input(model, input or "", seed),)
-    result = trace(model, *inputs)
+    model, inputs, kwargs = model_and_inputs(target, input, data, seed)
+    result = trace(model, *inputs, **kwargs)
     console = Console(highlight=False)
     for part in trace_renderables(result):
         console.print(part)
-    page = report(result, out if out is not None else Path(f"{target.rpartition(':')[2]}.html"))
+    name = Path(target).stem if target.endswith(".py") else target.rpartition(":")[2]
+    page = report(result, out if out is not None else Path(f"{name}.html"))
     console.print(f"report: {page}")
 
 

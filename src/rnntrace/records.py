@@ -88,6 +88,12 @@ class PredictionTrace:
     # How the summary read the steps (max: the step of each unit's value; attention: each step's
     # weight); None for the last state, so a lesson's trace reads as before.
     summary: SummaryTrace | None = None
+    # A user's model (rt.trace): what its output is and how it was read (tracing/heads.py), e.g.
+    # probabilities already, shown as they are; "" for rnntrace's own classifier.
+    head: str = ""
+    # A head with one row of scores per step: sequence 0's probabilities at each step, (T', C);
+    # the fields above then hold the last step's.
+    step_probabilities: list[list[float]] = field(default_factory=list)
 
     @property
     def predicted_label(self) -> str:
@@ -288,8 +294,12 @@ class Trace:
         for later in ("choice", "averaging"):
             if raw[later] is None:
                 del raw[later]
-        if raw["prediction"] is not None and raw["prediction"]["summary"] is None:
-            del raw["prediction"]["summary"]
+        if raw["module_calls"] is not None and not raw["module_calls"]["notes"]:
+            del raw["module_calls"]["notes"]  # rt.trace's alone: a lesson's trace reads as before
+        if raw["prediction"] is not None:
+            for later in ("summary", "head", "step_probabilities"):
+                if not raw["prediction"][later]:
+                    del raw["prediction"][later]
         return raw
 
     # The views live in rnntrace.render, a layer above; they are looked up by name when shown.
@@ -436,6 +446,9 @@ class ModuleCalls(Shown):
     n_trainable: int
     # Likely mistakes PyTorch accepted during the pass (e.g. output[:, -1] of a bidirectional RNN).
     findings: list[Finding] = field(default_factory=list)
+    # How the pass ran (rt.trace): the mode it was traced in, whether the forward is
+    # deterministic.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -499,6 +512,10 @@ class RecurrentLayer:
     reading: str  # how it read its input, e.g. "batch 4 × 7 steps × 5 features"
     recomputation: Recomputation
     proj_size: int = 0  # LSTM with proj_size: the width of h
+    # layer: one call of a fused layer | cell loop: a cell called once per step in a Python loop
+    # | step loop: a fused layer called on one step at a time (one record for all its calls)
+    kind: str = "layer"
+    calls: int = 1  # the module's calls this record covers (the loop's steps)
 
 
 @dataclass

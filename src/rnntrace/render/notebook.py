@@ -49,6 +49,7 @@ def trace_renderables(trace: Trace) -> list[RenderableType]:
         parts.append(module_calls_table(calls))
         if trace.config is None:  # rnntrace's own runs show their findings elsewhere
             parts += [finding_view(f) for f in calls.findings]
+            parts += [Text(note) for note in calls.notes]
     if trace.layers:
         parts.append(layers_table(trace))
     if trace.training:

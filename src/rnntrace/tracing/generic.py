@@ -1,36 +1,66 @@
-"""`rt.trace(model, x)`: the whole Trace of any nn.Module that contains recurrent layers.
+"""`rt.trace(model, x)`: the whole Trace of any nn.Module that contains recurrent layers or cells.
 
 What each part follows:
 
     module calls, findings    the whole batch, every submodule call (hooks)
-    layers                    every recurrent call recomputed from its weights, the whole batch
-    steps                     sequence 0 through the first recurrent layer, step by step
-    prediction                sequence 0 from the first recurrent layer's input to the scores
-    dynamics                  the last recurrent layer over the batch (when there are scores)
+    layers                    every recurrent call recomputed from its weights, the whole batch;
+                              a cell (or a fused layer fed one step at a time) called in a
+                              Python loop is one layer of as many steps as it had calls
+    steps                     sequence 0 through the first recurrence, step by step
+    prediction                sequence 0 from the first recurrence's input to the model's output,
+                              read through its head (heads.py)
+    dynamics                  the last recurrence over the batch (when the head has classes)
 
-A Trace of a user's model has no `config` (rnntrace did not build it) and no stages (those are
-the stages of rnntrace's own classifier); the module calls and layers describe the model instead.
+The module calls, the layers and the prediction come from one forward pass; the dynamics pass
+replays its random draws (passes.py). A Trace of a user's model has no `config` (rnntrace did not
+build it) and no stages (those are the stages of rnntrace's own classifier); the module calls and
+layers describe the model instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnntrace.modes import eval_mode
-from rnntrace.records import Dynamics, History, PredictionTrace, RecurrentLayer, Trace
-from rnntrace.tracing.capture import Capture, RnnCall, capture
-from rnntrace.tracing.dynamics import SATURATION, _share
-from rnntrace.tracing.equations import activation_name, cell_name, recompute, unroll
+from rnntrace.errors import ConfigError
+from rnntrace.records import (
+    History,
+    PredictionTrace,
+    RecurrentLayer,
+    StepRecord,
+    Trace,
+)
+from rnntrace.tracing.capture import Capture, RnnCall, capturing, refuse_without_recurrence
+from rnntrace.tracing.equations import recompute
 from rnntrace.tracing.explain import reading
 from rnntrace.tracing.findings import find_mistakes
-from rnntrace.tracing.hooks import trace_modules
+from rnntrace.tracing.heads import Head, read_head
+from rnntrace.tracing.hooks import recording
+from rnntrace.tracing.loops import Loop, find_loops, loop_findings, loop_layer, loop_steps
+from rnntrace.tracing.model_dynamics import layer_dynamics, loop_dynamics
+from rnntrace.tracing.passes import Draws, check_mode, determinism_note, mode_note, traced_mode
 from rnntrace.tracing.sample import to_list
 from rnntrace.tracing.steps import explain_steps
+
+
+@dataclass
+class _Recurrence:
+    """One traced recurrence (a fused call, or a loop), as the prediction and steps read it."""
+
+    index: int  # its first call among the module calls
+    layer: RecurrentLayer
+    batch: int
+    steps: int
+    batch_first: bool
+    inputs: Callable[[], Tensor]  # sequence 0's x_t, (T, F)
+    hidden: Callable[[], Tensor]  # sequence 0's h_t (top layer), (T, R)
+    step_records: Callable[[], list[StepRecord]]
+    call: RnnCall | None = None
+    loop: Loop | None = None
 
 
 def trace(
@@ -41,48 +71,107 @@ def trace(
     feature_names: list[str] | None = None,
     history: History | None = None,
     tolerance: float = 1e-5,
+    mode: str = "eval",
     **kwargs: Any,
 ) -> Trace:
     """Trace `model(*inputs, **kwargs)`: calls, recomputed layers, one prediction, findings.
 
     `labels` (B,) are the classes of the batch, when known: the prediction shows the true class
     and the dynamics use them for the loss (else the model's own predictions). `history` (from
-    `rt.Recorder`) fills the training section.
+    `rt.Recorder`) fills the training section. `mode` is the mode the model runs in: "eval"
+    (dropout off; the model's own mode is given back after) or "train".
     """
-    calls = trace_modules(model, *inputs, **kwargs)  # also the findings of explain.checked
-    seen = capture(model, inputs, kwargs)
-    calls.findings += find_mistakes(seen, labels)
-    layers = [
-        RecurrentLayer(
-            name=c.name,
-            label=c.label.split(" = ", 1)[-1],
-            reading=_reading(c),
-            recomputation=recompute(c.rnn, c.x, c.hx, c.lengths, tolerance),
-            proj_size=int(c.rnn.proj_size),
+    refuse_without_recurrence(model)
+    check_mode(mode)
+    draws, was_training = Draws(), model.training
+    try:
+        with traced_mode(model, mode):
+            draws.replay()
+            with recording(model) as calls, capturing(model) as seen, torch.no_grad():
+                seen.output = model(*inputs, **kwargs)
+            _, deterministic = determinism_note(model, inputs, kwargs, seen.output)
+            calls.notes = [mode_note(was_training, mode), deterministic]
+            return _assemble(model, inputs, kwargs, seen, calls, labels, class_names,
+                             feature_names, history, tolerance, draws.replay)
+    finally:
+        draws.replay()  # the user's random state as it was before the trace
+
+
+def _assemble(
+    model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any], seen: Capture,
+    calls: Any, labels: Tensor | None, class_names: list[str] | None,
+    feature_names: list[str] | None, history: History | None, tolerance: float,
+    replay: Callable[[], None],
+) -> Trace:
+    loops = find_loops(seen)
+    recurrences = _recurrences(seen, loops, tolerance)
+    if not recurrences:
+        held = sorted({type(m).__name__ for m in model.modules()
+                       if isinstance(m, nn.RNNBase | nn.RNNCellBase)})
+        raise ConfigError(
+            f"{type(model).__name__}'s forward called none of its recurrent modules "
+            f"({', '.join(held)}) on these inputs: nothing to trace"
         )
-        for c in seen.rnn_calls
-    ]
-    first = seen.rnn_calls[0]
-    steps = explain_steps(first.rnn, first.sequence(first.x), first.state_of(0))
-    prediction = _prediction(seen, labels, class_names, feature_names)
+    in_loops = {c.index for loop in loops for c in loop.calls}
+    plain = Capture([c for c in seen.rnn_calls if c.index not in in_loops], [], seen.received,
+                    seen.output)
+    calls.findings += find_mistakes(plain, labels)
+    for loop in loops:
+        calls.findings += loop_findings(loop)
+    first, top = recurrences[0], recurrences[-1]
+    head = read_head(seen.output, top.batch, top.steps, top.batch_first, seen.received)
+    layers = [r.layer for r in recurrences]
+    prediction = _prediction(seen, first, top, head, labels, class_names, feature_names)
     dynamics = None
-    scores = seen.scores
-    if scores is not None:
-        targets = labels if labels is not None else scores.argmax(1)
-        dynamics = _dynamics(model, seen.rnn_calls[-1], inputs, kwargs, targets, scores)
+    if head.classes:
+        reference = head.arranged(seen.output).detach()
+        if top.loop is not None:
+            dynamics = loop_dynamics(model, top.loop, inputs, kwargs, head, labels, reference,
+                                     replay)
+        elif top.call is not None:
+            dynamics = layer_dynamics(model, top.call, inputs, kwargs, head, labels, reference,
+                                      replay)
     records = history.records if history is not None else []
+    steps = first.step_records()
     return Trace(
         config=None,
         stages=[],
         training=records,
         prediction=prediction,
-        insight=_insight(calls.model_type, layers, len(calls.findings)),
+        insight=_insight(calls.model_type, layers, len(calls.findings), head),
         module_calls=calls,
         steps=steps,
         recomputation=layers[0].recomputation,
         dynamics=dynamics,
         layers=layers,
     )
+
+
+def _recurrences(seen: Capture, loops: list[Loop], tolerance: float) -> list[_Recurrence]:
+    """Every fused call and every loop, in the order their first call began."""
+    in_loops = {c.index for loop in loops for c in loop.calls}
+    found = []
+    for c in seen.rnn_calls:
+        if c.index in in_loops:
+            continue
+        layer = RecurrentLayer(
+            name=c.name,
+            label=c.label.split(" = ", 1)[-1],
+            reading=_reading(c),
+            recomputation=recompute(c.rnn, c.x, c.hx, c.lengths, tolerance),
+            proj_size=int(c.rnn.proj_size),
+        )
+        found.append(_Recurrence(
+            c.index, layer, c.batch, c.steps, bool(c.rnn.batch_first),
+            lambda c=c: c.sequence(c.x), lambda c=c: c.sequence(c.output),
+            lambda c=c: explain_steps(c.rnn, c.sequence(c.x), c.state_of(0)), call=c,
+        ))
+    for loop in loops:
+        found.append(_Recurrence(
+            loop.index, loop_layer(loop, tolerance), loop.batch, loop.steps, True,
+            loop.inputs, loop.hidden, lambda loop=loop: loop_steps(loop), loop=loop,
+        ))
+    return sorted(found, key=lambda r: r.index)
 
 
 def _reading(call: RnnCall) -> str:
@@ -95,117 +184,87 @@ def _reading(call: RnnCall) -> str:
 
 
 def _prediction(
-    seen: Capture, labels: Tensor | None, class_names: list[str] | None,
-    feature_names: list[str] | None,
+    seen: Capture, first: _Recurrence, top: _Recurrence, head: Head, labels: Tensor | None,
+    class_names: list[str] | None, feature_names: list[str] | None,
 ) -> PredictionTrace | None:
-    """Sequence 0 from the first recurrent layer's input to the model's class scores."""
-    scores = seen.scores
-    if scores is None:
+    """Sequence 0 from the first recurrence's input to the model's output, read by its head."""
+    if not head.classes:
         return None
-    first, top = seen.rnn_calls[0], seen.rnn_calls[-1]
-    x0 = first.sequence(first.x)  # (T, F)
-    n_classes = int(scores.shape[1])
+    x0 = first.inputs()  # (T, F)
+    # The step table sets x_t beside h_t: the top's states when it runs the same steps (a
+    # stack), else the first recurrence's own (an encoder–decoder: the decoder has its own T).
+    hidden = top.hidden() if top.steps == first.steps else first.hidden()
+    log_p = head.log_probabilities(seen.output).detach().double()[0]  # (C,) or (T', C)
+    arranged = head.arranged(seen.output).detach()
+    if head.kind in ("logit", "sigmoid"):
+        value = float(arranged[0])
+        logit = value if head.kind == "logit" else float(torch.logit(torch.tensor(value)))
+        shown = [0.0, logit]  # softmax([0, l]) = (σ(−l), σ(l)): the one logit as two scores
+    else:
+        shown = to_list(arranged[0] if not head.per_step else arranged[0, -1])
+    per_step = log_p.exp() if head.per_step else None  # (T', C)
+    probs = log_p.exp() if per_step is None else per_step[-1]
+    n_classes = int(probs.shape[-1])
     names = class_names or [str(i) for i in range(n_classes)]
     features = feature_names or [f"x{i}" for i in range(int(x0.shape[-1]))]
     head_input = _head_input(seen, top)
-    probs = torch.softmax(scores[0].double(), dim=0)
+    true_class = None
+    if labels is not None and labels.dim() == 1 and not head.per_step:
+        true_class = int(labels[0])
     return PredictionTrace(
         sequence_id="0",
         length=int(x0.shape[0]),
         feature_names=features,
         inputs=to_list(x0),
-        hidden_states=to_list(top.sequence(top.output)),
+        hidden_states=to_list(hidden),
         last_hidden=to_list(head_input) if head_input is not None else [],
-        logits=to_list(scores[0]),
+        logits=shown,
         probabilities=to_list(probs),
         class_names=names,
         predicted=int(probs.argmax()),
-        true_class=int(labels[0]) if labels is not None else None,
+        true_class=true_class,
+        head=head.note,
+        step_probabilities=[] if per_step is None else to_list(per_step),
     )
 
 
-def _head_input(seen: Capture, top: RnnCall) -> Tensor | None:
-    """Row 0 of what the first module after the last recurrent layer received, (width,)."""
-    batch = top.batch
-    for r in seen.received_after(top):
+def _head_input(seen: Capture, top: _Recurrence) -> Tensor | None:
+    """Row 0 of what the first module after the last recurrence received, (width,)."""
+    last = top.index if top.loop is None else max(
+        [c.index for c in top.loop.cells] + [c.index for c in top.loop.calls]
+    )
+    for r in seen.received:
+        if r.index <= last:
+            continue
         for t in r.tensors:
-            if t.dim() == 2 and t.shape[0] == batch and t.is_floating_point():
+            if t.dim() == 2 and t.shape[0] == top.batch and t.is_floating_point():
                 return t[0]
     return None
 
 
-def _dynamics(
-    model: nn.Module, call: RnnCall, inputs: tuple[Any, ...], kwargs: dict[str, Any],
-    targets: Tensor, reference: Tensor,
-) -> Dynamics | None:
-    """Saturation and ‖∂loss/∂h_t‖ of the last recurrent layer, over the batch.
-
-    The layer's fused output hides its per-step states from autograd, so a forward hook swaps
-    in the same layer unrolled by hand (equal to PyTorch's to ~1e-7) for this one pass.
-    """
-    rnn = call.rnn
-    if not call.batched:
-        return None
-    kept: list[Any] = []
-
-    def swap(_m: nn.Module, _args: Any, _kw: Any, result: Any) -> Any:
-        if kept:  # a layer called twice: only the call traced is unrolled
-            return result
-        unrolled = unroll(rnn, call.x, call.hx, call.lengths)
-        kept.append(unrolled)
-        output: Any = unrolled.output
-        if call.packed and call.lengths is not None:
-            output = pack_padded_sequence(
-                output, call.lengths.cpu(), batch_first=rnn.batch_first, enforce_sorted=False
-            )
-        state = unrolled.h_n if unrolled.c_n is None else (unrolled.h_n, unrolled.c_n)
-        return output, state
-
-    handle = rnn.register_forward_hook(swap, with_kwargs=True)
-    try:
-        with eval_mode(model), torch.enable_grad():
-            result = model(*inputs, **kwargs)
-            logits = result[0] if isinstance(result, tuple | list) else result
-            loss = F.cross_entropy(logits, targets)
-            top = kept[0].states[-1]  # direction → step → (B, R)
-            grads = torch.autograd.grad(loss, [h for d in top for h in d], allow_unused=True)
-    finally:
-        handle.remove()
-    steps, batch = call.steps, call.batch
-    live = torch.ones(steps, batch, dtype=torch.bool)
-    if call.lengths is not None:
-        live = torch.arange(steps).view(-1, 1) < call.lengths.view(1, -1).cpu()  # (T, B)
-    grad_norm = [
-        [
-            0.0 if g is None else float((g * live[t].to(g.device).unsqueeze(1)).norm())
-            for t, g in enumerate(grads[d * steps : (d + 1) * steps])
-        ]
-        for d in range(len(top))
-    ]
-    relu = cell_name(rnn) == "rnn" and activation_name(rnn) == "relu"
-    return Dynamics(
-        cell=cell_name(rnn),
-        measure="h = 0 (ReLU)" if relu else f"|h| > {SATURATION}",
-        steps=steps,
-        saturated=[_share(top, t, live[t], relu) for t in range(steps)],
-        grad_norm=grad_norm,
-        loss=float(loss.detach()),
-        # the pass through the unrolled layer vs the model's own scores: checks the swap
-        logits_diff=float((logits.detach() - reference).abs().max()),
-    )
-
-
-def _insight(model_type: str, layers: list[RecurrentLayer], n_findings: int) -> str:
+def _insight(
+    model_type: str, layers: list[RecurrentLayer], n_findings: int, head: Head
+) -> str:
     worst = max(layer.recomputation.max_abs_diff for layer in layers)
     ok = all(layer.recomputation.matches for layer in layers)
     verdict = "all match" if ok else "NOT all match"
     found = (
-        f"{n_findings} finding{'s' if n_findings != 1 else ''} below: each is a way the model "
-        "may not read its data as meant"
-        if n_findings else "no silent mistake found in how the layers are fed"
+        f"{n_findings} finding{'s' if n_findings != 1 else ''}, listed with the module calls: "
+        "each is a way the model may not read its data as meant"
+        if n_findings else "no silent mistake found in how the recurrences are fed"
     )
+    fused = sum(1 for layer in layers if layer.kind == "layer")
+    looped = [layer for layer in layers if layer.kind != "layer"]
+    parts = []
+    if fused:
+        parts.append(f"{fused} recurrent call{'s' if fused != 1 else ''}")
+    if looped:
+        steps = ", ".join(str(layer.calls) for layer in looped)
+        parts.append(f"{len(looped)} loop{'s' if len(looped) != 1 else ''} of one step per call "
+                     f"({steps} steps)")
+    what = " and ".join(parts)
     return (
-        f"{model_type}: {len(layers)} recurrent call{'s' if len(layers) != 1 else ''} recomputed "
-        f"by hand from their own weights; {verdict} PyTorch (largest difference {worst:.1e}). "
-        f"{found}."
+        f"{model_type}: {what} recomputed by hand from their own weights; {verdict} PyTorch "
+        f"(largest difference {worst:.1e}). Output: {head.note}. {found}."
     )
+
