@@ -12,8 +12,8 @@ import torch
 from torch import Tensor, nn
 
 import rnntrace as rt
-from rnntrace.records import Trace
 from _public_models import GRUCellClassifier, Sequence, Translator
+from rnntrace.records import Trace
 
 TOL = 1e-5
 

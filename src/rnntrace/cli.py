@@ -803,9 +803,8 @@ def trace_model(
 
     This imports FILE.py, which runs the code in it: only trace files you trust (your own).
     """
-    from rich.console import Console
-
     import torch
+    from rich.console import Console
 
     from rnntrace.render.notebook import report, trace_renderables
     from rnntrace.trace_inputs import model_and_inputs

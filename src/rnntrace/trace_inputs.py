@@ -57,7 +57,7 @@ def model_and_inputs(
 def _default_name(module: Any, path: Path) -> str:
     if callable(getattr(module, "model", None)):
         return "model"
-    classes = [
+    classes: list[str] = [
         n for n, v in vars(module).items()
         if inspect.isclass(v) and issubclass(v, nn.Module) and v.__module__ == module.__name__
     ]

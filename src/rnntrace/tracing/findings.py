@@ -165,12 +165,12 @@ def _padding_packed(call: RnnCall) -> Finding | None:
     xb = call.batch_first(call.x)  # (B, T, F)
     real, what = padded_lengths(xb, True), "all-zero steps"
     if real is None:
-        real, what = _shared_padding(xb), "steps equal to the one vector every sequence ends on"
+        real, what = _shared_padding(xb), "steps equal to the one vector they end on"
     if real is None:
         return None
     short = int((real < call.steps).sum())
-    pack = "pack_padded_sequence(x, lengths.cpu(), batch_first={}, enforce_sorted=False)".format(
-        bool(call.rnn.batch_first))
+    first = bool(call.rnn.batch_first)
+    pack = f"pack_padded_sequence(x, lengths.cpu(), batch_first={first}, enforce_sorted=False)"
     return Finding(
         "padding_packed",
         "warning",
@@ -186,14 +186,21 @@ def _padding_packed(call: RnnCall) -> Finding | None:
 
 
 def _shared_padding(xb: Tensor) -> Tensor | None:
-    """Real lengths when every sequence ends on one vector, in runs of different lengths."""
+    """Real lengths when sequences end on one shared vector in runs of different lengths.
+
+    The vector is the last step of two sequences or more; a run of it at least 2 steps long
+    somewhere, and runs that differ, tell padding from data that merely ends alike (two
+    sentences ending in a full stop).
+    """
     last = xb[:, -1]  # (B, F)
-    if not bool((last == last[0]).all()):
+    ends = (last.unsqueeze(1) == last.unsqueeze(0)).all(dim=2).sum(dim=1)  # (B,): alike ends
+    pad = last[int(ends.argmax())]
+    if int(ends.max()) < 2:
         return None
-    same = (xb == last[0]).all(dim=2)  # (B, T): steps equal to the padding vector
+    same = (xb == pad).all(dim=2)  # (B, T): steps equal to the padding vector
     # the trailing run: steps from the end while still equal (cumprod stops at the first not)
     run = same.flip(1).to(torch.int64).cumprod(dim=1).sum(dim=1)  # (B,)
     real = xb.shape[1] - run
-    if int(real.min()) == int(real.max()) or int(real.min()) == 0:
+    if int(run.max()) < 2 or int(real.min()) == int(real.max()) or int(real.min()) == 0:
         return None
     return real

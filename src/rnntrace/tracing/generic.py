@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -163,15 +164,19 @@ def _recurrences(seen: Capture, loops: list[Loop], tolerance: float) -> list[_Re
         )
         found.append(_Recurrence(
             c.index, layer, c.batch, c.steps, bool(c.rnn.batch_first),
-            lambda c=c: c.sequence(c.x), lambda c=c: c.sequence(c.output),
-            lambda c=c: explain_steps(c.rnn, c.sequence(c.x), c.state_of(0)), call=c,
+            partial(c.sequence, c.x), partial(c.sequence, c.output),
+            partial(_call_steps, c), call=c,
         ))
     for loop in loops:
         found.append(_Recurrence(
             loop.index, loop_layer(loop, tolerance), loop.batch, loop.steps, True,
-            loop.inputs, loop.hidden, lambda loop=loop: loop_steps(loop), loop=loop,
+            loop.inputs, loop.hidden, partial(loop_steps, loop), loop=loop,
         ))
     return sorted(found, key=lambda r: r.index)
+
+
+def _call_steps(call: RnnCall) -> list[StepRecord]:
+    return explain_steps(call.rnn, call.sequence(call.x), call.state_of(0))
 
 
 def _reading(call: RnnCall) -> str:

@@ -17,7 +17,7 @@ Anything else (a regression, one value per step) has no classes: no prediction, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -88,6 +88,10 @@ class Head:
         return F.nll_loss(log_p.reshape(-1, log_p.shape[-1]), targets.reshape(-1))
 
 
+class _Make(Protocol):
+    def __call__(self, kind: str, layout: str, note: str, t: int = 0) -> Head: ...
+
+
 def first_tensor(output: Any) -> Tensor | None:
     """The model's first returned tensor (the scores, by convention), or None."""
     while isinstance(output, tuple | list) and output:
@@ -139,13 +143,13 @@ def _values_per_step(x: Tensor, received: list[Received]) -> str:
         if len(r.outputs) == 1 and r.outputs[0].dim() == 2 and r.outputs[0].shape[1] == 1:
             by_module.setdefault(r.name, []).append(r.outputs[0])
     for name, outputs in by_module.items():
-        if len(outputs) == x.shape[1] and outputs[0].shape[0] == x.shape[0]:
-            if torch.equal(torch.cat(outputs, dim=1), x.detach()):
-                return name
+        if (len(outputs) == x.shape[1] and outputs[0].shape[0] == x.shape[0]
+                and torch.equal(torch.cat(outputs, dim=1), x.detach())):
+            return name
     return ""
 
 
-def _classes(x: Tensor, layout: str, head: Any, what: str, steps: int = 0) -> Head:
+def _classes(x: Tensor, layout: str, head: _Make, what: str, steps: int = 0) -> Head:
     values = x.detach().double()
     sums = values.sum(-1)
     if bool((values >= 0).all()) and float((sums - 1).abs().max()) < _SUMS_TO_ONE:
@@ -159,7 +163,7 @@ def _classes(x: Tensor, layout: str, head: Any, what: str, steps: int = 0) -> He
     return head("scores", layout, f"{what}, raw scores (logits): P = softmax(scores)", steps)
 
 
-def _one_value(x: Tensor, received: list[Received], head: Any) -> Head:
+def _one_value(x: Tensor, received: list[Received], head: _Make) -> Head:
     """One value per sequence: a logit, or σ of one (found among what modules returned)."""
     values = x.detach().reshape(-1).double()
     if bool(((values > 0) & (values < 1)).all()):

@@ -138,6 +138,7 @@ def loop_layer(loop: Loop, tolerance: float = 1e-5) -> RecurrentLayer:
 
 def _recompute_cells(loop: Loop, tolerance: float) -> Recomputation:
     cell = loop.module
+    assert isinstance(cell, nn.RNNCellBase)
     spec, act, w = spec_of(cell), activation_name(cell), Weights.of_cell(cell)
     worst_h = worst_c = last_h = 0.0
     for call in loop.cells:
@@ -192,15 +193,16 @@ def loop_steps(loop: Loop) -> list[StepRecord]:
                                      first_step=t)
         return records
     cell = loop.module
+    assert isinstance(cell, nn.RNNCellBase)
     w = Weights.of_cell(cell)
     found = []
-    for t, call in enumerate(loop.cells, start=1):
-        out = _step(cell, w, call)
-        h_prev, c_prev = _previous(cell, call)
+    for t, step in enumerate(loop.cells, start=1):
+        out = _step(cell, w, step)
+        h_prev, c_prev = _previous(cell, step)
         found.append(step_record(
-            cell, w, _first_row(out), _row(call.x, 0), h_prev[0],
-            None if c_prev is None else c_prev[0], _row(call.h, 0),
-            None if call.c is None else _row(call.c, 0), step=t, order=t,
+            cell, w, _first_row(out), _row(step.x, 0), h_prev[0],
+            None if c_prev is None else c_prev[0], _row(step.h, 0),
+            None if step.c is None else _row(step.c, 0), step=t, order=t,
         ))
     return found
 
@@ -215,7 +217,7 @@ def _step(cell: nn.Module, w: Weights, call: CellCall) -> Any:
 def _previous(cell: nn.Module, call: CellCall) -> tuple[Tensor, Tensor | None]:
     """The state a call started from, (B, H) each: zeros where none was passed, as PyTorch does."""
     x = _batched(call.x)
-    zeros = x.new_zeros(x.shape[0], int(cell.hidden_size))
+    zeros = x.new_zeros(x.shape[0], int(getattr(cell, "hidden_size", 0)))
     h = zeros if call.h_prev is None else _batched(call.h_prev)
     if not spec_of(cell).has_cell_state:
         return h, None

@@ -28,7 +28,11 @@ class Draws:
 
     def __init__(self) -> None:
         self._torch = torch.get_rng_state()
-        self._cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        self._cuda = (
+            torch.cuda.get_rng_state_all()
+            if torch.cuda.is_available() and torch.cuda.device_count() and _cuda_started()
+            else None
+        )
         self._python = random.getstate()
         self._numpy = np.random.get_state()
 
@@ -39,6 +43,11 @@ class Draws:
             torch.cuda.set_rng_state_all(self._cuda)
         random.setstate(self._python)
         np.random.set_state(self._numpy)
+
+
+def _cuda_started() -> bool:
+    started: bool = torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
+    return started
 
 
 def check_mode(mode: str) -> None:
