@@ -161,8 +161,9 @@ def test_a_model_without_recurrence_names_what_it_holds() -> None:
 def test_cells_are_left_as_they_were() -> None:
     model = Sequence().double()
     model.train()
+    x = torch.randn(2, 4, dtype=torch.double)
     state = torch.random.get_rng_state()
-    rt.trace(model, torch.randn(2, 4, dtype=torch.double))
+    rt.trace(model, x)
     assert model.training
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert torch.equal(torch.random.get_rng_state(), state)

@@ -197,38 +197,33 @@ def loop_steps(loop: Loop) -> list[StepRecord]:
     w = Weights.of_cell(cell)
     found = []
     for t, step in enumerate(loop.cells, start=1):
-        out = _step(cell, w, step)
-        h_prev, c_prev = _previous(cell, step)
+        out = _step(cell, w, step, rows=1)  # sequence 0 alone: the record shows no other
+        h_prev, c_prev = _previous(cell, step, rows=1)
         found.append(step_record(
-            cell, w, _first_row(out), _row(step.x, 0), h_prev[0],
+            cell, w, out, _row(step.x, 0), h_prev[0],
             None if c_prev is None else c_prev[0], _row(step.h, 0),
             None if step.c is None else _row(step.c, 0), step=t, order=t,
         ))
     return found
 
 
-def _step(cell: nn.Module, w: Weights, call: CellCall) -> Any:
-    """`cell_step` on the call's whole batch, from the state the call was really given."""
-    h_prev, c_prev = _previous(cell, call)
-    x = _batched(call.x)  # (B, F)
+def _step(cell: nn.Module, w: Weights, call: CellCall, rows: int | None = None) -> Any:
+    """`cell_step` on the call's batch (its first `rows`), from the state it was really given."""
+    h_prev, c_prev = _previous(cell, call, rows)
+    x = _batched(call.x)[:rows]  # (B, F)
     return cell_step(spec_of(cell), activation_name(cell), w, input_part(w, x), h_prev, c_prev)
 
 
-def _previous(cell: nn.Module, call: CellCall) -> tuple[Tensor, Tensor | None]:
+def _previous(
+    cell: nn.Module, call: CellCall, rows: int | None = None
+) -> tuple[Tensor, Tensor | None]:
     """The state a call started from, (B, H) each: zeros where none was passed, as PyTorch does."""
-    x = _batched(call.x)
+    x = _batched(call.x)[:rows]
     zeros = x.new_zeros(x.shape[0], int(getattr(cell, "hidden_size", 0)))
-    h = zeros if call.h_prev is None else _batched(call.h_prev)
+    h = zeros if call.h_prev is None else _batched(call.h_prev)[:rows]
     if not spec_of(cell).has_cell_state:
         return h, None
-    return h, zeros if call.c_prev is None else _batched(call.c_prev)
-
-
-def _first_row(out: Any) -> Any:
-    return type(out)(
-        out.h[:1], None if out.c is None else out.c[:1],
-        {k: v[:1] for k, v in out.pre.items()}, {k: v[:1] for k, v in out.gates.items()},
-    )
+    return h, zeros if call.c_prev is None else _batched(call.c_prev)[:rows]
 
 
 def _batched(t: Tensor) -> Tensor:
