@@ -295,3 +295,53 @@ class PackedWithPaddedLengths(nn.Module):
         )
         _, (h_n, _) = self.lstm(packed)
         return self.fc(h_n[-1])
+
+
+# ─── pytorch/tutorials char_rnn_generation_tutorial: a recurrence built from nn.Linear ─────
+
+N_LETTERS, N_CATEGORIES = 59, 18  # the tutorial's letters (+ EOS) and languages
+
+
+class CharRNN(nn.Module):
+    """The tutorial's RNN: one step per call, the hidden state fed back by the caller."""
+
+    def __init__(self, input_size: int = N_LETTERS, hidden_size: int = 16,
+                 output_size: int = N_LETTERS) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.i2h = nn.Linear(N_CATEGORIES + input_size + hidden_size, hidden_size)
+        self.i2o = nn.Linear(N_CATEGORIES + input_size + hidden_size, output_size)
+        self.o2o = nn.Linear(hidden_size + output_size, output_size)
+        self.dropout = nn.Dropout(0.1)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, category: Tensor, input: Tensor,
+                hidden: Tensor) -> tuple[Tensor, Tensor]:
+        input_combined = torch.cat((category, input, hidden), 1)
+        hidden = self.i2h(input_combined)
+        output = self.i2o(input_combined)
+        output_combined = torch.cat((hidden, output), 1)
+        output = self.o2o(output_combined)
+        output = self.dropout(output)
+        output = self.softmax(output)
+        return output, hidden
+
+
+class NameScorer(nn.Module):
+    """The tutorial's train(): the RNN over a name's letters, one call per letter, the
+    log-probabilities of every step stacked. `fed_back=False` starts each step from zeros."""
+
+    def __init__(self, fed_back: bool = True) -> None:
+        super().__init__()
+        self.rnn = CharRNN()
+        self.fed_back = fed_back
+
+    def forward(self, category: Tensor, letters: Tensor) -> Tensor:  # (1, C), (T, 1, L)
+        hidden = torch.zeros(1, self.rnn.hidden_size)
+        outputs = []
+        for i in range(letters.size(0)):
+            output, new_hidden = self.rnn(category, letters[i], hidden)
+            if self.fed_back:
+                hidden = new_hidden
+            outputs.append(output)
+        return torch.stack(outputs, dim=1)  # (1, T, L)

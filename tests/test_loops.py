@@ -12,7 +12,14 @@ import torch
 from torch import Tensor, nn
 
 import rnntrace as rt
-from _public_models import GRUCellClassifier, Sequence, Translator
+from _public_models import (
+    N_CATEGORIES,
+    N_LETTERS,
+    GRUCellClassifier,
+    NameScorer,
+    Sequence,
+    Translator,
+)
 from rnntrace.records import Trace
 
 TOL = 1e-5
@@ -167,3 +174,44 @@ def test_cells_are_left_as_they_were() -> None:
     assert model.training
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def _name(letters: list[int]) -> tuple[Tensor, Tensor]:
+    category = torch.zeros(1, N_CATEGORIES)
+    category[0, 3] = 1
+    one_hot = torch.zeros(len(letters), 1, N_LETTERS)
+    for i, letter in enumerate(letters):
+        one_hot[i, 0, letter] = 1
+    return category, one_hot
+
+
+def test_char_rnn_generation_linear_recurrence_is_a_loop() -> None:
+    torch.manual_seed(0)
+    model = NameScorer()
+    category, letters = _name([3, 10, 20, 4, 7])
+    trace = rt.trace(model, category, letters)
+    (layer,) = trace.layers
+    assert (layer.name, layer.kind, layer.calls) == ("rnn.i2h", "linear loop", 5)
+    n_in = N_CATEGORIES + N_LETTERS
+    assert layer.reading == (f"called 5 times, its output fed to its own next call: columns "
+                             f"{n_in}..{n_in + 15} of call t + 1's input are call t's output")
+    assert layer.recomputation.max_abs_diff <= TOL
+    assert "Not recomputed: what the other input columns hold" in layer.note
+    # its output at each step: the hidden states the tutorial's RNN returns, run here
+    hidden = torch.zeros(1, 16)
+    with torch.no_grad():
+        for t in range(5):
+            _, hidden = model.rnn(category, letters[t], hidden)
+            assert layer.step_values[t] == pytest.approx(hidden[0].tolist(), abs=1e-6)
+    # no known cell: no equations to step through, and the page says what it has
+    assert trace.steps == [] and trace.recomputation is None
+    p = trace.prediction
+    assert p is not None and len(p.step_probabilities) == 5
+    assert "only W·input + b is recomputed" in trace.insight
+    from rnntrace.render.html import render_report
+
+    page = render_report(trace)
+    assert "rnn.i2h's output at each step" in page and 'id="steps"' not in page
+    # a step that is handed zeros instead of its output is no recurrence at all: refused
+    with pytest.raises(rt.RnnTraceError, match="NameScorer has no recurrent layer or cell"):
+        rt.trace(NameScorer(fed_back=False), category, letters)

@@ -516,6 +516,10 @@ class RecurrentLayer:
     # | step loop: a fused layer called on one step at a time (one record for all its calls)
     kind: str = "layer"
     calls: int = 1  # the module's calls this record covers (the loop's steps)
+    # linear loop (an nn.Linear fed its own output): what was and was not recomputed, and its
+    # output at each step for sequence 0, (T, H); no equations of a known cell to step through
+    note: str = ""
+    step_values: list[list[float]] = field(default_factory=list)
 
 
 @dataclass

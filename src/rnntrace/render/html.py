@@ -89,7 +89,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     island = island_data(trace, units)
     return template.render(
         trace=trace,
-        step_count=len(island["hidden"]),
+        step_count=len(island["hidden"]) if trace.steps else 0,  # no cell: nothing to step
         call_groups=grouped_calls(trace.module_calls.calls) if trace.module_calls else [],
         title=_title(trace),
         config_sections=config_sections(

@@ -73,8 +73,9 @@ def layers_table(trace: Trace) -> Table:
         table.add_column(name)
     for layer in trace.layers:
         r = layer.recomputation
+        reading = layer.reading + (f" ({layer.note})" if layer.note else "")
         table.add_row(
-            escape(layer.name), escape(layer.label), escape(layer.reading),
+            escape(layer.name), escape(layer.label), escape(reading),
             f"{r.max_abs_diff:.1e}", "✓" if r.matches else "✗",
         )
     return table

@@ -93,6 +93,9 @@ def loss_chart(records: Sequence[EpochRecord], width: int = CHART_WIDTH) -> str:
     return "\n".join(lines)
 
 
+_MOST_CLASSES = 12  # classes given a probability row each; a vocabulary shows its most probable
+
+
 def prediction_table(
     p: PredictionTrace, window: int | None = None, resampled: bool = False
 ) -> Group:
@@ -149,7 +152,11 @@ def prediction_table(
             for t, (c, row) in enumerate(zip(chosen, p.step_probabilities, strict=True), 1)
         )))
     summary.add_row("Logits" if not p.head else "Output values", fmt_values(p.logits))
-    for name, prob in zip(p.class_names, p.probabilities, strict=True):
+    shown = sorted(range(len(p.class_names)), key=lambda c: -p.probabilities[c])[:_MOST_CLASSES]
+    if len(p.class_names) > _MOST_CLASSES:
+        summary.add_row("Classes", f"the {_MOST_CLASSES} most probable of {len(p.class_names)}")
+    for c in sorted(shown) if len(shown) == len(p.class_names) else shown:
+        name, prob = p.class_names[c], p.probabilities[c]
         bar = "█" * round(prob * 30)
         marker = "  ← predicted" if name == p.predicted_label else ""
         summary.add_row(f"P({escape(name)})", f"{prob:.3f} {bar}{marker}")

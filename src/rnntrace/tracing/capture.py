@@ -146,7 +146,8 @@ def refuse_without_recurrence(model: nn.Module, what: str = "") -> None:
     held = ", ".join(f"{k} × {n}" if n > 1 else k for k, n in sorted(kinds.items()))
     raise ConfigError(
         f"{what or type(model).__name__} has no recurrent layer or cell to trace (nn.RNN, "
-        f"nn.LSTM, nn.GRU or their Cell versions); it holds {held or 'no modules'}"
+        f"nn.LSTM, nn.GRU, their Cell versions, or an nn.Linear whose output feeds its own next "
+        f"call); it holds {held or 'no modules'}"
     )
 
 

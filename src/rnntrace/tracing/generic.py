@@ -41,6 +41,7 @@ from rnntrace.tracing.explain import reading
 from rnntrace.tracing.findings import find_mistakes
 from rnntrace.tracing.heads import Head, read_head
 from rnntrace.tracing.hooks import recording
+from rnntrace.tracing.linear_loops import find_linear_loops, linear_loop_layer
 from rnntrace.tracing.loops import Loop, find_loops, loop_findings, loop_layer, loop_steps
 from rnntrace.tracing.model_dynamics import layer_dynamics, loop_dynamics
 from rnntrace.tracing.passes import Draws, check_mode, determinism_note, mode_note, traced_mode
@@ -53,6 +54,7 @@ class _Recurrence:
     """One traced recurrence (a fused call, or a loop), as the prediction and steps read it."""
 
     index: int  # its first call among the module calls
+    last: int  # its last call
     layer: RecurrentLayer
     batch: int
     steps: int
@@ -82,7 +84,6 @@ def trace(
     `rt.Recorder`) fills the training section. `mode` is the mode the model runs in: "eval"
     (dropout off; the model's own mode is given back after) or "train".
     """
-    refuse_without_recurrence(model)
     check_mode(mode)
     draws, was_training = Draws(), model.training
     try:
@@ -90,6 +91,8 @@ def trace(
             draws.replay()
             with recording(model) as calls, capturing(model) as seen, torch.no_grad():
                 seen.output = model(*inputs, **kwargs)
+            if not (seen.rnn_calls or seen.cell_calls or find_linear_loops(model, seen)):
+                refuse_without_recurrence(model)  # names what the model holds instead
             _, deterministic = determinism_note(model, inputs, kwargs, seen.output)
             calls.notes = [mode_note(was_training, mode), deterministic]
             return _assemble(model, inputs, kwargs, seen, calls, labels, class_names,
@@ -105,7 +108,14 @@ def _assemble(
     replay: Callable[[], None],
 ) -> Trace:
     loops = find_loops(seen)
-    recurrences = _recurrences(seen, loops, tolerance)
+    recurrences = _recurrences(seen, loops, tolerance) + [
+        _Recurrence(
+            lin.index, lin.calls[-1].index, linear_loop_layer(lin, tolerance), lin.batch,
+            lin.steps, True, lin.inputs, lin.hidden, list,
+        )
+        for lin in find_linear_loops(model, seen)
+    ]
+    recurrences.sort(key=lambda r: r.index)
     if not recurrences:
         held = sorted({type(m).__name__ for m in model.modules()
                        if isinstance(m, nn.RNNBase | nn.RNNCellBase)})
@@ -120,11 +130,13 @@ def _assemble(
     for loop in loops:
         calls.findings += loop_findings(loop)
     first, top = recurrences[0], recurrences[-1]
+    # the step-through and the equations need a known cell: the first layer or cell loop
+    stepped = next((r for r in recurrences if r.layer.kind != "linear loop"), None)
     head = read_head(seen.output, top.batch, top.steps, top.batch_first, seen.received)
     layers = [r.layer for r in recurrences]
     prediction = _prediction(seen, first, top, head, labels, class_names, feature_names)
     dynamics = None
-    if head.classes:
+    if head.classes and top.layer.kind != "linear loop":
         reference = head.arranged(seen.output).detach()
         if top.loop is not None:
             dynamics = loop_dynamics(model, top.loop, inputs, kwargs, head, labels, reference,
@@ -133,7 +145,7 @@ def _assemble(
             dynamics = layer_dynamics(model, top.call, inputs, kwargs, head, labels, reference,
                                       replay)
     records = history.records if history is not None else []
-    steps = first.step_records()
+    steps = stepped.step_records() if stepped is not None else []
     return Trace(
         config=None,
         stages=[],
@@ -142,7 +154,7 @@ def _assemble(
         insight=_insight(calls.model_type, layers, len(calls.findings), head),
         module_calls=calls,
         steps=steps,
-        recomputation=layers[0].recomputation,
+        recomputation=stepped.layer.recomputation if stepped is not None else None,
         dynamics=dynamics,
         layers=layers,
     )
@@ -163,13 +175,14 @@ def _recurrences(seen: Capture, loops: list[Loop], tolerance: float) -> list[_Re
             proj_size=int(c.rnn.proj_size),
         )
         found.append(_Recurrence(
-            c.index, layer, c.batch, c.steps, bool(c.rnn.batch_first),
+            c.index, c.index, layer, c.batch, c.steps, bool(c.rnn.batch_first),
             partial(c.sequence, c.x), partial(c.sequence, c.output),
             partial(_call_steps, c), call=c,
         ))
     for loop in loops:
+        last = max([c.index for c in loop.cells] + [c.index for c in loop.calls])
         found.append(_Recurrence(
-            loop.index, loop_layer(loop, tolerance), loop.batch, loop.steps, True,
+            loop.index, last, loop_layer(loop, tolerance), loop.batch, loop.steps, True,
             loop.inputs, loop.hidden, partial(loop_steps, loop), loop=loop,
         ))
     return sorted(found, key=lambda r: r.index)
@@ -235,11 +248,8 @@ def _prediction(
 
 def _head_input(seen: Capture, top: _Recurrence) -> Tensor | None:
     """Row 0 of what the first module after the last recurrence received, (width,)."""
-    last = top.index if top.loop is None else max(
-        [c.index for c in top.loop.cells] + [c.index for c in top.loop.calls]
-    )
     for r in seen.received:
-        if r.index <= last:
+        if r.index <= top.last:
             continue
         for t in r.tensors:
             if t.dim() == 2 and t.shape[0] == top.batch and t.is_floating_point():
@@ -268,8 +278,11 @@ def _insight(
         parts.append(f"{len(looped)} loop{'s' if len(looped) != 1 else ''} of one step per call "
                      f"({steps} steps)")
     what = " and ".join(parts)
+    linear = [layer.name for layer in layers if layer.kind == "linear loop"]
+    partly = (f" ({', '.join(linear)}: nn.Linear fed its own output, of which only "
+              "W·input + b is recomputed)" if linear else "")
     return (
-        f"{model_type}: {what} recomputed by hand from their own weights; {verdict} PyTorch "
-        f"(largest difference {worst:.1e}). Output: {head.note}. {found}."
+        f"{model_type}: {what} recomputed by hand from their own weights{partly}; {verdict} "
+        f"PyTorch (largest difference {worst:.1e}). Output: {head.note}. {found}."
     )
 
