@@ -152,10 +152,10 @@ def prediction_table(
             for t, (c, row) in enumerate(zip(chosen, p.step_probabilities, strict=True), 1)
         )))
     summary.add_row("Logits" if not p.head else "Output values", fmt_values(p.logits))
-    shown = sorted(range(len(p.class_names)), key=lambda c: -p.probabilities[c])[:_MOST_CLASSES]
+    listed = sorted(range(len(p.class_names)), key=lambda c: -p.probabilities[c])[:_MOST_CLASSES]
     if len(p.class_names) > _MOST_CLASSES:
         summary.add_row("Classes", f"the {_MOST_CLASSES} most probable of {len(p.class_names)}")
-    for c in sorted(shown) if len(shown) == len(p.class_names) else shown:
+    for c in sorted(listed) if len(listed) == len(p.class_names) else listed:
         name, prob = p.class_names[c], p.probabilities[c]
         bar = "█" * round(prob * 30)
         marker = "  ← predicted" if name == p.predicted_label else ""
