@@ -187,3 +187,34 @@ def test_padding_of_a_non_zero_embedding_is_found_too() -> None:
     assert _kinds(trace) == ["padding_packed"]
     finding = trace.module_calls.findings[0]  # type: ignore[union-attr]
     assert "steps equal to the one vector they end on; real lengths 2..5" in finding.arrived
+
+
+def test_each_decoder_step_says_what_it_read_and_emitted() -> None:
+    torch.manual_seed(0)
+    model = Seq2Seq()
+    src, trg = torch.randint(0, 11, (7, 3)), torch.randint(0, 9, (9, 3))
+    random.seed(2)
+    decoder = rt.trace(model, src, trg, teacher_forcing_ratio=0.5).decoder
+    assert decoder is not None and decoder.name == "decoder.rnn" and decoder.attention == []
+    # the truth: the same forward run here, with the same draws, step by step
+    random.seed(2)
+    model.eval()
+    with torch.no_grad():
+        hidden, cell = model.encoder(src)
+        token = trg[0]
+        for step in decoder.steps:
+            assert step.token == int(token[0])
+            scores, hidden, cell = model.decoder(token, hidden, cell)
+            p = torch.softmax(scores[0].double(), 0)
+            assert step.emitted == int(p.argmax())
+            assert step.probability == pytest.approx(float(p.max()), abs=1e-6)
+            forced = random.random() < 0.5
+            token = trg[step.step] if forced else scores.argmax(1)
+    reads = [s.read for s in decoder.steps]
+    assert reads[0] == "the first token given"
+    assert "another token than it emitted at the step before (teacher forcing)" in reads
+    # teacher forcing off: every step after the first reads what it emitted
+    own = rt.trace(model, src, trg, teacher_forcing_ratio=0.0).decoder
+    assert own is not None
+    assert {s.read for s in own.steps[1:]} == {"the token it emitted at the step before"}
+    assert [s.token for s in own.steps[1:]] == [s.emitted for s in own.steps[:-1]]

@@ -215,3 +215,24 @@ def test_char_rnn_generation_linear_recurrence_is_a_loop() -> None:
     # a step that is handed zeros instead of its output is no recurrence at all: refused
     with pytest.raises(rt.RnnTraceError, match="NameScorer has no recurrent layer or cell"):
         rt.trace(NameScorer(fed_back=False), category, letters)
+
+
+def test_attention_decoder_steps_and_weights_matrix() -> None:
+    torch.manual_seed(0)
+    model = Translator()
+    src = torch.randint(1, 12, (2, 5))
+    trace = rt.trace(model, src)  # no target: each step reads its own previous output
+    decoder = trace.decoder
+    assert decoder is not None and decoder.name == "decoder.gru" and decoder.encoder_steps == 5
+    assert decoder.steps[0].token == 0 and decoder.steps[0].read == "the first token given"
+    assert all(s.read == "the token it emitted at the step before" for s in decoder.steps[1:])
+    model.eval()
+    with torch.no_grad():
+        log_p, _, attentions = model(src)  # (2, 6, 10), _, (2, 6, 5)
+    assert [s.emitted for s in decoder.steps] == log_p[0].argmax(-1).tolist()
+    assert torch.allclose(torch.tensor(decoder.attention), attentions[0], atol=1e-6)
+    assert "Decoder decoder.gru, step by step (sequence 0)" in str(trace)
+    from rnntrace.render.html import render_report
+
+    page = render_report(trace)
+    assert page.count('class="weight"') == 6 * 5

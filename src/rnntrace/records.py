@@ -254,6 +254,8 @@ class Trace:
     tokens: TokenTrace | None = None
     # The epochs trained after `training` whose mean weights the model ends on, when it does.
     averaging: Averaging | None = None
+    # rt.trace of an encoder–decoder: the decoder's steps and attention (tracing/decoding.py).
+    decoder: DecoderTrace | None = None
 
     @property
     def data_flow(self) -> list[Stage]:
@@ -291,7 +293,7 @@ class Trace:
         # Optional parts added later are left out when absent: a lesson's trace reads as before.
         if raw["config"] is not None:
             drop_later_defaults(raw["config"]["model"])
-        for later in ("choice", "averaging"):
+        for later in ("choice", "averaging", "decoder"):
             if raw[later] is None:
                 del raw[later]
         if raw["module_calls"] is not None and not raw["module_calls"]["notes"]:
@@ -520,6 +522,27 @@ class RecurrentLayer:
     # output at each step for sequence 0, (T, H); no equations of a known cell to step through
     note: str = ""
     step_values: list[list[float]] = field(default_factory=list)
+
+
+@dataclass
+class DecoderStep:
+    """One step of an encoder–decoder's decoder, for sequence 0 (tracing/decoding.py)."""
+
+    step: int  # from 1
+    token: int | None  # the token id it read (looked up in an nn.Embedding); None: not a token
+    read: str  # where that token came from, e.g. "the token it emitted at the step before"
+    emitted: int | None  # the argmax of the scores it produced; None when none were found
+    probability: float | None  # softmax probability of `emitted`
+
+
+@dataclass
+class DecoderTrace:
+    """The decoder loop of an encoder–decoder: each step, and its attention where computed."""
+
+    name: str  # the decoder's recurrent module, e.g. "decoder.gru"
+    steps: list[DecoderStep]
+    attention: list[list[float]]  # (decoder steps, encoder steps) for sequence 0; [] if none
+    encoder_steps: int
 
 
 @dataclass

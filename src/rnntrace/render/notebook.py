@@ -20,7 +20,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rnntrace.records import History, ModuleCalls, Question, Recomputation, Trace
+from rnntrace.records import (
+    DecoderTrace,
+    History,
+    ModuleCalls,
+    Question,
+    Recomputation,
+    Trace,
+)
 from rnntrace.render.dataflow_text import finding_view, module_calls_table
 from rnntrace.render.formatting import averaging_sentence
 from rnntrace.render.text import (
@@ -52,6 +59,8 @@ def trace_renderables(trace: Trace) -> list[RenderableType]:
             parts += [Text(note) for note in calls.notes]
     if trace.layers:
         parts.append(layers_table(trace))
+    if trace.decoder is not None:
+        parts.append(decoder_table(trace.decoder))
     if trace.training:
         parts += [training_table(trace.training), observations(trace.training),
                   Text(loss_chart(trace.training))]
@@ -78,6 +87,24 @@ def layers_table(trace: Trace) -> Table:
             escape(layer.name), escape(layer.label), escape(reading),
             f"{r.max_abs_diff:.1e}", "✓" if r.matches else "✗",
         )
+    return table
+
+
+def decoder_table(decoder: DecoderTrace) -> Table:
+    """Each decoder step: the token read and where from, what it emitted, its attention."""
+    table = Table(title=f"Decoder {escape(decoder.name)}, step by step (sequence 0)",
+                  title_justify="left")
+    for name in ("step", "read token", "which was", "emitted", "P"):
+        table.add_column(name)
+    if decoder.attention:
+        table.add_column(f"attention over the {decoder.encoder_steps} encoder steps")
+    for i, s in enumerate(decoder.steps):
+        row = [str(s.step), "–" if s.token is None else str(s.token), escape(s.read),
+               "–" if s.emitted is None else str(s.emitted),
+               "–" if s.probability is None else f"{s.probability:.3f}"]
+        if decoder.attention:
+            row.append(" ".join(f"{w:.2f}" for w in decoder.attention[i]))
+        table.add_row(*row)
     return table
 
 

@@ -36,6 +36,7 @@ from rnntrace.records import (
     Trace,
 )
 from rnntrace.tracing.capture import Capture, RnnCall, capturing, refuse_without_recurrence
+from rnntrace.tracing.decoding import decoder_trace
 from rnntrace.tracing.equations import recompute
 from rnntrace.tracing.explain import reading
 from rnntrace.tracing.findings import find_mistakes
@@ -144,6 +145,10 @@ def _assemble(
         elif top.call is not None:
             dynamics = layer_dynamics(model, top.call, inputs, kwargs, head, labels, reference,
                                       replay)
+    decoder = None
+    if len(recurrences) > 1 and (top.loop is not None):  # a loop after an encoder
+        indices = sorted([c.index for c in top.loop.cells] + [c.index for c in top.loop.calls])
+        decoder = decoder_trace(seen, top.layer.name, indices, first.steps, top.batch)
     records = history.records if history is not None else []
     steps = stepped.step_records() if stepped is not None else []
     return Trace(
@@ -157,6 +162,7 @@ def _assemble(
         recomputation=stepped.layer.recomputation if stepped is not None else None,
         dynamics=dynamics,
         layers=layers,
+        decoder=decoder,
     )
 
 
