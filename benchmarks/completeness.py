@@ -26,13 +26,14 @@ from typing import Any
 import torch
 
 from rnntrace.attribution.sequences import attribute_sequences
-from rnntrace.choose import auto_window
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.readers import read
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.synthetic import lesson
-from rnntrace.model import SequenceClassifier
-from rnntrace.train import evaluate, fit
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.train.fit import fit
+from rnntrace.train.loop import evaluate
+from rnntrace.train.search import auto_window
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL = ("BasicMotions", "PickupGestureWiimoteZ")

@@ -26,9 +26,10 @@ import torch
 from rnntrace.attribution.explanation import explain
 from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.attribution.source import held_out_of
-from rnntrace.experiment import run_lesson
+from rnntrace.experiment.pipeline import run_lesson
 from rnntrace.render.explain_html import explain_view
-from rnntrace.render.html import REPORT, write_report
+from rnntrace.run.files import REPORT
+from rnntrace.run.report import write_report
 
 TARGETS = {"one sequence": 1.0, "explain section": 10.0}  # seconds
 REPORT_LIMIT = 5_000_000  # bytes

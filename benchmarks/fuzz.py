@@ -102,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)  # children are forked: no OpenMP pool may exist in the parent
     import rnntrace.data.readers
-    import rnntrace.inference
+    import rnntrace.experiment.inference
     import rnntrace.render.html
-    import rnntrace.run  # noqa: F401
+    import rnntrace.run.directory  # noqa: F401
 
     for fmt in _fuzz.FORMATS:
         _fuzz.seed_files(fmt, 0)  # builds the run seed (torch) in the parent, once

@@ -19,14 +19,15 @@ from collections.abc import Callable
 
 import torch
 
-from rnntrace.config import TrainConfig
+from rnntrace.config.settings import TrainConfig
 from rnntrace.data.synthetic import lesson
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.tracing.dynamics import hidden_dynamics
 from rnntrace.tracing.equations import recompute
 from rnntrace.tracing.hooks import trace_modules
 from rnntrace.tracing.steps import explain_steps
-from rnntrace.train import choose_threads, fit, intra_op_threads
+from rnntrace.train.fit import fit
+from rnntrace.train.loop import choose_threads, intra_op_threads
 
 LIMIT = 0.05  # tracing must add less than 5 % to an epoch
 

@@ -23,12 +23,13 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 from torch.utils.data import DataLoader, TensorDataset
 
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.batching import batch_order
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import batch_source
-from rnntrace.model import SequenceClassifier, gather_last_step
-from rnntrace.train import choose_threads, fit, predict_logits
+from rnntrace.model.classifier import SequenceClassifier, gather_last_step
+from rnntrace.train.fit import fit
+from rnntrace.train.loop import choose_threads, predict_logits
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 

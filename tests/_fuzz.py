@@ -160,8 +160,8 @@ def _run_files() -> dict[str, bytes]:
     import torch
     from safetensors.torch import save
 
-    from rnntrace.config import DataConfig, ModelConfig, RunConfig
-    from rnntrace.model import SequenceClassifier
+    from rnntrace.config.settings import DataConfig, ModelConfig, RunConfig
+    from rnntrace.model.classifier import SequenceClassifier
     from rnntrace.records import EpochRecord, Stage, Trace
 
     config = RunConfig(model=ModelConfig(n_features=2, n_classes=2, hidden_size=4),
@@ -411,9 +411,9 @@ def _check_set(data: Any) -> None:
 
 def _run_case(path: Path) -> None:
     from rnntrace.data.arrays import from_arrays
-    from rnntrace.inference import predict
-    from rnntrace.render.html import read_trace
-    from rnntrace.run import load_run
+    from rnntrace.experiment.predict import predict
+    from rnntrace.run.directory import load_run
+    from rnntrace.run.files import read_trace
 
     saved = load_run(path)
     x = np.random.default_rng(0).normal(size=(3, 3, saved.config.model.n_features))

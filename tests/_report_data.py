@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.synthetic import lesson
-from rnntrace.experiment import run_experiment, run_lesson
-from rnntrace.render.html import REPORT, write_report
-from rnntrace.run import Run
+from rnntrace.experiment.pipeline import run_experiment, run_lesson
+from rnntrace.run.directory import Run
+from rnntrace.run.files import REPORT
+from rnntrace.run.report import write_report
 
 # Each payload sets window.__pwned if the page ever treats it as markup or script.
 HOSTILE_CLASSES = [

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from rnntrace.config import TrainConfig
+from rnntrace.config.settings import TrainConfig
 from rnntrace.data.synthetic import lesson
-from rnntrace.model import SequenceClassifier
-from rnntrace.tracing.assemble import assemble_trace, model_inputs
+from rnntrace.experiment.assemble import assemble_trace, model_inputs
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.tracing.equations import unroll
-from rnntrace.train import fit, split
+from rnntrace.train.fit import fit
+from rnntrace.train.split import split
 
 
 def _padded(n: int = 12, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +94,7 @@ def test_tracing_a_model_in_training_mode_changes_none_of_its_state() -> None:
     # fit leaves a model in training mode. Tracing it must read it as it predicts: a forward in
     # training mode would fold the traced sequence into BatchNorm's running statistics (the
     # step-through did), and the saved model would no longer be the one trained.
-    from rnntrace.experiment import explain_held_out
+    from rnntrace.experiment.pipeline import explain_held_out
 
     data = lesson(n_sequences=40, seed=2)
     torch.manual_seed(0)

@@ -11,7 +11,7 @@ from rnntrace.attribution.occlusion import occlude_steps, rank_agreement
 from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 
 LENGTHS = [9, 4, 7, 2]
 
@@ -169,9 +169,10 @@ def test_completeness_holds_for_a_trained_model_on_variable_length_data(
 ) -> None:
     import numpy as np
 
-    from rnntrace.config import TrainConfig
+    from rnntrace.config.settings import TrainConfig
     from rnntrace.data.synthetic import lesson
-    from rnntrace.train import fit, split_validation
+    from rnntrace.train.fit import fit
+    from rnntrace.train.split import split_validation
 
     full = lesson(n_sequences=150, steps=16, seed=4)
     rng = np.random.default_rng(4)

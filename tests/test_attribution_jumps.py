@@ -94,7 +94,7 @@ def test_a_bistable_recurrent_unit_switches_in_a_jump_where_theory_puts_it() -> 
     """h_t = tanh(3·h_(t−1) + x_t) has two stable states near ±1; a constant input decides
     which one 50 steps end in by its sign alone, so on the path from −0.5 to +0.5 the state
     flips at α = 1/2, within far less than float32 resolves (the slope there grows as 3^50)."""
-    from rnntrace.model import SequenceClassifier
+    from rnntrace.model.classifier import SequenceClassifier
 
     model = SequenceClassifier(1, 2, 1, "rnn")
     with torch.no_grad():

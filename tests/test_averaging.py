@@ -9,15 +9,15 @@ import pytest
 import torch
 from torch import Tensor
 
-from rnntrace.averaging import SWA_EPOCHS, averaged_continuation
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.synthetic import lesson
 from rnntrace.errors import ConfigError
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import EpochEnd
-from rnntrace.refit import held_out_pass
-from rnntrace.train import split
+from rnntrace.train.averaging import SWA_EPOCHS, averaged_continuation
+from rnntrace.train.refit import held_out_pass
+from rnntrace.train.split import split
 
 
 def _data() -> SequenceSet:
@@ -79,8 +79,8 @@ def test_the_scored_candidate_is_the_best_weights_averaged_on_from_there() -> No
 def test_the_averaging_is_a_setting_a_resumed_run_reads_back(tmp_path: Path) -> None:
     """TrainConfig.average_epochs lives in the checkpoint and in config.json, so a run broken off
     before its averaging and resumed (its settings rebuilt from the checkpoint) still averages."""
-    from rnntrace import checkpoint
-    from rnntrace.train import fit
+    from rnntrace.train import checkpoint
+    from rnntrace.train.fit import fit
 
     data = lesson(n_sequences=60, seed=4)
     torch.manual_seed(0)
@@ -98,10 +98,10 @@ def test_a_run_logs_its_averaged_epochs_after_its_training_epochs(tmp_path: Path
     and the trace's scores for it are the kept model's on the training data."""
     import json
 
-    from rnntrace.experiment import run_experiment
+    from rnntrace.experiment.pipeline import run_experiment
     from rnntrace.records import Trace
     from rnntrace.render.html import render_report
-    from rnntrace.train import evaluate
+    from rnntrace.train.loop import evaluate
 
     data = _data()
     seen: list[tuple[int, int]] = []
@@ -124,3 +124,32 @@ def test_a_run_logs_its_averaged_epochs_after_its_training_epochs(tmp_path: Path
     assert trace.averaging.accuracy == accuracy
     assert "Then 3 more epochs (3–5) at a constant lr 0.001" in render_report(trace)
     assert "Then 3 more epochs (3–5)" in str(trace)
+
+
+def test_fit_with_average_epochs_ends_on_the_mean_of_those_epochs_weights() -> None:
+    """rt.fit owns the averaging: `average_epochs` alone makes it, and the History says so."""
+    import rnntrace as rt
+
+    data = rt.lesson(n_sequences=120, steps=6, n_features=3, seed=0)
+    torch.manual_seed(0)
+    model = rt.SequenceClassifier(n_features=3, n_classes=data.n_classes, hidden_size=5)
+    states: list[dict[str, torch.Tensor]] = []
+    phases: list[str] = []
+
+    def keep(end: EpochEnd) -> None:
+        phases.append(end.phase)
+        if end.phase == "averaging":
+            states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+
+    config = rt.TrainConfig(epochs=2, average_epochs=3, batch_size=16)
+    history = rt.fit(model, data, config=config, on_epoch_end=keep)
+    assert phases == ["training"] * 2 + ["averaging"] * 3
+    assert history.averaging is not None and len(history.averaging.records) == 3
+    assert [r.epoch for r in history.averaging.records] == [3, 4, 5]
+    for name, value in model.state_dict().items():
+        if value.is_floating_point():
+            mean = torch.stack([s[name].double() for s in states]).mean(0).to(value.dtype)
+            torch.testing.assert_close(value, mean)
+    # Without it, the model keeps its last epoch's weights and nothing is averaged.
+    plain = rt.fit(model, data, config=rt.TrainConfig(epochs=1, batch_size=16))
+    assert plain.averaging is None

@@ -10,12 +10,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnntrace.config import TrainConfig
+from rnntrace.config.settings import TrainConfig
 from rnntrace.data.batching import TensorSet, batch_order, batches
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import StreamingSet, batch_source, is_memory_mapped
-from rnntrace.model import SequenceClassifier
-from rnntrace.train import fit, predict_logits
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.train.fit import fit
+from rnntrace.train.loop import predict_logits
 
 
 def _ragged(n: int, t: int, seed: int = 0) -> SequenceSet:

@@ -13,21 +13,23 @@ import pytest
 import torch
 from torch import nn
 
-from rnntrace.cells import CELL_SPECS, GRU, LSTM, RNN, at_step, cell_spec, typeset
-from rnntrace.cli import main
-from rnntrace.config import ModelConfig, RunConfig, TrainConfig
+from rnntrace.cli.main import main
+from rnntrace.config.cells import CELL_SPECS, GRU, LSTM, RNN, at_step, cell_spec, typeset
+from rnntrace.config.schema import read_run_config
+from rnntrace.config.settings import ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet, stratified_split
 from rnntrace.data.synthetic import lesson
 from rnntrace.errors import ConfigError
-from rnntrace.model import SequenceClassifier, make_rnn
+from rnntrace.model.classifier import SequenceClassifier, make_rnn
 from rnntrace.quiz import make_quiz
 from rnntrace.records import Question
-from rnntrace.resources import choose_threads
 from rnntrace.tracing.dataflow import trace_stages
 from rnntrace.tracing.equations import equations, recompute
 from rnntrace.tracing.shapes import layer_shapes
 from rnntrace.tracing.steps import explain_steps
-from rnntrace.train import evaluate, fit
+from rnntrace.train.fit import fit
+from rnntrace.train.loop import evaluate
+from rnntrace.train.resources import choose_threads
 
 # ---- the specification ------------------------------------------------------------------------
 
@@ -94,15 +96,16 @@ def test_config_refuses_a_projection_it_cannot_build(changes: dict[str, object],
 def test_config_round_trips_and_only_writes_a_set_projection() -> None:
     plain, projected = RunConfig(), RunConfig(model=ModelConfig(cell="lstm", proj_size=3))
     assert "proj_size" not in plain.to_dict()["model"]  # runs without it read as before
-    assert RunConfig.from_dict(projected.to_dict()).model.proj_size == 3
-    assert RunConfig.from_dict(plain.to_dict()).model.proj_size == 0
+    assert read_run_config(projected.to_dict()).model.proj_size == 3
+    assert read_run_config(plain.to_dict()).model.proj_size == 0
     # resources sizes threads by the spec's gate count
     assert choose_threads(TrainConfig(threads=None, batch_size=1), projected.model) == 1
 
 
 def test_specs_and_configs_load_without_torch() -> None:
-    code = ("import sys, rnntrace.cells, rnntrace.config, rnntrace.records; "
-            "rnntrace.config.ModelConfig(cell='lstm', proj_size=2); print('torch' in sys.modules)")
+    code = ("import sys, rnntrace.config.cells, rnntrace.config.settings, rnntrace.records; "
+            "rnntrace.config.settings.ModelConfig(cell='lstm', proj_size=2); "
+            "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnntrace.checkpoint import Checkpoint, configs, load, load_latest, path_in, save
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.synthetic import lesson
 from rnntrace.errors import RunError
-from rnntrace.model import SequenceClassifier
-from rnntrace.train import fit
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.train.checkpoint import Checkpoint, configs, load, load_latest, path_in, save
+from rnntrace.train.fit import fit
 
 
 def _trained(tmp_path: Path, epochs: int) -> tuple[SequenceClassifier, Path]:

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rnntrace.choose import auto_batch_size, auto_window, best_candidate, choose
-from rnntrace.cli import main
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.cli.main import main
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.experiment import run_experiment
+from rnntrace.experiment.pipeline import run_experiment
 from rnntrace.records import CandidateScore
+from rnntrace.train.search import auto_batch_size, auto_window, best_candidate, choose
 
 
 def _bumps(n: int, steps: int, seed: int, where: str = "anywhere") -> SequenceSet:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 
 
 def test_demo_prints_every_section_and_writes_the_run(
@@ -88,7 +88,7 @@ def test_outputs_that_cannot_be_written_are_one_line_errors(
 
 def test_help_does_not_import_torch() -> None:
     code = (
-        "import sys; from rnntrace.cli import main; "
+        "import sys; from rnntrace.cli.main import main; "
         "rc = main(['--help']); rc2 = main(['demo', '--help']); "
         "assert 'torch' not in sys.modules, 'torch imported'; print(rc, rc2)"
     )
@@ -119,8 +119,8 @@ def test_demo_shows_a_step_term_by_term(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_demo_writes_the_report_beside_the_trace(tmp_path: Path) -> None:
     # The experiment only writes the run; the CLI, its caller, adds the page as its own step.
-    from rnntrace.files import load_explanation, read_trace
     from rnntrace.render.html import render_report
+    from rnntrace.run.files import load_explanation, read_trace
 
     run = tmp_path / "run"
     assert main(["demo", "--epochs", "1", "--json", "--out", str(run)]) == 0

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 from rnntrace.data.synthetic import lesson
 from rnntrace.errors import DataError
-from rnntrace.run import load_run
+from rnntrace.run.directory import load_run
 
 FEATURES = ["a", "b"]
 

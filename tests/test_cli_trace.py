@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 
 MODEL = '''
 import torch
@@ -121,7 +121,7 @@ def test_mistakes_are_one_line_and_exit_2(
 def test_help_says_the_file_is_run() -> None:
     from typer.testing import CliRunner
 
-    from rnntrace.cli import app
+    from rnntrace.cli.main import app
 
     result = CliRunner().invoke(app, ["trace", "--help"])
     assert "runs the code in it" in " ".join(result.output.split())

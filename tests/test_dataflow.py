@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.tracing.dataflow import trace_stages
 
 

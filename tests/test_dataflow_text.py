@@ -10,8 +10,8 @@ from rich.console import Console, RenderableType
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnntrace.config import RunConfig
-from rnntrace.model import SequenceClassifier
+from rnntrace.config.settings import RunConfig
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import Trace
 from rnntrace.render.dataflow_text import (
     dynamics_table,

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 import rnntrace as rt
-from rnntrace import _deprecated, checkpoint, records, run
-from rnntrace.config import RunConfig
+from rnntrace import _deprecated, records
+from rnntrace.config.settings import RunConfig
 from rnntrace.records import PredictionTrace, Trace
 from rnntrace.render import dataflow_text, text
+from rnntrace.run import directory as run
 from rnntrace.tracing import dataflow, hooks
+from rnntrace.train import checkpoint
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +34,9 @@ ALIASES: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
     ("rnntrace.tracing.hooks.trace", lambda: hooks.trace, lambda: hooks.trace_modules),
     ("rnntrace.tracing.dataflow.data_flow", lambda: dataflow.data_flow,
      lambda: dataflow.trace_stages),
-    ("rnntrace.checkpoint.load_run", lambda: checkpoint.load_run, lambda: checkpoint.load_latest),
-    ("rnntrace.run.SavedRun", lambda: run.SavedRun, lambda: run.Run),
+    ("rnntrace.train.checkpoint.load_run", lambda: checkpoint.load_run,
+     lambda: checkpoint.load_latest),
+    ("rnntrace.run.directory.SavedRun", lambda: run.SavedRun, lambda: run.Run),
     ("rnntrace.render.text.data_flow_table", lambda: text.data_flow_table,
      lambda: text.stages_table),
     ("rnntrace.render.dataflow_text.dataflow_table", lambda: dataflow_text.dataflow_table,
@@ -67,9 +70,10 @@ def test_renamed_trace_fields_read_through_their_old_names() -> None:
 
 def test_the_events_module_is_now_tensorboard() -> None:
     sys.modules.pop("rnntrace.events", None)
-    with pytest.warns(DeprecationWarning, match="rnntrace.events is renamed rnntrace.tensorboard"):
+    renamed = "rnntrace.events is renamed rnntrace.train.tensorboard"
+    with pytest.warns(DeprecationWarning, match=renamed):
         events = importlib.import_module("rnntrace.events")
-    from rnntrace.tensorboard import TensorBoardLog
+    from rnntrace.train.tensorboard import TensorBoardLog
 
     assert events.TensorBoardLog is TensorBoardLog
 

@@ -16,19 +16,19 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from rnntrace.distributed import World, from_env, shard
 from rnntrace.errors import ConfigError
+from rnntrace.train.distributed import World, from_env, shard
 
 # Rank 0 writes its weights and first epoch's numbers; every rank trains.
 SCRIPT = """
 import json, sys
 import torch
 from safetensors.torch import save_file
-from rnntrace.config import TrainConfig
+from rnntrace.config.settings import TrainConfig
 from rnntrace.data.synthetic import lesson
-from rnntrace.distributed import from_env
-from rnntrace.model import SequenceClassifier
-from rnntrace.train import fit
+from rnntrace.train.distributed import from_env
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.train.fit import fit
 
 data = lesson(seed=0)
 train, val = data.subset(range(0, 64)), data.subset(range(64, 101))
@@ -90,7 +90,7 @@ def test_torchrun_demo_writes_one_run_from_rank_zero(tmp_path: Path) -> None:
                                                "report.html", "explain.json",
                                                "model.safetensors"}
     single = tmp_path / "single"
-    from rnntrace.cli import main
+    from rnntrace.cli.main import main
 
     assert main(["demo", "--epochs", "1", "--json", "--out", str(single)]) == 0
     a, b = load_file(out / "model.safetensors"), load_file(single / "model.safetensors")
@@ -107,7 +107,7 @@ def test_torchrun_no_flag_train_fits_many_times_in_one_process_group(tmp_path: P
     done = subprocess.run(_torchrun("-m", "rnntrace", *args, "--out", str(out)),
                           env=_env(), timeout=240, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    from rnntrace.cli import main
+    from rnntrace.cli.main import main
 
     assert main([*args, "--out", str(single)]) == 0
     two, one = (json.loads((p / "trace.json").read_text()) for p in (out, single))

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.tracing.dynamics import hidden_dynamics
 
 

@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnntrace.attribution.records import Explanation
 from rnntrace.attribution.source import explain_run, load_explanation
-from rnntrace.cli import main
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.cli.main import main
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.synthetic import lesson
-from rnntrace.experiment import Run, run_experiment
+from rnntrace.experiment.pipeline import Run, run_experiment
+from rnntrace.records.explanation import Explanation
 from rnntrace.render.explain_text import explanation_lines, strip
-from rnntrace.render.html import REPORT, write_report
+from rnntrace.run.files import REPORT
+from rnntrace.run.report import write_report
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnntrace.frontends import FrontEnd, MaskedBatchNorm1d
+from rnntrace.model.frontends import FrontEnd, MaskedBatchNorm1d
 
 LENGTHS = [7, 2, 5, 1]
 C, T = 4, 7
@@ -94,8 +94,8 @@ def test_weights_saved_with_redundant_biases_load_to_the_same_outputs(tmp_path) 
     # exactly as they did: the old block, computed here with torch.nn.functional, is the truth.
     from safetensors.torch import save_file
 
-    from rnntrace.model import SequenceClassifier
-    from rnntrace.run import load_weights
+    from rnntrace.model.classifier import SequenceClassifier
+    from rnntrace.run.directory import load_weights
 
     torch.manual_seed(1)
     model = SequenceClassifier(n_features=2, front_end="conv", window=3,
@@ -132,7 +132,7 @@ def test_weights_saved_with_redundant_biases_load_to_the_same_outputs(tmp_path) 
 
 
 def test_resampling_is_np_interp_over_each_sequence_s_real_steps_alone() -> None:
-    from rnntrace.frontends import resample
+    from rnntrace.model.frontends import resample
 
     torch.manual_seed(0)
     lengths = [9, 4, 1, 6]
@@ -151,7 +151,7 @@ def test_resampling_is_np_interp_over_each_sequence_s_real_steps_alone() -> None
 def test_a_resampling_model_predicts_each_padded_sequence_as_it_does_alone(
     cell: str, bidirectional: bool
 ) -> None:
-    from rnntrace.model import SequenceClassifier
+    from rnntrace.model.classifier import SequenceClassifier
 
     torch.manual_seed(1)
     model = SequenceClassifier(3, 4, 6, cell, bidirectional=bidirectional, front_end="conv",
@@ -167,11 +167,11 @@ def test_a_resampling_model_predicts_each_padded_sequence_as_it_does_alone(
 
 
 def test_the_trace_names_the_resampling_stage_with_its_shapes() -> None:
-    from rnntrace.config import ModelConfig
+    from rnntrace.config.settings import ModelConfig
     from rnntrace.data.synthetic import lesson
     from rnntrace.errors import ConfigError
-    from rnntrace.model import SequenceClassifier
-    from rnntrace.tracing.assemble import assemble_trace
+    from rnntrace.experiment.assemble import assemble_trace
+    from rnntrace.model.classifier import SequenceClassifier
 
     data = lesson(n_sequences=12, seed=0)
     model = SequenceClassifier(5, 3, 4, "gru", resample=16).eval()

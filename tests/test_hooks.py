@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnntrace.errors import ShapeError
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import ModuleCall, ModuleCalls, from_dict
 from rnntrace.tracing.hooks import trace_modules
 

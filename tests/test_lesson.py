@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rnntrace.experiment import run_lesson
-from rnntrace.run import load_run
+from rnntrace.experiment.pipeline import run_lesson
+from rnntrace.run.directory import load_run
 
 
 def test_default_lesson_meets_its_headline(tmp_path: Path) -> None:
@@ -61,9 +61,9 @@ def test_a_test_set_is_scored_against_the_model(tmp_path: Path) -> None:
     import numpy as np
     import torch
 
-    from rnntrace.config import ModelConfig, TrainConfig
+    from rnntrace.config.settings import ModelConfig, TrainConfig
     from rnntrace.data.synthetic import lesson
-    from rnntrace.experiment import run_experiment
+    from rnntrace.experiment.pipeline import run_experiment
 
     test = lesson(n_sequences=90, seed=11)
     run = run_experiment(

@@ -18,7 +18,8 @@ import torch
 import rnntrace as rt
 from _public_models import GRUCellClassifier, Sequence
 from rnntrace.records import Trace
-from rnntrace.render.html import step_view, write_report
+from rnntrace.render.html import step_view
+from rnntrace.run.report import write_report
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -236,3 +236,22 @@ def test_attention_decoder_steps_and_weights_matrix() -> None:
 
     page = render_report(trace)
     assert page.count('class="weight"') == 6 * 5
+
+
+def test_many_input_features_are_a_heatmap_not_tangled_lines() -> None:
+    from rnntrace.render.html import render_report
+
+    class Wide(nn.Module):
+        def __init__(self, features: int) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(features, 6, batch_first=True)
+            self.fc = nn.Linear(6, 10)
+
+        def forward(self, x: Tensor) -> Tensor:
+            return self.fc(self.lstm(x)[1][0][-1])
+
+    torch.manual_seed(0)
+    wide = render_report(rt.trace(Wide(28), torch.randn(2, 28, 28)))
+    assert "Input of sequence 0: 28 features" in wide and "one row per feature" in wide
+    narrow = render_report(rt.trace(Wide(3), torch.randn(2, 9, 3)))
+    assert "one row per feature" not in narrow

@@ -9,7 +9,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from rnntrace.errors import ConfigError
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 
 COMBOS = list(itertools.product(["rnn", "lstm", "gru"], [False, True], [1, 2]))
 
@@ -97,7 +97,7 @@ def test_the_constructor_takes_exactly_the_config_fields() -> None:
     import dataclasses
     import inspect
 
-    from rnntrace.config import ModelConfig
+    from rnntrace.config.settings import ModelConfig
 
     fields = [f.name for f in dataclasses.fields(ModelConfig)]
     params = list(inspect.signature(SequenceClassifier.__init__).parameters)[1:]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from rnntrace.observations import observe, observe_forgetting
 from rnntrace.records import EpochRecord
+from rnntrace.train.observations import observe, observe_forgetting
 
 
 def history(*rows: tuple[float, float, float | None, float | None, float]) -> list[EpochRecord]:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnntrace.config import ModelConfig
+from rnntrace.config.settings import ModelConfig
 from rnntrace.errors import ConfigError
 from rnntrace.quiz import TEMPLATES, Setting, lesson_setting, make_question, make_quiz
 from rnntrace.records import Question

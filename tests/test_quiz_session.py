@@ -11,8 +11,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from rnntrace.cli import main
-from rnntrace.config import ModelConfig, RunConfig
+from rnntrace.cli.main import main
+from rnntrace.config.settings import ModelConfig, RunConfig
 from rnntrace.quiz import make_quiz
 from rnntrace.quiz.session import parse_answer
 from rnntrace.records import Question

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from _errors import expect_error
-from rnntrace.data.readers import check_compatible, read, sniff
+from rnntrace.data.compatible import check_compatible
+from rnntrace.data.readers import read, sniff
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError
 

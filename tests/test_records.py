@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rnntrace.config import ModelConfig, RunConfig
+from rnntrace.config.settings import ModelConfig, RunConfig
 from rnntrace.records import EpochRecord, PredictionTrace, Stage, Trace
 
 

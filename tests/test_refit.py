@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.records import EpochRecord, History
-from rnntrace.refit import best_epoch, choose_epochs, held_out_pass
+from rnntrace.train.refit import best_epoch, choose_epochs, held_out_pass
 
 
 def _history(*rows: tuple[float | None, float | None, float]) -> History:

@@ -19,11 +19,13 @@ import torch
 
 from _report_data import HOSTILE_CLASSES, HOSTILE_FEATURES, hostile_run, lesson_run
 from rnntrace import records
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 from rnntrace.records import ClassScore, Trace
-from rnntrace.render.html import REPORT, json_island, read_trace, render_report, write_report
+from rnntrace.render.html import json_island, render_report
 from rnntrace.render.plots import short
-from rnntrace.run import Run
+from rnntrace.run.directory import Run
+from rnntrace.run.files import REPORT, read_trace
+from rnntrace.run.report import write_report
 from rnntrace.tracing.steps import explain_steps
 
 SECTIONS = ["config", "flow", "training", "prediction", "steps", "quiz", "insight"]
@@ -307,9 +309,9 @@ def test_read_trace_and_write_report_are_the_library_path(lesson: Run, tmp_path:
 def test_a_long_wide_sequence_keeps_the_page_small(tmp_path: Path) -> None:
     import warnings
 
-    from rnntrace.config import ModelConfig, TrainConfig
+    from rnntrace.config.settings import ModelConfig, TrainConfig
     from rnntrace.data.synthetic import lesson
-    from rnntrace.experiment import run_experiment
+    from rnntrace.experiment.pipeline import run_experiment
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib layout warnings would fail here

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from _report_data import HOSTILE_CLASSES, HOSTILE_FEATURES, hostile_run, lesson_run
-from rnntrace.render.html import REPORT, step_view, write_report
-from rnntrace.run import Run
+from rnntrace.render.html import step_view
+from rnntrace.run.directory import Run
+from rnntrace.run.files import REPORT
+from rnntrace.run.report import write_report
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/report-shots")  # a copy for people to look at; the tests use tmp_path
@@ -190,9 +192,9 @@ def test_phone_width_has_no_horizontal_scroll(browser: Any, lesson: Run, tmp_pat
 def test_a_bidirectional_layer_shows_each_directions_previous_state(
     browser: Any, tmp_path: Path
 ) -> None:
-    from rnntrace.config import ModelConfig, TrainConfig
+    from rnntrace.config.settings import ModelConfig, TrainConfig
     from rnntrace.data.synthetic import lesson
-    from rnntrace.experiment import run_experiment
+    from rnntrace.experiment.pipeline import run_experiment
 
     run = run_experiment(
         lesson(n_sequences=60, seed=2),

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from rnntrace.errors import ConfigError, RunError
-from rnntrace.experiment import run_lesson
-from rnntrace.model import SequenceClassifier
-from rnntrace.run import atomic_write_text, load_run, new_run_path, save_weights
+from rnntrace.experiment.pipeline import run_lesson
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.run.directory import atomic_write_text, load_run, new_run_path, save_weights
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from _fuzz import seed_files, write
-from rnntrace import run_schema
-from rnntrace.cli import main
-from rnntrace.config import ModelConfig, RunConfig
+from rnntrace.cli.main import main
+from rnntrace.config import schema as run_schema
+from rnntrace.config.settings import ModelConfig, RunConfig
 from rnntrace.errors import ConfigError, RunError
-from rnntrace.run import load_run
+from rnntrace.run.directory import load_run
 
 
 @pytest.fixture
@@ -159,11 +159,11 @@ def test_a_new_field_is_checked_by_its_annotation_alone() -> None:
 
 def test_a_saved_configuration_reads_back_equal() -> None:
     config = RunConfig()
-    assert RunConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert run_schema.read_run_config(json.loads(json.dumps(config.to_dict()))) == config
 
 
 def test_parameter_bound_is_an_upper_bound_of_real_models() -> None:
-    from rnntrace.model import SequenceClassifier
+    from rnntrace.model.classifier import SequenceClassifier
 
     for cell in ("rnn", "lstm", "gru"):
         for layers, bidirectional in ((1, False), (3, True)):
@@ -177,7 +177,7 @@ def test_parameter_bound_is_an_upper_bound_of_real_models() -> None:
 def test_a_checkpoint_value_of_the_wrong_type_is_named(tmp_path: Path) -> None:
     import torch
 
-    from rnntrace import checkpoint
+    from rnntrace.train import checkpoint
 
     raw = {"format": checkpoint.FORMAT, "version": checkpoint.VERSION, "epoch": "3", "model": {},
            "optimizer": {}, "scheduler": None, "rng": {}, "history": {}, "early_stop": {},

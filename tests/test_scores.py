@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnntrace.scores import confusion_matrix, score
+from rnntrace.train.scores import confusion_matrix, score
 
 
 def test_confusion_matrix_rows_are_true_classes() -> None:

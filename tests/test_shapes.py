@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 from rnntrace.errors import ConfigError, ShapeError
 from rnntrace.tracing.shapes import layer_shapes
 

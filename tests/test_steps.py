@@ -14,7 +14,7 @@ from torch import nn
 
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError, ShapeError
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import StepRecord, from_dict
 from rnntrace.tracing.equations import recompute, unroll
 from rnntrace.tracing.prediction import _sequence, trace_prediction, trace_steps

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnntrace.config import ModelConfig
+from rnntrace.config.settings import ModelConfig
 from rnntrace.errors import ConfigError
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 
 LENGTHS = [9, 4, 7, 1, 6]
 T_MAX, F = 9, 3

@@ -10,8 +10,8 @@ from torch import nn
 from rnntrace.data.sequences import SequenceSet, stratified_split
 from rnntrace.data.synthetic import lesson, shapes
 from rnntrace.errors import ConfigError
-from rnntrace.model import SequenceClassifier
-from rnntrace.train import fit
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.train.fit import fit
 
 
 def test_defaults_are_the_lesson() -> None:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from rnntrace.config import ModelConfig
+from rnntrace.config.settings import ModelConfig
 from rnntrace.data.letters import letters_lesson
 from rnntrace.data.text import read_splits, read_text
 from rnntrace.data.vocabulary import PAD_ID, UNK_ID, Vocabulary
 from rnntrace.errors import DataError
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.quiz.embedding import text_quiz
 
 
@@ -204,7 +204,7 @@ def test_control_characters_in_names_are_escaped(tmp_path: Path) -> None:
 
 def test_embedding_attribution_is_complete() -> None:
     """Integrated Gradients' shares add up to logit(text) − logit(all-zero vectors)."""
-    from rnntrace.tracing.tokens import embedding_attribution
+    from rnntrace.attribution.embedding import embedding_attribution
 
     data = letters_lesson(n=6, seed=3)
     torch.manual_seed(0)

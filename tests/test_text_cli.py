@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 from rnntrace.data.letters import CLASSES, letter_words
-from rnntrace.run import load_config
+from rnntrace.run.directory import load_config
 
 
 def _folder(root: Path) -> Path:

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.text import read_text
-from rnntrace.experiment import run_experiment
-from rnntrace.render.html import REPORT, write_report
+from rnntrace.experiment.pipeline import run_experiment
+from rnntrace.run.files import REPORT
+from rnntrace.run.report import write_report
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():

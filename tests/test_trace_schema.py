@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rnntrace.config import RunConfig
+from rnntrace.config.settings import RunConfig
 from rnntrace.records import SCHEMA_VERSION, ModuleCalls, Stage, Trace
 
 # The demo's trace for seed 0 as version 1 wrote it (its meta left out, as the golden file does).
@@ -47,10 +47,11 @@ def _run_without_weights(tmp_path: Path) -> Path:
 def test_report_reads_only_the_trace_and_never_imports_torch(tmp_path: Path) -> None:
     run = _run_without_weights(tmp_path)
     code = (
-        "import sys; from rnntrace.cli import main; "
+        "import sys; from rnntrace.cli.main import main; "
         f"rc = main(['report', {str(run)!r}]); "
-        "from rnntrace.files import read_trace; from rnntrace.render import text; "
-        f"text.print_trace(read_trace(__import__('pathlib').Path({str(run)!r})), text.console()); "
+        "from rnntrace.run.files import read_trace; from rnntrace.render import notebook, text; "
+        f"trace = read_trace(__import__('pathlib').Path({str(run)!r})); "
+        "notebook.print_trace(trace, text.console()); "
         "leaked = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')); "
         "assert not leaked, leaked[:5]; print('rc', rc)"
     )

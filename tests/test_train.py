@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet, stratified_split
 from rnntrace.data.synthetic import lesson
 from rnntrace.errors import ConfigError
-from rnntrace.model import SequenceClassifier
-from rnntrace.train import choose_threads, evaluate, fit, predict_logits
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.train.fit import fit
+from rnntrace.train.loop import choose_threads, evaluate, predict_logits
 
 
 def _split(data: SequenceSet) -> tuple[SequenceSet, SequenceSet]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 
 
 def _trace(path: Path) -> dict[str, object]:

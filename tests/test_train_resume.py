@@ -15,8 +15,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from rnntrace.checkpoint import path_in
-from rnntrace.cli import main
+from rnntrace.cli.main import main
+from rnntrace.train.checkpoint import path_in
 
 EPOCHS = 40  # long enough (a few seconds) to be killed mid-run
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.scaling import feature_stats as in_memory_stats
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, feature_stats
 from rnntrace.data.synthetic import lesson
-from rnntrace.experiment import run_experiment
-from rnntrace.train import split_validation
+from rnntrace.experiment.pipeline import run_experiment
+from rnntrace.train.split import split_validation
 
 
 def _mapped(tmp_path: Path) -> tuple[SequenceSet, SequenceSet]:

@@ -12,7 +12,7 @@ from rnntrace.attribution.terms import unit_terms
 from rnntrace.attribution.units import _anova_f, unit_responses
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.synthetic import lesson
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.tracing.prediction import trace_prediction, trace_steps
 
 
@@ -45,6 +45,21 @@ def test_terms_add_up_to_the_traced_pre_activations_and_gates(cell: str) -> None
             if traced.gates:
                 assert gate.value == pytest.approx(traced.gates[name], abs=1e-5)
         assert mine.h == pytest.approx(traced.h_torch, abs=1e-5)
+
+
+def test_projected_lstm_terms_add_up_and_h_is_pytorchs_projection() -> None:
+    """proj_size: the same one cell step (tracing.equations), so its terms exist too."""
+    torch.manual_seed(0)
+    model, data = SequenceClassifier(5, 3, 6, "lstm", proj_size=3), lesson(n_sequences=9, seed=3)
+    (terms,) = unit_terms(model, data, 2)
+    assert terms.max_abs_diff < 1e-5  # h_t recomputed against what nn.LSTM returned
+    p = trace_prediction(model, data, 2)
+    np.testing.assert_allclose([s.h for s in terms.steps], p.hidden_states, atol=1e-5)
+    for step in terms.steps:
+        assert len(step.h) == 3 and step.c is not None and len(step.c) == 6
+        for gate in step.gates.values():
+            total = np.add(np.add(gate.from_x, gate.from_h), gate.bias)
+            assert gate.pre == pytest.approx(total.tolist(), abs=2e-6)
 
 
 def test_backward_terms_match_the_layers_own_output() -> None:

@@ -10,27 +10,27 @@ __version__ = "0.1.0"
 # Public names and the module each lives in. They load on first use, so that `import rnntrace`
 # (and with it `rnntrace --help`) does not pay for importing torch.
 _EXPORTS = {
-    "ModelConfig": "rnntrace.config",
-    "TrainConfig": "rnntrace.config",
-    "RunConfig": "rnntrace.config",
+    "ModelConfig": "rnntrace.config.settings",
+    "TrainConfig": "rnntrace.config.settings",
+    "RunConfig": "rnntrace.config.settings",
     "SequenceSet": "rnntrace.data.sequences",
     "lesson": "rnntrace.data.synthetic",
     "read": "rnntrace.data.readers",
-    "SequenceClassifier": "rnntrace.model",
-    "fit": "rnntrace.train",
-    "evaluate": "rnntrace.train",
-    "History": "rnntrace.train",
-    "observe": "rnntrace.observations",
+    "SequenceClassifier": "rnntrace.model.classifier",
+    "fit": "rnntrace.train.fit",
+    "evaluate": "rnntrace.train.loop",
+    "History": "rnntrace.train.loop",
+    "observe": "rnntrace.train.observations",
     "Trace": "rnntrace.records",
     "ModuleCalls": "rnntrace.records",
     "Question": "rnntrace.records",
-    "assemble_trace": "rnntrace.tracing.assemble",
+    "assemble_trace": "rnntrace.experiment.assemble",
     "trace_stages": "rnntrace.tracing.dataflow",
     "trace_prediction": "rnntrace.tracing.prediction",
     "trace_modules": "rnntrace.tracing.hooks",
     "trace": "rnntrace.tracing.generic",
-    "Recorder": "rnntrace.recorder",
-    "report": "rnntrace.render.notebook",
+    "Recorder": "rnntrace.experiment.recorder",
+    "report": "rnntrace.run.report",
     "recompute": "rnntrace.tracing.equations",
     "explain_steps": "rnntrace.tracing.steps",
     "explain_call": "rnntrace.tracing.explain",
@@ -38,24 +38,25 @@ _EXPORTS = {
     "layer_shapes": "rnntrace.tracing.shapes",
     "hidden_dynamics": "rnntrace.tracing.dynamics",
     "make_quiz": "rnntrace.quiz",
-    "run_experiment": "rnntrace.experiment",
-    "run_lesson": "rnntrace.experiment",
-    "Run": "rnntrace.run",
-    "load_run": "rnntrace.run",
-    "read_trace": "rnntrace.files",
-    "predict": "rnntrace.inference",
+    "run_experiment": "rnntrace.experiment.pipeline",
+    "run_lesson": "rnntrace.experiment.pipeline",
+    "Run": "rnntrace.run.directory",
+    "load_run": "rnntrace.run.directory",
+    "read_trace": "rnntrace.run.files",
+    "predict": "rnntrace.experiment.predict",
+    "train_from_files": "rnntrace.experiment.from_files",
     "RnnTraceError": "rnntrace.errors",
     "read_text": "rnntrace.data.text",
     "Vocabulary": "rnntrace.data.vocabulary",
     "letters_lesson": "rnntrace.data.letters",
-    "run_text_lesson": "rnntrace.experiment",
-    "predict_texts": "rnntrace.inference_text",
+    "run_text_lesson": "rnntrace.experiment.pipeline",
+    "predict_texts": "rnntrace.experiment.inference_text",
     "attribute": "rnntrace.attribution.integrated",
     "explain": "rnntrace.attribution.explanation",
     "explain_run": "rnntrace.attribution.source",
     "planted_signal": "rnntrace.attribution.planted",
     "planted_self_test": "rnntrace.attribution.planted",
-    "Explanation": "rnntrace.attribution.records",
+    "Explanation": "rnntrace.records.explanation",
 }
 # Old names kept for one release; each warns once. (rt.trace, once an alias of trace_modules,
 # now returns a whole Trace of any model.)
@@ -109,6 +110,7 @@ __all__ = [
     "trace_modules",
     "trace_prediction",
     "trace_stages",
+    "train_from_files",
 ]
 
 if TYPE_CHECKING:
@@ -116,15 +118,14 @@ if TYPE_CHECKING:
     from rnntrace.attribution.integrated import attribute as attribute
     from rnntrace.attribution.planted import planted_self_test as planted_self_test
     from rnntrace.attribution.planted import planted_signal as planted_signal
-    from rnntrace.attribution.records import Explanation as Explanation
     from rnntrace.attribution.source import explain_run as explain_run
-    from rnntrace.config import (
+    from rnntrace.config.settings import (
         ModelConfig as ModelConfig,
     )
-    from rnntrace.config import (
+    from rnntrace.config.settings import (
         RunConfig as RunConfig,
     )
-    from rnntrace.config import (
+    from rnntrace.config.settings import (
         TrainConfig as TrainConfig,
     )
     from rnntrace.data.letters import (
@@ -148,35 +149,35 @@ if TYPE_CHECKING:
     from rnntrace.errors import (
         RnnTraceError as RnnTraceError,
     )
-    from rnntrace.experiment import (
-        run_experiment as run_experiment,
+    from rnntrace.experiment.assemble import (
+        assemble_trace as assemble_trace,
     )
-    from rnntrace.experiment import (
-        run_lesson as run_lesson,
+    from rnntrace.experiment.from_files import (
+        train_from_files as train_from_files,
     )
-    from rnntrace.experiment import (
-        run_text_lesson as run_text_lesson,
-    )
-    from rnntrace.files import (
-        read_trace as read_trace,
-    )
-    from rnntrace.inference import (
-        predict as predict,
-    )
-    from rnntrace.inference_text import (
+    from rnntrace.experiment.inference_text import (
         predict_texts as predict_texts,
     )
-    from rnntrace.model import (
-        SequenceClassifier as SequenceClassifier,
+    from rnntrace.experiment.pipeline import (
+        run_experiment as run_experiment,
     )
-    from rnntrace.observations import (
-        observe as observe,
+    from rnntrace.experiment.pipeline import (
+        run_lesson as run_lesson,
+    )
+    from rnntrace.experiment.pipeline import (
+        run_text_lesson as run_text_lesson,
+    )
+    from rnntrace.experiment.predict import (
+        predict as predict,
+    )
+    from rnntrace.experiment.recorder import (
+        Recorder as Recorder,
+    )
+    from rnntrace.model.classifier import (
+        SequenceClassifier as SequenceClassifier,
     )
     from rnntrace.quiz import (
         make_quiz as make_quiz,
-    )
-    from rnntrace.recorder import (
-        Recorder as Recorder,
     )
     from rnntrace.records import (
         ModuleCalls as ModuleCalls,
@@ -187,17 +188,18 @@ if TYPE_CHECKING:
     from rnntrace.records import (
         Trace as Trace,
     )
-    from rnntrace.render.notebook import (
-        report as report,
-    )
-    from rnntrace.run import (
+    from rnntrace.records.explanation import Explanation as Explanation
+    from rnntrace.run.directory import (
         Run as Run,
     )
-    from rnntrace.run import (
+    from rnntrace.run.directory import (
         load_run as load_run,
     )
-    from rnntrace.tracing.assemble import (
-        assemble_trace as assemble_trace,
+    from rnntrace.run.files import (
+        read_trace as read_trace,
+    )
+    from rnntrace.run.report import (
+        report as report,
     )
     from rnntrace.tracing.dataflow import (
         trace_stages as trace_stages,
@@ -229,20 +231,23 @@ if TYPE_CHECKING:
     from rnntrace.tracing.steps import (
         explain_steps as explain_steps,
     )
-    from rnntrace.train import (
+    from rnntrace.train.fit import (
+        fit as fit,
+    )
+    from rnntrace.train.loop import (
         History as History,
     )
-    from rnntrace.train import (
+    from rnntrace.train.loop import (
         evaluate as evaluate,
     )
-    from rnntrace.train import (
-        fit as fit,
+    from rnntrace.train.observations import (
+        observe as observe,
     )
 
 
 def __getattr__(name: str) -> Any:
     if name == "lightning":  # the optional Lightning callback, a submodule
-        return importlib.import_module("rnntrace.lightning")
+        return importlib.import_module("rnntrace.experiment.lightning")
     if name in _RENAMED:
         from rnntrace._deprecated import warn_renamed
 

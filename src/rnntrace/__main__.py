@@ -2,6 +2,6 @@
 
 import sys
 
-from rnntrace.cli import main
+from rnntrace.cli.main import main
 
 sys.exit(main())

@@ -61,3 +61,17 @@ class ShapeError(RnnTraceError):
 
 class RunError(RnnTraceError):
     """A run directory or checkpoint that is missing, incomplete or not ours."""
+
+
+# Notes: what the user should know but that stops nothing (sequences left out by `nan="drop"`,
+# the epochs chosen on a held-out split). The library never prints: a note goes to the
+# "rnntrace" logger, which Python shows on stderr when nobody configured logging, and which
+# the command line prints as "rnntrace: note: …".
+NOTES = "rnntrace"
+
+
+def note(message: str) -> None:
+    """Tell the user something that stops nothing, in one printable line."""
+    import logging
+
+    logging.getLogger(NOTES).warning(" ".join(printable(message).split()))

@@ -1,10 +1,10 @@
-"""Deprecated: renamed rnntrace.tensorboard (this module only ever wrote TensorBoard files)."""
+"""Deprecated: renamed rnntrace.train.tensorboard (it only ever wrote TensorBoard files)."""
 
 from __future__ import annotations
 
 from rnntrace._deprecated import warn_renamed
-from rnntrace.tensorboard import TensorBoardLog
+from rnntrace.train.tensorboard import TensorBoardLog
 
-warn_renamed("rnntrace.events", "rnntrace.tensorboard")
+warn_renamed("rnntrace.events", "rnntrace.train.tensorboard")
 
 __all__ = ["TensorBoardLog"]

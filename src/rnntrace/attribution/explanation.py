@@ -9,14 +9,19 @@ import numpy as np
 from torch import nn
 
 from rnntrace.attribution.hardest import hardest_cases, prediction_of
-from rnntrace.attribution.records import Explanation
 from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.attribution.terms import unit_terms
 from rnntrace.attribution.units import unit_responses
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError
+from rnntrace.records.explanation import Explanation
 
 MAX_SEQUENCES = 512  # units and losses are measured over at most this many sequences
+
+
+def explained_limit(batch_size: int) -> int:
+    """How many memory-mapped sequences an explanation reads: a batch, and at least 512."""
+    return max(batch_size, MAX_SEQUENCES)
 
 
 def sequence_index(data: SequenceSet, sequence: int | str | None) -> int:

@@ -7,12 +7,12 @@ import torch
 from torch import nn
 
 from rnntrace.attribution.capture import batches, catch
-from rnntrace.attribution.records import HardCase
 from rnntrace.attribution.sequences import attribute_sequences
 from rnntrace.attribution.terms import unit_terms
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.model import SequenceClassifier
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import PredictionTrace
+from rnntrace.records.explanation import HardCase
 from rnntrace.tracing.prediction import trace_prediction
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from rnntrace.attribution.records import Completeness, PathJump
 from rnntrace.attribution.scope import (
     attribution_scope,
     batch_first_of,
@@ -30,6 +29,7 @@ from rnntrace.attribution.scope import (
 )
 from rnntrace.attribution.segmented import integrate
 from rnntrace.errors import ConfigError
+from rnntrace.records.explanation import Completeness, PathJump
 
 STEPS = (32, 128)  # uniform integration steps, raised until completeness holds; then pieces
 TOLERANCE = 0.01  # 1 % of |f(x) − f(baseline)|

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from rnntrace.attribution.records import PlantedCheck
 from rnntrace.attribution.sequences import attribute_sequences, window_share
-from rnntrace.config import ModelConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError
+from rnntrace.records.explanation import PlantedCheck
 
 PLANTED_CLASSES = ("down", "up")
 
@@ -77,8 +77,10 @@ def planted_self_test(
 ) -> PlantedCheck:
     """Train on planted data, then measure the attribution share inside the window for the
     trained model and for its untrained copy, over `attributed` held-out sequences."""
-    from rnntrace.model import SequenceClassifier
-    from rnntrace.train import fit, predict_logits, split_validation
+    from rnntrace.model.classifier import SequenceClassifier
+    from rnntrace.train.fit import fit
+    from rnntrace.train.loop import predict_logits
+    from rnntrace.train.split import split_validation
 
     # A window in the middle: a unidirectional model's untrained attribution favours the last
     # steps (its memory fades), so a window there would not tell trained from untrained.
@@ -89,10 +91,9 @@ def planted_self_test(
     config = TrainConfig(epochs=epochs, seed=seed, lr=0.01, checkpoint=False)
     train, held_out = split_validation(data, None, config)
     assert isinstance(train, SequenceSet) and isinstance(held_out, SequenceSet)
-    torch.manual_seed(seed)
     model = SequenceClassifier.from_config(ModelConfig(
         n_features=data.n_features, n_classes=2, hidden_size=hidden_size, cell=cell,
-        bidirectional=bidirectional))
+        bidirectional=bidirectional), seed=seed)
     mean, std = train.values.mean(axis=(0, 1)), train.values.std(axis=(0, 1))
     model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
     untrained = copy.deepcopy(model)

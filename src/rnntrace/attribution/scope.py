@@ -13,7 +13,7 @@ from contextlib import ExitStack, contextmanager
 import torch
 from torch import Tensor, nn
 
-from rnntrace.modes import eval_mode
+from rnntrace.model.modes import eval_mode
 
 
 def batch_first_of(model: nn.Module) -> bool:

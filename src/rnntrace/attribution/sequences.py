@@ -10,10 +10,10 @@ from torch import nn
 
 from rnntrace.attribution.integrated import STEPS, TOLERANCE, attribute
 from rnntrace.attribution.occlusion import occlude_steps, rank_agreement
-from rnntrace.attribution.records import Attribution, StepOcclusion
 from rnntrace.attribution.scope import batch_first_of
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError
+from rnntrace.records.explanation import Attribution, StepOcclusion
 
 
 def attribute_sequences(
@@ -58,7 +58,7 @@ def attribute_sequences(
             length=n,
             target=int(found.target[row]),
             predicted=int(found.logits[row].argmax()),
-            true=int(part.labels[row]),
+            true_class=int(part.labels[row]),
             class_names=list(data.class_names),
             feature_names=list(data.feature_names),
             probabilities=probs[row].double().tolist(),

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rnntrace.attribution.explanation import MAX_SEQUENCES, explain
-from rnntrace.attribution.records import Explanation
-from rnntrace.files import load_explanation, save_explanation
+from rnntrace.attribution.explanation import explain, explained_limit
+from rnntrace.records.explanation import Explanation
+from rnntrace.run.files import load_explanation, save_explanation
 
 __all__ = ["explain_run", "held_out_of", "load_explanation", "save_explanation"]
-from rnntrace.config import RunConfig
+from rnntrace.config.settings import RunConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import RunError
 
@@ -27,8 +27,8 @@ LESSON = "synthetic:lesson"
 def held_out_of(config: RunConfig) -> SequenceSet:
     """The held-out sequences of a run (the first MAX_SEQUENCES), rebuilt and checked; the
     training set when the run held none out, as its trace did."""
-    from rnntrace.data.streaming import RowSubset, feature_stats
-    from rnntrace.train import split_validation
+    from rnntrace.data.streaming import feature_stats
+    from rnntrace.train.split import shown_part, split_validation
 
     source = config.data.source
     if source == LESSON:
@@ -48,10 +48,7 @@ def held_out_of(config: RunConfig) -> SequenceSet:
     if not np.allclose(mean, config.data.feature_mean, rtol=1e-4, atol=1e-5):
         raise RunError(f"{source} does not give the run's held-out split again (other data, or "
                        "a separate validation file): give the sequences with --data FILE")
-    shown = held_out if held_out is not None else train  # --val-fraction 0: as the trace did
-    if isinstance(shown, RowSubset):
-        return shown.head(MAX_SEQUENCES)
-    return shown
+    return shown_part(train, held_out, explained_limit(config.train.batch_size))
 
 
 def explain_run(
@@ -62,7 +59,7 @@ def explain_run(
     hard_cases: int = 5,
 ) -> Explanation:
     """Explain a saved run on its held-out sequences (or on `data`); nothing is written."""
-    from rnntrace.run import load_run
+    from rnntrace.run.directory import load_run
 
     saved = load_run(path)
     sequences = data if data is not None else held_out_of(saved.config)

@@ -18,76 +18,65 @@ import torch
 from torch import Tensor, nn
 
 from rnntrace.attribution.capture import catch
-from rnntrace.attribution.records import GateTerms, LayerTerms, StepTerms
+from rnntrace.config.cells import GRU
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.records.explanation import GateTerms, LayerTerms, StepTerms
+from rnntrace.tracing.equations import (
+    Weights,
+    activation_name,
+    cell_name,
+    cell_step,
+    input_part,
+    spec_of,
+)
 
-GATES = {"rnn": ("a",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
 
+def _double(w: Weights) -> Weights:
+    """The weights in float64: the terms add up to pre-activations checked to 1e-5."""
+    def d(v: Tensor) -> Tensor:
+        return v.detach().double()
 
-def _cell(layer: nn.RNNBase) -> str:
-    # nn.RNN's mode is RNN_TANH or RNN_RELU; the others name their cell.
-    return {"GRU": "gru", "LSTM": "lstm"}.get(layer.mode, "rnn")
-
-
-def _weights(layer: nn.RNNBase, k: int, suffix: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    w_ih = getattr(layer, f"weight_ih_l{k}{suffix}").detach().double()
-    w_hh = getattr(layer, f"weight_hh_l{k}{suffix}").detach().double()
-    zeros = torch.zeros(w_ih.shape[0], dtype=torch.float64)
-    b_ih = getattr(layer, f"bias_ih_l{k}{suffix}", None)
-    b_hh = getattr(layer, f"bias_hh_l{k}{suffix}", None)
-    return (w_ih, w_hh, zeros if b_ih is None else b_ih.detach().double(),
-            zeros if b_hh is None else b_hh.detach().double())
+    return Weights(d(w.w_ih), d(w.w_hh), d(w.b_ih), d(w.b_hh),
+                   None if w.w_hr is None else d(w.w_hr))
 
 
 def _run_direction(layer: nn.RNNBase, k: int, backward: bool, x: Tensor) -> tuple[
     list[StepTerms], Tensor
 ]:
-    """One layer and direction over x (T, F'): the step terms in time order and h (T, H)."""
-    cell = _cell(layer)
-    w_ih, w_hh, b_ih, b_hh = _weights(layer, k, "_reverse" if backward else "")
+    """One layer and direction over x (T, F'): the step terms in time order and h (T, R).
+
+    The step itself is tracing.equations.cell_step, the one place a cell's arithmetic is
+    written; here its pre-activations are split into the three terms that add up to them.
+    """
+    spec, act = spec_of(layer), activation_name(layer)
+    w = _double(Weights.of(layer, k, 1 if backward else 0))
+    gates = [g.symbol for g in spec.gates]
     hidden = layer.hidden_size
-    h = torch.zeros(hidden, dtype=torch.float64)
-    c = torch.zeros(hidden, dtype=torch.float64)
-    n_gates = len(GATES[cell])
-    out = torch.zeros(x.shape[0], hidden, dtype=torch.float64)  # (T, H)
+    h = torch.zeros(1, w.w_hh.shape[1], dtype=torch.float64)  # (1, R)
+    c = torch.zeros(1, hidden, dtype=torch.float64) if spec.has_cell_state else None
+    out = torch.zeros(x.shape[0], h.shape[1], dtype=torch.float64)  # (T, R)
     records: dict[int, StepTerms] = {}
     order = range(x.shape[0] - 1, -1, -1) if backward else range(x.shape[0])
     for t in order:
-        from_x = (w_ih @ x[t]).view(n_gates, hidden)  # (G, H)
-        from_h = (w_hh @ h).view(n_gates, hidden)  # (G, H)
-        bias = (b_ih + b_hh).view(n_gates, hidden)  # (G, H)
-        terms: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
-        if cell == "rnn":
-            terms["a"] = (from_x[0], from_h[0], bias[0])
-            pre = from_x[0] + from_h[0] + bias[0]
-            values = {"a": torch.tanh(pre) if layer.nonlinearity == "tanh" else torch.relu(pre)}
-            h = values["a"]
-        elif cell == "gru":
-            b_i, b_h = b_ih.view(3, hidden), b_hh.view(3, hidden)
-            r = torch.sigmoid(from_x[0] + from_h[0] + bias[0])
-            z = torch.sigmoid(from_x[1] + from_h[1] + bias[1])
-            terms |= {"r": (from_x[0], from_h[0], bias[0]), "z": (from_x[1], from_h[1], bias[1]),
-                      "n": (from_x[2], r * from_h[2], b_i[2] + r * b_h[2])}
-            n = torch.tanh(sum(terms["n"], torch.zeros(hidden, dtype=torch.float64)))
-            values = {"r": r, "z": z, "n": n}
-            h = (1 - z) * n + z * h
-        else:
-            for g, name in enumerate(GATES["lstm"]):
-                terms[name] = (from_x[g], from_h[g], bias[g])
-            pre_all = {k_: sum(v, torch.zeros(hidden, dtype=torch.float64))
-                       for k_, v in terms.items()}
-            values = {name: torch.tanh(p) if name == "g" else torch.sigmoid(p)
-                      for name, p in pre_all.items()}
-            c = values["f"] * c + values["i"] * values["g"]
-            h = values["o"] * torch.tanh(c)
-        out[t] = h
+        wx = input_part(w, x[t].unsqueeze(0))  # (1, G·H)
+        step = cell_step(spec, act, w, wx, h, c)
+        from_x = (w.w_ih @ x[t]).view(len(gates), hidden)  # (G, H)
+        from_h = (w.w_hh @ h[0]).view(len(gates), hidden)
+        b_i, b_h = w.b_ih.view(len(gates), hidden), w.b_hh.view(len(gates), hidden)
+        terms = {g: (from_x[i], from_h[i], b_i[i] + b_h[i]) for i, g in enumerate(gates)}
+        if spec is GRU:  # r gates the candidate's hidden part, bias included
+            r = step.gates["r"][0]
+            terms["n"] = (from_x[2], r * from_h[2], b_i[2] + r * b_h[2])
+        values = step.gates or {"a": step.h}
+        h, c = step.h, step.c
+        out[t] = h[0]
         records[t] = StepTerms(
             step=t + 1,
-            gates={name: GateTerms(
+            gates={g: GateTerms(
                 from_x=_l(fx), from_h=_l(fh), bias=_l(b), pre=_l(fx + fh + b),
-                value=_l(values[name])) for name, (fx, fh, b) in terms.items()},
-            h=_l(h),
-            c=_l(c) if cell == "lstm" else None,
+                value=_l(values[g][0])) for g, (fx, fh, b) in terms.items()},
+            h=_l(h[0]),
+            c=_l(c[0]) if c is not None else None,
         )
     return [records[t] for t in range(x.shape[0])], out
 
@@ -101,12 +90,10 @@ def _l(t: Tensor) -> list[float]:
 def unit_terms(model: nn.Module, data: SequenceSet, index: int) -> list[LayerTerms]:
     """Every layer and direction of the model's top recurrent module for sequence `index`.
 
-    Empty for an LSTM with projections (proj_size), whose equations these are not.
+    An LSTM with projections (proj_size) has its gates' terms too; its h_t is the projection.
     """
     caught = catch(model, data, np.array([index]))
     layer = caught.top
-    if getattr(layer, "proj_size", 0):
-        return []
     n = int(caught.lengths[0])
     if len([m for m in model.modules() if isinstance(m, nn.RNNBase)]) > 1:
         return []  # the top module's own input is not caught for a stack of several modules
@@ -119,7 +106,7 @@ def unit_terms(model: nn.Module, data: SequenceSet, index: int) -> list[LayerTer
             steps, h = _run_direction(layer, k, d == 1, x)
             outs.append(h)
             result.append(LayerTerms(layer=k, direction="backward" if d else "forward",
-                                     cell=_cell(layer), steps=steps, max_abs_diff=0.0))
+                                     cell=cell_name(layer), steps=steps, max_abs_diff=0.0))
         x = torch.cat(outs, dim=1)  # (T, D·H): the next layer's input
     # The top layer recomputed against what the layer really returned.
     diff = float((x - caught.top_output[0, :n].double()).abs().max())

@@ -10,8 +10,8 @@ import numpy as np
 from torch import nn
 
 from rnntrace.attribution.capture import batches, catch
-from rnntrace.attribution.records import UnitPeak, UnitResponse, UnitSummary
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.records.explanation import UnitPeak, UnitResponse, UnitSummary
 
 STATISTIC = (
     "one-way ANOVA F of each sequence's mean activation over its real steps, grouped by true "

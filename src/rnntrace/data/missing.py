@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-from rnntrace.config import NAN_POLICIES as POLICIES
+from rnntrace.config.settings import NAN_POLICIES as POLICIES
 from rnntrace.data.rowread import read_block
 from rnntrace.errors import ConfigError, DataError
 

@@ -243,7 +243,7 @@ def read_splits(
 
     A folder holding train/ and test/ (the tutorial's layout) gives both when `test` is None.
     """
-    from rnntrace.data.readers import check_compatible
+    from rnntrace.data.compatible import check_compatible
 
     test = test if test is not None else sibling_test(train)
     first = read_text(train, text=text, label=label, tokens=tokens, ascii=ascii)

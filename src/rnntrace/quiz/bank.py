@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rnntrace.config import ModelConfig
+from rnntrace.config.settings import ModelConfig
 from rnntrace.errors import ConfigError
 from rnntrace.quiz import concepts, params, sequences, shapes
 from rnntrace.quiz.draft import Draft

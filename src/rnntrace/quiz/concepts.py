@@ -8,8 +8,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from rnntrace.cells import RNN
-from rnntrace.config import ModelConfig
+from rnntrace.config.cells import RNN
+from rnntrace.config.settings import ModelConfig
 from rnntrace.quiz.draft import Draft, four_options, steps
 from rnntrace.quiz.setting import Setting
 from rnntrace.quiz.verify import agree, build, seeded

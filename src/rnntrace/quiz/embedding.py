@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from rnntrace.config import ModelConfig
+from rnntrace.config.settings import ModelConfig
 from rnntrace.data.vocabulary import PAD_ID, UNK_ID
 from rnntrace.quiz.bank import make_quiz
 from rnntrace.quiz.draft import Draft, four_options, near_numbers, near_shapes, shape, steps
@@ -110,7 +110,7 @@ def padding_index(s: TextSetting, rng: random.Random) -> Draft:
 
 
 def model_parameters(s: TextSetting, rng: random.Random) -> Draft:
-    from rnntrace.model import SequenceClassifier
+    from rnntrace.model.classifier import SequenceClassifier
 
     m = s.model
     with seeded():

@@ -7,8 +7,8 @@ import random
 
 import torch
 
-from rnntrace.cells import GRU, LSTM, RNN
-from rnntrace.config import ModelConfig
+from rnntrace.config.cells import GRU, LSTM, RNN
+from rnntrace.config.settings import ModelConfig
 from rnntrace.quiz.draft import Draft, four_options, near_numbers, steps
 from rnntrace.quiz.setting import Setting
 from rnntrace.quiz.verify import agree, build, count_parameters, run_snippet

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnntrace.model import last_hidden_from_h_n, layer_class
+from rnntrace.model.classifier import last_hidden_from_h_n, layer_class
 from rnntrace.quiz.draft import Draft, four_options, shape, steps
 from rnntrace.quiz.setting import Setting, lesson_setting
 from rnntrace.quiz.verify import (

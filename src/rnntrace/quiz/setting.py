@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from rnntrace.config import CELLS, ModelConfig, RunConfig
+from rnntrace.config.settings import CELLS, ModelConfig, RunConfig
 from rnntrace.errors import ConfigError
 
 LESSON_BATCH = 1000

@@ -11,7 +11,7 @@ from functools import partial
 
 import torch
 
-from rnntrace.cells import LSTM
+from rnntrace.config.cells import LSTM
 from rnntrace.quiz.draft import Draft, four_options, near_dims, near_shapes, shape, steps
 from rnntrace.quiz.setting import Setting
 from rnntrace.quiz.verify import agree, build, error_message, run_shapes, succeeds

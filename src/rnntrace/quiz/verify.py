@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnntrace.config import ModelConfig
-from rnntrace.model import make_rnn
+from rnntrace.config.settings import ModelConfig
+from rnntrace.model.classifier import make_rnn
 from rnntrace.quiz.setting import Setting
 
 _SEED = 0  # weights never reach a question's text; a fixed seed keeps value checks repeatable

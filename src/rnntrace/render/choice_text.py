@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from rnntrace.records import Choice, SummaryTrace
+if TYPE_CHECKING:
+    from rnntrace.records import Choice, SummaryTrace
+
 
 _SHOWN_STEPS = 24  # attention weights listed in the terminal; the trace keeps them all
 
@@ -46,11 +49,15 @@ def settings_line(choice: Choice) -> str:
     return f"Settings: {chosen}\nFixed by your flags: {user}"
 
 
+def choice_renderables(choice: Choice) -> list[Any]:
+    """How the settings were chosen: the candidates' table, the settings, why, a blank line."""
+    return [choice_table(choice), Text(settings_line(choice)), Text(f"Why: {choice.reason}"),
+            Text("")]
+
+
 def print_choice(choice: Choice, out: Console) -> None:
-    out.print(choice_table(choice))
-    out.print(escape(settings_line(choice)))
-    out.print(escape(f"Why: {choice.reason}"))
-    out.print()
+    for part in choice_renderables(choice):
+        out.print(part)
 
 
 def summary_rows(s: SummaryTrace) -> list[tuple[str, str]]:

@@ -5,14 +5,18 @@ Each function takes plain records and returns a rich renderable; the CLI prints 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from rnntrace._deprecated import renamed_getattr
-from rnntrace.records import Dynamics, Finding, ModuleCalls, ShapeReport, StepRecord, TensorInfo
 from rnntrace.render.formatting import fmt_values, grouped_calls
+
+if TYPE_CHECKING:
+    from rnntrace.records import Dynamics, Finding, ModuleCalls, ShapeReport, StepRecord, TensorInfo
 
 
 def _shape(shape: list[int]) -> str:

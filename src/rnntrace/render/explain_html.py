@@ -7,17 +7,19 @@ template's autoescaping, the SVG writer's escaping, or the script's textContent.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from rnntrace.attribution.records import Attribution, Explanation, LayerTerms
-from rnntrace.records import PredictionTrace, Trace
 from rnntrace.render.explain_text import completeness_line
 
 # The figure writer of the report's other figures (ids prefixed, escaped, scalable).
 from rnntrace.render.plots import _RC, _to_svg, short, unit_names
+
+if TYPE_CHECKING:
+    from rnntrace.records import PredictionTrace, Trace
+    from rnntrace.records.explanation import Attribution, Explanation, LayerTerms
 
 MAX_LINES = 12  # input features drawn; the attribution grid below shows every feature
 # Per-unit terms are numerous (steps × gates × units × 5); the page carries them for the traced

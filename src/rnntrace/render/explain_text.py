@@ -7,13 +7,17 @@
 
 from __future__ import annotations
 
-from rnntrace.attribution.records import (
-    Attribution,
-    Completeness,
-    Explanation,
-    PlantedCheck,
-    UnitSummary,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rnntrace.records.explanation import (
+        Attribution,
+        Completeness,
+        Explanation,
+        PlantedCheck,
+        UnitSummary,
+    )
+
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 STRIP = 60  # steps per strip line; longer sequences are shown in several rows
@@ -53,7 +57,7 @@ def completeness_line(c: Completeness) -> str:
 
 def attribution_lines(a: Attribution) -> list[str]:
     prob = a.probabilities[a.target]
-    truth = "" if a.true is None else f", true class {a.class_names[a.true]!r}"
+    truth = "" if a.true_class is None else f", true class {a.class_names[a.true_class]!r}"
     lines = [f"Why sequence {a.sequence_id!r} ({a.length} steps{truth}) scores "
              f"{a.target_name!r} (P = {prob:.3f}): {a.method}",
              f"Baseline: {a.baseline}", "", "Attribution per step (height |value|; + pushed "
@@ -134,3 +138,10 @@ def explanation_lines(e: Explanation) -> list[str]:
     if e.planted is not None:
         lines += ["", *planted_lines(e.planted)]
     return lines
+
+
+def explanation_renderables(e: Explanation) -> list[Any]:
+    """The explanation's lines as rich Text (never read as markup: ids come from files)."""
+    from rich.text import Text
+
+    return [Text(line) for line in explanation_lines(e)]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rnntrace.records import Averaging, ModuleCall
+if TYPE_CHECKING:
+    from rnntrace.records import Averaging, ModuleCall
+
 
 
 def fmt_number(value: Any, digits: int = 3) -> str:

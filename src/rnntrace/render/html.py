@@ -13,13 +13,10 @@ import json
 import math
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rnntrace.cells import cell_spec, typeset
-from rnntrace.config import ModelConfig
-from rnntrace.files import REPORT, atomic_write_text, read_trace
-from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
+from rnntrace.config.cells import cell_spec, typeset
+from rnntrace.config.settings import ModelConfig
 from rnntrace.render import plots
 from rnntrace.render.formatting import (
     averaging_sentence,
@@ -31,12 +28,10 @@ from rnntrace.render.formatting import (
 )
 
 if TYPE_CHECKING:
-    from rnntrace.attribution.records import Explanation
+    from rnntrace.records import PredictionTrace, Question, StepRecord, Trace
+    from rnntrace.records.explanation import Explanation
 
-__all__ = [
-    "REPORT", "config_sections", "content_security_policy", "json_island",
-    "read_trace", "render_report", "write_report",
-]
+__all__ = ["config_sections", "content_security_policy", "json_island", "render_report"]
 
 
 def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
@@ -113,12 +108,6 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         token_rows=token_rows(trace.tokens),
         averaging=averaging_sentence(trace.averaging) if trace.averaging is not None else "",
     )
-
-
-def write_report(trace: Trace, path: Path, explanation: Explanation | None = None) -> Path:
-    """Render the report and write it atomically to `path` (a whole file or none); return it."""
-    atomic_write_text(path, render_report(trace, explanation))
-    return path
 
 
 def content_security_policy(script: str) -> str:

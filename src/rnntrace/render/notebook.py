@@ -1,6 +1,7 @@
 """Every record readable where it is shown: `print()`, Jupyter (`_repr_html_`) and rich consoles.
 
-The records call these functions by name (records sit below render). A Trace in a notebook is
+Each record calls its own view here (records sit above render, which knows them for type
+checking only, as torchinfo's ModelStatistics uses its formatting module). A Trace in a notebook is
 the report page itself, inside an `<iframe srcdoc>`: the page keeps its own Content-Security-
 Policy and script, its element ids cannot clash with another output's, and nothing is loaded
 from anywhere (no widget, no CDN). The sandbox lets its script run and nothing else.
@@ -11,8 +12,7 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console, RenderableType
 from rich.markup import escape
@@ -20,14 +20,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rnntrace.records import (
-    DecoderTrace,
-    History,
-    ModuleCalls,
-    Question,
-    Recomputation,
-    Trace,
-)
+from rnntrace.render.choice_text import choice_renderables
 from rnntrace.render.dataflow_text import finding_view, module_calls_table
 from rnntrace.render.formatting import averaging_sentence
 from rnntrace.render.text import (
@@ -41,12 +34,25 @@ from rnntrace.render.text import (
     training_table,
 )
 
+if TYPE_CHECKING:
+    from rnntrace.records import (
+        DecoderTrace,
+        History,
+        ModuleCalls,
+        Question,
+        Recomputation,
+        Trace,
+    )
+
 WIDTH = 110  # characters of the terminal view when no terminal gives one
 INLINE_HEIGHT = 900  # pixels of the inline page; it scrolls inside
 
 
 def trace_renderables(trace: Trace) -> list[RenderableType]:
-    """The terminal view of a Trace, section by section; sections that do not apply are left out."""
+    """The one terminal view of a Trace, in the order the data flows, blank lines between
+    sections; what `print(trace)`, rich, a notebook's text output and the CLI all show.
+    Sections that do not apply are left out."""
+    blank = Text("")
     parts: list[RenderableType] = []
     if trace.stages:
         parts.append(stages_table(trace.stages))
@@ -62,18 +68,27 @@ def trace_renderables(trace: Trace) -> list[RenderableType]:
     if trace.decoder is not None:
         parts.append(decoder_table(trace.decoder))
     if trace.training:
-        parts += [training_table(trace.training), observations(trace.training),
+        parts += [blank, training_table(trace.training), observations(trace.training), blank,
                   Text(loss_chart(trace.training))]
         if trace.averaging is not None:
             parts.append(Text(averaging_sentence(trace.averaging)))
     if trace.prediction is not None:
-        parts.append(prediction_table(trace.prediction, **front_end_reading(trace)))
-    if trace.steps or trace.recomputation is not None:
-        parts.append(recomputation_section(trace))
+        parts += [blank, prediction_table(trace.prediction, **front_end_reading(trace))]
+    if trace.prediction is not None or trace.steps or trace.recomputation is not None:
+        parts += [blank, recomputation_section(trace)]
     if trace.test is not None:
-        parts.append(test_tables(trace.test))
+        parts += [blank, test_tables(trace.test)]
+    parts.append(blank)
+    if trace.choice is not None:
+        parts += [blank, *choice_renderables(trace.choice)]
     parts.append(Panel(escape(trace.insight), title="Key Insight", title_align="left"))
     return parts
+
+
+def print_trace(trace: Trace, out: Console) -> None:
+    """The trace's terminal view, printed section by section (`rnntrace demo`, `train`)."""
+    for part in trace_renderables(trace):
+        out.print(part)
 
 
 def layers_table(trace: Trace) -> Table:
@@ -108,13 +123,6 @@ def decoder_table(decoder: DecoderTrace) -> Table:
     return table
 
 
-def report(trace: Trace, path: str | Path) -> Path:
-    """Write the report page of any Trace (ours or a user's model's) to `path`; return it."""
-    from rnntrace.render.html import write_report
-
-    return write_report(trace, Path(path))
-
-
 def trace_text(trace: Trace) -> str:
     return _text(trace_renderables(trace))
 
@@ -131,31 +139,33 @@ def trace_html(trace: Trace) -> str:
     )
 
 
-def renderables_of(record: Any) -> list[RenderableType]:
-    """The terminal view of a ModuleCalls, History, Recomputation or Question."""
-    if isinstance(record, Trace):
-        return trace_renderables(record)
-    if isinstance(record, ModuleCalls):
-        return [module_calls_table(record), *(finding_view(f) for f in record.findings)]
-    if isinstance(record, History):
-        if not record.records:
-            return [Text("No epochs recorded yet.")]
-        return [training_table(record.records), observations(record.records)]
-    if isinstance(record, Recomputation):
-        return [recomputation_view(record)]
-    if isinstance(record, Question):
-        return [question_view(record)]
-    raise TypeError(f"no view for {type(record).__name__}")
+def module_calls_renderables(calls: ModuleCalls) -> list[RenderableType]:
+    return [module_calls_table(calls), *(finding_view(f) for f in calls.findings)]
 
 
-def text_of(record: Any) -> str:
-    return _text(renderables_of(record))
+def history_renderables(history: History) -> list[RenderableType]:
+    if not history.records:
+        return [Text("No epochs recorded yet.")]
+    return [training_table(history.records), observations(history.records)]
 
 
-def html_of(record: Any) -> str:
+def recomputation_renderables(r: Recomputation) -> list[RenderableType]:
+    return [recomputation_view(r)]
+
+
+def question_renderables(q: Question) -> list[RenderableType]:
+    return [question_view(q)]
+
+
+def text_of(parts: Iterable[RenderableType]) -> str:
+    """A record's terminal view as plain text, as `print()` shows it."""
+    return _text(parts)
+
+
+def html_of(parts: Iterable[RenderableType]) -> str:
     """A small record as HTML: its terminal view with colours, inline styles, no script."""
     out = Console(record=True, width=WIDTH, file=io.StringIO(), highlight=False)
-    for part in renderables_of(record):
+    for part in parts:
         out.print(part)
     return out.export_html(
         inline_styles=True,

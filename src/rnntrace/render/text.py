@@ -5,20 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.markup import escape
-from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from rnntrace._deprecated import renamed_getattr
-from rnntrace.records import EpochEnd, EpochRecord, PredictionTrace, Stage, TestReport, Trace
-from rnntrace.render.choice_text import print_choice, summary_rows
-from rnntrace.render.dataflow_text import dynamics_table, module_calls_table, steps_view
-from rnntrace.render.formatting import averaging_sentence, fmt_shape, fmt_values
+from rnntrace.render.choice_text import summary_rows
+from rnntrace.render.dataflow_text import dynamics_table, steps_view
+from rnntrace.render.formatting import fmt_shape, fmt_values
+
+if TYPE_CHECKING:
+    from rnntrace.records import EpochEnd, EpochRecord, PredictionTrace, Stage, TestReport, Trace
 
 CHART_WIDTH = 40
 
@@ -229,34 +230,6 @@ def recomputation_section(trace: Trace) -> Group:
             f"{d.saturated[0]:.0%} at step 1, {d.saturated[-1]:.0%} at step {d.steps}."
         ))
     return Group(*parts)
-
-
-def print_trace(trace: Trace, out: Console) -> None:
-    """The demo's sections, in the order the data flows."""
-    out.print(stages_table(trace.stages))
-    if trace.module_calls is not None:
-        out.print(Text("Every module call, recorded with forward hooks", style="bold"))
-        out.print(module_calls_table(trace.module_calls))
-    out.print()
-    out.print(training_table(trace.training))
-    out.print(observations(trace.training))
-    out.print()
-    out.print(Text(loss_chart(trace.training)))
-    if trace.averaging is not None:
-        out.print(Text(averaging_sentence(trace.averaging)))
-    if trace.prediction is not None:
-        out.print()
-        out.print(prediction_table(trace.prediction, **front_end_reading(trace)))
-        out.print()
-        out.print(recomputation_section(trace))
-    if trace.test is not None:
-        out.print()
-        out.print(test_tables(trace.test))
-    out.print()
-    if trace.choice is not None:
-        out.print()
-        print_choice(trace.choice, out)
-    out.print(Panel(escape(trace.insight), title="Key Insight", title_align="left"))
 
 
 def front_end_reading(trace: Trace) -> dict[str, Any]:

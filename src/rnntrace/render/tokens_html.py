@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rnntrace.records import TokenTrace
+if TYPE_CHECKING:
+    from rnntrace.records import TokenTrace
+
 
 
 def shade(value: float, scale: float = 1.0) -> str:

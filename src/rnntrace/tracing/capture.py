@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from rnntrace.errors import ConfigError
-from rnntrace.modes import eval_mode
+from rnntrace.model.modes import eval_mode
 from rnntrace.tracing.explain import layer_label
 
 State = Tensor | tuple[Tensor, Tensor]

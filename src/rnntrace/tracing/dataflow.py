@@ -6,11 +6,11 @@ import torch
 from torch import Tensor
 
 from rnntrace._deprecated import renamed_getattr
-from rnntrace.config import front_end_name
-from rnntrace.model import SequenceClassifier, hidden_of
-from rnntrace.modes import eval_mode
+from rnntrace.config.settings import front_end_name
+from rnntrace.model.classifier import SequenceClassifier, hidden_of
+from rnntrace.model.modes import eval_mode
+from rnntrace.model.summaries import describe
 from rnntrace.records import Stage
-from rnntrace.summaries import describe
 from rnntrace.tracing.sample import sample_values
 from rnntrace.tracing.tokens import embedding_stage
 

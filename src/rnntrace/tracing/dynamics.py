@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.utils.rnn import pad_packed_sequence
 
-from rnntrace.model import SequenceClassifier
-from rnntrace.modes import eval_mode
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.model.modes import eval_mode
 from rnntrace.records import Dynamics
 from rnntrace.tracing.equations import activation_name, cell_name, unroll
 from rnntrace.tracing.explain import check_lengths

@@ -1,7 +1,7 @@
 """nn.RNN, nn.GRU and nn.LSTM recomputed step by step from their own weights, checked against
 PyTorch.
 
-The textbook equations (their text is `rnntrace.cells`), in PyTorch's documented gate order,
+The textbook equations (their text is `rnntrace.config.cells`), in PyTorch's documented gate order,
 computed in `cell_step`:
 
     RNN   h_t = act(W_ih·x_t + b_ih + W_hh·h_(t-1) + b_hh)                 act = tanh | relu
@@ -26,8 +26,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnntrace.cells import GRU, RNN, CellSpec, spec_of_layer
-from rnntrace.modes import eval_mode
+from rnntrace.config.cells import GRU, RNN, CellSpec, spec_of_layer
+from rnntrace.model.modes import eval_mode
 from rnntrace.records import Recomputation
 from rnntrace.tracing.explain import check_lengths, run_checked
 

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnntrace._deprecated import renamed_getattr
-from rnntrace.modes import eval_mode
+from rnntrace.model.modes import eval_mode
 from rnntrace.records import ModuleCall, ModuleCalls, TensorInfo
 from rnntrace.tracing.explain import checked, reading
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnntrace.config import ModelConfig
+from rnntrace.config.settings import ModelConfig
 from rnntrace.records import EpochRecord, PredictionTrace
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.model import SequenceClassifier
-from rnntrace.modes import eval_mode
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.model.modes import eval_mode
+from rnntrace.model.summaries import masked_max
 from rnntrace.records import PredictionTrace, Recomputation, StepRecord, SummaryTrace
-from rnntrace.summaries import masked_max
 from rnntrace.tracing.equations import recompute
 from rnntrace.tracing.sample import to_list
 from rnntrace.tracing.steps import explain_steps

@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnntrace.cells import NONLINEARITIES, cell_spec
+from rnntrace.config.cells import NONLINEARITIES, cell_spec
 from rnntrace.errors import ConfigError, ShapeError
-from rnntrace.model import layer_class
+from rnntrace.model.classifier import layer_class
 from rnntrace.records import Finding, ShapeLine, ShapeReport
 from rnntrace.tracing.explain import TORCH_SHAPE_ERRORS, explain_call, layer_label, reading
 

@@ -12,10 +12,10 @@ import re
 import torch
 from torch import Tensor, nn
 
-from rnntrace.cells import CellSpec, at_step
+from rnntrace.config.cells import CellSpec, at_step
 from rnntrace.errors import ConfigError, ShapeError
-from rnntrace.model import layer_class
-from rnntrace.modes import eval_mode
+from rnntrace.model.classifier import layer_class
+from rnntrace.model.modes import eval_mode
 from rnntrace.records import StepRecord
 from rnntrace.tracing.equations import (
     State,

@@ -3,7 +3,7 @@
 A unit is chosen (the top layer's unit whose final activation best separates the classes) and
 each text's tokens are shown with that unit's h_t at each step, as in Karpathy's "The
 Unreasonable Effectiveness of Recurrent Neural Networks". An attribution method, where one is
-given, adds each token's share of the prediction.
+given (attribution.embedding), adds each token's share of the prediction.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.vocabulary import PAD_ID, UNK_ID, Vocabulary
-from rnntrace.model import SequenceClassifier
-from rnntrace.modes import eval_mode
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.model.modes import eval_mode
 from rnntrace.records import Stage, TokenExample, TokenTrace
 from rnntrace.tracing.sample import sample_values
 
@@ -25,34 +25,6 @@ from rnntrace.tracing.sample import sample_values
 # The hook for an attribution method such as Integrated Gradients over the embedding vectors.
 TokenAttribution = Callable[[SequenceClassifier, Tensor, int], list[float]]
 EXAMPLES = 12  # texts shown in the report: enough to see a pattern, few enough to read
-
-
-def embedding_attribution(model: SequenceClassifier, x: Tensor, target: int) -> list[float]:
-    """Integrated Gradients over the embedding vectors, summed per token: (T,) shares.
-
-    Token ids are not differentiable, so the path runs from the zero vector (what padding
-    embeds to) to each token's vector; the shares add up to logit(x) − logit(all zeros), with
-    the same completeness check (steps raised, the path cut where it jumps) as numbers get.
-    """
-    from rnntrace.attribution.integrated import attribute
-
-    assert model.embedding is not None
-    ids = x.to(next(model.parameters()).device)[..., 0].long()  # (1, T) or (T, 1)
-    z = model.embedding(ids).detach()  # (1, T, E) or (T, 1, E), as the model lays it out
-    found = attribute(_FromVectors(model), z, target=target, baseline=torch.zeros_like(z))
-    return [float(v) for v in found.values[0].sum(-1)]
-
-
-class _FromVectors(nn.Module):
-    """The model from its embedding vectors on: what Integrated Gradients can differentiate."""
-
-    def __init__(self, model: SequenceClassifier) -> None:
-        super().__init__()
-        self.model = model
-        self.config = model.config  # the layout (batch_first) attribution reads
-
-    def forward(self, vectors: Tensor, lengths: Tensor | None = None) -> Tensor:
-        return self.model.head(self.model.last_hidden(vectors, lengths))  # type: ignore[no-any-return]
 
 
 def embedding_stage(model: SequenceClassifier, x: Tensor, z: Tensor, b_dim: int) -> Stage:

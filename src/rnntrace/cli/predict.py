@@ -1,0 +1,93 @@
+"""`rnntrace predict` and `rnntrace report`: what a saved run says about new data, and its page."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnntrace.cli.app import app
+
+
+@app.command()
+def predict(
+    run: Annotated[Path, typer.Argument(help="A run directory written by train or demo.")],
+    data: Annotated[
+        list[str],
+        typer.Argument(help="Sequences to classify, in a format read by train; with --text, "
+                       "the texts themselves."),
+    ],
+    out: Annotated[Path | None, typer.Option(help="Write here instead of to stdout.")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv or jsonl (default: from --out's suffix, else csv)."),
+    ] = None,
+    id: Annotated[str | None, typer.Option("--id", help="Id column (default: the run's).")] = None,
+    time: Annotated[
+        str | None, typer.Option("--time", help="Time column (default: the run's).")
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Label column, if any (default: the run's).")
+    ] = None,
+    nan: Annotated[
+        str | None, typer.Option(help="error, drop or fill NaN/inf (default: the run's).")
+    ] = None,
+    text: Annotated[
+        bool, typer.Option("--text", help="A text run: classify the texts given, e.g. Dubois.")
+    ] = False,
+    top: Annotated[int, typer.Option(min=1, help="With --text: the classes shown per text.")] = 3,
+) -> None:
+    """Classify new sequences with a trained run: one row each, every class's probability.
+
+    The data is read as the run's training data was, and its features are picked by name.
+    """
+    from rnntrace.errors import ConfigError
+    from rnntrace.experiment.inference_text import top_classes
+    from rnntrace.experiment.predict import predict as predict_run
+    from rnntrace.run.files import atomic_write_text
+
+    table = text and out is None and format is None  # texts typed in: a readable table
+    if format is None:
+        format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
+    if format not in ("csv", "jsonl"):
+        raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
+    predictions = predict_run(run, data, id=id, time=time, label=label, nan=nan, text=text)
+    if table:
+        sys.stdout.write(top_classes(predictions, top))
+        return
+    rendered = predictions.to_csv() if format == "csv" else predictions.to_jsonl()
+    if out is None:
+        sys.stdout.write(rendered)
+    else:
+        atomic_write_text(out, rendered)
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="A run directory, or a trace.json file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: report.html beside the trace)."),
+    ] = None,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default web browser.")
+    ] = False,
+) -> None:
+    """Write the run's report: one self-contained HTML page that works offline."""
+    from rnntrace.run.files import REPORT, load_explanation, read_trace
+    from rnntrace.run.report import write_report
+
+    trace = read_trace(run)
+    target = out if out is not None else (run if run.is_dir() else run.parent) / REPORT
+    # The explanation `rnntrace explain` (or the run itself) kept beside the trace, if any.
+    explanation = load_explanation(run if run.is_dir() else run.parent)
+    write_report(trace, target, explanation=explanation)
+    print(f"Report written to {target}")
+    if open_:
+        import webbrowser
+
+        uri = target.resolve().as_uri()
+        if not webbrowser.open(uri):  # a headless machine has none: say where the page is
+            print(f"No web browser found here: open {uri} in one.")

@@ -1,0 +1,92 @@
+"""`rnntrace quiz`: questions about a model, every key proved by running PyTorch."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnntrace.cli.app import app
+
+
+@app.command()
+def quiz(
+    run: Annotated[
+        Path | None,
+        typer.Argument(help="Run directory (with config.json) to quiz on; default: the lesson."),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="Number of questions.")] = 10,
+    level: Annotated[str, typer.Option(help="easy, medium, hard or mixed.")] = "mixed",
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same quiz.")] = 0,
+    random_models: Annotated[
+        bool, typer.Option("--random", help="A different random model for every question.")
+    ] = False,
+    export: Annotated[
+        str | None, typer.Option("--export", help="Write a sheet instead of asking: md or json.")
+    ] = None,
+    answers: Annotated[
+        bool, typer.Option("--answers", help="Include the key, hints and solutions in the sheet.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File for the sheet (default: standard output).")
+    ] = None,
+) -> None:
+    """Questions about your model, every answer verified by running PyTorch.
+
+    Type A–D, or ? for a hint.
+    Answers can also be piped in, one line per question.
+    From a pipe, an invalid line counts as wrong; the end of input ends the quiz with the score.
+    """
+    from rnntrace.config.settings import ModelConfig
+    from rnntrace.errors import ConfigError
+    from rnntrace.quiz import make_quiz
+    from rnntrace.quiz.export import FORMATS
+    from rnntrace.quiz.setting import lesson_setting, setting_from_run
+    from rnntrace.run.directory import load_config
+
+    if export is not None and export not in FORMATS:
+        raise ConfigError(f"unknown export format {export!r}: choose md or json")
+    if answers and export is None:
+        raise ConfigError("--answers goes with --export: the interactive quiz shows each answer")
+    if run is not None and random_models:
+        raise ConfigError("--random draws its own models: leave out the run directory")
+    setting = lesson_setting() if run is None else setting_from_run(load_config(run))
+    config: ModelConfig | None = None if random_models else setting.model
+    shape = None if random_models else setting.input_shape
+    if config is not None and config.vocab_size:  # text: the Embedding, then the layer it feeds
+        from rnntrace.quiz import Setting
+        from rnntrace.quiz.embedding import TextSetting, layer_config, text_quiz
+
+        questions = text_quiz(config, n=n, seed=seed, batch=setting.batch, steps=setting.steps,
+                              level=level)
+        layer = Setting(layer_config(config), setting.batch, setting.steps)
+        about = f"{TextSetting(config, setting.batch, setting.steps).code()} → {layer.layer_code()}"
+    else:
+        questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
+        about = "random models" if random_models else setting.layer_code()
+    if len(questions) < n:  # the bank ran out of distinct questions: say so, not silently
+        kind = "" if level == "mixed" else f"{level} "
+        print(f"rnntrace: note: this model has {len(questions)} distinct {kind}questions, "
+              f"not {n}", file=sys.stderr)
+    if export is not None:
+        from rnntrace.quiz.export import sheet
+        from rnntrace.run.directory import atomic_write_text
+
+        text = sheet(questions, export, answers=answers, about=about, level=level, seed=seed)
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            atomic_write_text(out, text)
+        return
+    from rich.console import Console
+
+    from rnntrace.quiz import session
+
+    console = Console(highlight=False)
+    console.print(f"[bold]rnntrace quiz[/bold]: {len(questions)} questions on {about}")
+    interactive = sys.stdin.isatty()
+    read = (session.terminal_reader(console) if interactive
+            else session.stream_reader(sys.stdin.readline))
+    session.play(questions, console, read, interactive=interactive)

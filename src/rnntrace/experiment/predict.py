@@ -1,0 +1,42 @@
+"""`rt.predict`: a saved run's predictions for new sequences, as `rnntrace predict` gives them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import ConfigError
+from rnntrace.experiment.from_files import note_dropped
+from rnntrace.experiment.inference import Predictions, classify, read_as_trained
+from rnntrace.experiment.inference_text import predict_texts
+from rnntrace.run.directory import Run, load_run
+
+
+def predict(
+    run: Run | str | Path,
+    data: SequenceSet | str | Path | Sequence[str],
+    *,
+    id: str | None = None,
+    time: str | None = None,
+    label: str | None = None,
+    nan: str | None = None,
+    text: bool = False,
+) -> Predictions:
+    """Class probabilities for new sequences from a trained run (a Run or its directory).
+
+    `data` is a SequenceSet, or a file read as the run read its training data (`id`, `time`,
+    `label`, `nan` override the run's read options); for a text run, a file of texts, or with
+    `text=True` the texts themselves. One row per sequence, as `rnntrace predict RUN DATA`.
+    """
+    saved = run if isinstance(run, Run) else load_run(Path(run), with_trace=False)
+    if isinstance(data, SequenceSet):
+        return classify(saved, data)
+    items = [str(data)] if isinstance(data, str | Path) else [str(d) for d in data]
+    if text or saved.config.data.vocabulary:
+        return predict_texts(saved, items, given=text)
+    if len(items) != 1:
+        raise ConfigError(f"predict reads one data file, got {len(items)}; texts need --text")
+    sequences = read_as_trained(saved, Path(items[0]), id=id, time=time, label=label, nan=nan)
+    note_dropped(sequences)
+    return classify(saved, sequences)

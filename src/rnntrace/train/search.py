@@ -1,0 +1,250 @@
+"""The no-flag defaults: settings for a user's own data, chosen from the training file alone.
+
+A small fixed list of candidates is trained on a stratified split of the training data (never
+the test file, which this module is not given) with early stopping that keeps the best held-out
+weights; the best held-out accuracy wins, and a tie goes to the earlier candidate. Not to the
+lower held-out loss: on a few dozen held-out sequences that several candidates all classify
+correctly, the losses differ in the fourth decimal and measure how sharp the logits are, not how
+well the model generalises (18 set–seed pairs of 8 UCR/UEA sets, each candidate's model scored
+on the test file: 7 ties went differently, the loss mostly to attention; the earlier candidate
+scored 0.06 higher once, 0.011 higher twice, equal three times, 0.002 lower once). The
+final model is then trained on all the training data for the winner's best number of epochs
+(refit.py, whose held-out pass the candidates share with `train --text`). Both the candidates
+and the final model then train SWA_EPOCHS more epochs at a constant small lr and end on the mean
+of those epochs' weights (averaging.py; each candidate is scored as the averaged model it would
+become): on PickupGestureWiimoteZ (40 training sequences) the averaged models scored 0.02 higher
+on the test file than the plain ones, on average over the four candidates and seeds 0–2, and the
+choice made with them 0.673 against 0.613 (both before the batching fix in data/batching.py).
+
+Why a fixed list and not a search library: with 40–200 training sequences a held-out split
+holds 8–40 of them, so held-out accuracy moves in steps of 2–12 %; a search over many
+configurations would mostly fit that noise, and inside a budget of minutes on two cores only a
+handful of trainings fit anyway. The list covers what measurably decides recurrent classifiers
+on real series (issue 11): the summary (max, mean or attention over the real steps, instead of
+a last state that forgets the start), and a convolutional front end reading windows of steps so
+that no series is longer than about 128 recurrent steps — or the same windows without the
+convolutions: on a few dozen training sequences the convolutions' 30,000-odd weights can learn
+the training set by heart (PickupGestureWiimoteZ, 40 sequences: every conv candidate reaches
+100 % training accuracy and 0.50–0.66 test accuracy, the plain windows 0.62–0.72, before the
+batching fix), so the held-out split decides whether they help.
+
+Sequences of unequal lengths are resampled to the longest length first, in every candidate
+(frontends.resample): on the two such sets measured, lengths vary because the same gesture or
+vowel was made faster or slower, and reading every sequence on one time scale raised the no-flag
+test accuracy (PickupGestureWiimoteZ, JapaneseVowels; the figures are in the README).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rnntrace.config.settings import ModelConfig, TrainConfig
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.records import CandidateScore, Choice, EpochEnd
+from rnntrace.train.averaging import SWA_EPOCHS, SWA_LR
+from rnntrace.train.loop import evaluate
+from rnntrace.train.refit import best_epoch, held_out_pass
+from rnntrace.train.split import Split, split
+
+PRESETS = ("auto", "lesson")
+TARGET_STEPS = 128  # the front end's window makes every series at most about this many steps
+MAX_EPOCHS = 100  # per candidate; early stopping usually ends sooner
+PATIENCE = 25  # epochs without a better held-out loss before a candidate stops
+MIN_FINAL_EPOCHS = 10
+
+# Shared by every candidate: a GRU (gates keep gradients alive over ~100 steps, where a plain
+# RNN's vanish) of 64 units, Adam at 3e-3 falling along a cosine (so the final model, trained
+# without a held-out set, ends on small steps rather than wherever the last step left it),
+# gradient clipping at 1.
+_BASE_MODEL: dict[str, Any] = {"cell": "gru", "hidden_size": 64, "front_end": "conv"}
+_BASE_TRAIN: dict[str, Any] = {"lr": 3e-3, "lr_schedule": "cosine"}
+# In order of preference on a tie.
+CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("conv+gru+max", {"summary": "max"}),
+    ("conv+gru+mean", {"summary": "mean"}),
+    ("conv+gru+attention", {"summary": "attention"}),
+    ("window+gru+max", {"summary": "max", "front_end": "window"}),
+)
+MODEL_KEYS = ("cell", "hidden_size", "summary", "front_end", "window", "resample", "num_layers",
+              "bidirectional", "dropout", "nonlinearity", "proj_size")
+TRAIN_KEYS = ("lr", "batch_size", "epochs", "lr_schedule")
+
+
+@dataclass
+class SearchProgress:
+    """What `on_progress` receives: an epoch of a candidate, or (epoch None) its final score."""
+
+    index: int  # 1-based
+    total: int
+    name: str
+    epoch: EpochEnd | None = None
+    score: CandidateScore | None = None
+
+
+def auto_window(max_length: int) -> int:
+    """Steps per window so that the recurrent layer reads at most about TARGET_STEPS steps."""
+    return max(1, math.ceil(max_length / TARGET_STEPS))
+
+
+def auto_batch_size(n_train: int) -> int:
+    """About four steps per epoch for small sets, 32 sequences per step for larger ones.
+
+    A recurrent step is sequential, so an epoch costs about (batches × steps): on ACSF1
+    (80 × 122 steps after the front end) batches of 10 took twice as long as batches of 20.
+    """
+    return max(8, min(32, n_train // 4))
+
+
+def choose(
+    data: SequenceSet,
+    user: dict[str, Any],
+    *,
+    seed: int = 0,
+    val: SequenceSet | None = None,
+    val_fraction: float = 0.2,
+    on_progress: Callable[[SearchProgress], Any] | None = None,
+    **engine: Any,
+) -> tuple[ModelConfig, TrainConfig, Choice]:
+    """The final model and training settings for `data`, and how they were chosen.
+
+    `user` holds the settings the user set explicitly (ModelConfig/TrainConfig field names);
+    they override every candidate. `engine` passes other TrainConfig fields (threads, device,
+    clip_grad_norm) through unchanged. Deterministic for a seed.
+    """
+    started = time.perf_counter()
+    fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS}
+    fixed_train = {k: v for k, v in user.items() if k in TRAIN_KEYS}
+    schedule = str(fixed_train.get("lr_schedule", _BASE_TRAIN["lr_schedule"]))
+    search_config = TrainConfig(
+        epochs=int(fixed_train.get("epochs", MAX_EPOCHS)), seed=seed, val_fraction=val_fraction,
+        patience=PATIENCE, checkpoint=False, lr_schedule=schedule, **engine,
+    )
+    parts = split(data, val, search_config)
+    if parts.held_out is None:  # val_fraction 0: score on the training data itself
+        parts = dataclasses.replace(parts, held_out=parts.train)
+    held_out = parts.held_out
+    assert held_out is not None
+    batch_size = int(fixed_train.get("batch_size", auto_batch_size(len(parts.train))))
+    window = auto_window(data.max_length)
+
+    # Unequal lengths: every candidate reads each sequence resampled to the longest's length
+    # (frontends.resample), so a pattern made faster or slower lines up with itself.
+    resample = 0 if data.equal_length else data.max_length
+    candidates: list[tuple[str, dict[str, Any]]] = []
+    for _, options in CANDIDATES:
+        settings = {**_BASE_MODEL, "window": window, "resample": resample, **options,
+                    **fixed_model}
+        if settings["front_end"] == "none":
+            settings["window"] = fixed_model.get("window", 1)
+        if all(settings != other for _, other in candidates):
+            candidates.append((_name(settings), settings))  # named as the flags left it
+    lr = float(fixed_train.get("lr", _BASE_TRAIN["lr"]))
+
+    scores: list[CandidateScore] = []
+    for i, (name, settings) in enumerate(candidates, start=1):
+        scores.append(_score(
+            data, parts, settings,
+            dataclasses.replace(search_config, lr=lr, batch_size=batch_size),
+            i, len(candidates), name, on_progress,
+        ))
+    best = best_candidate(scores)
+    winner = scores[best]
+    model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes,
+                               **candidates[best][1])
+    epochs = int(fixed_train.get("epochs", max(winner.best_epoch, MIN_FINAL_EPOCHS)))
+    train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                               val_fraction=0.0 if val is None else val_fraction,
+                               lr_schedule=schedule, average_epochs=SWA_EPOCHS, **engine)
+    settings = {k: getattr(model_config, k) for k in MODEL_KEYS} | {
+        "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs,
+        "averaged_epochs": SWA_EPOCHS, "averaging_lr": SWA_LR}
+    choice = Choice(
+        chosen=winner.name,
+        settings=settings,
+        user_settings=dict(user),
+        candidates=scores,
+        held_out=len(held_out),
+        reason=_reason(scores, best, len(held_out), epochs, val is None,
+                       "epochs" in fixed_train),
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    return model_config, train_config, choice
+
+
+def best_candidate(scores: list[CandidateScore]) -> int:
+    """The index of the best held-out accuracy; of several, the earliest (see the docstring)."""
+    return min(range(len(scores)), key=lambda i: (-scores[i].val_accuracy, i))
+
+
+def _name(settings: dict[str, Any]) -> str:
+    """resample+conv+gru+max: resampling and front end (if any), cell and summary."""
+    parts = [settings["cell"], settings["summary"]]
+    if settings["front_end"] != "none":
+        parts.insert(0, settings["front_end"])
+    if settings.get("resample"):
+        parts.insert(0, "resample")
+    return "+".join(parts)
+
+
+def _score(
+    data: SequenceSet,
+    parts: Split,
+    settings: dict[str, Any],
+    config: TrainConfig,
+    index: int,
+    total: int,
+    name: str,
+    on_progress: Callable[[SearchProgress], Any] | None,
+) -> CandidateScore:
+    """Train one candidate with early stopping and score its best weights on the held-out set."""
+    started = time.perf_counter()
+
+    def report(end: EpochEnd) -> None:
+        if on_progress is not None:
+            on_progress(SearchProgress(index, total, name, epoch=end))
+
+    model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes, **settings)
+    model, history = held_out_pass(model_config, parts, config, report,  # standardises by parts
+                                   average=True)
+    assert parts.held_out is not None  # choose() scores on the training data without one
+    val_loss, val_acc = evaluate(model, parts.held_out)
+    score = CandidateScore(
+        name=name,
+        settings={k: settings[k] for k in ("summary", "front_end", "window", "resample", "cell",
+                                          "hidden_size")} | {"lr": config.lr},
+        val_accuracy=round(val_acc, 4),
+        val_loss=round(val_loss, 4),
+        best_epoch=best_epoch(history, "loss"),
+        epochs_run=len(history.records),
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    if on_progress is not None:
+        on_progress(SearchProgress(index, total, name, score=score))
+    return score
+
+
+def _reason(
+    scores: list[CandidateScore], best: int, held_out: int, epochs: int, refit: bool,
+    epochs_given: bool,
+) -> str:
+    winner = scores[best]
+    if len(scores) == 1:
+        why = "your flags fixed every setting the search varies"
+    else:
+        others = [s for i, s in enumerate(scores) if i != best]
+        runner = max(others, key=lambda s: s.val_accuracy)  # the first of the best others
+        tie = runner.val_accuracy == winner.val_accuracy
+        sequences = "sequence" if held_out == 1 else "sequences"
+        why = (f"best held-out accuracy {winner.val_accuracy:.3f} on {held_out} training "
+               f"{sequences} held out (next: {runner.name} {runner.val_accuracy:.3f}"
+               f"{', a tie: the earlier candidate wins' if tie else ''})")
+    which = "as you asked" if epochs_given else "its best epoch"
+    final = (f"then trained on all the training data for {epochs} epochs ({which})"
+             if refit else f"then trained for {epochs} epochs ({which})")
+    final += f" and {SWA_EPOCHS} more at lr {SWA_LR:g}, ending on their mean weights"
+    return f"{winner.name}: {why}; {final}"

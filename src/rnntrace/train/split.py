@@ -1,0 +1,60 @@
+"""The held-out split a fit scores on, and the statistics standardisation takes from training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnntrace.config.settings import TrainConfig
+from rnntrace.data.sequences import FloatArray, SequenceSet, stratified_split
+from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped
+from rnntrace.errors import DataError
+
+
+def split_validation(
+    data: SequenceSet, val: SequenceSet | None, config: TrainConfig
+) -> tuple[SequenceSet | RowSubset, SequenceSet | RowSubset | None]:
+    """The training and held-out sets: `val` when given, else a stratified seeded split.
+
+    A memory-mapped set is split into row subsets of the one mapping, never copied.
+    """
+    if val is not None or config.val_fraction == 0:
+        return data, val
+    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
+    if len(val_idx) == 0:
+        raise DataError(f"{data.source}: too few sequences to hold out {config.val_fraction:.0%}")
+    if is_memory_mapped(data.values):
+        return RowSubset(data, train_idx), RowSubset(data, val_idx)
+    return data.subset(train_idx), data.subset(val_idx)
+
+
+@dataclass
+class Split:
+    """What a fit trains and scores on, and the statistics standardisation takes from training.
+
+    `mean` and `std` are the training part's own (streamed in chunks when memory-mapped); a
+    held-out or test sequence is standardised with them too, never with its own.
+    """
+
+    train: SequenceSet | RowSubset
+    held_out: SequenceSet | RowSubset | None
+    mean: FloatArray  # (F,)
+    std: FloatArray  # (F,), 0 for a constant feature (Standardize divides by 1 there)
+
+
+def split(data: SequenceSet, val: SequenceSet | None, config: TrainConfig) -> Split:
+    """The split `fit` uses for `data` (see split_validation) and its training statistics."""
+    train, held_out = split_validation(data, val, config)
+    mean, std = feature_stats(train)
+    return Split(train, held_out, mean, std)
+
+
+def shown_part(train: SequenceSet | RowSubset, held_out: SequenceSet | RowSubset | None,
+               limit: int) -> SequenceSet:
+    """The sequences a run's trace and explanation show: the held-out part (the training data
+    when nothing was held out), in memory; a memory-mapped part as its first `limit` rows.
+
+    The one rule for what is shown: the traced sequence is its first, at training time and
+    when a saved run is explained again.
+    """
+    shown = held_out if held_out is not None else train
+    return shown.head(limit) if isinstance(shown, RowSubset) else shown
