@@ -93,6 +93,8 @@ def loop_dynamics(
             if len(kept) != loop.steps or not loss.requires_grad:
                 return None  # another path than the traced pass, or nothing to differentiate
             states = [_returned_states(r, loop.fused) for r in kept]
+            if len({tuple(pair[0].shape) for pair in states}) > 1:
+                return None  # a batch that shrinks as sequences end: no one (T, B) grid
             flat = [t for pair in states for t in pair]
             grads = torch.autograd.grad(loss, flat, allow_unused=True)
     finally:
