@@ -174,6 +174,14 @@ def test_a_forward_of_several_tensors(tmp_path: Path, capsys: pytest.CaptureFixt
     out = " ".join(capsys.readouterr().out.split())
     assert "decoder LSTM called 4 times" in out
     assert "The forward is not deterministic" in out
+    # a .pt dict of named tensors; a name the forward does not take is one line
+    torch.save({"src": torch.from_numpy(src), "trg": torch.from_numpy(trg)}, tmp_path / "b.pt")
+    assert main(["trace", str(path), "--data", str(tmp_path / "b.pt"), "--out", str(page)]) == 0
+    capsys.readouterr()
+    torch.save({"source": torch.from_numpy(src), "trg": torch.from_numpy(trg)}, tmp_path / "c.pt")
+    assert main(["trace", str(path), "--data", str(tmp_path / "c.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "needs src; takes no source" in err and err.count("\n") == 1
     # the same from example_inputs() written in the file
     path.write_text(SEQ2SEQ + "\ndef example_inputs():\n    return {'src': torch.zeros(6, 2, "
                     "dtype=torch.long), 'trg': torch.ones(4, 2, dtype=torch.long)}\n",

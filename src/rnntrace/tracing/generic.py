@@ -272,7 +272,7 @@ def _insight(
     found = (
         f"{n_findings} finding{'s' if n_findings != 1 else ''}, listed with the module calls: "
         "each is a way the model may not read its data as meant"
-        if n_findings else "no silent mistake found in how the recurrences are fed"
+        if n_findings else "No silent mistake found in how the recurrences are fed"
     )
     fused = sum(1 for layer in layers if layer.kind == "layer")
     looped = [layer for layer in layers if layer.kind != "layer"]

@@ -124,9 +124,9 @@ def check_binds(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any])
         missing = [p for p in required if p not in given]
         unknown = [k for k in kwargs if k not in params
                    and not any(v.kind == v.VAR_KEYWORD for v in params.values())]
-        what = (f"needs {', '.join(missing)}" if missing
-                else f"takes no {', '.join(unknown)}" if unknown
-                else f"takes {len(params)} arguments, not {len(args)}")
+        said = ([f"needs {', '.join(missing)}"] if missing else []) + (
+            [f"takes no {', '.join(unknown)}"] if unknown else [])
+        what = "; ".join(said) or f"takes {len(params)} arguments, not {len(args)}"
         raise ConfigError(
             f"{type(model).__name__}.forward{signature} {what}: define {EXAMPLE}() in the file "
             f"returning them, or give --data FILE.npz with arrays named "
