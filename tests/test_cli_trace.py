@@ -166,14 +166,19 @@ def test_a_forward_of_several_tensors(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "define example_inputs() in the file" in err and "named src, trg" in err
     # the arguments by name, from an .npz
     src = np.random.default_rng(0).integers(0, 11, size=(7, 3))
-    trg = np.random.default_rng(1).integers(0, 9, size=(5, 3))
+    trg = np.random.default_rng(1).integers(0, 9, size=(12, 3))
     np.savez(tmp_path / "batch.npz", src=src, trg=trg)
     page = tmp_path / "seq.html"
     assert main(["trace", str(path), "--data", str(tmp_path / "batch.npz"),
                  "--out", str(page)]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "decoder LSTM called 4 times" in out
+    assert "decoder LSTM called 11 times" in out
     assert "The forward is not deterministic" in out
+    # --seed seeds Python's random too: the same command, the same trace
+    again = tmp_path / "again.html"
+    assert main(["trace", str(path), "--data", str(tmp_path / "batch.npz"),
+                 "--out", str(again)]) == 0
+    assert " ".join(capsys.readouterr().out.split()).replace(str(again), str(page)) == out
     # a .pt dict of named tensors; a name the forward does not take is one line
     torch.save({"src": torch.from_numpy(src), "trg": torch.from_numpy(trg)}, tmp_path / "b.pt")
     assert main(["trace", str(path), "--data", str(tmp_path / "b.pt"), "--out", str(page)]) == 0

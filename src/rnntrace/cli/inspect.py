@@ -103,15 +103,14 @@ def trace_model(
 
     This imports FILE.py, which runs the code in it: only trace files you trust (your own).
     """
-    import torch
     from rich.console import Console
 
     from rnntrace.render.notebook import trace_renderables
     from rnntrace.run.report import report
     from rnntrace.tracing.generic import trace
-    from rnntrace.tracing.inputs import model_and_inputs
+    from rnntrace.tracing.inputs import model_and_inputs, seed_everything
 
-    torch.manual_seed(seed)
+    seed_everything(seed)  # a forward that draws (teacher forcing, initial states) repeats too
     model, inputs, kwargs = model_and_inputs(target, input, data, seed)
     result = trace(model, *inputs, **kwargs)
     console = Console(highlight=False)

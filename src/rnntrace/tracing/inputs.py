@@ -12,6 +12,7 @@ missing, and the forward is run once, so its own errors are one line too.
 from __future__ import annotations
 
 import inspect
+import random
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,13 @@ def model_and_inputs(
     check_binds(model, args, kwargs)
     _run_once(model, args, kwargs)
     return model, args, kwargs
+
+
+def seed_everything(seed: int) -> None:
+    """torch, numpy and Python's `random` from one seed: the generators a forward may draw from."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def _default_name(module: Any, path: Path) -> str:
