@@ -193,3 +193,10 @@ def test_a_forward_of_several_tensors(tmp_path: Path, capsys: pytest.CaptureFixt
                     encoding="utf-8")
     assert main(["trace", f"{path}:Seq2Seq", "--out", str(page)]) == 0
     assert "called 3 times in a Python loop" in " ".join(capsys.readouterr().out.split())
+    assert main(["trace", str(path), "--head", "values", "--mode", "train",
+                 "--out", str(page)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Traced in train mode, as asked" in out
+    assert "as head=&#39;values&#39; says" in page.read_text(encoding="utf-8")
+    assert main(["trace", str(path), "--mode", "test"]) == 2
+    assert "mode must be 'eval' or 'train', got 'test'" in capsys.readouterr().err

@@ -218,3 +218,24 @@ def test_each_decoder_step_says_what_it_read_and_emitted() -> None:
     assert own is not None
     assert {s.read for s in own.steps[1:]} == {"the token it emitted at the step before"}
     assert [s.token for s in own.steps[1:]] == [s.emitted for s in own.steps[:-1]]
+
+
+def test_a_regression_of_k_values_is_not_read_as_classes_when_said() -> None:
+    class Forecaster(nn.Module):  # 12 future values from the last state: shaped like scores
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(2, 6, batch_first=True)
+            self.out = nn.Linear(6, 12)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.out(self.lstm(x)[1][0][-1])
+
+    torch.manual_seed(0)
+    model, x = Forecaster(), torch.randn(3, 20, 2)
+    auto = rt.trace(model, x)
+    assert auto.prediction is not None and "trace with head='values'" in auto.prediction.head
+    said = rt.trace(model, x, head="values")
+    assert said.prediction is None and said.dynamics is None
+    assert "as head='values' says" in said.insight
+    with pytest.raises(rt.RnnTraceError, match="head must be one of auto, classes, values"):
+        rt.trace(model, x, head="regression")

@@ -97,6 +97,13 @@ def trace_model(
     out: Annotated[
         Path | None, typer.Option("--out", help="The report page to write (default: NAME.html).")
     ] = None,
+    head: Annotated[
+        str, typer.Option("--head", help="What the output is: auto (read from it), classes, or "
+                          "values (a regression: no class probabilities).")
+    ] = "auto",
+    mode: Annotated[
+        str, typer.Option("--mode", help="eval (dropout off), or train: traced as it trains.")
+    ] = "eval",
     seed: Seed = 0,
 ) -> None:
     """Trace your own model: every module call, each recurrent layer recomputed, findings.
@@ -112,7 +119,7 @@ def trace_model(
 
     seed_everything(seed)  # a forward that draws (teacher forcing, initial states) repeats too
     model, inputs, kwargs = model_and_inputs(target, input, data, seed)
-    result = trace(model, *inputs, **kwargs)
+    result = trace(model, *inputs, head=head, mode=mode, **kwargs)
     console = Console(highlight=False)
     for part in trace_renderables(result):
         console.print(part)

@@ -40,7 +40,7 @@ from rnntrace.tracing.decoding import decoder_trace
 from rnntrace.tracing.equations import recompute
 from rnntrace.tracing.explain import reading
 from rnntrace.tracing.findings import find_mistakes
-from rnntrace.tracing.heads import Head, read_head
+from rnntrace.tracing.heads import HEADS, Head, read_head
 from rnntrace.tracing.hooks import recording
 from rnntrace.tracing.linear_loops import find_linear_loops, linear_loop_layer
 from rnntrace.tracing.loops import Loop, find_loops, loop_findings, loop_layer, loop_steps
@@ -76,6 +76,7 @@ def trace(
     history: History | None = None,
     tolerance: float = 1e-5,
     mode: str = "eval",
+    head: str = "auto",
     **kwargs: Any,
 ) -> Trace:
     """Trace `model(*inputs, **kwargs)`: calls, recomputed layers, one prediction, findings.
@@ -83,9 +84,13 @@ def trace(
     `labels` (B,) are the classes of the batch, when known: the prediction shows the true class
     and the dynamics use them for the loss (else the model's own predictions). `history` (from
     `rt.Recorder`) fills the training section. `mode` is the mode the model runs in: "eval"
-    (dropout off; the model's own mode is given back after) or "train".
+    (dropout off; the model's own mode is given back after) or "train". `head` says what the
+    output is when its shape cannot: "values" for a regression, "classes", or "auto" (read from
+    its shape and values: heads.py).
     """
     check_mode(mode)
+    if head not in HEADS:
+        raise ConfigError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
     draws, was_training = Draws(), model.training
     try:
         with traced_mode(model, mode):
@@ -97,7 +102,7 @@ def trace(
             _, deterministic = determinism_note(model, inputs, kwargs, seen.output)
             calls.notes = [mode_note(was_training, mode), deterministic]
             return _assemble(model, inputs, kwargs, seen, calls, labels, class_names,
-                             feature_names, history, tolerance, draws.replay)
+                             feature_names, history, tolerance, draws.replay, head)
     finally:
         draws.replay()  # the user's random state as it was before the trace
 
@@ -106,7 +111,7 @@ def _assemble(
     model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any], seen: Capture,
     calls: Any, labels: Tensor | None, class_names: list[str] | None,
     feature_names: list[str] | None, history: History | None, tolerance: float,
-    replay: Callable[[], None],
+    replay: Callable[[], None], given_head: str,
 ) -> Trace:
     loops = find_loops(seen)
     recurrences = _recurrences(seen, loops, tolerance) + [
@@ -133,7 +138,8 @@ def _assemble(
     first, top = recurrences[0], recurrences[-1]
     # the step-through and the equations need a known cell: the first layer or cell loop
     stepped = next((r for r in recurrences if r.layer.kind != "linear loop"), None)
-    head = read_head(seen.output, top.batch, top.steps, top.batch_first, seen.received)
+    head = read_head(seen.output, top.batch, top.steps, top.batch_first, seen.received,
+                     given_head)
     layers = [r.layer for r in recurrences]
     prediction = _prediction(seen, first, top, head, labels, class_names, feature_names)
     dynamics = None

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnntrace.errors import ConfigError
 from rnntrace.tracing.capture import Received
 
 _SUMS_TO_ONE = 1e-4  # |row sum − 1| (probabilities) or |logsumexp| (log-probabilities)
@@ -99,10 +100,20 @@ def first_tensor(output: Any) -> Tensor | None:
     return output if isinstance(output, Tensor) else None
 
 
+HEADS = ("auto", "classes", "values")
+
+
 def read_head(
-    output: Any, batch: int, steps: int, batch_first: bool, received: list[Received]
+    output: Any, batch: int, steps: int, batch_first: bool, received: list[Received],
+    given: str = "auto",
 ) -> Head:
-    """The Head of a model's output, `batch` and `steps` those of its top recurrence."""
+    """The Head of a model's output, `batch` and `steps` those of its top recurrence.
+
+    `given` is what the user said the output is: "values" (a regression: no classes read into
+    it), "classes" (never read as values), or "auto".
+    """
+    if given not in HEADS:
+        raise ConfigError(f"head must be one of {', '.join(HEADS)}, got {given!r}")
     x = first_tensor(output)
 
     def head(kind: str, layout: str, note: str, t: int = 0) -> Head:
@@ -111,7 +122,10 @@ def read_head(
     if x is None or not x.is_floating_point() or x.dim() == 0:
         return head("values", "sequence", "the model returns no floating-point tensor")
     shape = tuple(int(d) for d in x.shape)
-    per_step = _values_per_step(x, received)
+    if given == "values":
+        return head("values", "sequence", f"values {list(shape)}, as head='values' says (a "
+                    "regression): no class, probability or loss is shown")
+    per_step = _values_per_step(x, received) if given == "auto" else ""
     if per_step:
         return head("values", "sequence", f"one value per step, {list(shape)}: {per_step}'s "
                     "outputs side by side (a regression, not class scores): no class, "
@@ -160,7 +174,8 @@ def _classes(x: Tensor, layout: str, head: _Make, what: str, steps: int = 0) -> 
             and float(torch.logsumexp(values, -1).abs().max()) < _SUMS_TO_ONE):
         return head("log-probabilities", layout, f"{what}, already log-probabilities (each "
                     "row's logsumexp is 0: log_softmax was applied), so P = exp(output)", steps)
-    return head("scores", layout, f"{what}, raw scores (logits): P = softmax(scores)", steps)
+    return head("scores", layout, f"{what}, raw scores (logits): P = softmax(scores); if they "
+                "are values of a regression, trace with head='values'", steps)
 
 
 def _one_value(x: Tensor, received: list[Received], head: _Make) -> Head:
