@@ -212,6 +212,7 @@ def test_char_rnn_generation_linear_recurrence_is_a_loop() -> None:
 
     page = render_report(trace)
     assert "rnn.i2h's output at each step" in page and 'id="steps"' not in page
+    assert Trace.from_json(trace.to_json()) == trace
     # a step that is handed zeros instead of its output is no recurrence at all: refused
     with pytest.raises(rt.RnnTraceError, match="NameScorer has no recurrent layer or cell"):
         rt.trace(NameScorer(fed_back=False), category, letters)
@@ -236,6 +237,7 @@ def test_attention_decoder_steps_and_weights_matrix() -> None:
 
     page = render_report(trace)
     assert page.count('class="weight"') == 6 * 5
+    assert Trace.from_json(trace.to_json()) == trace  # the decoder's record reads back
 
 
 def test_many_input_features_are_a_heatmap_not_tangled_lines() -> None:
