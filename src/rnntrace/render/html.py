@@ -43,6 +43,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     import jinja2
     from markupsafe import Markup
 
+    from rnntrace.render.lesson_html import lesson_html
     from rnntrace.render.tokens_html import token_rows
 
     here = resources.files("rnntrace.render")
@@ -93,6 +94,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         figures=figures,
         confusion=confusion_cells(trace.test.confusion_matrix) if trace.test else [],
         quiz=[quiz_view(q) for q in trace.quiz],
+        lesson=Markup(lesson_html(trace, env)),
         letters="ABCDEFGHIJ",
         units=units,
         generic_equation=generic_equation(model),

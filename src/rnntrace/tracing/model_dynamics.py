@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnntrace.records import Dynamics
 from rnntrace.tracing.capture import RnnCall
-from rnntrace.tracing.dynamics import SATURATION, _share
+from rnntrace.tracing.dynamics import SATURATION, saturated_share
 from rnntrace.tracing.equations import activation_name, cell_name, unroll
 from rnntrace.tracing.heads import Head
 from rnntrace.tracing.loops import Loop
@@ -70,7 +70,7 @@ def layer_dynamics(
         cell=cell_name(rnn),
         measure="h = 0 (ReLU)" if relu else f"|h| > {SATURATION}",
         steps=steps,
-        saturated=[_share(top, t, live[t], relu) for t in range(steps)],
+        saturated=[saturated_share(top, t, live[t], relu) for t in range(steps)],
         grad_norm=grad_norm,
         loss=float(loss.detach()),
         # the pass through the unrolled layer vs the model's own scores: checks the swap
@@ -120,7 +120,7 @@ def loop_dynamics(
         cell=cell_name(module),
         measure="h = 0 (ReLU)" if relu else f"|h| > {SATURATION}",
         steps=loop.steps,
-        saturated=[_share(top, t, live, relu) for t in range(loop.steps)],
+        saturated=[saturated_share(top, t, live, relu) for t in range(loop.steps)],
         grad_norm=[per_step],
         loss=float(loss.detach()),
         logits_diff=_diff(head.arranged(result), reference),

@@ -45,10 +45,12 @@ from typing import Any
 
 from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import ConfigError
 from rnntrace.records import CandidateScore, Choice, EpochEnd
 from rnntrace.train.averaging import SWA_EPOCHS, SWA_LR
 from rnntrace.train.loop import evaluate
 from rnntrace.train.refit import best_epoch, held_out_pass
+from rnntrace.train.resources import intra_op_threads
 from rnntrace.train.split import Split, split
 
 PRESETS = ("auto", "lesson")
@@ -108,6 +110,7 @@ def choose(
     val: SequenceSet | None = None,
     val_fraction: float = 0.2,
     on_progress: Callable[[SearchProgress], Any] | None = None,
+    n_jobs: int | None = None,
     **engine: Any,
 ) -> tuple[ModelConfig, TrainConfig, Choice]:
     """The final model and training settings for `data`, and how they were chosen.
@@ -115,8 +118,15 @@ def choose(
     `user` holds the settings the user set explicitly (ModelConfig/TrainConfig field names);
     they override every candidate. `engine` passes other TrainConfig fields (threads, device,
     clip_grad_norm) through unchanged. Deterministic for a seed.
+
+    `n_jobs` trains the candidates in that many joblib workers (-1: one per core), each on one
+    thread; None means 1 unless a `joblib.parallel_config` around the call says otherwise
+    (which is how joblib's Ray or Dask backends take the candidates to a cluster). With
+    workers, `on_progress` hears of each candidate's score, in candidate order, not its epochs.
     """
     started = time.perf_counter()
+    if n_jobs == 0:  # joblib's rule: a count of workers, or -1 for one per core, -2 all but one
+        raise ConfigError("jobs must be a number of processes (-1: one per core), not 0")
     fixed_model = {k: v for k, v in user.items() if k in MODEL_KEYS}
     fixed_train = {k: v for k, v in user.items() if k in TRAIN_KEYS}
     schedule = str(fixed_train.get("lr_schedule", _BASE_TRAIN["lr_schedule"]))
@@ -145,13 +155,9 @@ def choose(
             candidates.append((_name(settings), settings))  # named as the flags left it
     lr = float(fixed_train.get("lr", _BASE_TRAIN["lr"]))
 
-    scores: list[CandidateScore] = []
-    for i, (name, settings) in enumerate(candidates, start=1):
-        scores.append(_score(
-            data, parts, settings,
-            dataclasses.replace(search_config, lr=lr, batch_size=batch_size),
-            i, len(candidates), name, on_progress,
-        ))
+    scores = _score_all(data, parts, candidates,
+                        dataclasses.replace(search_config, lr=lr, batch_size=batch_size),
+                        on_progress, n_jobs)
     best = best_candidate(scores)
     winner = scores[best]
     model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes,
@@ -191,8 +197,77 @@ def _name(settings: dict[str, Any]) -> str:
     return "+".join(parts)
 
 
-def _score(
+def _score_all(
     data: SequenceSet,
+    parts: Split,
+    candidates: list[tuple[str, dict[str, Any]]],
+    config: TrainConfig,
+    on_progress: Callable[[SearchProgress], Any] | None,
+    n_jobs: int | None,
+) -> list[CandidateScore]:
+    """Every candidate's score, in order: here one after another, or in joblib's workers.
+
+    A candidate depends only on its settings and the seed (held_out_pass seeds the weights and
+    the batch order comes from the seed), so the scores, and so the choice, are the same either
+    way. Each worker trains on one intra-op thread: n small models side by side on n cores
+    beat one model on n threads, whose small matmuls split across cores mostly wait (and more
+    threads than cores stall one another; resources.py has the figures).
+    """
+    from joblib import Parallel, delayed
+
+    total = len(candidates)
+    if workers(n_jobs, total) <= 1:
+        return [_score(data.n_features, data.n_classes, parts, settings, config, i, total, name,
+                       on_progress)
+                for i, (name, settings) in enumerate(candidates, start=1)]
+    one_thread = config if config.threads is not None else dataclasses.replace(config, threads=1)
+    tasks = (delayed(_score_in_worker)(data.n_features, data.n_classes, parts, settings,
+                                       one_thread, i, total, name)
+             for i, (name, settings) in enumerate(candidates, start=1))
+    try:  # each score as its candidate ends, in order, where the backend can
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator", prefer="processes")
+    except ValueError:  # Ray's backend returns them all at the end
+        parallel = Parallel(n_jobs=n_jobs, prefer="processes")
+    scores: list[CandidateScore] = []
+    for i, score in enumerate(parallel(tasks), start=1):
+        scores.append(score)
+        if on_progress is not None:
+            on_progress(SearchProgress(i, total, score.name, score=score))
+    return scores
+
+
+def workers(n_jobs: int | None, candidates: int) -> int:
+    """How many candidates train at once: joblib's count for `n_jobs`, in processes only.
+
+    Threads would share one torch: its global seed (each candidate seeds its initial weights)
+    and its thread count, so candidates side by side in threads would race and the choice
+    would depend on timing. That is the backend joblib gives a Parallel nested in a worker
+    (the search of an estimator fitted inside GridSearchCV(n_jobs=...)), or one a user picks
+    with parallel_config(backend="threading"); the candidates then train one after another,
+    and the outer workers already keep the cores busy.
+    """
+    from joblib import effective_n_jobs
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend(prefer="processes")
+    if getattr(backend, "uses_threads", False):
+        return 1
+    return min(int(effective_n_jobs(n_jobs)), candidates)
+
+
+def _score_in_worker(
+    n_features: int, n_classes: int, parts: Split, settings: dict[str, Any],
+    config: TrainConfig, index: int, total: int, name: str,
+) -> CandidateScore:
+    """_score in a joblib worker: one thread for everything, the scoring too, then as before
+    (a Ray or Dask worker may run other tasks after this one)."""
+    with intra_op_threads(1):
+        return _score(n_features, n_classes, parts, settings, config, index, total, name, None)
+
+
+def _score(
+    n_features: int,
+    n_classes: int,
     parts: Split,
     settings: dict[str, Any],
     config: TrainConfig,
@@ -208,7 +283,7 @@ def _score(
         if on_progress is not None:
             on_progress(SearchProgress(index, total, name, epoch=end))
 
-    model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes, **settings)
+    model_config = ModelConfig(n_features=n_features, n_classes=n_classes, **settings)
     model, history = held_out_pass(model_config, parts, config, report,  # standardises by parts
                                    average=True)
     assert parts.held_out is not None  # choose() scores on the training data without one
