@@ -240,6 +240,9 @@ def main() -> None:
         # The same search one candidate at a time vs in 2 joblib workers (skipped likewise).
         subprocess.run([sys.executable, str(Path(__file__).with_name("parallel_search.py"))],
                        check=True)
+    if not args.quick and (args.only is None or args.only in "heads"):
+        # The regression and per-step heads on ../shared/data/{regression,segmentation}.
+        subprocess.run([sys.executable, str(Path(__file__).with_name("heads.py"))], check=True)
 
 
 if __name__ == "__main__":

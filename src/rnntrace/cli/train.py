@@ -55,10 +55,30 @@ def demo(
         bool, typer.Option("--compare", help="Train the lesson and a long-sequence lesson as "
                            "RNN, GRU and LSTM, and compare them.")
     ] = False,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="regression: a line's slope, one number per sequence; "
+                     "steps: rising or falling at every step."),
+    ] = None,
 ) -> None:
     """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
     from rnntrace.config.options import refuse_beside_resume
-    from rnntrace.experiment.pipeline import TEXT_LESSON, run_lesson, run_text_lesson
+    from rnntrace.experiment.pipeline import (
+        TEXT_LESSON,
+        run_head_lesson,
+        run_lesson,
+        run_text_lesson,
+    )
+
+    if task is not None:
+        engine = engine_options(threads, device, clip, patience, lr_schedule)
+        train_and_show(
+            lambda on_epoch_end: run_head_lesson(
+                task, epochs=epochs if given(ctx, "epochs") else None, seed=seed, out=out,
+                on_epoch_end=on_epoch_end, **engine),
+            json,
+        )
+        return
 
     if compare:
         from rnntrace.cli.compare import demo_compare
@@ -163,6 +183,16 @@ def train(
                                "each (-1: one per core).")
     ] = 1,
     live: Live = False,
+    smoothing: Annotated[
+        float, typer.Option(help="--task steps: weight of the smoothing loss between "
+                                 "neighbouring steps (MS-TCN's; 0: none).")
+    ] = 0.0,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="classify (a class per sequence), regress (a number per "
+                     "sequence) or steps (a label per step). Default: from the labels, and "
+                     "said."),
+    ] = None,
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson.
 
@@ -198,7 +228,7 @@ def train(
         lambda on_epoch_end, on_start=None: train_from_files(
             data, test=test, val=val, preset=preset, label=label, id=id, time=time,
             features=names, nan=nan, text=text, tokens=tokens, ascii=ascii, out=out,
-            resume=resume, tensorboard=tensorboard, on_epoch_end=on_epoch_end,
+            resume=resume, tensorboard=tensorboard, task=task, on_epoch_end=on_epoch_end,
             on_search=on_search if speak else None, jobs=jobs,
             on_choice=(lambda choice: choice_text.print_choice(choice, console)) if speak
             else None,

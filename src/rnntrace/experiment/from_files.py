@@ -40,7 +40,8 @@ from rnntrace.train.search import PRESETS, SearchProgress, choose
 LESSON: dict[str, Any] = {
     "cell": "rnn", "nonlinearity": "tanh", "hidden": 8, "layers": 1, "bidirectional": False,
     "dropout": 0.0, "proj_size": 0, "summary": "last", "front_end": "none", "window": 1,
-    "resample": 0, "embedding_dim": 32, "embedding_dropout": 0.0, "epochs": 5, "batch_size": 32,
+    "resample": 0, "smoothing": 0.0, "embedding_dim": 32, "embedding_dropout": 0.0, "epochs": 5,
+    "batch_size": 32,
     "lr": 0.01, "lr_schedule": "none", "val_fraction": 0.2, "seed": 0, "threads": None,
     "device": "cpu", "clip": 1.0, "patience": None,
 }
@@ -67,6 +68,7 @@ def train_from_files(
     out: str | Path | None = None,
     resume: str | Path | None = None,
     tensorboard: str | Path | None = None,
+    task: str | None = None,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
     on_search: Callable[[SearchProgress], Any] | None = None,
     on_choice: Callable[[Choice], Any] | None = None,
@@ -86,6 +88,9 @@ def train_from_files(
     `jobs` trains the no-flag choice's candidates in that many processes (train/search.py).
     `live` and `on_start` are run_experiment's (the live page, and the run directory named as
     soon as it exists).
+
+    `task` (config/task.py): classify, regress (a number per sequence) or steps (a label per
+    step); None decides from the labels (data.readers.read) and notes what it decided and why.
     """
     check_names(settings)
     data, out = Path(data), None if out is None else Path(out)
@@ -104,11 +109,13 @@ def train_from_files(
         refuse_beside_resume([*settings, *(["preset"] if preset is not None else [])])
     options: dict[str, Any] = {"label": label, "id": id, "time": time, "features": features,
                                "nan": nan}
-    train_set = read(data, **options)
+    train_set = read(data, **options, task=task)
+    if train_set.task_note:
+        note(train_set.task_note)
     val_set = None if val_path is None else check_compatible(
-        train_set, read(val_path, **options, min_classes=1), "validation")
+        train_set, read(val_path, **options, min_classes=1, task=train_set.task), "validation")
     test_set = None if test_path is None else check_compatible(
-        train_set, read(test_path, **options, min_classes=1), "test")
+        train_set, read(test_path, **options, min_classes=1, task=train_set.task), "test")
     note_dropped(train_set, val_set, test_set)
     choice = None
     if resume is not None:  # every setting comes from the killed run's checkpoint
@@ -157,7 +164,9 @@ def _configs(train_set: SequenceSet, settings: dict[str, Any],
     if not model_fields.get("vocab_size"):  # the embedding settings belong to text runs
         model_fields.pop("embedding_dim", None)
         model_fields.pop("embedding_dropout", None)
-    shape = {"n_features": train_set.n_features, "n_classes": train_set.n_classes}
+    shape: dict[str, Any] = {"n_features": train_set.n_features,
+                             "n_classes": train_set.n_classes, "task": train_set.task,
+                             "n_targets": max(1, train_set.n_targets)}
     model_config = ModelConfig(**(shape | model_fields))
     return model_config, TrainConfig(**fields(settings, "train"))
 

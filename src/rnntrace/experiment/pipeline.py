@@ -81,7 +81,11 @@ def run_experiment(
     `on_start(path)` is called once the run directory exists, before the first epoch.
     """
     started = time.time()
-    if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
+    if data.task == "regress":
+        if float(np.ptp(data.targets)) == 0.0:  # type: ignore[arg-type]
+            raise DataError(f"{data.source}: every target is the same number; there is nothing "
+                            "to learn")
+    elif data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
         raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
     parts = split(data, val, train_config)
     model = SequenceClassifier.from_config(model_config, seed=train_config.seed)
@@ -244,3 +248,39 @@ def run_text_lesson(
     return run_experiment(lesson.data, model_config, train_config, out=out, command="demo",
                           on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary, live=live,
                           on_start=on_start)
+
+
+
+# The heads' lessons (data/head_lessons.py): a GRU of 16 learns each in a few seconds; the
+# per-step one reads one direction, so it could label a stream as it arrives.
+HEAD_LESSONS: dict[str, dict[str, Any]] = {
+    "regress": {"hidden_size": 16, "cell": "gru", "epochs": 12, "lr": 0.01},
+    "steps": {"hidden_size": 16, "cell": "gru", "epochs": 10, "lr": 0.01},
+}
+
+
+def run_head_lesson(
+    task: str,
+    epochs: int | None = None,
+    seed: int = 0,
+    out: Path | None = None,
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    **train_options: Any,
+) -> Run:
+    """`rnntrace demo --task regress` (a line's slope) or `--task steps` (rising or falling
+    at every step), traced as the classic lesson is."""
+    from rnntrace.config.task import task_spec
+    from rnntrace.data.head_lessons import slope_lesson, updown_lesson
+
+    name = task_spec(task).name
+    if name == "classify":
+        return run_lesson(epochs or 5, seed, out, on_epoch_end, **train_options)
+    settings = HEAD_LESSONS[name]
+    data = slope_lesson(seed=seed) if name == "regress" else updown_lesson(seed=seed)
+    model_config = ModelConfig(
+        n_features=1, n_classes=data.n_classes, hidden_size=int(settings["hidden_size"]),
+        cell=str(settings["cell"]), task=name, n_targets=max(1, data.n_targets))
+    train_config = TrainConfig(epochs=epochs or int(settings["epochs"]),
+                               lr=float(settings["lr"]), seed=seed, **train_options)
+    return run_experiment(data, model_config, train_config, out=out, command="demo",
+                          on_epoch_end=on_epoch_end)

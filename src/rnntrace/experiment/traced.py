@@ -19,6 +19,7 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.experiment.assemble import assemble_trace, describe
+from rnntrace.experiment.heads import assemble_head_trace
 from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import Choice, History, Trace
 from rnntrace.records.explanation import Explanation
@@ -61,12 +62,17 @@ def trace_and_explain(
 ) -> tuple[Trace, Explanation | None]:
     """The Trace of a model `fit` has trained on `parts`, and its Explanation (numeric input)."""
     with intra_op_threads(history.threads):
-        trace = assemble_trace(model, data, history, config=config,
-                               held_out=parts.held_out, test=test)
+        if config.model.task == "classify":
+            trace = assemble_trace(model, data, history, config=config,
+                                   held_out=parts.held_out, test=test)
+        else:  # a number or a label per step: the head's own trace (heads.py)
+            trace = assemble_head_trace(model, data, history, config=config, train=parts.train,
+                                        held_out=parts.held_out, test=test)
         # Text: the attribution is per token, over embedding vectors, in trace.tokens; the
-        # (step, feature) explanation reads numeric inputs and is not made for token ids.
-        explanation = None if config.model.vocab_size else explain_held_out(
-            model, parts.train, parts.held_out, config.train.batch_size)
+        # (step, feature) explanation reads numeric inputs and is not made for token ids; the
+        # other heads attribute their own outputs in their trace.
+        explanation = None if config.model.vocab_size or config.model.task != "classify" \
+            else explain_held_out(model, parts.train, parts.held_out, config.train.batch_size)
     trace.averaging = history.averaging
     return trace, explanation
 

@@ -24,6 +24,7 @@ from rnntrace.records.explanation import (
     UnitResponse,
     UnitSummary,
 )
+from rnntrace.records.heads import HeadExample, HeadReport, ScoredSet, ScoreLine
 from rnntrace.records.layers import (
     Dynamics,
     Finding,
@@ -57,9 +58,11 @@ __all__ = [
     "EXPLAIN_SCHEMA_VERSION", "QUIZ_LEVELS", "SCHEMA_VERSION", "Attribution", "Averaging",
     "CandidateScore", "Choice", "ClassScore", "Completeness", "DecoderStep", "DecoderTrace",
     "Dynamics", "EpochEnd",
-    "EpochRecord", "Explanation", "Finding", "GateTerms", "HardCase", "History", "LayerTerms",
+    "EpochRecord", "Explanation", "Finding", "GateTerms", "HardCase", "HeadExample",
+    "HeadReport", "History", "LayerTerms",
     "ModuleCall", "ModuleCalls", "Nested", "PathJump", "PlantedCheck", "PredictionTrace",
-    "Question", "Recomputation", "RecurrentLayer", "ShapeLine", "ShapeReport", "Shown", "Stage",
+    "Question", "Recomputation", "RecurrentLayer", "ScoreLine", "ScoredSet", "ShapeLine",
+    "ShapeReport", "Shown", "Stage",
     "StepOcclusion", "StepRecord", "StepTerms", "SummaryTrace", "TensorInfo", "TestReport",
     "TokenExample", "TokenTrace", "Trace", "UnitPeak", "UnitResponse", "UnitSummary",
     "from_dict", "upgrade",

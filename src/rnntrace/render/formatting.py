@@ -21,14 +21,18 @@ def fmt_number(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def averaging_sentence(averaging: Averaging) -> str:
-    """What the epochs after training did, and what the model ended on."""
+def averaging_sentence(averaging: Averaging, task: str = "classify") -> str:
+    """What the epochs after training did, and what the model ended on; `task` (task.py)
+    names the score the record's accuracy holds."""
     records = averaging.records
     span = (f"{len(records)} more epochs ({records[0].epoch}–{records[-1].epoch}) at a constant "
             f"lr {averaging.lr:g}, each epoch's weights kept (training loss "
             f"{records[0].loss:.3f} → {records[-1].loss:.3f})") if records else "more epochs"
+    score = {"regress": f"R² {averaging.accuracy:.3f}",
+             "steps": f"frame accuracy {averaging.accuracy:.1%}"}.get(
+                 task, f"accuracy {averaging.accuracy:.1%}")
     return (f"Then {span}. The model ends on their mean (weight averaging): loss "
-            f"{averaging.loss:.3f}, accuracy {averaging.accuracy:.1%} on the training data.")
+            f"{averaging.loss:.3f}, {score} on the training data.")
 
 
 def fmt_shape(shape: Sequence[int]) -> str:

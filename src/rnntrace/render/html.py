@@ -69,7 +69,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     model = model_facts(trace)
     figures: dict[str, Markup] = {}
     if trace.training:
-        loss, accuracy = plots.training_figures(trace.training)
+        loss, accuracy = plots.training_figures(trace.training, score_words(trace)["name"])
         figures |= {"loss": Markup(loss), "accuracy": Markup(accuracy)}
     units: list[str] = []
     p = trace.prediction
@@ -82,9 +82,17 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
             "heatmap": Markup(plots.heatmap_figure(p, units)),
             "softmax": Markup(plots.softmax_figure(p)),
         }
+    head: dict[str, Any] = {}
+    if trace.head is not None:
+        from rnntrace.render.head_html import head_view
+
+        head, head_figures = head_view(trace.head)
+        figures |= {k: Markup(v) for k, v in head_figures.items()}
     island = island_data(trace, units)
     return template.render(
         trace=trace,
+        head=head,
+        score=score_words(trace),
         step_count=len(island["hidden"]) if trace.steps else 0,  # no cell: nothing to step
         call_groups=grouped_calls(trace.module_calls.calls) if trace.module_calls else [],
         title=_title(trace),
@@ -108,8 +116,22 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         csp=content_security_policy(script),
         meta=[(k, v) for k, v in trace.meta.items() if not isinstance(v, list | dict)],
         token_rows=token_rows(trace.tokens),
-        averaging=averaging_sentence(trace.averaging) if trace.averaging is not None else "",
+        averaging=(averaging_sentence(trace.averaging, _task(trace))
+                   if trace.averaging is not None else ""),
     )
+
+
+def score_words(trace: Trace) -> dict[str, str]:
+    """What the training table's accuracy columns hold for this run's task (task.py)."""
+    task = trace.config.model.task if trace.config is not None else "classify"
+    return {
+        "classify": {"name": "Accuracy", "caption": "Accuracy per epoch: the share of "
+                     "sequences classified correctly."},
+        "regress": {"name": "R²", "caption": "R² per epoch: 1 − squared error / squared "
+                    "distance from the training mean; 0 is always predicting that mean."},
+        "steps": {"name": "Frame accuracy", "caption": "Frame accuracy per epoch: the share of "
+                  "real steps labelled correctly."},
+    }[task]
 
 
 def content_security_policy(script: str) -> str:
@@ -289,3 +311,8 @@ def _title(trace: Trace) -> str:
         return f"rnntrace report: {kind}, " + ", ".join(labels[:3]) + more
     model, source = trace.config.model, trace.config.data.source
     return f"rnntrace report: {model.cell.upper()}({model.hidden_size}) on {source}"
+
+
+def _task(trace: Trace) -> str:
+    """The run's task (task.py); a user's own model traced with rt.trace has no config."""
+    return trace.config.model.task if trace.config is not None else "classify"

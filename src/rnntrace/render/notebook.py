@@ -68,10 +68,16 @@ def trace_renderables(trace: Trace) -> list[RenderableType]:
     if trace.decoder is not None:
         parts.append(decoder_table(trace.decoder))
     if trace.training:
-        parts += [blank, training_table(trace.training), observations(trace.training), blank,
+        score = trace.config.model.task_spec.score_short if trace.config is not None else "acc"
+        parts += [blank, training_table(trace.training, score), observations(trace.training),
+                  blank,
                   Text(loss_chart(trace.training))]
         if trace.averaging is not None:
-            parts.append(Text(averaging_sentence(trace.averaging)))
+            parts.append(Text(averaging_sentence(trace.averaging, _task(trace))))
+    if trace.head is not None:  # a regression or per-step run's scores, strips and why
+        from rnntrace.render.head_text import head_section
+
+        parts += [blank, head_section(trace.head)]
     if trace.prediction is not None:
         parts += [blank, prediction_table(trace.prediction, **front_end_reading(trace))]
     if trace.prediction is not None or trace.steps or trace.recomputation is not None:
@@ -215,3 +221,8 @@ def _text(parts: Iterable[RenderableType]) -> str:
     file = out.file
     assert isinstance(file, io.StringIO)
     return file.getvalue()
+
+
+def _task(trace: Trace) -> str:
+    """The run's task (task.py); a user's own model traced with rt.trace has no config."""
+    return trace.config.model.task if trace.config is not None else "classify"

@@ -95,13 +95,14 @@ def _finite(values: Sequence[float | None]) -> list[float]:
     return [math.nan if v is None or not math.isfinite(v) else v for v in values]
 
 
-def training_figures(records: Sequence[EpochRecord]) -> tuple[str, str]:
-    """Loss and accuracy per epoch, training solid with circles, held-out dashed with squares."""
+def training_figures(records: Sequence[EpochRecord], score: str = "Accuracy") -> tuple[str, str]:
+    """Loss and accuracy (or the task's score) per epoch, training solid with circles,
+    held-out dashed with squares."""
     epochs = [r.epoch for r in records]
     out = []
     for key, name, train, held in (
         ("loss", "Loss", [r.loss for r in records], [r.val_loss for r in records]),
-        ("accuracy", "Accuracy", [r.accuracy for r in records], [r.val_accuracy for r in records]),
+        ("accuracy", score, [r.accuracy for r in records], [r.val_accuracy for r in records]),
     ):
         with rc_context(_RC):
             # Fixed margins: every label here is ours (no data text), and the layout engine
@@ -113,10 +114,10 @@ def training_figures(records: Sequence[EpochRecord]) -> tuple[str, str]:
             if any(v is not None for v in held):
                 ax.plot(epochs, _finite(held), "--s", color=_COLOURS[1], label="held-out")
             ax.set_xlabel("epoch")
-            ax.set_ylabel(name.lower())
+            ax.set_ylabel(name if name == "R²" else name.lower())
             ax.set_title(f"{name} per epoch")
             ax.set_xticks(epochs if len(epochs) <= 20 else ax.get_xticks())
-            if key == "accuracy":
+            if key == "accuracy" and score != "R²":  # R² falls below 0 for a poor fit
                 ax.set_ylim(-0.02, 1.02)
             ax.legend(frameon=False)
             text = f"{name} per epoch for training" + (

@@ -57,9 +57,10 @@ def stages_table(stages: Sequence[Stage]) -> Table:
     return table
 
 
-def training_table(records: Sequence[EpochRecord]) -> Table:
+def training_table(records: Sequence[EpochRecord], score: str = "acc") -> Table:
+    """One row per epoch; `score` heads the accuracy columns (R² or frame acc for the task)."""
     table = Table(title="Training Trace", title_justify="left")
-    for name in ("Epoch", "Loss", "Acc", "Val loss", "Val acc", "Grad norm"):
+    for name in ("Epoch", "Loss", score.capitalize(), "Val loss", f"Val {score}", "Grad norm"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in records:
         table.add_row(
