@@ -211,7 +211,8 @@ def test_per_step_run_shows_strips(tmp_path):
     data = SequenceSet(walk[..., None], lengths, labels[:, 0], ["falling", "rising"],
                        step_labels=labels)
     run = run_experiment(data, ModelConfig(n_features=1, n_classes=2, hidden_size=16,
-                                           cell="gru", task="steps", bidirectional=True),
+                                           cell="gru", task="steps", bidirectional=True,
+                                           smoothing=0.15),
                          TrainConfig(epochs=4, seed=0), out=tmp_path / "run")
     head = run.trace.head
     assert head is not None and head.strips and "offline" in head.direction

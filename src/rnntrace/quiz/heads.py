@@ -153,7 +153,7 @@ HEAD_TEMPLATES: dict[str, tuple[Template, ...]] = {
 def head_quiz(config: ModelConfig, *, n: int = 10, seed: int = 0,
               input_shape: tuple[int, int, int] | None = None) -> list[Question]:
     """The head's own questions, then the bank's about the recurrent layer alone."""
-    layer_only = dataclasses.replace(config, task="classify",
+    layer_only = dataclasses.replace(config, task="classify", smoothing=0.0,
                                      n_classes=max(2, config.n_classes), front_end="none",
                                      window=1, resample=0)
     setting = setting_for(layer_only, input_shape)
