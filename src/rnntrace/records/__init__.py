@@ -7,6 +7,7 @@ here, `from rnntrace.records import Trace`, or from their own module.
 """
 
 from rnntrace._deprecated import renamed_getattr
+from rnntrace.records.decoding import DecoderStep, DecoderTrace
 from rnntrace.records.explanation import (
     EXPLAIN_SCHEMA_VERSION,
     Attribution,
@@ -55,7 +56,8 @@ from rnntrace.records.training import (
 
 __all__ = [
     "EXPLAIN_SCHEMA_VERSION", "QUIZ_LEVELS", "SCHEMA_VERSION", "Attribution", "Averaging",
-    "CandidateScore", "Choice", "ClassScore", "Completeness", "Dynamics", "EpochEnd",
+    "CandidateScore", "Choice", "ClassScore", "Completeness", "DecoderStep", "DecoderTrace",
+    "Dynamics", "EpochEnd",
     "EpochRecord", "Explanation", "Finding", "GateTerms", "HardCase", "HeadExample",
     "HeadReport", "History", "LayerTerms",
     "ModuleCall", "ModuleCalls", "Nested", "PathJump", "PlantedCheck", "PredictionTrace",

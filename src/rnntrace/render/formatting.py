@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rnntrace.records import Averaging
+    from rnntrace.records import Averaging, ModuleCall
 
 
 
@@ -95,3 +95,20 @@ def _side(text: str, column: int) -> tuple[int, int]:
     if paren and name.isidentifier():  # tanh( … ), σ( … ): the sum is the call's argument
         return 1, column + len(name) + 1
     return 0, column
+
+
+def grouped_calls(calls: list[ModuleCall]) -> list[tuple[ModuleCall, int]]:
+    """Each distinct module call once, with how many times it was made.
+
+    Calls of one module with the same depth and the same input and output shapes are one row
+    (the first), so a loop's body of T steps reads as its first step, "called T times".
+    """
+    counts: dict[tuple[Any, ...], int] = {}
+    first: dict[tuple[Any, ...], ModuleCall] = {}
+    for call in calls:
+        key = (call.name, call.type, call.depth,
+               tuple((i.name, tuple(i.shape)) for i in call.inputs),
+               tuple((o.name, tuple(o.shape)) for o in call.outputs))
+        counts[key] = counts.get(key, 0) + 1
+        first.setdefault(key, call)
+    return [(first[key], n) for key, n in counts.items()]

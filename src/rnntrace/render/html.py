@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from rnntrace.config.cells import cell_spec, typeset
 from rnntrace.config.settings import ModelConfig
+from rnntrace.render import plots
 from rnntrace.render.formatting import (
     averaging_sentence,
     fmt_number,
     fmt_shape,
     fmt_values,
+    grouped_calls,
     term_lines,
 )
 
@@ -41,7 +43,6 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     import jinja2
     from markupsafe import Markup
 
-    from rnntrace.render import plots
     from rnntrace.render.lesson_html import lesson_html
     from rnntrace.render.tokens_html import token_rows
 
@@ -87,10 +88,13 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
 
         head, head_figures = head_view(trace.head)
         figures |= {k: Markup(v) for k, v in head_figures.items()}
+    island = island_data(trace, units)
     return template.render(
         trace=trace,
         head=head,
         score=score_words(trace),
+        step_count=len(island["hidden"]) if trace.steps else 0,  # no cell: nothing to step
+        call_groups=grouped_calls(trace.module_calls.calls) if trace.module_calls else [],
         title=_title(trace),
         config_sections=config_sections(
             trace.config.to_dict() if trace.config is not None else model_description(trace)
@@ -102,7 +106,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         letters="ABCDEFGHIJ",
         units=units,
         generic_equation=generic_equation(model),
-        island=Markup(json_island(island_data(trace, units) | (
+        island=Markup(json_island(island | (
             {"explain": {k: explained[k] for k in ("cases", "units", "grad_norm")}}
             if explained is not None else {}))),
         explain=explained,
@@ -161,6 +165,16 @@ def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
     p: PredictionTrace | None = trace.prediction
     model = model_facts(trace)
     data = trace.config.data if trace.config is not None else None
+    if p is None and trace.steps:  # a model without classes: the steps alone carry the values
+        first = [s for s in trace.steps if s.layer == 0 and s.direction == "forward"]
+        return {
+            "cell": model.cell, "bidirectional": False, "num_layers": model.num_layers,
+            "units": plots.unit_names(len(first[0].h), False),
+            "feature_names": [f"x{i}" for i in range(len(first[0].x))],
+            "feature_mean": [], "feature_std": [], "inputs": [s.x for s in first],
+            "tokens": [], "hidden": [s.h for s in first],
+            "steps": [step_view(s) for s in trace.steps],
+        }
     return {
         "cell": model.cell,
         "bidirectional": model.bidirectional,
@@ -292,9 +306,9 @@ def confusion_cells(matrix: list[list[int]]) -> list[list[tuple[int, float]]]:
 def _title(trace: Trace) -> str:
     if trace.config is None:
         kind = trace.module_calls.model_type if trace.module_calls else "model"
-        return f"rnntrace report: {kind}, " + ", ".join(
-            layer.label for layer in trace.layers[:3]
-        )
+        labels = list(dict.fromkeys(layer.label for layer in trace.layers))  # each once
+        more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
+        return f"rnntrace report: {kind}, " + ", ".join(labels[:3]) + more
     model, source = trace.config.model, trace.config.data.source
     return f"rnntrace report: {model.cell.upper()}({model.hidden_size}) on {source}"
 

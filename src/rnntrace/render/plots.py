@@ -127,8 +127,14 @@ def training_figures(records: Sequence[EpochRecord], score: str = "Accuracy") ->
     return out[0], out[1]
 
 
+MOST_LINES = 8  # input features drawn as lines; more are a features × steps heatmap
+
+
 def inputs_figure(p: PredictionTrace) -> str:
-    """The traced sequence's input features over time, one line (and marker) per feature."""
+    """The traced sequence's input features over time, one line (and marker) per feature, or,
+    past MOST_LINES features (28 lines would tangle), one heatmap row per feature."""
+    if len(p.feature_names) > MOST_LINES:
+        return _inputs_heatmap(p)
     steps = list(range(1, p.length + 1))
     with rc_context(_RC):
         fig = Figure(figsize=(4.6, 2.8), layout="constrained")
@@ -153,6 +159,28 @@ def inputs_figure(p: PredictionTrace) -> str:
             ax.set_xticks(steps)
         ax.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
         return _to_svg(fig, "inputs", f"Input features of sequence {p.sequence_id} over time")
+
+
+def _inputs_heatmap(p: PredictionTrace) -> str:
+    features = len(p.feature_names)
+    grid = [[_finite([row[i]])[0] for row in p.inputs] for i in range(features)]  # (F, T)
+    finite = [abs(v) for row in grid for v in row if math.isfinite(v)]
+    top = max(finite, default=1.0) or 1.0
+    with rc_context(_RC):
+        fig = Figure(figsize=(4.6, min(7.0, 1.2 + 0.12 * features)), layout="constrained")
+        ax = fig.add_subplot()
+        mesh = ax.pcolormesh(
+            [t + 0.5 for t in range(p.length + 1)], [i - 0.5 for i in range(features + 1)],
+            grid, cmap="RdBu_r", vmin=-top, vmax=top, rasterized=features * p.length > 4000,
+        )
+        ax.invert_yaxis()  # feature 1 on top, as a table reads
+        if features <= 40:
+            ax.set_yticks(range(features), [short(n) for n in p.feature_names], fontsize=6)
+        ax.set_xlabel("time step t")
+        ax.set_title(f"Input of sequence {short(p.sequence_id)}: {features} features")
+        fig.colorbar(mesh, ax=ax, shrink=0.8, label="x_t (raw value)")
+        return _to_svg(fig, "inputs", f"Input features of sequence {p.sequence_id} over time, "
+                       "one row per feature")
 
 
 def unit_names(width: int, bidirectional: bool) -> list[str]:
