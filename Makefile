@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Extras installed for each target; tests need the dev tools.
 DEMO_EXTRAS ?=
-TEST_EXTRAS ?= [dev]
+TEST_EXTRAS ?= [dev,aeon]
 
 .PHONY: demo test bench fuzz clean
 
