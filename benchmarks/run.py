@@ -226,10 +226,23 @@ def main() -> None:
         lines = section(args)
         if lines:
             print("\n".join(lines), end="\n\n", flush=True)
+    if args.only is None or args.only in ("live", "compare"):
+        # What watching and comparing cost (benchmarks/live_cost.py): targets 5 % and 10 s.
+        only = [] if args.only is None else ["--only", args.only]
+        rounds = ["--rounds", "1", "--epochs", "8"] if args.quick else []
+        subprocess.run([sys.executable, str(Path(__file__).with_name("live_cost.py")), *only,
+                        *rounds], check=True)
     if not args.quick and (args.only is None or args.only in "real_data"):
         # The no-flag `train` on the UEA/UCR sets in ../shared/data (skipped when absent).
         subprocess.run([sys.executable, str(Path(__file__).with_name("real_data.py"))],
                        check=True)
+    if not args.quick and (args.only is None or args.only in "parallel_search"):
+        # The same search one candidate at a time vs in 2 joblib workers (skipped likewise).
+        subprocess.run([sys.executable, str(Path(__file__).with_name("parallel_search.py"))],
+                       check=True)
+    if not args.quick and (args.only is None or args.only in "heads"):
+        # The regression and per-step heads on ../shared/data/{regression,segmentation}.
+        subprocess.run([sys.executable, str(Path(__file__).with_name("heads.py"))], check=True)
 
 
 if __name__ == "__main__":

@@ -328,3 +328,23 @@ def test_a_long_wide_sequence_keeps_the_page_small(tmp_path: Path) -> None:
     assert len(data["hidden"]) == 300 and len(data["hidden"][0]) == 32
     # 300 × 32 cells: drawn as pixels with a colour scale instead of 9,600 printed values
     assert "data:image/png;base64," in html and html.count('class="hm-col"') == 300
+
+
+def test_the_quiz_opens_with_a_worked_step_then_a_faded_one(lesson: Run) -> None:
+    import dataclasses
+
+    page = render_report(lesson.trace)
+    quiz = page[page.index('id="quiz"'):]
+    assert quiz.index('id="worked"') < quiz.index('id="faded"') < quiz.index('id="q1"')
+    # The faded blank's key is the step record's own h_t (itself checked against PyTorch).
+    value, unit_step = re.search(r'class="blank" data-value="([^"]+)"', quiz), re.search(
+        r"<code>h_(\d+)\[(\d+)\] = tanh\(a_\d+\[\d+\]\) =</code>", quiz)
+    assert value and unit_step
+    step = lesson.trace.steps[int(unit_step.group(1)) - 1]
+    assert float(value.group(1)) == step.h[int(unit_step.group(2))]
+    assert step.max_abs_diff < 1e-5
+    # The faded step's own result is not given away in its table.
+    faded = quiz[quiz.index('id="faded"'):quiz.index('id="q1"')]
+    assert f">h_{step.step}</code>" not in faded
+    no_steps = dataclasses.replace(lesson.trace, steps=[])
+    assert 'id="worked"' not in render_report(no_steps)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -120,6 +122,33 @@ def test_clicking_a_quiz_answer_gives_feedback(browser: Any, lesson: Run) -> Non
     assert question.locator(".solution").evaluate("d => d.open")
     question.locator(".option").nth(item.answer).click()
     assert question.locator(".feedback").inner_text().startswith("✓ Correct")
+    assert visit.errors() == []
+    visit.close()
+
+
+def test_the_faded_step_checks_the_learners_arithmetic(browser: Any, lesson: Run) -> None:
+    visit = Visit(browser, lesson.path / REPORT)
+    worked, faded = visit.page.locator("#worked"), visit.page.locator("#faded")
+    assert worked.is_visible() and faded.is_visible()
+    # Before the questions: worked, then faded, then question 1.
+    order = visit.page.evaluate(
+        "['worked', 'faded', 'q1'].map(id => document.getElementById(id).offsetTop)")
+    assert order == sorted(order)
+    # The lesson's RNN: h_t[j] = tanh(a_t[j]); the learner reads a_t[j] from the table.
+    blank = faded.locator(".blank").first
+    formula = blank.locator("code").inner_text()
+    match = re.match(r"h_(\d+)\[(\d+)\] = tanh\(a_\d+\[\d+\]\) =", formula)
+    assert match, formula
+    row = faded.locator("tr", has=visit.page.locator(f"th >> text=a_{match.group(1)}"))
+    pre = float(row.locator("td").nth(1).inner_text())
+    blank.locator("input").fill(f"{math.tanh(pre):.2f}")
+    blank.locator("input").press("Enter")
+    assert blank.locator(".feedback").inner_text().startswith("✓ Right")
+    blank.locator("input").fill(f"{math.tanh(pre) + 0.1:.2f}")
+    blank.locator(".check-blank").click()
+    assert blank.locator(".feedback").inner_text().startswith("✗ Not quite")
+    step = lesson.trace.steps[int(match.group(1)) - 1]
+    assert f"{step.h[int(match.group(2))]:.4f}" in blank.locator(".feedback").inner_text()
     assert visit.errors() == []
     visit.close()
 

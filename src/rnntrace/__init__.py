@@ -31,6 +31,9 @@ _EXPORTS = {
     "trace": "rnntrace.tracing.generic",
     "Recorder": "rnntrace.experiment.recorder",
     "report": "rnntrace.run.report",
+    "watch": "rnntrace.render.watch",
+    "compare": "rnntrace.experiment.comparison",
+    "Comparison": "rnntrace.records.comparison",
     "recompute": "rnntrace.tracing.equations",
     "explain_steps": "rnntrace.tracing.steps",
     "explain_call": "rnntrace.tracing.explain",
@@ -63,6 +66,7 @@ _EXPORTS = {
 _RENAMED = {"DataFlow": "ModuleCalls", "data_flow": "trace_stages"}
 
 __all__ = [
+    "Comparison",
     "Explanation",
     "History",
     "ModelConfig",
@@ -81,6 +85,7 @@ __all__ = [
     "assemble_trace",
     "attribute",
     "checked",
+    "compare",
     "evaluate",
     "explain",
     "explain_call",
@@ -111,6 +116,7 @@ __all__ = [
     "trace_prediction",
     "trace_stages",
     "train_from_files",
+    "watch",
 ]
 
 if TYPE_CHECKING:
@@ -152,6 +158,7 @@ if TYPE_CHECKING:
     from rnntrace.experiment.assemble import (
         assemble_trace as assemble_trace,
     )
+    from rnntrace.experiment.comparison import compare as compare
     from rnntrace.experiment.from_files import (
         train_from_files as train_from_files,
     )
@@ -188,7 +195,9 @@ if TYPE_CHECKING:
     from rnntrace.records import (
         Trace as Trace,
     )
+    from rnntrace.records.comparison import Comparison as Comparison
     from rnntrace.records.explanation import Explanation as Explanation
+    from rnntrace.render.watch import watch as watch
     from rnntrace.run.directory import (
         Run as Run,
     )

@@ -22,6 +22,7 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import RunError
 
 LESSON = "synthetic:lesson"
+LONG_LESSON = "synthetic:long-lesson"
 
 
 def held_out_of(config: RunConfig) -> SequenceSet:
@@ -42,6 +43,11 @@ def split_of(config: RunConfig) -> tuple[SequenceSet, SequenceSet]:
 
         data = lesson(config.data.n_sequences, config.data.max_length, config.data.n_features,
                       seed=config.train.seed)
+    elif source == LONG_LESSON:
+        from rnntrace.data.synthetic import long_lesson
+
+        data = long_lesson(config.data.n_sequences, config.data.max_length,
+                           config.data.n_features, seed=config.train.seed)
     elif Path(source).is_file():
         from rnntrace.data.readers import read
 

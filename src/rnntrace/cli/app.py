@@ -98,6 +98,11 @@ Tensorboard = Annotated[
     Path | None,
     typer.Option(help="Also write TensorBoard event files here (needs the tensorboard extra)."),
 ]
+Live = Annotated[
+    bool,
+    typer.Option("--live", help="Watch it learn: a page in the run directory (live.html, open it "
+                 "from disk) that updates as each epoch ends, and a live table here."),
+]
 
 
 def engine_options(
@@ -132,10 +137,11 @@ def given_settings(ctx: typer.Context) -> dict[str, Any]:
             if name in SETTINGS and given(ctx, name)}
 
 
-def train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bool,
-                   report: bool = True) -> None:
-    """Run `start(on_epoch_end)` with a progress bar, write the report beside the trace unless
-    `start` did, then print the trace (rank 0 only)."""
+def train_and_show(start: Callable[..., Any], json: bool, report: bool = True,
+                   live: bool = False) -> None:
+    """Run `start(on_epoch_end)` with a progress bar (with `live`, `start(on_epoch_end,
+    on_start)` with a live table), write the report beside the trace unless `start` did, then
+    print the trace (rank 0 only)."""
     from rnntrace.render import notebook, text
     from rnntrace.run.files import REPORT
     from rnntrace.run.report import write_report
@@ -145,10 +151,19 @@ def train_and_show(start: Callable[[Callable[[Any], Any] | None], Any], json: bo
         start(None)
         return
     console = text.console()
-    with text.EpochProgress(console, enabled=not json) as progress:
-        run = start(progress.update)
+    if live:
+        from rnntrace.cli.live import watched
+
+        run = watched(start, console, json)
+    else:
+        with text.EpochProgress(console, enabled=not json) as progress:
+            run = start(progress.update)
     if report:
         write_report(run.trace, run.path / REPORT, explanation=run.explanation)
+        if live:
+            from rnntrace.experiment.live import link_report
+
+            link_report(run.path)
     if json:
         sys.stdout.write(run.trace.to_json() + "\n")
     else:

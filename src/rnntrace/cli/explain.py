@@ -47,6 +47,11 @@ def explain(
         from rnntrace.run.files import REPORT, read_trace, save_explanation
         from rnntrace.run.report import write_report
 
+        task = _load_config(run).model.task_spec
+        if task.name != "classify":
+            raise ConfigError(f"{run} predicts {task.title}: its attribution (Integrated "
+                              "Gradients of the traced sequence's prediction) is in its trace, "
+                              "shown by rnntrace report RUN; explain reads classifiers")
         if _load_config(run).data.vocabulary:
             raise ConfigError(f"{run} is a text run: its attribution is per token, in the "
                               "report's letters section (rnntrace report RUN); explain reads "

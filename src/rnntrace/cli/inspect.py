@@ -78,9 +78,10 @@ def shapes(
 @app.command("trace")
 def trace_model(
     target: Annotated[
-        str, typer.Argument(metavar="FILE.py:NAME",
+        str, typer.Argument(metavar="FILE.py[:NAME]",
                             help="A class with no required arguments, or a function that "
-                            "returns the model, in your own Python file.")
+                            "returns the model, in your own Python file (default: its model() "
+                            "or its one nn.Module class).")
     ],
     input: Annotated[
         str | None,
@@ -89,12 +90,20 @@ def trace_model(
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="The model's inputs instead: .npy, .npz (arrays in order) "
-                     "or .pt (a tensor or a tuple of tensors)."),
+        typer.Option("--data", help="The model's inputs instead: .npy, .npz (arrays named as "
+                     "the forward's arguments, or in order) or .pt (a tensor, a tuple, or a dict "
+                     "of named tensors). Without --input or --data: the file's example_inputs()."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="The report page to write (default: NAME.html).")
     ] = None,
+    head: Annotated[
+        str, typer.Option("--head", help="What the output is: auto (read from it), classes, or "
+                          "values (a regression: no class probabilities).")
+    ] = "auto",
+    mode: Annotated[
+        str, typer.Option("--mode", help="eval (dropout off), or train: traced as it trains.")
+    ] = "eval",
     seed: Seed = 0,
 ) -> None:
     """Trace your own model: every module call, each recurrent layer recomputed, findings.
@@ -103,22 +112,17 @@ def trace_model(
     """
     from rich.console import Console
 
-    from rnntrace.errors import ConfigError
     from rnntrace.render.notebook import trace_renderables
     from rnntrace.run.report import report
     from rnntrace.tracing.generic import trace
-    from rnntrace.tracing.usermodel import load_model, random_input, read_input
+    from rnntrace.tracing.inputs import model_and_inputs, seed_everything
 
-    if (input is None) == (data is None):
-        raise ConfigError("give the input as --input SHAPE or --data FILE (one of them)")
-    import torch
-
-    torch.manual_seed(seed)
-    model = load_model(target)
-    inputs = read_input(data) if data is not None else (random_input(model, input or "", seed),)
-    result = trace(model, *inputs)
+    seed_everything(seed)  # a forward that draws (teacher forcing, initial states) repeats too
+    model, inputs, kwargs = model_and_inputs(target, input, data, seed)
+    result = trace(model, *inputs, head=head, mode=mode, **kwargs)
     console = Console(highlight=False)
     for part in trace_renderables(result):
         console.print(part)
-    page = report(result, out if out is not None else Path(f"{target.rpartition(':')[2]}.html"))
+    name = Path(target).stem if target.endswith(".py") else target.rpartition(":")[2]
+    page = report(result, out if out is not None else Path(f"{name}.html"))
     console.print(f"report: {page}")

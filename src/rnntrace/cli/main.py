@@ -9,13 +9,14 @@ import warnings
 import typer
 
 # Each command group registers its commands on the app as it is imported.
-from rnntrace.cli import explain, inspect, predict, quiz, train
+from rnntrace.cli import compare, explain, inspect, learn, predict, quiz, train
 from rnntrace.cli.app import app
 from rnntrace.errors import NOTES, RnnTraceError
 
-COMMAND_GROUPS = (train, predict, quiz, explain, inspect)
+COMMAND_GROUPS = (train, predict, quiz, learn, explain, inspect, compare)
 # The order `rnntrace --help` lists them in: the lesson first, then a user's own work.
-ORDER = ("demo", "train", "predict", "report", "quiz", "shapes", "explain", "trace")
+ORDER = ("demo", "train", "predict", "report", "compare", "quiz", "learn", "shapes", "explain",
+         "trace")
 app.registered_commands.sort(
     key=lambda c: ORDER.index(c.name or getattr(c.callback, "__name__", ""))
 )

@@ -44,6 +44,7 @@ def predict(
     The data is read as the run's training data was, and its features are picked by name.
     """
     from rnntrace.errors import ConfigError
+    from rnntrace.experiment.inference import Predictions
     from rnntrace.experiment.inference_text import top_classes
     from rnntrace.experiment.predict import predict as predict_run
     from rnntrace.run.files import atomic_write_text
@@ -55,6 +56,7 @@ def predict(
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
     predictions = predict_run(run, data, id=id, time=time, label=label, nan=nan, text=text)
     if table:
+        assert isinstance(predictions, Predictions)  # texts are classified
         sys.stdout.write(top_classes(predictions, top))
         return
     rendered = predictions.to_csv() if format == "csv" else predictions.to_jsonl()

@@ -24,13 +24,17 @@ def quiz(
         bool, typer.Option("--random", help="A different random model for every question.")
     ] = False,
     export: Annotated[
-        str | None, typer.Option("--export", help="Write a sheet instead of asking: md or json.")
+        str | None,
+        typer.Option("--export", help="Write the questions instead of asking: a sheet (md, json) "
+                     "or a file to import: moodle (XML), gift, qti (Canvas zip), anki (.apkg)."),
     ] = None,
     answers: Annotated[
-        bool, typer.Option("--answers", help="Include the key, hints and solutions in the sheet.")
+        bool, typer.Option("--answers", help="Include the key, hints and solutions in a sheet "
+                           "(moodle, gift, qti and anki always carry them).")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="File for the sheet (default: standard output).")
+        Path | None, typer.Option("--out", help="File to write (default: standard output; "
+                                  "qti and anki need a file).")
     ] = None,
 ) -> None:
     """Questions about your model, every answer verified by running PyTorch.
@@ -42,12 +46,14 @@ def quiz(
     from rnntrace.config.settings import ModelConfig
     from rnntrace.errors import ConfigError
     from rnntrace.quiz import make_quiz
-    from rnntrace.quiz.export import FORMATS
+    from rnntrace.quiz.export import BINARY, check_format
     from rnntrace.quiz.setting import lesson_setting, setting_from_run
     from rnntrace.run.directory import load_config
 
-    if export is not None and export not in FORMATS:
-        raise ConfigError(f"unknown export format {export!r}: choose md or json")
+    if export is not None:
+        check_format(export)
+        if export in BINARY and out is None:
+            raise ConfigError(f"--export {export} writes a zip file: give it one with --out")
     if answers and export is None:
         raise ConfigError("--answers goes with --export: the interactive quiz shows each answer")
     if run is not None and random_models:
@@ -63,6 +69,11 @@ def quiz(
                               level=level)
         layer = Setting(layer_config(config), setting.batch, setting.steps)
         about = f"{TextSetting(config, setting.batch, setting.steps).code()} → {layer.layer_code()}"
+    elif config is not None and config.task != "classify":  # the head's questions first
+        from rnntrace.quiz.heads import head_quiz
+
+        questions = head_quiz(config, n=n, seed=seed, input_shape=shape)
+        about = f"{setting.layer_code()} → {config.task_spec.title}"
     else:
         questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
         about = "random models" if random_models else setting.layer_code()
@@ -71,14 +82,18 @@ def quiz(
         print(f"rnntrace: note: this model has {len(questions)} distinct {kind}questions, "
               f"not {n}", file=sys.stderr)
     if export is not None:
-        from rnntrace.quiz.export import sheet
-        from rnntrace.run.directory import atomic_write_text
+        from rnntrace.quiz.export import SHEETS, for_system, sheet
+        from rnntrace.run.files import atomic_write_bytes
 
-        text = sheet(questions, export, answers=answers, about=about, level=level, seed=seed)
-        if out is None:
-            sys.stdout.write(text)
+        if export in SHEETS:
+            data = sheet(questions, export, answers=answers, about=about, level=level,
+                         seed=seed).encode()
         else:
-            atomic_write_text(out, text)
+            data = for_system(questions, export, about=about, level=level, seed=seed)
+        if out is None:
+            sys.stdout.write(data.decode())
+        else:
+            atomic_write_bytes(out, data)
         return
     from rich.console import Console
 

@@ -15,6 +15,7 @@ from rnntrace.cli.app import (
     IdCol,
     Json,
     LabelCol,
+    Live,
     LrSchedule,
     Nan,
     Out,
@@ -49,30 +50,66 @@ def demo(
     text: Annotated[
         bool, typer.Option("--text", help="The text lesson: which marker letter comes first.")
     ] = False,
+    live: Live = False,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Train the lesson and a long-sequence lesson as "
+                           "RNN, GRU and LSTM, and compare them.")
+    ] = False,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="regression: a line's slope, one number per sequence; "
+                     "steps: rising or falling at every step."),
+    ] = None,
 ) -> None:
     """Run the classic lesson: 1000 sequences × 10 steps × 5 features → RNN(8) → 3 classes."""
     from rnntrace.config.options import refuse_beside_resume
-    from rnntrace.experiment.pipeline import TEXT_LESSON, run_lesson, run_text_lesson
+    from rnntrace.experiment.pipeline import (
+        TEXT_LESSON,
+        run_head_lesson,
+        run_lesson,
+        run_text_lesson,
+    )
 
+    if task is not None:
+        if live or compare:
+            from rnntrace.errors import ConfigError
+
+            raise ConfigError(f"--{'live' if live else 'compare'} shows classifiers: drop it or "
+                              "--task")
+        engine = engine_options(threads, device, clip, patience, lr_schedule)
+        train_and_show(
+            lambda on_epoch_end: run_head_lesson(
+                task, epochs=epochs if given(ctx, "epochs") else None, seed=seed, out=out,
+                on_epoch_end=on_epoch_end, **engine),
+            json,
+        )
+        return
+
+    if compare:
+        from rnntrace.cli.compare import demo_compare
+
+        demo_compare(out, epochs, seed, engine_options(threads, device, clip, patience,
+                                                       lr_schedule), json)
+        return
     if text:
         epochs_given = given(ctx, "epochs")
         engine = engine_options(threads, device, clip, patience, lr_schedule)
         train_and_show(
-            lambda on_epoch_end: run_text_lesson(
+            lambda on_epoch_end, on_start=None: run_text_lesson(
                 epochs=epochs if epochs_given else int(TEXT_LESSON["epochs"]), seed=seed, out=out,
-                on_epoch_end=on_epoch_end, **engine),
-            json,
+                on_epoch_end=on_epoch_end, live=live, on_start=on_start, **engine),
+            json, live=live,
         )
         return
     if resume is not None:
         refuse_beside_resume(list(given_settings(ctx)))
     engine = engine_options(threads, device, clip, patience, lr_schedule)
     train_and_show(
-        lambda on_epoch_end: run_lesson(
+        lambda on_epoch_end, on_start=None: run_lesson(
             epochs=epochs, seed=seed, out=out, on_epoch_end=on_epoch_end, resume=resume,
-            tensorboard=tensorboard, **engine,
+            tensorboard=tensorboard, live=live, on_start=on_start, **engine,
         ),
-        json,
+        json, live=live,
     )
 
 
@@ -146,6 +183,21 @@ def train(
                                       "held-out training data; lesson: the demo's settings (the "
                                       "defaults shown).")
     ] = None,
+    jobs: Annotated[
+        int, typer.Option(help="auto: train the candidates in this many processes, one thread "
+                               "each (-1: one per core).")
+    ] = 1,
+    live: Live = False,
+    smoothing: Annotated[
+        float, typer.Option(help="--task steps: weight of the smoothing loss between "
+                                 "neighbouring steps (MS-TCN's; 0: none).")
+    ] = 0.0,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="classify (a class per sequence), regress (a number per "
+                     "sequence) or steps (a label per step). Default: from the labels, and "
+                     "said."),
+    ] = None,
 ) -> None:
     """Train a classifier on your sequences and trace it, as the demo does for the lesson.
 
@@ -178,14 +230,15 @@ def train(
 
     names = [f.strip() for f in features.split(",") if f.strip()] if features else None
     train_and_show(
-        lambda on_epoch_end: train_from_files(
+        lambda on_epoch_end, on_start=None: train_from_files(
             data, test=test, val=val, preset=preset, label=label, id=id, time=time,
             features=names, nan=nan, text=text, tokens=tokens, ascii=ascii, out=out,
-            resume=resume, tensorboard=tensorboard, on_epoch_end=on_epoch_end,
-            on_search=on_search if speak else None,
+            resume=resume, tensorboard=tensorboard, task=task, on_epoch_end=on_epoch_end,
+            on_search=on_search if speak else None, jobs=jobs,
             on_choice=(lambda choice: choice_text.print_choice(choice, console)) if speak
             else None,
+            live=live, on_start=on_start,
             **given_settings(ctx),
         ),
-        json, report=False,
+        json, report=False, live=live,
     )

@@ -257,13 +257,16 @@ def cell_spec(name: str) -> CellSpec:
 
 
 def spec_of_layer(layer: Any) -> CellSpec:
-    """The spec of a torch recurrent layer (nn.RNN, nn.GRU, nn.LSTM or a subclass).
+    """The spec of a torch recurrent layer (nn.RNN, nn.GRU, nn.LSTM or a subclass), or of one
+    of their cells (nn.RNNCell, nn.GRUCell, nn.LSTMCell: one step of the same equations).
 
     Matched on the classes the layer derives from, by name, so this module needs no torch.
     """
     for klass in type(layer).__mro__:
         if klass.__module__.startswith("torch.nn"):
             for spec in CELL_SPECS.values():
-                if klass.__name__ == spec.torch_name:
+                if klass.__name__ in (spec.torch_name, spec.torch_name + "Cell"):
                     return spec
-    raise ConfigError(f"{type(layer).__name__} is not nn.RNN, nn.GRU or nn.LSTM")
+    raise ConfigError(
+        f"{type(layer).__name__} is not nn.RNN, nn.GRU or nn.LSTM (nor one of their cells)"
+    )

@@ -34,6 +34,7 @@ SETTINGS: dict[str, Setting] = {
     "front_end": Setting("model", "front_end"),
     "window": Setting("model", "window"),
     "resample": Setting("model", "resample"),
+    "smoothing": Setting("model", "smoothing"),
     "embedding_dim": Setting("model", "embedding_dim", choosable=False),
     "embedding_dropout": Setting("model", "embedding_dropout", choosable=False),
     "epochs": Setting("train", "epochs"),

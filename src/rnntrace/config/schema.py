@@ -48,7 +48,8 @@ _INT_RANGE = (-(2**63), 2**63 - 1)  # an int without its own bounds must fit an 
 # (lowest, highest) for the sizes a run's configuration claims, by "section.field".
 LIMITS: dict[str, tuple[float, float]] = {
     "model.n_features": (1, 1_000_000),
-    "model.n_classes": (2, 1_000_000),
+    "model.n_classes": (0, 1_000_000),  # 0 for regression; ModelConfig checks it per task
+    "model.n_targets": (1, 1_000_000),
     "model.hidden_size": (1, 65_536),
     "model.num_layers": (1, 64),
     "model.proj_size": (0, 65_536),
@@ -295,7 +296,7 @@ def check_model_size(model: Any) -> None:
     """Refuse a configuration whose model would hold more than MAX_PARAMETERS weights."""
     reads, front = front_end_bound(model.n_features, model.front_end, model.window)
     bound = front + parameter_bound(reads, model.hidden_size, model.num_layers,
-                                    model.num_directions, model.n_classes)
+                                    model.num_directions, model.out_width)
     if bound > MAX_PARAMETERS:
         raise ConfigError(f"a model of hidden_size {model.hidden_size}, num_layers "
                           f"{model.num_layers} and {model.n_features} features would hold up to "

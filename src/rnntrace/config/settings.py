@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnntrace.config.cells import CELLS, NONLINEARITIES, CellSpec, cell_spec
+from rnntrace.config.task import TASKS, TaskSpec, task_spec
 from rnntrace.errors import ConfigError
 
-__all__ = ["CELLS", "FRONT_ENDS", "NONLINEARITIES", "SUMMARIES", "DataConfig", "ModelConfig",
-           "RunConfig", "TrainConfig"]
+__all__ = ["CELLS", "FRONT_ENDS", "NONLINEARITIES", "SUMMARIES", "TASKS", "DataConfig",
+           "ModelConfig", "RunConfig", "TrainConfig"]
 LR_SCHEDULES = ("none", "plateau", "cosine")
 NAN_POLICIES = ("error", "drop", "fill")  # what a reader does with NaN or inf values
 SUMMARIES = ("last", "mean", "max", "attention")
@@ -18,7 +19,8 @@ FRONT_ENDS = ("none", "window", "conv")
 # Model settings added after the lesson's; left out of a saved config.json and trace.json at
 # their defaults so a lesson run's files read exactly as before.
 LATER_MODEL_DEFAULTS: dict[str, Any] = {"summary": "last", "front_end": "none", "window": 1,
-                                        "resample": 0}
+                                        "resample": 0, "task": "classify", "n_targets": 1,
+                                        "smoothing": 0.0}
 
 
 @dataclass
@@ -45,9 +47,28 @@ class ModelConfig:
     window: int = 1  # steps read together as one by the front end
     # > 0: each sequence's real steps resampled to this many, evenly spaced (frontends.py).
     resample: int = 0
+    # What the head predicts (task.py): classify | regress (n_targets numbers) | steps (a label
+    # per step, n_classes labels).
+    task: str = "classify"
+    n_targets: int = 1  # regress only: numbers predicted per sequence
+    # steps only: weight of the smoothing loss (MS-TCN's truncated MSE between neighbouring
+    # steps' log-probabilities, model/objectives.py), against labels that flicker; 0: none.
+    smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         self.cell = self.cell.lower()
+        self.task = self.task_spec.name  # "regression" and other spellings → "regress"
+        if self.task_spec.numeric:
+            self.n_classes = 0  # a regression head has no classes; the config says so
+        self.task_spec.check(self.n_classes, self.n_targets)
+        if self.smoothing and not self.task_spec.per_step:
+            raise ConfigError("smoothing weighs neighbouring steps' labels: it needs --task steps")
+        if not 0.0 <= self.smoothing <= 10.0:
+            raise ConfigError(f"smoothing must be in [0, 10], got {self.smoothing}")
+        if self.task_spec.per_step and (self.window > 1 or self.resample):
+            raise ConfigError("a label per step needs the recurrent layer to read every step: "
+                              "windows and resample change the steps; leave them off with "
+                              "--task steps (the conv front end with window 1 keeps them)")
         if self.summary not in SUMMARIES:
             raise ConfigError(f"unknown summary {self.summary!r}: choose one of "
                               f"{', '.join(SUMMARIES)}")
@@ -58,6 +79,8 @@ class ModelConfig:
             raise ConfigError(f"window must be at least 1 step, got {self.window}")
         if self.window > 1 and self.front_end == "none":
             self.front_end = "window"
+        if self.front_end == "window" and self.window == 1 and self.task == "steps":
+            self.front_end = "none"  # windows of one step are the steps themselves
         if self.resample < 0:
             raise ConfigError(f"resample must be a number of steps (0: off), got {self.resample}")
         self.nonlinearity = self.nonlinearity.lower()
@@ -65,8 +88,6 @@ class ModelConfig:
         for name in ("n_features", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.n_classes < 2:
-            raise ConfigError(f"n_classes must be at least 2, got {self.n_classes}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.vocab_size < 0 or self.embedding_dim < 0:
@@ -91,6 +112,16 @@ class ModelConfig:
         if self.front_end == "window" and self.window == 1:
             return "none"
         return self.front_end
+
+    @property
+    def task_spec(self) -> TaskSpec:
+        """The task's specification: head, loss, score, metrics, chance line (task.py)."""
+        return task_spec(self.task)
+
+    @property
+    def out_width(self) -> int:
+        """The head's outputs per sequence (per step for a per-step task): C, or K numbers."""
+        return self.task_spec.head_width(self.n_classes, self.n_targets)
 
     @property
     def input_size(self) -> int:
@@ -176,6 +207,8 @@ class DataConfig:
     read_options: dict[str, Any] = field(default_factory=dict)
     # Text: the training split's vocabulary (rnntrace.data.vocabulary.Vocabulary.to_dict()).
     vocabulary: dict[str, Any] = field(default_factory=dict)
+    # Regression: what each predicted number is called (the label column's name).
+    target_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -196,6 +229,7 @@ class RunConfig:
             del raw["model"]["vocab_size"], raw["model"]["embedding_dim"]
             del raw["model"]["embedding_dropout"]
             del raw["data"]["vocabulary"]
+        drop_later_data(raw["data"])
         return raw
 
 def drop_later_defaults(model: dict[str, Any]) -> None:
@@ -203,6 +237,12 @@ def drop_later_defaults(model: dict[str, Any]) -> None:
     for name, default in LATER_MODEL_DEFAULTS.items():
         if model.get(name) == default:
             del model[name]
+
+
+def drop_later_data(data: dict[str, Any]) -> None:
+    """Leave out data settings added later while they are empty, so older files read the same."""
+    if not data.get("target_names"):
+        data.pop("target_names", None)
 
 
 def front_end_name(model: ModelConfig) -> str:

@@ -82,8 +82,10 @@ def read_npy(
     nan: str = "error",
     min_classes: int = 2,
     labelled: bool = True,
+    per_step: bool = False,
 ) -> SequenceSet:
-    """X from `path` (memory-mapped) and labels from `labels` or the file beside it."""
+    """X from `path` (memory-mapped) and labels from `labels` or the file beside it; with
+    `per_step`, y is (N, T): a label per step."""
     source = str(path)
     if labels is None and not labelled:
         beside = companion(path, "y")
@@ -108,7 +110,7 @@ def read_npy(
     values = _load_npy(path, source, "X", mmap=True)
     y = _load_npy(labels, source, "y", mmap=False)
     return from_arrays(values, y, _lengths_beside(path, source), source=source, nan=nan,
-                       min_classes=min_classes)
+                       min_classes=min_classes, per_step=per_step)
 
 
 def _lengths_beside(path: Path, source: str) -> npt.NDArray[Any] | None:
@@ -119,7 +121,8 @@ def _lengths_beside(path: Path, source: str) -> npt.NDArray[Any] | None:
 
 
 def read_npz(
-    path: Path, *, nan: str = "error", min_classes: int = 2, labelled: bool = True
+    path: Path, *, nan: str = "error", min_classes: int = 2, labelled: bool = True,
+    per_step: bool = False,
 ) -> SequenceSet:
     """An .npz archive with X, y and optional lengths, class_names, feature_names, ids."""
     source = str(path)
@@ -141,7 +144,7 @@ def read_npz(
     return from_arrays(
         arrays["X"], arrays["y"], arrays.get("lengths"), source=source, nan=nan,
         min_classes=min_classes, class_names=names("class_names"),
-        feature_names=names("feature_names"), ids=names("ids"),
+        feature_names=names("feature_names"), ids=names("ids"), per_step=per_step,
     )
 
 
@@ -203,6 +206,9 @@ def _check_shapes(
     if 0 in values.shape:
         raise DataError(f"{source}: X has shape {values.shape}; it holds no data")
     n, t_max = values.shape[:2]
+    if y.ndim == 2 and y.shape == (n, t_max) and t_max > 1:
+        raise DataError(f"{source}: y has shape {y.shape}, a label for every step of X; to "
+                        "label every step say so with --task steps (task='steps')")
     if y.ndim != 1:
         hint = " (for one-hot labels save y.argmax(1))" if y.ndim == 2 else ""
         raise DataError(f"{source}: y has shape {y.shape}; expected ({n},), one label per "
@@ -239,8 +245,16 @@ def from_arrays(
     class_names: list[str] | None = None,
     feature_names: list[str] | None = None,
     ids: list[str] | None = None,
+    per_step: bool = False,
 ) -> SequenceSet:
-    """Validate raw arrays and build the set; a float32 memmap X stays mapped when clean."""
+    """Validate raw arrays and build the set; a float32 memmap X stays mapped when clean.
+
+    With `per_step`, y is (N, T): a label for every step (those past a length are ignored).
+    """
+    if per_step:
+        return _from_step_arrays(values, y, lengths, source=source, nan=nan,
+                                 min_classes=min_classes, class_names=class_names,
+                                 feature_names=feature_names, ids=ids)
     _check_shapes(values, y, lengths, source)
     y = _text(y)
     n, t_max, f = values.shape
@@ -285,3 +299,45 @@ def _encode(
         return label_codes.encode(y, class_names)
     except ValueError as exc:
         raise DataError(f"{source}: {exc}; add them to class_names or fix y") from None
+
+
+def _from_step_arrays(
+    values: npt.NDArray[Any],
+    y: npt.NDArray[Any],
+    lengths: npt.NDArray[Any] | None,
+    *,
+    source: str,
+    nan: str,
+    min_classes: int,
+    class_names: list[str] | None,
+    feature_names: list[str] | None,
+    ids: list[str] | None,
+) -> SequenceSet:
+    """X (N, T, F) with y (N, T): step labels coded over the real steps only."""
+    from rnntrace.config.task import PADDING_LABEL
+
+    if values.ndim != 3 or y.shape != values.shape[:2]:
+        raise DataError(f"{source}: a label per step needs y of shape (N, T) = "
+                        f"{tuple(values.shape[:2])} beside X of shape (N, T, F); got y "
+                        f"{tuple(y.shape)}")
+    n, t_max = y.shape
+    steps = (np.full(n, t_max, dtype=np.int64) if lengths is None
+             else np.asarray(lengths, dtype=np.int64))
+    real = np.arange(t_max)[None, :] < steps[:, None]  # (N, T)
+    text = _text(np.asarray(y))
+    codes, names = _encode(text[real], class_names, source)  # over real steps only
+    step_labels = np.full((n, t_max), PADDING_LABEL, dtype=np.int64)
+    step_labels[real] = codes
+    counts = np.zeros((n, len(names)), dtype=np.int64)
+    np.add.at(counts, (np.nonzero(real)[0], codes), 1)
+    majority = counts.argmax(axis=1)  # (N,) each sequence's most frequent step label
+    data = from_arrays(values, majority, lengths, source=source, nan=nan, min_classes=1,
+                       class_names=list(names), feature_names=feature_names, ids=ids)
+    id_list = ids if ids is not None else [str(i) for i in range(n)]
+    kept = np.array([id_list.index(i) for i in data.ids], dtype=np.int64) if data.dropped \
+        else np.arange(n)
+    present = np.unique(codes)
+    label_codes.require_classes([names[c] for c in present], min_classes, source)
+    return SequenceSet(values=data.values, lengths=data.lengths, labels=data.labels,
+                       class_names=list(names), feature_names=data.feature_names, ids=data.ids,
+                       source=source, dropped=data.dropped, step_labels=step_labels[kept])

@@ -35,7 +35,7 @@ class Batch:
 
     x: Tensor
     lengths: Tensor | None  # (B,); None when every sequence fills all T steps
-    y: Tensor  # (B,)
+    y: Tensor  # (B,) labels; (B, K) regression targets; (B, T) step labels, trimmed as x
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -61,8 +61,9 @@ class TensorSet:
 
     x: Tensor  # (N, T_max, F), on the training device
     lengths: Tensor  # (N,), on the host: trimming a batch reads them without a device sync
-    y: Tensor  # (N,), on the training device
+    y: Tensor  # (N,) labels, (N, K) targets or (N, T_max) step labels, on the device
     equal_length: bool
+    per_step: bool = False  # y holds a label per step: trimmed with x
 
     @classmethod
     def from_sequences(cls, data: SequenceSet, device: torch.device | str = "cpu") -> TensorSet:
@@ -71,8 +72,9 @@ class TensorSet:
         return cls(
             x=torch.from_numpy(data.values).to(device),
             lengths=torch.from_numpy(data.lengths),
-            y=torch.from_numpy(data.labels).to(device),
+            y=torch.from_numpy(data.learned()).to(device),
             equal_length=data.equal_length,
+            per_step=data.step_labels is not None,
         )
 
     def __len__(self) -> int:
@@ -86,6 +88,8 @@ class TensorSet:
         else:
             lengths = self.lengths[index]  # (B,)
             x = self.x[on_device, : int(lengths.max())]  # (B, t, F)
+            if self.per_step:
+                y = y[:, : x.shape[1]]  # (B, t): the labels of the steps kept
             lengths = lengths.to(self.x.device, non_blocking=True)
         if not batch_first:
             x = x.transpose(0, 1)  # (T, B, F)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnntrace.data import targets
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import DataError
 
@@ -29,7 +30,19 @@ def check_compatible(train: SequenceSet, other: SequenceSet, what: str = "test")
             f"{where}: the {what} features differ from training's: "
             f"{', '.join(f'{o!r} where training had {t!r}' for o, t in pairs)}; use the same "
             "feature columns in the same order")
-    present = [other.class_names[c] for c in np.unique(other.labels)]
+    if train.targets is not None:  # regression: numbers, not classes, to line up
+        other = targets.as_regression(other)
+        if other.n_targets != train.n_targets:
+            raise DataError(f"{where}: {other.n_targets} targets per sequence but training had "
+                            f"{train.n_targets}")
+        other.target_names = list(train.target_names)
+        return other
+    if other.targets is not None:
+        raise DataError(f"{where}: the {what} data has numeric targets (regression) but the "
+                        "training data has classes")
+    codes = other.labels if other.step_labels is None else np.unique(
+        other.step_labels[other.step_labels >= 0])
+    present = [other.class_names[c] for c in np.unique(codes)]
     unseen = [c for c in present if c not in train.class_names]
     if unseen:
         raise DataError(
@@ -38,7 +51,11 @@ def check_compatible(train: SequenceSet, other: SequenceSet, what: str = "test")
             f"{', '.join(map(repr, train.class_names))}); remove those sequences or retrain")
     position = {name: i for i, name in enumerate(train.class_names)}
     remap = np.array([position.get(name, -1) for name in other.class_names], dtype=np.int64)
+    steps = None
+    if other.step_labels is not None:
+        steps = np.where(other.step_labels >= 0,
+                         remap[np.maximum(other.step_labels, 0)], other.step_labels)
     return SequenceSet(values=other.values, lengths=other.lengths, labels=remap[other.labels],
                        class_names=list(train.class_names),
                        feature_names=list(other.feature_names), ids=list(other.ids),
-                       source=other.source, dropped=other.dropped)
+                       source=other.source, dropped=other.dropped, step_labels=steps)

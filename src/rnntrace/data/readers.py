@@ -4,7 +4,8 @@
     .parquet .pq       the same as Parquet (needs pyarrow)
     .npz               X (N, T, F), y (N,), optional lengths ... (rnntrace.data.arrays)
     .npy               X.npy memory-mapped, y.npy beside it (rnntrace.data.arrays)
-    .ts                UEA/UCR time-series classification format (rnntrace.data.ts_format)
+    .ts                UEA/UCR time-series classification format, or regression with
+                       @targetLabel true (rnntrace.data.ts_format)
     folder, .txt       text: one <class>.txt per class, one sequence per line (rnntrace.data.text)
     .csv + text=COL    text: a column of strings and a label column
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnntrace.data import arrays, missing, tabular, ts_format
+from rnntrace.data import arrays, missing, tabular, targets, ts_format
 from rnntrace.data import text as text_reader
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.vocabulary import Vocabulary
@@ -94,7 +95,7 @@ def _select(data: SequenceSet, features: Sequence[str]) -> SequenceSet:
     return SequenceSet(values=values,
                        lengths=data.lengths, labels=data.labels, class_names=data.class_names,
                        feature_names=list(features), ids=data.ids, source=data.source,
-                       dropped=data.dropped)
+                       dropped=data.dropped, **data._part(np.arange(len(data))))
 
 
 def read(
@@ -112,6 +113,7 @@ def read(
     tokens: str = "char",
     ascii: bool = False,
     vocabulary: Vocabulary | None = None,
+    task: str | None = None,
 ) -> SequenceSet:
     """Read sequences and their class labels from a .csv/.tsv/.parquet/.npz/.npy/.ts file.
 
@@ -135,10 +137,61 @@ def read(
         column `text` of strings is read as token ids (rnntrace.data.text.read_text, which also
         returns the vocabulary and the unknown tokens).
 
+    task: what the labels are (rnntrace.task): "classify" (classes, even when they are
+        numbers), "regress" (a number per sequence: SequenceSet.targets), "steps" (the label
+        column labels each row, or y is (N, T): SequenceSet.step_labels). None decides from the
+        file: a .ts file's @targetLabel true is regression; labels that are numbers with
+        fractions, or more than 20 distinct whole numbers, are regression, and the set's
+        `task_note` says so and why (data.targets.infer_task).
+
     Class names are the labels as text, in natural order (numbers by value, "w2" before
     "w10"); a .ts file's @classLabel order is kept. Ids are kept as text.
     """
-    path = Path(path)
+    from rnntrace.config.task import task_spec
+
+    wanted = task_spec(task).name if task is not None else None
+    per_step = wanted == "steps"
+    data = _read(Path(path), label=label, id=id, time=time, features=features, nan=nan,
+                 labels=labels, min_classes=1 if wanted == "regress" else min_classes,
+                 labelled=labelled, text=text, tokens=tokens, ascii=ascii,
+                 vocabulary=vocabulary, per_step=per_step)
+    if wanted == "regress" or (wanted is None and labelled and data.task == "classify"
+                               and (note := targets.infer_task(data)).task == "regress"):
+        data = targets.as_regression(data, label if Path(path).suffix.lower() in _TABLES
+                                     else "target")
+        if wanted is None:
+            data.task_note = note.reason
+    elif wanted is None and labelled and data.task == "classify":
+        data.task_note = targets.infer_task(data).reason
+    elif wanted == "classify" and data.task == "regress":
+        raise DataError(f"{data.source}: @targetLabel true marks numeric targets; "
+                        "read it with task='regress' (--task regress)")
+    return data
+
+
+_TABLES = (".csv", ".tsv", ".parquet", ".pq")
+
+
+def _read(
+    path: Path,
+    *,
+    label: str,
+    id: str,
+    time: str | None,
+    features: Sequence[str] | None,
+    nan: str,
+    labels: str | Path | None,
+    min_classes: int,
+    labelled: bool,
+    text: str | None,
+    tokens: str,
+    ascii: bool,
+    vocabulary: Vocabulary | None,
+    per_step: bool,
+) -> SequenceSet:
+    """The file read with labels as classes (or step labels), before the task is settled."""
+    if per_step and text_reader.is_text_source(path, text):
+        raise ConfigError("a label per step reads numeric sequences; text is classified whole")
     if text_reader.is_text_source(path, text):
         return text_reader.read_text(path, text=text, label=label, tokens=tokens, ascii=ascii,
                                      vocabulary=vocabulary, min_classes=min_classes,
@@ -152,15 +205,21 @@ def read(
     if labels is not None and kind != "npy":
         raise ConfigError(f"labels= names the labels file of a .npy X; {path.name} is a "
                           f"{_NAMES[kind]} file and carries its own labels")
+    if per_step and kind == "ts":
+        raise DataError(f"{path}: a .ts file has one label per series; a label per step needs "
+                        "a long-format table (series, step, features…, label) or y of shape "
+                        "(N, T) in .npy/.npz")
     if kind == "npy":
         data = arrays.read_npy(path, labels=None if labels is None else Path(labels), nan=nan,
-                               min_classes=min_classes, labelled=labelled)
+                               min_classes=min_classes, labelled=labelled, per_step=per_step)
     elif kind == "npz":
-        data = arrays.read_npz(path, nan=nan, min_classes=min_classes, labelled=labelled)
+        data = arrays.read_npz(path, nan=nan, min_classes=min_classes, labelled=labelled,
+                               per_step=per_step)
     elif kind == "ts":
         data = ts_format.read_ts(path, nan=nan, min_classes=min_classes, labelled=labelled)
     else:
         return tabular.read_table(path, sep={"csv": ",", "tsv": "\t"}.get(kind), label=label,
                                   id=id, time=time, features=features, nan=nan,
-                                  min_classes=min_classes, labelled=labelled)
+                                  min_classes=min_classes, labelled=labelled,
+                                  per_step=per_step)
     return data if features is None else _select(data, features)

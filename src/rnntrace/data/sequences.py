@@ -40,6 +40,15 @@ class SequenceSet:
     ids: list[str] = field(default_factory=list)
     source: str = ""
     dropped: list[str] = field(default_factory=list)  # ids a reader left out (nan="drop")
+    # Regression: the numbers to predict, (N, K), in their own units; `labels` then only
+    # stratify the held-out split (quantile bins of the first target) and class_names is empty.
+    targets: FloatArray | None = None
+    target_names: list[str] = field(default_factory=list)
+    # A label per step: (N, T_max) codes into class_names, task.PADDING_LABEL past each length;
+    # `labels` then hold each sequence's most frequent step label (for splits and counts).
+    step_labels: IntArray | None = None
+    # What the reader inferred about the task when none was given, and why (readers.read).
+    task_note: str = ""
 
     def __post_init__(self) -> None:
         if self.values.ndim != 3:
@@ -60,8 +69,12 @@ class SequenceSet:
             )
         if self.lengths.min() < 1 or self.lengths.max() > t_max:
             raise DataError(f"{self._where()}lengths must lie in 1..{t_max}")
-        if self.labels.min() < 0 or self.labels.max() >= len(self.class_names):
+        if self.targets is not None:
+            self._check_targets(n)
+        elif self.labels.min() < 0 or self.labels.max() >= len(self.class_names):
             raise DataError(f"{self._where()}labels must index the {len(self.class_names)} classes")
+        if self.step_labels is not None:
+            self._check_step_labels(n, t_max)
         if not self.feature_names:
             self.feature_names = [f"f{i}" for i in range(f)]
         if len(self.feature_names) != f:
@@ -71,6 +84,65 @@ class SequenceSet:
 
     def _where(self) -> str:
         return f"{self.source}: " if self.source else ""
+
+    def _check_targets(self, n: int) -> None:
+        targets = np.asarray(self.targets, dtype=np.float32)
+        if targets.ndim == 1:
+            targets = targets[:, None]  # (N,) → (N, 1)
+        if targets.ndim != 2 or targets.shape[0] != n or targets.shape[1] < 1:
+            raise DataError(f"{self._where()}{n} sequences but targets of shape {targets.shape}")
+        if not np.isfinite(targets).all():
+            i = int(np.flatnonzero(~np.isfinite(targets).all(axis=1))[0])
+            raise DataError(f"{self._where()}the target of sequence {i} is not a finite number")
+        self.targets = targets
+        if not self.target_names:
+            self.target_names = (["target"] if targets.shape[1] == 1
+                                 else [f"target_{k}" for k in range(targets.shape[1])])
+        if len(self.target_names) != targets.shape[1]:
+            raise DataError(f"{self._where()}{targets.shape[1]} targets but "
+                            f"{len(self.target_names)} names")
+        if self.labels.min() < 0:
+            raise DataError(f"{self._where()}strata must not be negative")
+
+    def _check_step_labels(self, n: int, t_max: int) -> None:
+        from rnntrace.config.task import PADDING_LABEL
+
+        steps = np.asarray(self.step_labels, dtype=np.int64)
+        if steps.shape != (n, t_max):
+            raise DataError(f"{self._where()}step labels of shape {steps.shape} for values of "
+                            f"{n} sequences × {t_max} steps")
+        real = np.arange(t_max)[None, :] < self.lengths[:, None]  # (N, T)
+        if (steps[real] < 0).any() or (steps[real] >= len(self.class_names)).any():
+            raise DataError(f"{self._where()}step labels must index the "
+                            f"{len(self.class_names)} labels")
+        steps[~real] = PADDING_LABEL  # whatever was there, padding is never a label
+        self.step_labels = steps
+
+    @property
+    def task(self) -> str:
+        """What the labels ask for: classify, regress or steps (task.py)."""
+        if self.targets is not None:
+            return "regress"
+        return "steps" if self.step_labels is not None else "classify"
+
+    @property
+    def n_targets(self) -> int:
+        return 0 if self.targets is None else int(self.targets.shape[1])
+
+    def learned(self) -> npt.NDArray[Any]:
+        """What the model learns from: labels (N,), targets (N, K) or step labels (N, T_max)."""
+        if self.targets is not None:
+            return self.targets
+        return self.step_labels if self.step_labels is not None else self.labels
+
+    def _part(self, idx: IntArray) -> dict[str, Any]:
+        """The task's fields for the sequences at `idx` (keyword arguments of SequenceSet)."""
+        part: dict[str, Any] = {}
+        if self.targets is not None:
+            part.update(targets=self.targets[idx], target_names=list(self.target_names))
+        if self.step_labels is not None:
+            part["step_labels"] = self.step_labels[idx]
+        return part
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -107,9 +179,14 @@ class SequenceSet:
             feature_names=list(self.feature_names),
             ids=[self.ids[i] for i in idx],
             source=self.source,
+            **self._part(idx),
         )
 
     def class_counts(self) -> IntArray:
+        """Sequences per class; for a per-step task, real steps per label."""
+        if self.step_labels is not None:
+            steps = self.step_labels[self.step_labels >= 0]
+            return np.bincount(steps, minlength=self.n_classes).astype(np.int64)
         return np.bincount(self.labels, minlength=self.n_classes).astype(np.int64)
 
     @classmethod
@@ -171,6 +248,7 @@ def read_rows(data: SequenceSet, rows: IntArray) -> SequenceSet:
         feature_names=list(data.feature_names),
         ids=[data.ids[i] for i in rows],
         source=data.source,
+        **data._part(np.asarray(rows, dtype=np.int64)),
     )
 
 

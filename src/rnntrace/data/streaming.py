@@ -37,6 +37,7 @@ class StreamingSet:
     y: Tensor  # (N,)
     equal_length: bool
     device: torch.device
+    per_step: bool = False  # y holds a label per step: trimmed with the values
     _reader: RowReader | None = field(default=None, repr=False)
 
     @classmethod
@@ -49,9 +50,10 @@ class StreamingSet:
             values=data.values,
             rows=picked,
             lengths=torch.from_numpy(lengths),
-            y=torch.from_numpy(data.labels[picked]),
+            y=torch.from_numpy(data.learned()[picked]),
             equal_length=bool(lengths.min() == data.max_length),
             device=device,
+            per_step=data.step_labels is not None,
             _reader=RowReader.open(data.values),
         )
 
@@ -74,6 +76,8 @@ class StreamingSet:
             missing.zero_padding(array, lengths.numpy())
         x = torch.from_numpy(array)  # (B, t, F)
         y = self.y[index]
+        if self.per_step:
+            y = y[:, :steps]  # step labels, trimmed as the values were
         if self.device.type == "cuda":
             # Pinned host memory lets the copy overlap with the previous step's kernels.
             x = x.pin_memory().to(self.device, non_blocking=True)

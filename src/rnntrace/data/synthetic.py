@@ -63,3 +63,41 @@ def lesson(
         ids=[f"seq{i:04d}" for i in range(n_sequences)],
         source="synthetic:lesson",
     )
+
+
+LONG_SHAPE_STEPS = 10  # the long lesson's shape steps, before the noise it must be carried over
+
+
+def long_lesson(
+    n_sequences: int = 1000,
+    steps: int = 30,
+    n_features: int = 5,
+    *,
+    noise: float = 0.3,
+    seed: int = 0,
+) -> SequenceSet:
+    """The lesson's shapes in the first LONG_SHAPE_STEPS steps, then only noise to the end.
+
+    The class is decided at the start and must be carried through the remaining steps: the
+    long-memory test on which a plain RNN's vanishing gradient shows and gated cells (GRU,
+    LSTM) differ from it. Same classes, features and seeding as `lesson`; less noise (0.3), so
+    that what is hard is the carrying, not the seeing.
+    """
+    if steps <= LONG_SHAPE_STEPS:
+        raise ConfigError(f"the long lesson needs more than {LONG_SHAPE_STEPS} steps, got {steps}")
+    head = lesson(n_sequences, LONG_SHAPE_STEPS, n_features, noise=noise, seed=seed)
+    rng = np.random.default_rng([seed, steps])  # its own stream: the head stays the lesson's
+    tail = rng.normal(0.0, noise, (n_sequences, steps - LONG_SHAPE_STEPS, n_features))
+    # The tail keeps each sequence's offset (its level through the shape), so nothing but
+    # the order of the first steps tells the classes apart.
+    offset = head.values.mean(axis=1, keepdims=True)  # (N, 1, F)
+    values = np.concatenate([head.values, (tail + offset).astype(np.float32)], axis=1)
+    return SequenceSet(
+        values=values.astype(np.float32),
+        lengths=np.full(n_sequences, steps, dtype=np.int64),
+        labels=head.labels,
+        class_names=list(head.class_names),
+        feature_names=list(head.feature_names),
+        ids=list(head.ids),
+        source="synthetic:long-lesson",
+    )

@@ -164,8 +164,12 @@ def read_table(
     nan: str = "error",
     min_classes: int = 2,
     labelled: bool = True,
+    per_step: bool = False,
 ) -> SequenceSet:
-    """A CSV (sep="," or "\\t") or Parquet (sep=None) file in long format."""
+    """A CSV (sep="," or "\\t") or Parquet (sep=None) file in long format.
+
+    `per_step`: the label column labels each row (time step), and may change within a sequence.
+    """
     source = str(path)
     places = _Places(path, source, sep)
     needed = None if features is None else [
@@ -238,7 +242,7 @@ def read_table(
         return _show(frame.at[row, time]) if time is not None else "(file order)"
 
     return _assemble(_Coded(frame[label], pd), ids, times, feats, rows, names, places,
-                     time_of, nan, min_classes)
+                     time_of, nan, min_classes, per_step)
 
 
 def _assemble(
@@ -252,6 +256,7 @@ def _assemble(
     time_of: Callable[[int], str],
     nan: str,
     min_classes: int,
+    per_step: bool = False,
 ) -> SequenceSet:
     """Group rows by id, sort each group by time and scatter them into the padded array."""
     source = places.source
@@ -265,12 +270,14 @@ def _assemble(
         raise DataError(f"{source}: id {ids.names[seq[k]]!r} has two rows for time "
                         f"{time_of(first)} ({places.line(first)} and {places.line(second)}); "
                         "keep one row per time step")
-    if (change := np.flatnonzero(same & (label_of[1:] != label_of[:-1]))).size:
+    change = np.flatnonzero(same & (label_of[1:] != label_of[:-1]))
+    if change.size and not per_step:
         k = int(change[0])
         before, after = raw_labels.names[label_of[k]], raw_labels.names[label_of[k + 1]]
         raise DataError(f"{source}: id {ids.names[seq[k]]!r} changes label from {before!r} "
                         f"({places.line(int(rows[k]))}) to {after!r} "
-                        f"({places.line(int(rows[k + 1]))}); a sequence has one label")
+                        f"({places.line(int(rows[k + 1]))}); a sequence has one label, or, "
+                        "to label every step, say so with --task steps (task='steps')")
     lengths = np.bincount(seq).astype(np.int64)  # (N,)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     step = np.arange(len(seq)) - starts[seq]
@@ -282,5 +289,50 @@ def _assemble(
     def describe(i: int, t: int, j: int) -> str:
         return f"{source}: id {seq_ids[i]!r}, step {t}, feature {names[j]!r}"
 
+    if per_step:
+        row_names = np.array(raw_labels.names)[label_of]  # (rows,) each row's own label
+        return _per_step(values, lengths, seq, step, row_names, seq_ids, names, source, nan,
+                         describe, min_classes)
     return finish(values, lengths, seq_labels, seq_ids, feature_names=names, source=source,
                   nan=nan, describe=describe, encode=label_codes.encode, min_classes=min_classes)
+
+
+def _per_step(
+    values: npt.NDArray[np.float32],
+    lengths: npt.NDArray[np.int64],
+    seq: npt.NDArray[np.int64],
+    step: npt.NDArray[np.int64],
+    row_names: npt.NDArray[Any],
+    seq_ids: list[str],
+    names: list[str],
+    source: str,
+    nan: str,
+    describe: Callable[[int, int, int], str],
+    min_classes: int,
+) -> SequenceSet:
+    """A label per row: step labels (N, T) coded in one natural order, padding PADDING_LABEL.
+
+    Each sequence's `labels` entry is its most frequent step label, which a held-out split
+    keeps in proportion.
+    """
+    from rnntrace.config.task import PADDING_LABEL
+
+    codes, class_names = label_codes.encode(row_names)  # (rows,)
+    step_labels = np.full(values.shape[:2], PADDING_LABEL, dtype=np.int64)  # (N, T)
+    step_labels[seq, step] = codes
+    counts = np.zeros((len(lengths), len(class_names)), dtype=np.int64)
+    np.add.at(counts, (seq, codes), 1)
+    majority = np.array(class_names)[counts.argmax(axis=1)]
+
+    def encode(raw: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], list[str]]:
+        return label_codes.encode(raw, class_names)
+
+    data = finish(values, lengths, majority, seq_ids, feature_names=names, source=source,
+                  nan=nan, describe=describe, encode=encode, min_classes=1)
+    kept = np.array([seq_ids.index(i) for i in data.ids], dtype=np.int64) if data.dropped \
+        else np.arange(len(seq_ids))
+    present = np.unique(step_labels[kept][step_labels[kept] >= 0])
+    label_codes.require_classes([class_names[c] for c in present], min_classes, source)
+    return SequenceSet(values=data.values, lengths=data.lengths, labels=data.labels,
+                       class_names=class_names, feature_names=names, ids=data.ids,
+                       source=source, dropped=data.dropped, step_labels=step_labels[kept])

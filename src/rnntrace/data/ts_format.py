@@ -1,6 +1,6 @@
 """UEA/UCR `.ts` files → SequenceSet: a header of @keys, then one series per line after @data.
 
-    # comment lines start with '#'
+    # comment lines start with # (or %, as tsml writes them)
     @problemName JapaneseVowelsMini
     @univariate false
     @dimensions 2
@@ -12,7 +12,9 @@
 
 A parser of our own (standard library + NumPy): the format is a page long, and owning it lets
 every message name the line, the series and the header key. Series are padded to the longest.
-Files with @timeStamps true or regression targets (@targetLabel) are refused with a message.
+A regression file (`@targetLabel true`: the last field is a number to predict, not a class)
+is read with its targets (rnntrace.data.targets.as_regression). Files with @timeStamps true are
+refused with a message.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rnntrace.data import labels as label_codes
 from rnntrace.data import numbers
 from rnntrace.data.labels import UNLABELLED
 from rnntrace.data.sequences import SequenceSet, finish
+from rnntrace.data.targets import as_regression
 from rnntrace.errors import DataError
 
 _COUNT = re.compile(r"[0-9]{1,9}")
@@ -49,6 +52,7 @@ class _Header:
     labelled: bool = True  # False: reading sequences to classify, labels may be absent
     dimensions_from: str = "@dimensions says"  # what set the count, for messages
     no_labels: bool = False  # @classLabel false, accepted when not labelled
+    regression: bool = False  # @targetLabel true: the last field is a numeric target
 
 
 def _parse_header_line(text: str, line: int, header: _Header, source: str) -> None:
@@ -84,8 +88,17 @@ def _parse_header_line(text: str, line: int, header: _Header, source: str) -> No
             raise DataError(f"{where}: @classLabel repeats a label; list each class once")
         header.class_names = words[1:]
     elif key == "targetlabel":
-        raise DataError(f"{where}: @targetLabel marks a regression problem; rnntrace classifies "
-                        "and needs @classLabel true <labels...>")
+        flag = value.split()[0].lower() if value.split() else ""
+        if flag not in ("true", "false"):
+            raise DataError(f"{where}: @targetLabel must be true or false, got {value!r}")
+        if flag == "false" and not header.labelled:
+            header.class_names, header.no_labels = [UNLABELLED], True
+            return
+        if flag == "false":
+            raise DataError(f"{where}: @targetLabel false means the series have no targets; "
+                            "a regression model needs them (@targetLabel true)")
+        header.regression = True
+        header.class_names = []  # the targets themselves, read as numbers after @data
     elif key == "data":
         header.data_line = line
     # @problemName and other keys describe the file and change nothing here.
@@ -125,7 +138,7 @@ def read_ts(
     line_of: list[int] = []
     for number, raw in enumerate(lines, start=1):
         text = raw.strip()
-        if not text or text.startswith("#"):
+        if not text or text.startswith(("#", "%")):  # tsml writes ARFF-style % comments
             continue
         if not header.data_line:
             if not text.startswith("@"):
@@ -149,7 +162,11 @@ def read_ts(
                             "dimension ends with ':' and the label comes last")
         label = fields[-1].strip()
         assert header.class_names is not None  # _check_header made sure
-        if label not in header.class_names:
+        if header.regression:
+            if not numbers.is_number(label) or not np.isfinite(float(label)):
+                raise DataError(f"{where}: target {label!r} is not a number; @targetLabel true "
+                                "means the last field of each series is the number to predict")
+        elif label not in header.class_names:
             raise DataError(f"{where}: label {label!r} is not in @classLabel "
                             f"({' '.join(header.class_names)}); add it there or fix the label")
         columns = [_values(fields[d], f"{where}, dimension {d}") for d in range(dims)]
@@ -222,8 +239,12 @@ def _assemble(
         return f"{source} line {line_of[i]} (series {i}): step {t} of dimension {d}"
 
     def encode(raw: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.int64], list[str]]:
+        if header.regression:  # the targets' own text; as_regression reads them as numbers
+            return label_codes.encode(raw)
         return label_codes.encode(raw, header.class_names)  # the @classLabel order
 
-    return finish(values, lengths, np.array(raw_labels), ids,
+    data = finish(values, lengths, np.array(raw_labels), ids,
                   feature_names=[f"dim_{d}" for d in range(values.shape[2])], source=source,
-                  nan=nan, describe=describe, encode=encode, min_classes=min_classes)
+                  nan=nan, describe=describe, encode=encode,
+                  min_classes=1 if header.regression else min_classes)
+    return as_regression(data) if header.regression else data

@@ -20,6 +20,7 @@ from rnntrace.config.settings import DataConfig, RunConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, is_memory_mapped, read_rows
 from rnntrace.data.vocabulary import Vocabulary
+from rnntrace.errors import ConfigError
 from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.quiz import make_quiz
 from rnntrace.quiz.embedding import text_quiz
@@ -65,6 +66,7 @@ def describe(data: SequenceSet) -> DataConfig:
         n_features=data.n_features,
         class_names=list(data.class_names),
         feature_names=list(data.feature_names),
+        target_names=list(data.target_names),
     )
 
 
@@ -85,6 +87,9 @@ def assemble_trace(
     """
     if config is None:
         config = RunConfig(model=model.config, data=describe(batch))
+    if model.config.task != "classify":  # its own head: experiment/heads.py traces it
+        raise ConfigError(f"assemble_trace traces a classifier; a {model.config.task} model's "
+                          "trace is experiment.heads.assemble_head_trace")
     batch_size = config.train.batch_size
     x, lengths = model_inputs(model, _stages_sample(batch, batch_size))
     shown = shown_part(batch, held_out, batch_size)  # the first held-out batch, in memory

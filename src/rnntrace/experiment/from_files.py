@@ -25,6 +25,7 @@ from rnntrace.data.readers import read
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.text import is_text_source, read_splits
 from rnntrace.errors import ConfigError, note
+from rnntrace.experiment.live import link_report
 from rnntrace.experiment.pipeline import run_experiment
 from rnntrace.records import Choice, EpochEnd
 from rnntrace.run.directory import Run
@@ -41,7 +42,8 @@ from rnntrace.train.text_search import choose_text
 LESSON: dict[str, Any] = {
     "cell": "rnn", "nonlinearity": "tanh", "hidden": 8, "layers": 1, "bidirectional": False,
     "dropout": 0.0, "proj_size": 0, "summary": "last", "front_end": "none", "window": 1,
-    "resample": 0, "embedding_dim": 32, "embedding_dropout": 0.0, "epochs": 5, "batch_size": 32,
+    "resample": 0, "smoothing": 0.0, "embedding_dim": 32, "embedding_dropout": 0.0, "epochs": 5,
+    "batch_size": 32,
     "lr": 0.01, "lr_schedule": "none", "val_fraction": 0.2, "seed": 0, "threads": None,
     "device": "cpu", "clip": 1.0, "patience": None,
 }
@@ -68,9 +70,13 @@ def train_from_files(
     out: str | Path | None = None,
     resume: str | Path | None = None,
     tensorboard: str | Path | None = None,
+    task: str | None = None,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
     on_search: Callable[[SearchProgress], Any] | None = None,
     on_choice: Callable[[Choice], Any] | None = None,
+    jobs: int | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
     **settings: Any,
 ) -> Run:
     """Train on the sequences in `data` and trace the model, as `rnntrace train DATA` does.
@@ -81,6 +87,12 @@ def train_from_files(
     Text (a folder of `<class>.txt`, a .txt file, or a table with `text=COLUMN`) gets its own
     defaults and its epochs chosen on a held-out split. Every input is read and checked before
     anything is written. Returns the Run; its directory holds the trace, weights and report.html.
+    `jobs` trains the no-flag choice's candidates in that many processes (train/search.py).
+    `live` and `on_start` are run_experiment's (the live page, and the run directory named as
+    soon as it exists).
+
+    `task` (config/task.py): classify, regress (a number per sequence) or steps (a label per
+    step); None decides from the labels (data.readers.read) and notes what it decided and why.
     """
     check_names(settings)
     data, out = Path(data), None if out is None else Path(out)
@@ -95,31 +107,31 @@ def train_from_files(
         return _train_text(data, val_path, test_path, settings, text=text, label=label,
                            tokens=tokens, ascii=ascii, out=out, tensorboard=tensorboard,
                            on_epoch_end=on_epoch_end, preset=preset, on_search=on_search,
-                           on_choice=on_choice)
+                           on_choice=on_choice, live=live, on_start=on_start)
     if resume is not None:
         refuse_beside_resume([*settings, *(["preset"] if preset is not None else [])])
     options: dict[str, Any] = {"label": label, "id": id, "time": time, "features": features,
                                "nan": nan}
-    train_set = read(data, **options)
+    train_set = read(data, **options, task=task)
+    if train_set.task_note:
+        note(train_set.task_note)
     val_set = None if val_path is None else check_compatible(
-        train_set, read(val_path, **options, min_classes=1), "validation")
+        train_set, read(val_path, **options, min_classes=1, task=train_set.task), "validation")
     test_set = None if test_path is None else check_compatible(
-        train_set, read(test_path, **options, min_classes=1), "test")
+        train_set, read(test_path, **options, min_classes=1, task=train_set.task), "test")
     note_dropped(train_set, val_set, test_set)
     choice = None
     if resume is not None:  # every setting comes from the killed run's checkpoint
         model_config, train_config = checkpoint.configs(checkpoint.load_latest(resume, out))
     else:
-        model_config, train_config = _configs(train_set, LESSON | settings)
-        if preset in (None, "auto"):
-            model_config, train_config, choice = _choose(
-                train_set, val_set, train_config, settings, on_search)
-            if on_choice is not None:
-                on_choice(choice)
+        model_config, train_config, choice = choose_settings(
+            train_set, settings, preset=preset, val=val_set, on_search=on_search, jobs=jobs)
+        if choice is not None and on_choice is not None:
+            on_choice(choice)
     return _run(lambda: run_experiment(
         train_set, model_config, train_config, val=val_set, test=test_set, out=out,
         command="train", on_epoch_end=on_epoch_end, read_options=options, resume=resume,
-        tensorboard=tensorboard, choice=choice,
+        tensorboard=tensorboard, choice=choice, live=live, on_start=on_start,
     ))
 
 
@@ -134,26 +146,43 @@ def note_dropped(*sets: SequenceSet | None) -> None:
                  f"(ids {shown})")
 
 
+def choose_settings(
+    train_set: SequenceSet, settings: dict[str, Any], *, preset: str | None = None,
+    val: SequenceSet | None = None, on_search: Callable[[SearchProgress], Any] | None = None,
+    jobs: int | None = None,
+) -> tuple[ModelConfig, TrainConfig, Choice | None]:
+    """The settings `rnntrace train` trains numeric series with: the given ones, the lesson's
+    for the rest, and with preset auto (the default) the choosable ones left open chosen on
+    held-out training data (train/search.py; `jobs` processes). The choice, when there was one.
+    """
+    model_config, train_config = _configs(train_set, LESSON | settings)
+    if preset not in (None, "auto"):
+        return model_config, train_config, None
+    return _choose(train_set, val, train_config, settings, on_search, jobs)
+
+
 def _configs(train_set: SequenceSet, settings: dict[str, Any],
              **model: Any) -> tuple[ModelConfig, TrainConfig]:
     model_fields = fields(settings, "model") | model
     if not model_fields.get("vocab_size"):  # the embedding settings belong to text runs
         model_fields.pop("embedding_dim", None)
         model_fields.pop("embedding_dropout", None)
-    shape = {"n_features": train_set.n_features, "n_classes": train_set.n_classes}
+    shape: dict[str, Any] = {"n_features": train_set.n_features,
+                             "n_classes": train_set.n_classes, "task": train_set.task,
+                             "n_targets": max(1, train_set.n_targets)}
     model_config = ModelConfig(**(shape | model_fields))
     return model_config, TrainConfig(**fields(settings, "train"))
 
 
 def _choose(train_set: SequenceSet, val_set: SequenceSet | None, base: TrainConfig,
             given: dict[str, Any], on_search: Callable[[SearchProgress], Any] | None,
-            ) -> tuple[ModelConfig, TrainConfig, Choice]:
+            jobs: int | None = None) -> tuple[ModelConfig, TrainConfig, Choice]:
     """Choose the settings the user left open (train/search.py)."""
     engine = {"threads": base.threads, "device": base.device,
               "clip_grad_norm": base.clip_grad_norm}
     model_config, train_config, choice = choose(
         train_set, choosable_fields(given), seed=base.seed, val=val_set,
-        val_fraction=base.val_fraction, on_progress=on_search, **engine,
+        val_fraction=base.val_fraction, on_progress=on_search, n_jobs=jobs, **engine,
     )
     if "patience" in given:
         train_config = dataclasses.replace(train_config, patience=base.patience)
@@ -166,7 +195,7 @@ def _train_text(data: Path, val: Path | None, test: Path | None, given: dict[str
                 preset: str | None = None,
                 on_search: Callable[[SearchProgress], Any] | None = None,
                 on_choice: Callable[[Choice], Any] | None = None,
-                ) -> Run:
+                live: bool = False, on_start: Callable[[Path], Any] | None = None) -> Run:
     """A text run: with the preset "auto" (the default) the settings not given chosen on held-out
     texts (train/text_search.py); with "lesson" the text defaults, the epochs chosen."""
     splits = read_splits(data, val=val, test=test, text=text, label=label, tokens=tokens,
@@ -201,7 +230,8 @@ def _train_text(data: Path, val: Path | None, test: Path | None, given: dict[str
     return _run(lambda: run_experiment(
         splits.train, model_config, train_config, val=splits.val, test=splits.test, out=out,
         command="train", on_epoch_end=on_epoch_end, read_options=text_options,
-        tensorboard=tensorboard, vocabulary=splits.vocabulary, choice=choice,
+        tensorboard=tensorboard, vocabulary=splits.vocabulary, choice=choice, live=live,
+        on_start=on_start,
     ))
 
 
@@ -210,4 +240,5 @@ def _run(start: Callable[[], Run]) -> Run:
     run = start()
     if from_env().is_main and run.trace is not None:
         write_report(run.trace, run.path / REPORT, explanation=run.explanation)
+        link_report(run.path)  # a watched run's page names the report, now beside it
     return run

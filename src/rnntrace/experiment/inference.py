@@ -99,4 +99,5 @@ def read_as_trained(saved: Run, path: Path, **given: Any) -> SequenceSet:
     }
     if READERS.get(path.suffix.lower()) in ("csv", "tsv", "parquet"):
         options["features"] = saved.config.data.feature_names or options.get("features")
-    return read(path, **options, min_classes=1, labelled=False)
+    steps = saved.config.model.task == "steps"  # a label per row, if the file has any
+    return read(path, **options, min_classes=1, labelled=False, task="steps" if steps else None)

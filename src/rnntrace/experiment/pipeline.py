@@ -1,38 +1,42 @@
 """An experiment end to end, wiring only: data → fit → trace → run directory.
 
-The split and the standardisation statistics are fit's (train.split); the Trace is assembled
-by tracing.assemble; the run directory is written by rnntrace.run.directory. The HTML report is the
+The split and the standardisation statistics are fit's (train.split); the Trace and the
+Explanation come from traced.trace_and_explain (shared with the estimators, which keep a fit in
+memory: traced.train_in_memory); the run directory is written by rnntrace.run.directory. The
+HTML report is the
 caller's step (the CLI writes it beside the trace; `rnntrace report RUN` rewrites it).
 """
 
 from __future__ import annotations
 
-import platform
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from rnntrace.attribution.source import save_explanation
-from rnntrace.config.settings import DataConfig, ModelConfig, RunConfig, TrainConfig
+from rnntrace.config.settings import ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
-from rnntrace.data.streaming import RowSubset
 from rnntrace.data.vocabulary import Vocabulary
-from rnntrace.errors import DataError
-from rnntrace.experiment.assemble import QUIZ_QUESTIONS, assemble_trace, describe, score_test
+from rnntrace.errors import ConfigError, DataError
+from rnntrace.experiment.assemble import QUIZ_QUESTIONS, score_test
+from rnntrace.experiment.live import LivePage
+from rnntrace.experiment.traced import (
+    data_config,
+    explain_held_out,
+    fit_meta,
+    trace_and_explain,
+)
 from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import Choice, EpochEnd, History
-from rnntrace.records.explanation import Explanation
 from rnntrace.run.directory import METRICS, MetricsLog, Run, new_run_path, remove_partial, save_run
 from rnntrace.train import checkpoint, distributed
 from rnntrace.train.fit import fit
-from rnntrace.train.loop import intra_op_threads
-from rnntrace.train.split import Split, shown_part, split
+from rnntrace.train.split import shown_part, split
 from rnntrace.train.tensorboard import TensorBoardLog
 
 __all__ = [
@@ -57,6 +61,8 @@ def run_experiment(
     tensorboard: Path | None = None,
     vocabulary: Vocabulary | None = None,
     choice: Choice | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
 ) -> Run:
     """Train on `data`, trace the result and write the run directory (removed again on failure).
 
@@ -70,14 +76,24 @@ def run_experiment(
     (averaging.averaged_continuation, as each candidate was scored); those epochs continue the
     run's metrics.jsonl (phase "averaging"), TensorBoard and `on_epoch_end`, and the trace holds
     them and the mean weights' training scores (Trace.averaging).
+    `live` writes the run's live page (rnntrace.live: live.html, brought up to date as each
+    epoch ends); stopped by Ctrl-C, such a run keeps its directory, page and checkpoint.
+    `on_start(path)` is called once the run directory exists, before the first epoch.
     """
     started = time.time()
-    if data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
+    if live and model_config.task != "classify":
+        raise ConfigError(f"--live watches classifiers (its page shows class probabilities); "
+                          f"a {model_config.task} run trains without it")
+    if data.task == "regress":
+        if float(np.ptp(data.targets)) == 0.0:  # type: ignore[arg-type]
+            raise DataError(f"{data.source}: every target is the same number; there is nothing "
+                            "to learn")
+    elif data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
         raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
     parts = split(data, val, train_config)
     model = SequenceClassifier.from_config(model_config, seed=train_config.seed)
     config = RunConfig(model_config, train_config,
-                       _data_config(data, parts, read_options, vocabulary))
+                       data_config(data, parts, read_options, vocabulary))
 
     # Where the run lives: a resumed run continues in its own directory; only rank 0 writes.
     world = distributed.from_env()
@@ -90,22 +106,20 @@ def run_experiment(
         path = out or Path("runs") / command  # never written: only rank 0 writes
     created = not path.exists()
     board = TensorBoardLog(tensorboard) if tensorboard is not None and world.is_main else None
+    page: LivePage | None = None
     try:
-        log = _epoch_log(path, state, board, on_epoch_end, world.is_main)
+        if live and world.is_main:
+            page = LivePage(path, model, shown_part(parts.train, parts.held_out,
+                                                    train_config.batch_size), config)
+        log = _epoch_log(path, state, board, on_epoch_end, world.is_main, page)
+        if on_start is not None and world.is_main:
+            on_start(path)
         # With train_config.average_epochs (in the run's settings, so a resumed run ends as an
         # unbroken one) fit ends on averaged weights; those epochs are logged as "averaging".
         history = fit(model, parts, config=train_config, checkpoints=path / checkpoint.CHECKPOINTS,
                       resume=state, on_epoch_end=lambda end: log(end, phase=end.phase))
-        averaging = history.averaging
-        with intra_op_threads(history.threads):
-            trace = assemble_trace(model, data, history, config=config,
-                                   held_out=parts.held_out, test=test)
-            # Text: the attribution is per token, over embedding vectors, in trace.tokens; the
-            # (step, feature) explanation reads numeric inputs and is not made for token ids.
-            explanation = None if model_config.vocab_size else explain_held_out(
-                model, parts.train, parts.held_out, train_config.batch_size)
+        trace, explanation = trace_and_explain(model, data, parts, config, history, test=test)
         trace.choice = choice  # how the settings were chosen (choose.py), when they were
-        trace.averaging = averaging
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)
@@ -113,9 +127,15 @@ def run_experiment(
                 save_explanation(path, explanation)
             # The run is complete: its checkpoints have served their purpose.
             shutil.rmtree(path / checkpoint.CHECKPOINTS, ignore_errors=True)
-    except BaseException:
+            if page is not None:
+                page.finish("finished", history.stop_reason)
+    except BaseException as exc:
+        if page is not None and isinstance(exc, KeyboardInterrupt) and page.epochs:
+            # Watched and stopped by hand: the page keeps showing the finished epochs, and the
+            # checkpoint lets `--resume` continue.
+            page.finish("stopped", "stopped by hand; --resume continues it", report=False)
         # A resumed run keeps its directory (and checkpoints) for the next attempt.
-        if created and world.is_main and resume is None:
+        elif created and world.is_main and resume is None:
             remove_partial(path)
         raise
     finally:
@@ -125,28 +145,16 @@ def run_experiment(
                explanation=explanation)
 
 
-def _data_config(
-    data: SequenceSet, parts: Split, read_options: dict[str, Any] | None,
-    vocabulary: Vocabulary | None = None,
-) -> DataConfig:
-    """The data settings saved with the run: the set described, its statistics, how it was read."""
-    return replace(
-        describe(data),
-        feature_mean=[float(v) for v in parts.mean],
-        feature_std=[float(v) for v in parts.std],
-        read_options=dict(read_options or {}),
-        vocabulary=vocabulary.to_dict() if vocabulary is not None else {},
-    )
-
-
 def _epoch_log(
     path: Path,
     state: checkpoint.Checkpoint | None,
     board: TensorBoardLog | None,
     on_epoch_end: Callable[[EpochEnd], Any] | None,
     is_main: bool,
+    page: LivePage | None = None,
 ) -> Callable[..., None]:
-    """The on_epoch_end that appends to metrics.jsonl (rank 0), TensorBoard and the caller's."""
+    """The on_epoch_end that appends to metrics.jsonl (rank 0), the live page, TensorBoard and
+    the caller's."""
     metrics = MetricsLog(path / METRICS) if is_main else None
     if metrics is not None and state is not None:
         # Epochs the checkpoint holds; a line written after it (killed mid-save) is dropped.
@@ -154,12 +162,18 @@ def _epoch_log(
         rows = zip(done.records, done.train_seconds, done.seqs_per_s, strict=True)
         for record, secs, speed in rows:
             metrics.append(asdict(record) | {"train_seconds": secs, "seqs_per_s": speed})
+        if page is not None:
+            page.add_earlier(done)
+    if page is not None:
+        page.start()
 
     def log_epoch(end: EpochEnd, phase: str = "training") -> None:
         if metrics is not None:
             timing = {"train_seconds": end.train_seconds, "seqs_per_s": end.seqs_per_s}
             marked = {"phase": phase} if phase != "training" else {}  # the lesson's rows as before
             metrics.append(asdict(end.record) | timing | marked)
+        if page is not None:
+            page(end, phase)
         if board is not None:
             board(end)
         if on_epoch_end is not None:
@@ -168,36 +182,9 @@ def _epoch_log(
     return log_epoch
 
 
-def explain_held_out(
-    model: SequenceClassifier,
-    train: SequenceSet | RowSubset,
-    held_out: SequenceSet | RowSubset | None,
-    batch_size: int,
-) -> Explanation:
-    """The explanation of the traced sequence and of the held-out set the trace shows."""
-    from rnntrace.attribution.explanation import explain, explained_limit
-
-    limit = explained_limit(batch_size)
-    # The baselines drawn from the data come from the training part, as the run trained on.
-    return explain(model, shown_part(train, held_out, limit),
-                   baselines=shown_part(train, None, limit))
-
-
 def run_meta(path: Path, history: History, started: float) -> dict[str, Any]:
     """The run-specific facts of a trace, the only place they are kept: where, when, how fast."""
-    return {
-        "path": str(path),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "seconds": round(time.time() - started, 3),
-        "train_seconds": [round(s, 4) for s in history.train_seconds],
-        "seqs_per_s": [round(s, 1) for s in history.seqs_per_s],
-        "threads": history.threads,
-        "device": history.device,
-        "world_size": history.world_size,
-        "stop_reason": history.stop_reason,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
+    return {"path": str(path)} | fit_meta(history, started)
 
 
 def run_lesson(
@@ -208,6 +195,8 @@ def run_lesson(
     *,
     resume: Path | None = None,
     tensorboard: Path | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
     **train_options: Any,
 ) -> Run:
     """The classic lesson: 1000 × 10 × 5 synthetic sequences → RNN(8) → Linear → 3 classes.
@@ -231,6 +220,8 @@ def run_lesson(
         on_epoch_end=on_epoch_end,
         resume=resume,
         tensorboard=tensorboard,
+        live=live,
+        on_start=on_start,
     )
 
 
@@ -243,6 +234,8 @@ def run_text_lesson(
     seed: int = 0,
     out: Path | None = None,
     on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    live: bool = False,
+    on_start: Callable[[Path], Any] | None = None,
     **train_options: Any,
 ) -> Run:
     """The text lesson (rnntrace.data.letters): 1200 words → Embedding → GRU(32) → 3 classes."""
@@ -256,4 +249,41 @@ def run_text_lesson(
     )
     train_config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     return run_experiment(lesson.data, model_config, train_config, out=out, command="demo",
-                          on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary)
+                          on_epoch_end=on_epoch_end, vocabulary=lesson.vocabulary, live=live,
+                          on_start=on_start)
+
+
+
+# The heads' lessons (data/head_lessons.py): a GRU of 16 learns each in a few seconds; the
+# per-step one reads one direction, so it could label a stream as it arrives.
+HEAD_LESSONS: dict[str, dict[str, Any]] = {
+    "regress": {"hidden_size": 16, "cell": "gru", "epochs": 12, "lr": 0.01},
+    "steps": {"hidden_size": 16, "cell": "gru", "epochs": 10, "lr": 0.01},
+}
+
+
+def run_head_lesson(
+    task: str,
+    epochs: int | None = None,
+    seed: int = 0,
+    out: Path | None = None,
+    on_epoch_end: Callable[[EpochEnd], Any] | None = None,
+    **train_options: Any,
+) -> Run:
+    """`rnntrace demo --task regress` (a line's slope) or `--task steps` (rising or falling
+    at every step), traced as the classic lesson is."""
+    from rnntrace.config.task import task_spec
+    from rnntrace.data.head_lessons import slope_lesson, updown_lesson
+
+    name = task_spec(task).name
+    if name == "classify":
+        return run_lesson(epochs or 5, seed, out, on_epoch_end, **train_options)
+    settings = HEAD_LESSONS[name]
+    data = slope_lesson(seed=seed) if name == "regress" else updown_lesson(seed=seed)
+    model_config = ModelConfig(
+        n_features=1, n_classes=data.n_classes, hidden_size=int(settings["hidden_size"]),
+        cell=str(settings["cell"]), task=name, n_targets=max(1, data.n_targets))
+    train_config = TrainConfig(epochs=epochs or int(settings["epochs"]),
+                               lr=float(settings["lr"]), seed=seed, **train_options)
+    return run_experiment(data, model_config, train_config, out=out, command="demo",
+                          on_epoch_end=on_epoch_end)

@@ -5,7 +5,7 @@ the recurrent layers; numeric inputs are standardised instead.
 
 Shape legend used in the comments below:
     B batch, T time steps, F features, H hidden size, D directions (1 or 2),
-    L layers × directions (the first dimension of h_n), C classes.
+    L layers × directions (the first dimension of h_n), C classes, K regression targets.
     An LSTM with proj_size P returns h (output, h_n) P wide instead of H; c_n stays H wide.
 """
 
@@ -97,6 +97,9 @@ class SequenceClassifier(nn.Module):
         front_end: str = "none",
         window: int = 1,
         resample: int = 0,
+        task: str = "classify",
+        n_targets: int = 1,
+        smoothing: float = 0.0,
     ) -> None:
         super().__init__()
         self.config = ModelConfig(
@@ -117,6 +120,9 @@ class SequenceClassifier(nn.Module):
             front_end=front_end,
             window=window,
             resample=resample,
+            task=task,
+            n_targets=n_targets,
+            smoothing=smoothing,
         )
         cfg = self.config
         self.standardize = Standardize(n_features)
@@ -141,8 +147,12 @@ class SequenceClassifier(nn.Module):
         # The head reads one summary of the top layer's h per direction: D·H, or D·P when
         # projected (every summary keeps the width of h).
         width = cfg.state_size * cfg.num_directions
-        self.head = nn.Linear(width, n_classes)
+        self.head = nn.Linear(width, cfg.out_width)  # C classes, or K standardised targets
         self.attention = AttentionPool(width) if cfg.summary == "attention" else None
+        # Regression: the target's training mean and std, saved with the weights so a saved
+        # model reports its predictions in the target's own units. Built only for regression,
+        # so a classifier's state dict is as it was.
+        self.target_scale = Standardize(cfg.n_targets) if cfg.task_spec.numeric else None
 
     @classmethod
     def from_config(cls, config: ModelConfig, *, seed: int | None = None) -> SequenceClassifier:
@@ -209,9 +219,43 @@ class SequenceClassifier(nn.Module):
         """
         return summarize(self.config, output, state, lengths, self.attention)
 
+    def step_outputs(self, z: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The top layer's output at every step of standardised input, in the model's layout.
+
+        Steps past a sequence's length hold whatever the layer made of the padding (zeros when
+        packed); a per-step loss skips them. A bidirectional layer is packed so that the
+        backward direction starts at each sequence's own last real step:
+
+            real  x0 x1 x2 · ·      forward  reads x0 → x2 (the padding only after x2)
+                                    backward reads x2 → x0, never a padding step
+        """
+        cfg = self.config
+        if lengths is None or not cfg.bidirectional:
+            output, _ = self.rnn(z)  # (B, T, D·H) or (T, B, D·H)
+            return output  # type: ignore[no-any-return]
+        steps = z.size(1 if cfg.batch_first else 0)
+        packed = pack_padded_sequence(
+            z, lengths.cpu(), batch_first=cfg.batch_first, enforce_sorted=False
+        )
+        packed_out, _ = self.rnn(packed)
+        output, _ = pad_packed_sequence(packed_out, cfg.batch_first, total_length=steps)
+        return output  # (B, T, D·H) or (T, B, D·H), zeros past each length
+
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Logits (B, C)."""
+        """Logits (B, C); standardised targets (B, K) for regression; logits per step
+        (B, T, C) for a per-step task ((T, B, C) when not batch_first)."""
+        if self.config.task_spec.per_step:  # the front end keeps the steps (window 1)
+            z, lengths = self.front_input(self.inputs(x), lengths)
+            return self.head(self.step_outputs(z, lengths))  # type: ignore[no-any-return]
         return self.head(self.encode(x, lengths))  # type: ignore[no-any-return]
+
+    @torch.no_grad()
+    def predict_values(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Regression: the predicted targets in their own units, (B, K)."""
+        if self.target_scale is None:
+            raise TypeError("predict_values is for a regression model (task='regress')")
+        scale = self.target_scale
+        return self(x, lengths) * scale.std + scale.mean  # type: ignore[no-any-return]  # (B, K)
 
     @torch.no_grad()
     def predict_proba(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:

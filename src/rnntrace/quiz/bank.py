@@ -77,13 +77,15 @@ def make_quiz(
     level: str = "mixed",
     seed: int = 0,
     input_shape: tuple[int, int, int] | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> list[Question]:
     """Draw n verified questions about `config` (random configurations when None).
 
     `input_shape` is the batch fed to the layer, in its layout ((B, T, F) with batch_first);
     the lesson's (1000, 10, F) when omitted. Mixed quizzes run from easy to hard. The same
     arguments always give the same quiz. Fewer than n come back only when the bank has no more
-    distinct questions for a fixed configuration at that level.
+    distinct questions for a fixed configuration at that level. `exclude` names templates
+    left out (quiz.heads leaves out those about a classifier's head).
     """
     if level not in LEVEL_CHOICES:
         raise ConfigError(f"unknown level {level!r}: choose one of {', '.join(LEVEL_CHOICES)}")
@@ -93,7 +95,7 @@ def make_quiz(
         raise ConfigError("input_shape needs a config: it describes the batch fed to that model")
     base = None if config is None else setting_for(config, input_shape)
     rng = random.Random(seed)
-    pool = [t for t in TEMPLATES if level in ("mixed", t.level)]
+    pool = [t for t in TEMPLATES if level in ("mixed", t.level) and t.name not in exclude]
     drawn: list[tuple[Template, Setting, random.Random]] = []
     seen: set[tuple[str, str, str]] = set()
     picked: list[Question] = []

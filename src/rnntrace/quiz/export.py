@@ -1,4 +1,6 @@
-"""Quiz sheets for teachers: Markdown or JSON, with the key and solutions only when asked."""
+"""Quiz sheets for teachers: Markdown or JSON, with the key and solutions only when asked, and
+the files learning systems import (Moodle XML, GIFT, a QTI 1.2 package, an Anki deck), which
+always carry the key: a system needs it to mark the answers."""
 
 from __future__ import annotations
 
@@ -9,7 +11,12 @@ from typing import Any
 from rnntrace.errors import ConfigError
 from rnntrace.records import SCHEMA_VERSION, Question
 
-FORMATS = ("md", "json")
+SHEETS = ("md", "json")
+SYSTEMS = ("moodle", "gift", "qti", "anki")  # what teachers' and students' systems import
+FORMATS = (*SHEETS, *SYSTEMS)
+BINARY = ("qti", "anki")  # zip files: written to a file, never to a terminal
+SUFFIX = {"md": ".md", "json": ".json", "moodle": ".xml", "gift": ".gift.txt", "qti": ".zip",
+          "anki": ".apkg"}
 _KEY_FIELDS = ("answer", "hint", "solution", "verified_by")
 
 
@@ -63,11 +70,41 @@ def sheet(
     questions: list[Question], fmt: str, *, answers: bool, about: str, level: str, seed: int
 ) -> str:
     """The sheet in `fmt` ("md" or "json"), titled with what the quiz is about."""
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}: choose md or json")
+    if fmt not in SHEETS:
+        raise ConfigError(f"unknown sheet format {fmt!r}: choose md or json")
     if fmt == "json":
         return to_json(questions, answers=answers,
                        meta={"about": about, "level": level, "seed": seed})
     kind = "answer key" if answers else "questions"
     title = f"rnntrace quiz ({kind}): {about}, level {level}, seed {seed}"
     return to_markdown(questions, answers=answers, title=title)
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+def for_system(questions: list[Question], fmt: str, *, about: str, level: str, seed: int) -> bytes:
+    """The file a learning system imports, in `fmt` (moodle, gift, qti or anki)."""
+    check_format(fmt)
+    title = f"rnntrace quiz: {about} (level {level}, seed {seed})"
+    # Under the course's rnntrace category; letters, digits and _ only, so every reader keeps it.
+    category = f"seed_{seed}_{level}"
+    if fmt == "moodle":
+        from rnntrace.quiz.moodle import to_moodle_xml
+
+        return to_moodle_xml(questions, category=category, about=about, seed=seed).encode()
+    if fmt == "gift":
+        from rnntrace.quiz.gift import to_gift
+
+        return to_gift(questions, category=category, about=about, seed=seed).encode()
+    if fmt == "qti":
+        from rnntrace.quiz.qti import qti_package
+
+        return qti_package(questions, title=title)
+    if fmt == "anki":
+        from rnntrace.quiz.anki import anki_package
+
+        return anki_package(questions, deck_name=f"rnntrace::{about} seed {seed}")
+    raise ConfigError(f"{fmt!r} is a sheet: use sheet() for md and json")

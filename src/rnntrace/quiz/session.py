@@ -15,10 +15,12 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
 
+from rnntrace.quiz.topics import concept_of
 from rnntrace.records import Question
 
 LETTERS = "ABCD"
 ReadLine = Callable[[str], "str | None"]  # prompt -> a line, or None at end of input
+OnAnswer = Callable[[Question, bool], None]  # each answered question and whether it was right
 
 
 @dataclass
@@ -51,7 +53,8 @@ def _code(text: str, indent: int = 0) -> Syntax:
 
 def show_question(console: Console, q: Question, number: int, total: int) -> None:
     console.print()
-    console.rule(f"Question {number}/{total} · {q.level}", align="left")
+    console.rule(f"Question {number}/{total} · {q.level} · {concept_of(q.template)}",
+                 align="left")
     console.print(Text(q.prompt))
     if q.code:
         console.print(_code(q.code, indent=2))
@@ -94,9 +97,13 @@ def _ask(
 
 
 def play(
-    questions: list[Question], console: Console, read: ReadLine, *, interactive: bool
+    questions: list[Question], console: Console, read: ReadLine, *, interactive: bool,
+    on_answer: OnAnswer | None = None,
 ) -> Score:
-    """Run the quiz through `console`, reading answers with `read`; returns the score."""
+    """Run the quiz through `console`, reading answers with `read`; returns the score.
+
+    `on_answer` hears each answer as it is given (`rnntrace learn` saves it there and then).
+    """
     score = Score(correct=0, answered=0, total=len(questions))
     for number, q in enumerate(questions, start=1):
         show_question(console, q, number, len(questions))
@@ -107,6 +114,8 @@ def play(
         score.answered += 1
         score.correct += int(chosen == q.answer)
         show_feedback(console, q, chosen)
+        if on_answer is not None:
+            on_answer(q, chosen == q.answer)
     console.print()
     note = "" if score.finished else f" (stopped after {score.answered} of {score.total})"
     console.print(Text(f"Score: {score.correct}/{score.answered}{note}", style="bold"))

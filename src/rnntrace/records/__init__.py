@@ -7,6 +7,7 @@ here, `from rnntrace.records import Trace`, or from their own module.
 """
 
 from rnntrace._deprecated import renamed_getattr
+from rnntrace.records.decoding import DecoderStep, DecoderTrace
 from rnntrace.records.explanation import (
     EXPLAIN_SCHEMA_VERSION,
     Attribution,
@@ -23,6 +24,7 @@ from rnntrace.records.explanation import (
     UnitResponse,
     UnitSummary,
 )
+from rnntrace.records.heads import HeadExample, HeadReport, ScoredSet, ScoreLine
 from rnntrace.records.layers import (
     Dynamics,
     Finding,
@@ -54,10 +56,13 @@ from rnntrace.records.training import (
 
 __all__ = [
     "EXPLAIN_SCHEMA_VERSION", "QUIZ_LEVELS", "SCHEMA_VERSION", "Attribution", "Averaging",
-    "CandidateScore", "Choice", "ClassScore", "Completeness", "Dynamics", "EpochEnd",
-    "EpochRecord", "Explanation", "Finding", "GateTerms", "HardCase", "History", "LayerTerms",
+    "CandidateScore", "Choice", "ClassScore", "Completeness", "DecoderStep", "DecoderTrace",
+    "Dynamics", "EpochEnd",
+    "EpochRecord", "Explanation", "Finding", "GateTerms", "HardCase", "HeadExample",
+    "HeadReport", "History", "LayerTerms",
     "ModuleCall", "ModuleCalls", "Nested", "PathJump", "PlantedCheck", "PredictionTrace",
-    "Question", "Recomputation", "RecurrentLayer", "ShapeLine", "ShapeReport", "Shown", "Stage",
+    "Question", "Recomputation", "RecurrentLayer", "ScoreLine", "ScoredSet", "ShapeLine",
+    "ShapeReport", "Shown", "Stage",
     "StepOcclusion", "StepRecord", "StepTerms", "SummaryTrace", "TensorInfo", "TestReport",
     "TokenExample", "TokenTrace", "Trace", "UnitPeak", "UnitResponse", "UnitSummary",
     "from_dict", "upgrade",

@@ -61,6 +61,9 @@ class ModuleCalls(Shown):
     n_trainable: int
     # Likely mistakes PyTorch accepted during the pass (e.g. output[:, -1] of a bidirectional RNN).
     findings: list[Finding] = field(default_factory=list)
+    # How the pass ran (rt.trace): the mode it was traced in, whether the forward is
+    # deterministic.
+    notes: list[str] = field(default_factory=list)
 
     def _renderables(self) -> list[Any]:
         from rnntrace.render.notebook import module_calls_renderables
@@ -134,6 +137,15 @@ class RecurrentLayer:
     reading: str  # how it read its input, e.g. "batch 4 × 7 steps × 5 features"
     recomputation: Recomputation
     proj_size: int = 0  # LSTM with proj_size: the width of h
+    # layer: one call of a fused layer | cell loop: a cell called once per step in a Python loop
+    # | step loop: a fused layer called on one step at a time (one record for all its calls)
+    # | linear loop: an nn.Linear whose output feeds its own next call (tracing/linear_loops.py)
+    kind: str = "layer"
+    calls: int = 1  # the module's calls this record covers (the loop's steps)
+    # linear loop: what was and was not recomputed, and its output at each step for sequence 0,
+    # (T, H); no equations of a known cell to step through
+    note: str = ""
+    step_values: list[list[float]] = field(default_factory=list)
 
 
 @dataclass

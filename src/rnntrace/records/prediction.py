@@ -29,6 +29,12 @@ class PredictionTrace:
     # How the summary read the steps (max: the step of each unit's value; attention: each step's
     # weight); None for the last state, so a lesson's trace reads as before.
     summary: SummaryTrace | None = None
+    # A user's model (rt.trace): what its output is and how it was read (tracing/heads.py), e.g.
+    # probabilities already, shown as they are; "" for rnntrace's own classifier.
+    head: str = ""
+    # A head with one row of scores per step: sequence 0's probabilities at each step, (T', C);
+    # the fields above then hold the last step's.
+    step_probabilities: list[list[float]] = field(default_factory=list)
 
     @property
     def predicted_label(self) -> str:

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnntrace._deprecated import warn_renamed
-from rnntrace.config.settings import RunConfig, drop_later_defaults
+from rnntrace.config.settings import RunConfig, drop_later_data, drop_later_defaults
+from rnntrace.records.decoding import DecoderTrace
+from rnntrace.records.heads import HeadReport
 from rnntrace.records.layers import (
     Dynamics,
     ModuleCalls,
@@ -64,6 +66,10 @@ class Trace:
     tokens: TokenTrace | None = None
     # The epochs trained after `training` whose mean weights the model ends on, when it does.
     averaging: Averaging | None = None
+    # A regression or per-step run's scores, chance lines and example (records/heads.py).
+    head: HeadReport | None = None
+    # rt.trace of an encoder–decoder: the decoder's steps and attention (tracing/decoding.py).
+    decoder: DecoderTrace | None = None
 
     @property
     def data_flow(self) -> list[Stage]:
@@ -101,11 +107,18 @@ class Trace:
         # Optional parts added later are left out when absent: a lesson's trace reads as before.
         if raw["config"] is not None:
             drop_later_defaults(raw["config"]["model"])
-        for later in ("choice", "averaging"):
+            drop_later_data(raw["config"]["data"])
+        if raw["choice"] is not None and raw["choice"]["score"] == "accuracy":
+            del raw["choice"]["score"]  # a classifier's choice reads as before
+        for later in ("choice", "averaging", "head", "decoder"):
             if raw[later] is None:
                 del raw[later]
-        if raw["prediction"] is not None and raw["prediction"]["summary"] is None:
-            del raw["prediction"]["summary"]
+        if raw["module_calls"] is not None and not raw["module_calls"]["notes"]:
+            del raw["module_calls"]["notes"]  # rt.trace's alone: a lesson's trace reads as before
+        if raw["prediction"] is not None:
+            for later in ("summary", "head", "step_probabilities"):
+                if not raw["prediction"][later]:
+                    del raw["prediction"][later]
         return raw
 
     # Shown through its views in rnntrace.render (a layer below), imported when first shown.

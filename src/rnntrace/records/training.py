@@ -103,6 +103,9 @@ class Choice:
     held_out: int  # training sequences held out to score the candidates
     reason: str
     seconds: float = 0.0
+    # What each candidate's val_accuracy holds: accuracy, or the task's score (config/task.py:
+    # R² for regression, frame accuracy per step); left out of trace.json when "accuracy".
+    score: str = "accuracy"
 
 
 @dataclass

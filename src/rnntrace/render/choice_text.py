@@ -24,7 +24,8 @@ def search_progress(out: Console) -> Callable[[Any], None]:
         if progress.score is not None:
             s = progress.score
             out.print(f"  [{progress.index}/{progress.total}] {escape(s.name)}: held-out "
-                      f"accuracy {s.val_accuracy:.3f}, loss {s.val_loss:.3f}, best epoch "
+                      f"{progress.score_name} {s.val_accuracy:.3f}, loss {s.val_loss:.3f}, "
+                      "best epoch "
                       f"{s.best_epoch} of {s.epochs_run} ({s.seconds:.0f} s)")
         elif progress.epoch is not None and progress.epoch.record.epoch == 1:
             out.print(f"  [{progress.index}/{progress.total}] {escape(progress.name)} …")
@@ -34,7 +35,8 @@ def search_progress(out: Console) -> Callable[[Any], None]:
 
 def choice_table(choice: Choice) -> Table:
     table = Table(title="Settings chosen on held-out training data", title_justify="left")
-    for column in ("candidate", "held-out acc", "held-out loss", "best epoch", "seconds"):
+    score = {"accuracy": "acc"}.get(choice.score, choice.score)
+    for column in ("candidate", f"held-out {score}", "held-out loss", "best epoch", "seconds"):
         table.add_column(column, justify="left" if column == "candidate" else "right")
     for s in choice.candidates:
         mark = "  ← chosen" if s.name == choice.chosen else ""

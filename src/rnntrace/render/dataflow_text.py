@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnntrace._deprecated import renamed_getattr
-from rnntrace.render.formatting import fmt_values
+from rnntrace.render.formatting import fmt_values, grouped_calls
 
 if TYPE_CHECKING:
     from rnntrace.records import Dynamics, Finding, ModuleCalls, ShapeReport, StepRecord, TensorInfo
@@ -45,10 +45,12 @@ def module_calls_table(flow: ModuleCalls) -> Table:
     table.add_column("in")
     table.add_column("out")
     table.add_column("params", justify="right")
-    for call in flow.calls:
+    for call, times in grouped_calls(flow.calls):
         name = "  " * call.depth + (call.name or "(model)")
         module = Text(f"{name}  ", style="bold")
         module.append(call.type, style="cyan")
+        if times > 1:
+            module.append(f"  called {times} times", style="bold")
         if call.reading:
             module.append(f"\n{'  ' * call.depth}  reads {call.reading}", style="dim")
         table.add_row(

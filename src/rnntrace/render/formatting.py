@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rnntrace.records import Averaging
+    from rnntrace.records import Averaging, ModuleCall
 
 
 
@@ -21,14 +21,18 @@ def fmt_number(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def averaging_sentence(averaging: Averaging) -> str:
-    """What the epochs after training did, and what the model ended on."""
+def averaging_sentence(averaging: Averaging, task: str = "classify") -> str:
+    """What the epochs after training did, and what the model ended on; `task` (task.py)
+    names the score the record's accuracy holds."""
     records = averaging.records
     span = (f"{len(records)} more epochs ({records[0].epoch}–{records[-1].epoch}) at a constant "
             f"lr {averaging.lr:g}, each epoch's weights kept (training loss "
             f"{records[0].loss:.3f} → {records[-1].loss:.3f})") if records else "more epochs"
+    score = {"regress": f"R² {averaging.accuracy:.3f}",
+             "steps": f"frame accuracy {averaging.accuracy:.1%}"}.get(
+                 task, f"accuracy {averaging.accuracy:.1%}")
     return (f"Then {span}. The model ends on their mean (weight averaging): loss "
-            f"{averaging.loss:.3f}, accuracy {averaging.accuracy:.1%} on the training data.")
+            f"{averaging.loss:.3f}, {score} on the training data.")
 
 
 def fmt_shape(shape: Sequence[int]) -> str:
@@ -91,3 +95,20 @@ def _side(text: str, column: int) -> tuple[int, int]:
     if paren and name.isidentifier():  # tanh( … ), σ( … ): the sum is the call's argument
         return 1, column + len(name) + 1
     return 0, column
+
+
+def grouped_calls(calls: list[ModuleCall]) -> list[tuple[ModuleCall, int]]:
+    """Each distinct module call once, with how many times it was made.
+
+    Calls of one module with the same depth and the same input and output shapes are one row
+    (the first), so a loop's body of T steps reads as its first step, "called T times".
+    """
+    counts: dict[tuple[Any, ...], int] = {}
+    first: dict[tuple[Any, ...], ModuleCall] = {}
+    for call in calls:
+        key = (call.name, call.type, call.depth,
+               tuple((i.name, tuple(i.shape)) for i in call.inputs),
+               tuple((o.name, tuple(o.shape)) for o in call.outputs))
+        counts[key] = counts.get(key, 0) + 1
+        first.setdefault(key, call)
+    return [(first[key], n) for key, n in counts.items()]

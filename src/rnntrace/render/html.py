@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from rnntrace.config.cells import cell_spec, typeset
 from rnntrace.config.settings import ModelConfig, front_end_name
+from rnntrace.render import plots
 from rnntrace.render.condense import condense
 from rnntrace.render.formatting import (
     averaging_sentence,
     fmt_number,
     fmt_shape,
     fmt_values,
+    grouped_calls,
     term_lines,
 )
 
@@ -42,7 +44,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     import jinja2
     from markupsafe import Markup
 
-    from rnntrace.render import plots
+    from rnntrace.render.lesson_html import lesson_html
     from rnntrace.render.tokens_html import token_rows
 
     here = resources.files("rnntrace.render")
@@ -68,7 +70,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     model = model_facts(trace)
     figures: dict[str, Markup] = {}
     if trace.training:
-        loss, accuracy = plots.training_figures(trace.training)
+        loss, accuracy = plots.training_figures(trace.training, score_words(trace)["name"])
         figures |= {"loss": Markup(loss), "accuracy": Markup(accuracy)}
     if trace.dynamics is not None and trace.dynamics.steps > 1:
         figures["dynamics"] = Markup(plots.dynamics_figure(trace.dynamics))
@@ -83,8 +85,19 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
             "heatmap": Markup(plots.heatmap_figure(p, units)),
             "softmax": Markup(plots.softmax_figure(p)),
         }
+    head: dict[str, Any] = {}
+    if trace.head is not None:
+        from rnntrace.render.head_html import head_view
+
+        head, head_figures = head_view(trace.head)
+        figures |= {k: Markup(v) for k, v in head_figures.items()}
+    island = island_data(trace, units)
     return template.render(
         trace=trace,
+        head=head,
+        score=score_words(trace),
+        step_count=len(island["hidden"]) if trace.steps else 0,  # no cell: nothing to step
+        call_groups=grouped_calls(trace.module_calls.calls) if trace.module_calls else [],
         title=_title(trace),
         config_sections=config_sections(
             trace.config.to_dict() if trace.config is not None else model_description(trace)
@@ -92,10 +105,11 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         figures=figures,
         confusion=confusion_cells(trace.test.confusion_matrix) if trace.test else [],
         quiz=[quiz_view(q) for q in trace.quiz],
+        lesson=Markup(lesson_html(trace, env)),
         letters="ABCDEFGHIJ",
         units=units,
         generic_equation=generic_equation(model),
-        island=Markup(json_island(island_data(trace, units) | (
+        island=Markup(json_island(island | (
             {"explain": {k: explained[k] for k in ("cases", "units", "grad_norm")}}
             if explained is not None else {}))),
         explain=explained,
@@ -105,12 +119,26 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         csp=content_security_policy(script),
         meta=[(k, v) for k, v in trace.meta.items() if not isinstance(v, list | dict)],
         token_rows=token_rows(trace.tokens),
-        averaging=averaging_sentence(trace.averaging) if trace.averaging is not None else "",
+        averaging=(averaging_sentence(trace.averaging, _task(trace))
+                   if trace.averaging is not None else ""),
         summary_name=summary_name(trace),
         epoch_rows=condense(trace.training),
         config_line=config_line(trace),
         summary_label=summary_name(trace).split(" (")[0].removeprefix("the "),
     )
+
+
+def score_words(trace: Trace) -> dict[str, str]:
+    """What the training table's accuracy columns hold for this run's task (task.py)."""
+    task = trace.config.model.task if trace.config is not None else "classify"
+    return {
+        "classify": {"name": "Accuracy", "caption": "Accuracy per epoch: the share of "
+                     "sequences classified correctly."},
+        "regress": {"name": "R²", "caption": "R² per epoch: 1 − squared error / squared "
+                    "distance from the training mean; 0 is always predicting that mean."},
+        "steps": {"name": "Frame accuracy", "caption": "Frame accuracy per epoch: the share of "
+                  "real steps labelled correctly."},
+    }[task]
 
 
 SUMMARY_NAMES = {
@@ -159,6 +187,16 @@ def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
     p: PredictionTrace | None = trace.prediction
     model = model_facts(trace)
     data = trace.config.data if trace.config is not None else None
+    if p is None and trace.steps:  # a model without classes: the steps alone carry the values
+        first = [s for s in trace.steps if s.layer == 0 and s.direction == "forward"]
+        return {
+            "cell": model.cell, "bidirectional": False, "num_layers": model.num_layers,
+            "units": plots.unit_names(len(first[0].h), False),
+            "feature_names": [f"x{i}" for i in range(len(first[0].x))],
+            "feature_mean": [], "feature_std": [], "inputs": [s.x for s in first],
+            "tokens": [], "hidden": [s.h for s in first],
+            "steps": [step_view(s) for s in trace.steps],
+        }
     return {
         "cell": model.cell,
         "bidirectional": model.bidirectional,
@@ -306,8 +344,13 @@ def confusion_cells(matrix: list[list[int]]) -> list[list[tuple[int, float]]]:
 def _title(trace: Trace) -> str:
     if trace.config is None:
         kind = trace.module_calls.model_type if trace.module_calls else "model"
-        return f"rnntrace report: {kind}, " + ", ".join(
-            layer.label for layer in trace.layers[:3]
-        )
+        labels = list(dict.fromkeys(layer.label for layer in trace.layers))  # each once
+        more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
+        return f"rnntrace report: {kind}, " + ", ".join(labels[:3]) + more
     model, source = trace.config.model, trace.config.data.source
     return f"rnntrace report: {model.cell.upper()}({model.hidden_size}) on {source}"
+
+
+def _task(trace: Trace) -> str:
+    """The run's task (task.py); a user's own model traced with rt.trace has no config."""
+    return trace.config.model.task if trace.config is not None else "classify"

@@ -35,7 +35,14 @@ from rnntrace.render.text import (
 )
 
 if TYPE_CHECKING:
-    from rnntrace.records import History, ModuleCalls, Question, Recomputation, Trace
+    from rnntrace.records import (
+        DecoderTrace,
+        History,
+        ModuleCalls,
+        Question,
+        Recomputation,
+        Trace,
+    )
 
 WIDTH = 110  # characters of the terminal view when no terminal gives one
 INLINE_HEIGHT = 900  # pixels of the inline page; it scrolls inside
@@ -55,13 +62,22 @@ def trace_renderables(trace: Trace) -> list[RenderableType]:
         parts.append(module_calls_table(calls))
         if trace.config is None:  # rnntrace's own runs show their findings elsewhere
             parts += [finding_view(f) for f in calls.findings]
+            parts += [Text(note) for note in calls.notes]
     if trace.layers:
         parts.append(layers_table(trace))
+    if trace.decoder is not None:
+        parts.append(decoder_table(trace.decoder))
     if trace.training:
-        parts += [blank, training_table(trace.training), observations(trace.training), blank,
+        score = trace.config.model.task_spec.score_short if trace.config is not None else "acc"
+        parts += [blank, training_table(trace.training, score), observations(trace.training),
+                  blank,
                   Text(loss_chart(trace.training))]
         if trace.averaging is not None:
-            parts.append(Text(averaging_sentence(trace.averaging)))
+            parts.append(Text(averaging_sentence(trace.averaging, _task(trace))))
+    if trace.head is not None:  # a regression or per-step run's scores, strips and why
+        from rnntrace.render.head_text import head_section
+
+        parts += [blank, head_section(trace.head)]
     if trace.prediction is not None:
         parts += [blank, prediction_table(trace.prediction, **front_end_reading(trace))]
     if trace.prediction is not None or trace.steps or trace.recomputation is not None:
@@ -87,10 +103,29 @@ def layers_table(trace: Trace) -> Table:
         table.add_column(name)
     for layer in trace.layers:
         r = layer.recomputation
+        reading = layer.reading + (f" ({layer.note})" if layer.note else "")
         table.add_row(
-            escape(layer.name), escape(layer.label), escape(layer.reading),
+            escape(layer.name), escape(layer.label), escape(reading),
             f"{r.max_abs_diff:.1e}", "✓" if r.matches else "✗",
         )
+    return table
+
+
+def decoder_table(decoder: DecoderTrace) -> Table:
+    """Each decoder step: the token read and where from, what it emitted, its attention."""
+    table = Table(title=f"Decoder {escape(decoder.name)}, step by step (sequence 0)",
+                  title_justify="left")
+    for name in ("step", "read token", "which was", "emitted", "P"):
+        table.add_column(name)
+    if decoder.attention:
+        table.add_column(f"attention over the {decoder.encoder_steps} encoder steps")
+    for i, s in enumerate(decoder.steps):
+        row = [str(s.step), "–" if s.token is None else str(s.token), escape(s.read),
+               "–" if s.emitted is None else str(s.emitted),
+               "–" if s.probability is None else f"{s.probability:.3f}"]
+        if decoder.attention:
+            row.append(" ".join(f"{w:.2f}" for w in decoder.attention[i]))
+        table.add_row(*row)
     return table
 
 
@@ -186,3 +221,8 @@ def _text(parts: Iterable[RenderableType]) -> str:
     file = out.file
     assert isinstance(file, io.StringIO)
     return file.getvalue()
+
+
+def _task(trace: Trace) -> str:
+    """The run's task (task.py); a user's own model traced with rt.trace has no config."""
+    return trace.config.model.task if trace.config is not None else "classify"

@@ -95,13 +95,14 @@ def _finite(values: Sequence[float | None]) -> list[float]:
     return [math.nan if v is None or not math.isfinite(v) else v for v in values]
 
 
-def training_figures(records: Sequence[EpochRecord]) -> tuple[str, str]:
-    """Loss and accuracy per epoch, training solid with circles, held-out dashed with squares."""
+def training_figures(records: Sequence[EpochRecord], score: str = "Accuracy") -> tuple[str, str]:
+    """Loss and accuracy (or the task's score) per epoch, training solid with circles,
+    held-out dashed with squares."""
     epochs = [r.epoch for r in records]
     out = []
     for key, name, train, held in (
         ("loss", "Loss", [r.loss for r in records], [r.val_loss for r in records]),
-        ("accuracy", "Accuracy", [r.accuracy for r in records], [r.val_accuracy for r in records]),
+        ("accuracy", score, [r.accuracy for r in records], [r.val_accuracy for r in records]),
     ):
         with rc_context(_RC):
             # Fixed margins: every label here is ours (no data text), and the layout engine
@@ -113,10 +114,10 @@ def training_figures(records: Sequence[EpochRecord]) -> tuple[str, str]:
             if any(v is not None for v in held):
                 ax.plot(epochs, _finite(held), "--s", color=_COLOURS[1], label="held-out")
             ax.set_xlabel("epoch")
-            ax.set_ylabel(name.lower())
+            ax.set_ylabel(name if name == "R²" else name.lower())
             ax.set_title(f"{name} per epoch")
             _epoch_axis(ax, epochs)
-            if key == "accuracy":
+            if key == "accuracy" and score != "R²":  # R² falls below 0 for a poor fit
                 ax.set_ylim(-0.02, 1.02)
             ax.legend(frameon=False)
             text = f"{name} per epoch for training" + (
@@ -178,8 +179,14 @@ def dynamics_figure(d: Dynamics) -> str:
                        "on a log scale, and the share of saturated units per step")
 
 
+MOST_LINES = 8  # input features drawn as lines; more are a features × steps heatmap
+
+
 def inputs_figure(p: PredictionTrace) -> str:
-    """The traced sequence's input features over time, one line (and marker) per feature."""
+    """The traced sequence's input features over time, one line (and marker) per feature, or,
+    past MOST_LINES features (28 lines would tangle), one heatmap row per feature."""
+    if len(p.feature_names) > MOST_LINES:
+        return _inputs_heatmap(p)
     steps = list(range(1, p.length + 1))
     with rc_context(_RC):
         fig = Figure(figsize=(4.6, 2.8), layout="constrained")
@@ -204,6 +211,28 @@ def inputs_figure(p: PredictionTrace) -> str:
             ax.set_xticks(steps)
         ax.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
         return _to_svg(fig, "inputs", f"Input features of sequence {p.sequence_id} over time")
+
+
+def _inputs_heatmap(p: PredictionTrace) -> str:
+    features = len(p.feature_names)
+    grid = [[_finite([row[i]])[0] for row in p.inputs] for i in range(features)]  # (F, T)
+    finite = [abs(v) for row in grid for v in row if math.isfinite(v)]
+    top = max(finite, default=1.0) or 1.0
+    with rc_context(_RC):
+        fig = Figure(figsize=(4.6, min(7.0, 1.2 + 0.12 * features)), layout="constrained")
+        ax = fig.add_subplot()
+        mesh = ax.pcolormesh(
+            [t + 0.5 for t in range(p.length + 1)], [i - 0.5 for i in range(features + 1)],
+            grid, cmap="RdBu_r", vmin=-top, vmax=top, rasterized=features * p.length > 4000,
+        )
+        ax.invert_yaxis()  # feature 1 on top, as a table reads
+        if features <= 40:
+            ax.set_yticks(range(features), [short(n) for n in p.feature_names], fontsize=6)
+        ax.set_xlabel("time step t")
+        ax.set_title(f"Input of sequence {short(p.sequence_id)}: {features} features")
+        fig.colorbar(mesh, ax=ax, shrink=0.8, label="x_t (raw value)")
+        return _to_svg(fig, "inputs", f"Input features of sequence {p.sequence_id} over time, "
+                       "one row per feature")
 
 
 def unit_names(width: int, bidirectional: bool) -> list[str]:

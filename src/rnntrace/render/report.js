@@ -98,6 +98,29 @@
     showQuestion(0);
   }
 
+  // ── The faded step: each blank is checked against the step record's value, in the page.
+  document.querySelectorAll(".blank").forEach(function (blank) {
+    const input = blank.querySelector("input");
+    const feedback = blank.querySelector(".feedback");
+    function check() {
+      const typed = Number(input.value.trim().replace("\u2212", "-"));
+      const value = Number(blank.dataset.value);
+      if (input.value.trim() === "" || Number.isNaN(typed)) {
+        feedback.textContent = "Type a number, e.g. 0.42.";
+        feedback.className = "feedback bad";
+        return;
+      }
+      const right = Math.abs(typed - value) <= Number(blank.dataset.tolerance);
+      feedback.textContent = (right ? "\u2713 Right: " : "\u2717 Not quite: it is ") +
+        value.toFixed(4);
+      feedback.className = "feedback " + (right ? "good" : "bad");
+    }
+    blank.querySelector(".check-blank").addEventListener("click", check);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") check();
+    });
+  });
+
   // ── Step-through explainer
   const island = document.getElementById("trace-data");
   const slider = document.getElementById("step-slider");

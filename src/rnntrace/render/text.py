@@ -57,9 +57,10 @@ def stages_table(stages: Sequence[Stage]) -> Table:
     return table
 
 
-def training_table(records: Sequence[EpochRecord]) -> Table:
+def training_table(records: Sequence[EpochRecord], score: str = "acc") -> Table:
+    """One row per epoch; `score` heads the accuracy columns (R² or frame acc for the task)."""
     table = Table(title="Training Trace", title_justify="left")
-    for name in ("Epoch", "Loss", "Acc", "Val loss", "Val acc", "Grad norm"):
+    for name in ("Epoch", "Loss", score.capitalize(), "Val loss", f"Val {score}", "Grad norm"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in records:
         table.add_row(
@@ -92,6 +93,9 @@ def loss_chart(records: Sequence[EpochRecord], width: int = CHART_WIDTH) -> str:
         bar = "*" * max(1, round(width * r.loss / top)) if math.isfinite(r.loss) else f"({r.loss})"
         lines.append(f"{r.epoch:>3} {r.loss:>7.3f} |{bar}")
     return "\n".join(lines)
+
+
+_MOST_CLASSES = 12  # classes given a probability row each; a vocabulary shows its most probable
 
 
 def prediction_table(
@@ -135,13 +139,26 @@ def prediction_table(
     true = f"  (true class: {escape(str(p.true_label))})" if p.true_class is not None else ""
     summary.add_row("Sequence", f"{escape(p.sequence_id)}, {p.length} steps{true}")
     if p.summary is None:
-        summary.add_row("Last hidden state", fmt_values(p.last_hidden))
+        if p.last_hidden:
+            summary.add_row("Last hidden state", fmt_values(p.last_hidden))
     else:
         summary.add_row(f"Summary ({p.summary.kind})", fmt_values(p.last_hidden))
         for name, value in summary_rows(p.summary):
             summary.add_row(name, value)
-    summary.add_row("Logits", fmt_values(p.logits))
-    for name, prob in zip(p.class_names, p.probabilities, strict=True):
+    if p.head:
+        summary.add_row("Output", escape(p.head))
+    if p.step_probabilities:  # one prediction per step: each step's class and its P
+        chosen = [max(range(len(row)), key=row.__getitem__) for row in p.step_probabilities]
+        summary.add_row("Per step", escape(", ".join(
+            f"{t}: {p.class_names[c]} ({row[c]:.2f})"
+            for t, (c, row) in enumerate(zip(chosen, p.step_probabilities, strict=True), 1)
+        )))
+    summary.add_row("Logits" if not p.head else "Output values", fmt_values(p.logits))
+    listed = sorted(range(len(p.class_names)), key=lambda c: -p.probabilities[c])[:_MOST_CLASSES]
+    if len(p.class_names) > _MOST_CLASSES:
+        summary.add_row("Classes", f"the {_MOST_CLASSES} most probable of {len(p.class_names)}")
+    for c in sorted(listed) if len(listed) == len(p.class_names) else listed:
+        name, prob = p.class_names[c], p.probabilities[c]
         bar = "█" * round(prob * 30)
         marker = "  ← predicted" if name == p.predicted_label else ""
         summary.add_row(f"P({escape(name)})", f"{prob:.3f} {bar}{marker}")
@@ -182,10 +199,12 @@ def recomputation_section(trace: Trace) -> Group:
     steps = trace.steps
     if steps:
         s = steps[0]
-        parts.append(Text(
-            f"Step by step (layer {s.layer}, {s.direction}; x_t are the standardised inputs)",
-            style="bold",
-        ))
+        # rnntrace's own model standardises (or embeds) its inputs; a user's model's first
+        # recurrence reads whatever its forward handed it
+        what = ("the standardised inputs" if trace.config is not None
+                else "what the model fed its first recurrent layer")
+        parts.append(Text(f"Step by step (layer {s.layer}, {s.direction}; x_t are {what})",
+                          style="bold"))
         parts.append(steps_view([steps[0], steps[-1]] if len(steps) > 1 else steps))
     r = trace.recomputation
     largest = trace.largest_difference

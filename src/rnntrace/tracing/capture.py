@@ -7,6 +7,8 @@ the findings all work from the very tensors PyTorch used, never from a re-creati
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,13 +79,33 @@ class RnnCall:
 
 
 @dataclass
+class CellCall:
+    """One call of an nn.RNNCell, nn.GRUCell or nn.LSTMCell: one step of a loop the user wrote."""
+
+    index: int  # position among all the module calls of the pass
+    name: str
+    cell: nn.RNNCellBase
+    x: Tensor  # (B, F), or (F,) unbatched
+    h_prev: Tensor | None  # as given; None: the cell starts from zeros
+    c_prev: Tensor | None  # LSTMCell only
+    h: Tensor  # (B, H), or (H,)
+    c: Tensor | None  # LSTMCell only
+
+    @property
+    def batch(self) -> int:
+        return int(self.x.shape[0]) if self.x.dim() == 2 else 1
+
+
+@dataclass
 class Received:
-    """The tensors one module (not a recurrent layer) received, after the call `index` began."""
+    """The tensors one module (not a recurrent layer) received, after the call `index` began,
+    and what it returned (`outputs`, once the call has ended)."""
 
     index: int
     name: str
     type: str
     tensors: list[Tensor]
+    outputs: list[Tensor] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +113,7 @@ class Capture:
     """Everything one forward pass handed around, in call order."""
 
     rnn_calls: list[RnnCall] = field(default_factory=list)
+    cell_calls: list[CellCall] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     output: Any = None  # what the model returned
 
@@ -107,6 +130,27 @@ class Capture:
         return out if out.shape[0] == batch and out.shape[1] > 1 else None
 
 
+def recurrent_modules(model: nn.Module) -> bool:
+    """Whether a model holds a recurrent layer or cell that rnntrace can recompute."""
+    return any(isinstance(m, nn.RNNBase | nn.RNNCellBase) for m in model.modules())
+
+
+def refuse_without_recurrence(model: nn.Module, what: str = "") -> None:
+    """A model with no recurrent layer or cell: a ConfigError naming the modules it does hold."""
+    if recurrent_modules(model):
+        return
+    kinds: dict[str, int] = {}
+    for sub in model.modules():
+        if sub is not model or not list(model.children()):
+            kinds[type(sub).__name__] = kinds.get(type(sub).__name__, 0) + 1
+    held = ", ".join(f"{k} × {n}" if n > 1 else k for k, n in sorted(kinds.items()))
+    raise ConfigError(
+        f"{what or type(model).__name__} has no recurrent layer or cell to trace (nn.RNN, "
+        f"nn.LSTM, nn.GRU, their Cell versions, or an nn.Linear whose output feeds its own next "
+        f"call); it holds {held or 'no modules'}"
+    )
+
+
 @torch.no_grad()
 def capture(
     model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any], *,
@@ -117,46 +161,55 @@ def capture(
     `recurrent_only` hooks the recurrent layers alone: what other modules received is then not
     kept, which matters when many long sequences pass through a wide front end.
     """
-    if not any(isinstance(m, nn.RNNBase) for m in model.modules()):
-        raise ConfigError(
-            f"{type(model).__name__} has no nn.RNN, nn.LSTM or nn.GRU layer to trace"
-        )
+    refuse_without_recurrence(model)
+    with capturing(model, recurrent_only=recurrent_only) as seen, eval_mode(model):
+        seen.output = _detached(model(*inputs, **kwargs))
+    return seen
+
+
+@contextmanager
+def capturing(model: nn.Module, *, recurrent_only: bool = False) -> Iterator[Capture]:
+    """Hooks that fill a Capture with every call made while the block runs; removed after."""
     seen = Capture()
     counter = [0]
     handles = []
 
     def make_hooks(name: str, sub: nn.Module) -> tuple[Any, Any]:
         begun: list[int] = []
+        opened: list[Received] = []
 
         def before(_m: nn.Module, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
             begun.append(counter[0])
             counter[0] += 1
-            if not isinstance(sub, nn.RNNBase):
-                seen.received.append(
-                    Received(begun[-1], name, type(sub).__name__, tensors_in((args, kw)))
-                )
+            if not isinstance(sub, nn.RNNBase | nn.RNNCellBase):
+                opened.append(Received(begun[-1], name, type(sub).__name__, tensors_in((args, kw))))
+                seen.received.append(opened[-1])
 
         def after(_m: nn.Module, args: tuple[Any, ...], kw: dict[str, Any], result: Any) -> None:
             index = begun.pop()
             if isinstance(sub, nn.RNNBase):
                 seen.rnn_calls.append(_rnn_call(index, name, sub, args, kw, result))
+            elif isinstance(sub, nn.RNNCellBase):
+                seen.cell_calls.append(_cell_call(index, name, sub, args, kw, result))
+            else:
+                opened.pop().outputs = tensors_in(result)
 
         return before, after
 
+    recurrent = (nn.RNNBase, nn.RNNCellBase)
     for name, sub in model.named_modules():
-        if sub is model or (recurrent_only and not isinstance(sub, nn.RNNBase)):
+        if sub is model or (recurrent_only and not isinstance(sub, recurrent)):
             continue
         before, after = make_hooks(name, sub)
         handles.append(sub.register_forward_pre_hook(before, with_kwargs=True))
         handles.append(sub.register_forward_hook(after, with_kwargs=True))
     try:
-        with eval_mode(model):
-            seen.output = _detached(model(*inputs, **kwargs))
+        yield seen
     finally:
         for handle in handles:
             handle.remove()
     seen.rnn_calls.sort(key=lambda c: c.index)
-    return seen
+    seen.cell_calls.sort(key=lambda c: c.index)
 
 
 def _rnn_call(
@@ -176,6 +229,20 @@ def _rnn_call(
         index, name or type(rnn).__name__.lower(), rnn, x.detach(), lengths,
         _detached(hx), output.detach(), h_n.detach(), None if c_n is None else c_n.detach(),
         packed,
+    )
+
+
+def _cell_call(
+    index: int, name: str, cell: nn.RNNCellBase, args: tuple[Any, ...], kw: dict[str, Any],
+    result: Any,
+) -> CellCall:
+    values = list(args) + [kw[k] for k in ("input", "hx") if k in kw]
+    x, hx = values[0], (values[1] if len(values) > 1 else None)
+    h_prev, c_prev = hx if isinstance(hx, tuple | list) else (hx, None)
+    h, c = result if isinstance(result, tuple | list) else (result, None)
+    return CellCall(
+        index, name or type(cell).__name__.lower(), cell, x.detach(), _detached(h_prev),
+        _detached(c_prev), h.detach(), None if c is None else c.detach(),
     )
 
 

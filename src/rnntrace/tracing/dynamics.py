@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import pad_packed_sequence
 from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.model.modes import eval_mode
 from rnntrace.records import Dynamics
-from rnntrace.tracing.equations import activation_name, cell_name, unroll
+from rnntrace.tracing.equations import Unrolled, activation_name, cell_name, unroll
 from rnntrace.tracing.explain import check_lengths
 
 SATURATION = 0.95  # |tanh| above this passes less than 10 % of the gradient (1 - 0.95² ≈ 0.1)
@@ -40,34 +40,15 @@ def hidden_dynamics(
         lengths = check_lengths(lengths, batch, steps)
 
     with eval_mode(model):  # no dropout: the same function whose states we measure
-        with torch.enable_grad():
-            unrolled = unroll(rnn, rnn_input.detach(), None, lengths)
-            # With lengths, unroll stops each sequence at its own last step, as packing does, so
-            # the model's own summary rule applies to what it returns.
-            state = unrolled.h_n if unrolled.c_n is None else (unrolled.h_n, unrolled.c_n)
-            last = model.summarize(unrolled.output, state, lengths)  # (B, D·H)
-            logits = model.head(last)  # (B, C)
-            loss = F.cross_entropy(logits, y)
-            top = unrolled.states[-1]  # direction → step → (B, H)
-            flat = [h for direction in top for h in direction]
-            grads = torch.autograd.grad(loss, flat, allow_unused=True)
+        unrolled, grads, loss, logits = unrolled_gradients(model, rnn_input, y, lengths)
         with torch.no_grad():
             reference = model(x, input_lengths)
+    top = unrolled.states[-1]  # direction → step → (B, H)
 
-    live = _live_mask(lengths, batch, steps)  # (T, B)
-    grad_norm = []
-    for d in range(len(top)):
-        per_step = []
-        for t in range(steps):
-            g = grads[d * steps + t]
-            # Norm over the batch's real steps: padded positions receive no gradient anyway.
-            if g is None:  # a step the loss cannot reach
-                per_step.append(0.0)
-                continue
-            per_step.append(float((g * live[t].to(g.device).unsqueeze(1)).norm()))  # (B, H) masked
-        grad_norm.append(per_step)
+    live = live_mask(lengths, batch, steps)  # (T, B)
+    grad_norm = step_gradient_norms(grads, live, len(top))
     relu = cell == "rnn" and act == "relu"
-    saturated = [_share(top, t, live[t], relu) for t in range(steps)]
+    saturated = [saturated_share(top, t, live[t], relu) for t in range(steps)]
     return Dynamics(
         cell=cell,
         measure="h = 0 (ReLU)" if relu else f"|h| > {SATURATION}",
@@ -75,8 +56,30 @@ def hidden_dynamics(
         saturated=saturated,
         grad_norm=grad_norm,
         loss=float(loss.detach()),
-        logits_diff=float((logits.detach() - reference).abs().max()),
+        logits_diff=float((logits - reference).abs().max()),
     )
+
+
+def unrolled_gradients(
+    model: SequenceClassifier, rnn_input: Tensor, y: Tensor, lengths: Tensor | None
+) -> tuple[Unrolled, tuple[Tensor | None, ...], Tensor, Tensor]:
+    """The recurrent layers unrolled by hand on what they read, the model's summary and head on
+    top, and ∂loss/∂h_t of the top layer for every direction and step (direction-major).
+
+    Returns (unrolled, grads, loss, logits); call it with the model in eval mode. `lengths` are
+    in the recurrent layer's steps (after any front end).
+    """
+    with torch.enable_grad():
+        unrolled = unroll(model.rnn, rnn_input.detach(), None, lengths)
+        # With lengths, unroll stops each sequence at its own last step, as packing does, so
+        # the model's own summary rule applies to what it returns.
+        state = unrolled.h_n if unrolled.c_n is None else (unrolled.h_n, unrolled.c_n)
+        last = model.summarize(unrolled.output, state, lengths)  # (B, D·H)
+        logits = model.head(last)  # (B, C)
+        loss = F.cross_entropy(logits, y)
+        flat = [h for direction in unrolled.states[-1] for h in direction]
+        grads = torch.autograd.grad(loss, flat, allow_unused=True)
+    return unrolled, grads, loss.detach(), logits.detach()
 
 
 def _rnn_input(model: SequenceClassifier, x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -107,13 +110,32 @@ def _steps(model: SequenceClassifier, x: Tensor) -> int:
     return int(x.shape[1] if model.rnn.batch_first else x.shape[0])
 
 
-def _live_mask(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
+def step_gradient_norms(
+    grads: tuple[Tensor | None, ...], live: Tensor, directions: int
+) -> list[list[float]]:
+    """‖∂loss/∂h_t‖ per direction and step (D, T) from unrolled_gradients' grads, over the
+    batch's real steps only (`live` (T, B)); padded positions receive no gradient anyway."""
+    steps = live.shape[0]
+    norms = []
+    for d in range(directions):
+        per_step = []
+        for t in range(steps):
+            g = grads[d * steps + t]  # (B, H)
+            if g is None:  # a step the loss cannot reach
+                per_step.append(0.0)
+                continue
+            per_step.append(float((g * live[t].to(g.device).unsqueeze(1)).norm()))
+        norms.append(per_step)
+    return norms
+
+
+def live_mask(lengths: Tensor | None, batch: int, steps: int) -> Tensor:
     if lengths is None:
         return torch.ones(steps, batch, dtype=torch.bool)
     return torch.arange(steps).view(-1, 1) < lengths.view(1, -1).cpu()  # (T, B)
 
 
-def _share(top: list[list[Tensor]], t: int, live: Tensor, relu: bool) -> float:
+def saturated_share(top: list[list[Tensor]], t: int, live: Tensor, relu: bool) -> float:
     """Share of (sequence, unit) pairs at step t that are saturated, over real sequences only."""
     states = torch.cat([direction[t].detach().cpu() for direction in top], dim=1)  # (B, D·H)
     states = states[live]

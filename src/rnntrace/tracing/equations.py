@@ -33,22 +33,24 @@ from rnntrace.tracing.explain import check_lengths, run_checked
 
 State = Tensor | tuple[Tensor, Tensor]
 
-def spec_of(rnn: nn.RNNBase) -> CellSpec:
-    """The cell specification of a layer; anything but nn.RNN, nn.GRU or nn.LSTM is refused."""
+def spec_of(rnn: nn.Module) -> CellSpec:
+    """The cell specification of a layer or cell; anything but nn.RNN, nn.GRU, nn.LSTM and
+    their Cell versions is refused."""
     return spec_of_layer(rnn)
 
 
-def cell_name(rnn: nn.RNNBase) -> str:
+def cell_name(rnn: nn.Module) -> str:
     """rnn | gru | lstm."""
     return spec_of(rnn).name
 
 
-def activation_name(rnn: nn.RNNBase) -> str:
+def activation_name(rnn: nn.Module) -> str:
     return str(getattr(rnn, "nonlinearity", "tanh"))
 
 
-def proj_size_of(rnn: nn.RNNBase) -> int:
-    return int(rnn.proj_size)  # 0 for nn.RNN and nn.GRU, which never project
+def proj_size_of(rnn: nn.Module) -> int:
+    # 0 for nn.RNN and nn.GRU, which never project, and for the cells, which have no proj_size
+    return int(getattr(rnn, "proj_size", 0))
 
 
 def state_size_of(rnn: nn.RNNBase) -> int:
@@ -56,7 +58,7 @@ def state_size_of(rnn: nn.RNNBase) -> int:
     return proj_size_of(rnn) or rnn.hidden_size
 
 
-def equations(rnn: nn.RNNBase) -> list[str]:
+def equations(rnn: nn.Module) -> list[str]:
     """The equations a layer computes, in symbols."""
     return spec_of(rnn).equations(activation_name(rnn), proj_size_of(rnn))
 
@@ -81,6 +83,16 @@ class Weights:
         b_hh = getattr(rnn, "bias_hh" + suffix) if rnn.bias else zeros
         w_hr = getattr(rnn, "weight_hr" + suffix) if proj_size_of(rnn) else None
         return cls(w_ih, w_hh, b_ih, b_hh, w_hr)
+
+    @classmethod
+    def of_cell(cls, cell: nn.RNNCellBase) -> Weights:
+        """An nn.RNNCell, nn.GRUCell or nn.LSTMCell's weights: the same rows, no layer suffix."""
+        zeros = torch.zeros(
+            cell.weight_ih.shape[0], dtype=cell.weight_ih.dtype, device=cell.weight_ih.device
+        )
+        b_ih = cell.bias_ih if cell.bias else zeros
+        b_hh = cell.bias_hh if cell.bias else zeros
+        return cls(cell.weight_ih, cell.weight_hh, b_ih, b_hh)
 
 
 class Step(NamedTuple):

@@ -7,6 +7,8 @@ numbers of this batch:
     padded_last_step     output[:, -1] of a packed-then-padded batch: short sequences give zeros
     h_n_reshaped         h_n.view(batch, -1) of a (layers·directions, batch, H) state
     time_batch_swapped   the layer read the batch axis as time (and time as the batch)
+    padding_packed       a PackedSequence whose lengths are all the padded length, while the
+                         shorter sequences end in padding: packed, yet the padding read as data
 
 `output[:, -1]` of a bidirectional layer and padding read as data are found by
 `tracing.explain.checked`, which every trace runs too.
@@ -14,10 +16,12 @@ numbers of this batch:
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from rnntrace.records import Finding
 from rnntrace.tracing.capture import Capture, Received, RnnCall, tensors_in
+from rnntrace.tracing.explain import padded_lengths
 
 
 def find_mistakes(seen: Capture, labels: Tensor | None = None) -> list[Finding]:
@@ -29,6 +33,7 @@ def find_mistakes(seen: Capture, labels: Tensor | None = None) -> list[Finding]:
             _padded_last_step(call, later),
             _h_n_reshaped(call, later),
             _swapped(call, seen, labels),
+            _padding_packed(call),
         ):
             if finding is not None and all(
                 (f.kind, f.layer) != (finding.kind, finding.layer) for f in found
@@ -116,6 +121,10 @@ def _swapped(call: RnnCall, seen: Capture, labels: Tensor | None) -> Finding | N
         return None
     out = seen.output[0] if isinstance(seen.output, tuple | list) else seen.output
     rows = int(out.shape[0]) if isinstance(out, Tensor) and out.dim() == 2 else None
+    if call.batch == 1:
+        # One sequence of T steps flattened to (T·1, C) rows (a language model's
+        # output.view(-1, C)) has as many rows as steps: no evidence of a swap.
+        rows = None
     n_labels = int(labels.shape[0]) if labels is not None else None
     evidence = ""
     if n_labels == call.steps:
@@ -137,3 +146,61 @@ def _swapped(call: RnnCall, seen: Capture, labels: Tensor | None) -> Finding | N
         "'sequence' mixes one step of every example",
         f"transpose the input (x.transpose(0, 1)) or build the layer with batch_first={flag}",
     )
+
+
+def _padding_packed(call: RnnCall) -> Finding | None:
+    """Packed with every length equal to the padded length, though some sequences end in padding.
+
+    Padding is read as trailing all-zero steps, or as trailing steps equal to the one vector every
+    sequence ends on (the embedding of a padding id) when the runs differ in length:
+
+        lengths [5, 5, 5]   sequence 0: a b c d e     real length 5
+                            sequence 1: a b P P P     real length 2, three padding steps
+                            sequence 2: a b c d P     real length 4
+    """
+    if not call.packed or call.lengths is None or not call.batched or call.batch < 2:
+        return None
+    if int(call.lengths.min()) != call.steps:
+        return None
+    xb = call.batch_first(call.x)  # (B, T, F)
+    real, what = padded_lengths(xb, True), "all-zero steps"
+    if real is None:
+        real, what = _shared_padding(xb), "steps equal to the one vector they end on"
+    if real is None:
+        return None
+    short = int((real < call.steps).sum())
+    first = bool(call.rnn.batch_first)
+    pack = f"pack_padded_sequence(x, lengths.cpu(), batch_first={first}, enforce_sorted=False)"
+    return Finding(
+        "padding_packed",
+        "warning",
+        call.label,
+        "a PackedSequence with each sequence's own real length",
+        f"a PackedSequence whose {call.batch} lengths all equal the padded length {call.steps}, "
+        f"while {short} of {call.batch} sequences end in padding ({what}; real lengths "
+        f"{int(real.min())}..{int(real.max())})",
+        "reads the padding as data: the shorter sequences' h_n is their state after the padding "
+        "steps, as if nothing had been packed",
+        f"pack with the real lengths, e.g. lengths = (tokens != pad_id).sum(1), then {pack}",
+    )
+
+
+def _shared_padding(xb: Tensor) -> Tensor | None:
+    """Real lengths when sequences end on one shared vector in runs of different lengths.
+
+    The vector is the last step of two sequences or more; a run of it at least 2 steps long
+    somewhere, and runs that differ, tell padding from data that merely ends alike (two
+    sentences ending in a full stop).
+    """
+    last = xb[:, -1]  # (B, F)
+    ends = (last.unsqueeze(1) == last.unsqueeze(0)).all(dim=2).sum(dim=1)  # (B,): alike ends
+    pad = last[int(ends.argmax())]
+    if int(ends.max()) < 2:
+        return None
+    same = (xb == pad).all(dim=2)  # (B, T): steps equal to the padding vector
+    # the trailing run: steps from the end while still equal (cumprod stops at the first not)
+    run = same.flip(1).to(torch.int64).cumprod(dim=1).sum(dim=1)  # (B,)
+    real = xb.shape[1] - run
+    if int(run.max()) < 2 or int(real.min()) == int(real.max()) or int(real.min()) == 0:
+        return None
+    return real

@@ -8,6 +8,7 @@ ModuleCalls, plain records. Hooks are removed and the model's train/eval mode re
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -24,6 +25,19 @@ _SAMPLE_ROWS, _SAMPLE_COLS, _DIGITS = 2, 4, 4
 
 def trace_modules(module: nn.Module, *inputs: Any, **kwargs: Any) -> ModuleCalls:
     """Run `module(*inputs, **kwargs)` once and record every submodule call, in call order."""
+    with recording(module) as calls, eval_mode(module), torch.no_grad():
+        module(*inputs, **kwargs)
+    return calls
+
+
+@contextmanager
+def recording(module: nn.Module) -> Iterator[ModuleCalls]:
+    """Record every submodule call made while the block runs (hooks removed after).
+
+    The block runs the forward itself, so the module calls can come from the very pass other
+    hooks (tracing.capture) watch. PyTorch's shape errors inside recurrent layers become
+    explained ShapeErrors (explain.checked), whose warnings are the findings.
+    """
     calls: list[ModuleCall] = []
     open_calls: list[ModuleCall] = []  # calls begun and not yet returned: depth and pairing
     handles = []
@@ -53,20 +67,19 @@ def trace_modules(module: nn.Module, *inputs: Any, **kwargs: Any) -> ModuleCalls
         before, after = make_hooks(name, sub)
         handles.append(sub.register_forward_pre_hook(before, with_kwargs=True))
         handles.append(sub.register_forward_hook(after, with_kwargs=True))
-    try:
-        # checked() turns PyTorch's shape errors inside recurrent layers into explained ShapeErrors.
-        with eval_mode(module), torch.no_grad(), checked(module) as findings:
-            module(*inputs, **kwargs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return ModuleCalls(
+    record = ModuleCalls(
         model_type=type(module).__name__,
         calls=calls,
         n_parameters=sum(p.numel() for p in module.parameters()),
         n_trainable=sum(p.numel() for p in module.parameters() if p.requires_grad),
-        findings=findings,
     )
+    try:
+        with checked(module) as findings:
+            record.findings = findings
+            yield record
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def _input_names(

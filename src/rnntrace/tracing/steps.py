@@ -19,6 +19,7 @@ from rnntrace.model.modes import eval_mode
 from rnntrace.records import StepRecord
 from rnntrace.tracing.equations import (
     State,
+    Step,
     Weights,
     activation_name,
     cell_step,
@@ -47,11 +48,13 @@ def explain_steps(
     *,
     layer: int = 0,
     direction: str = "forward",
+    first_step: int = 1,
 ) -> list[StepRecord]:
     """Every step of one layer and direction reading one sequence (T, F), in reading order.
 
     `hx` is the initial state for the whole layer stack, unbatched: (L·D, H), or (h_0, c_0) for
     an LSTM. For layer k > 0, x_t is the layer below's output at t (both directions joined).
+    `first_step` numbers the steps on from an earlier call (a layer fed one step at a time).
     """
     spec, act = spec_of(rnn), activation_name(rnn)
     if sequence.dim() != 2:
@@ -97,46 +100,64 @@ def explain_steps(
         out = cell_step(spec, act, w, wx[t], h.unsqueeze(0), None if c is None else c.unsqueeze(0))
         h_torch = torch_out[layer][t, d * r_size : (d + 1) * r_size]  # (R,)
         c_torch = torch_c[t] if torch_c else None
-        h_new = out.h[0]
-        c_new = out.c[0] if out.c is not None else None
-        diff = _diff(h_new, h_torch)
-        if c_new is not None and c_torch is not None:
-            diff = max(diff, _diff(c_new, c_torch))
-        values = {"x_t": x_in[t], "h_(t-1)": h, "c_(t-1)": c, "h_t": h_new, "c_t": c_new}
-        values |= {f"{g}_t": v[0] for g, v in out.gates.items()}
-        lines = [at_step(line, t + 1, bool(d)) for line in equations(rnn)]
-        numbers = [
-            at_step(line, t + 1, bool(d))
-            for line in _with_numbers(spec, rnn, w, values, out.pre)
-        ]
-        records.append(
-            StepRecord(
-                step=t + 1,
-                order=order,
-                layer=layer,
-                direction=direction,
-                cell=spec.name,
-                x=_list(x_in[t]),
-                h_prev=_list(h),
-                h=_list(h_new),
-                h_torch=_list(h_torch),
-                max_abs_diff=diff,
-                pre_activation={k: _list(v[0]) for k, v in out.pre.items()},
-                gates={k: _list(v[0]) for k, v in out.gates.items()},
-                equations=lines,
-                with_numbers=numbers,
-                c_prev=None if c is None else _list(c),
-                c=None if c_new is None else _list(c_new),
-                c_torch=None if c_torch is None else _list(c_torch),
-            )
-        )
-        h, c = h_new, c_new
+        records.append(step_record(
+            rnn, w, out, x_in[t], h, c, h_torch, c_torch,
+            step=t + 1 + first_step - 1, order=order + first_step - 1, layer=layer,
+            direction=direction,
+        ))
+        h = out.h[0]
+        c = out.c[0] if out.c is not None else None
     return records
 
 
-def _with_numbers(
+def step_record(
+    rnn: nn.Module, w: Weights, out: Step, x: Tensor, h: Tensor, c: Tensor | None,
+    h_torch: Tensor, c_torch: Tensor | None, *, step: int, order: int, layer: int = 0,
+    direction: str = "forward",
+) -> StepRecord:
+    """One step of sequence 0 as a record: `out` is `cell_step` on a batch whose row 0 is it.
+
+    `rnn` is a layer or a cell (nn.LSTMCell ...): its spec and activation name the equations;
+    x (F_in,), h and c are the step's input and previous state, h_torch and c_torch PyTorch's.
+    """
+    spec = spec_of(rnn)
+    backward = direction == "backward"
+    h_new = out.h[0]
+    c_new = out.c[0] if out.c is not None else None
+    diff = _diff(h_new, h_torch)
+    if c_new is not None and c_torch is not None:
+        diff = max(diff, _diff(c_new, c_torch))
+    values = {"x_t": x, "h_(t-1)": h, "c_(t-1)": c, "h_t": h_new, "c_t": c_new}
+    values |= {f"{g}_t": v[0] for g, v in out.gates.items()}
+    lines = [at_step(line, step, backward) for line in equations(rnn)]
+    numbers = [
+        at_step(line, step, backward)
+        for line in with_numbers(spec, rnn, w, values, {k: v[:1] for k, v in out.pre.items()})
+    ]
+    return StepRecord(
+        step=step,
+        order=order,
+        layer=layer,
+        direction=direction,
+        cell=spec.name,
+        x=_list(x),
+        h_prev=_list(h),
+        h=_list(h_new),
+        h_torch=_list(h_torch),
+        max_abs_diff=diff,
+        pre_activation={k: _list(v[0]) for k, v in out.pre.items()},
+        gates={k: _list(v[0]) for k, v in out.gates.items()},
+        equations=lines,
+        with_numbers=numbers,
+        c_prev=None if c is None else _list(c),
+        c=None if c_new is None else _list(c_new),
+        c_torch=None if c_torch is None else _list(c_torch),
+    )
+
+
+def with_numbers(
     spec: CellSpec,
-    rnn: nn.RNNBase,
+    rnn: nn.Module,
     w: Weights,
     values: dict[str, Tensor | None],
     pre: dict[str, Tensor],
@@ -272,10 +293,11 @@ def _diff(a: Tensor, b: Tensor) -> float:
 
 
 def _list(t: Tensor) -> list[float]:
-    return [float(v) for v in t.detach().cpu().double()]
+    values: list[float] = t.detach().cpu().double().tolist()  # one copy, not one per value
+    return values
 
 
 def _v(t: Tensor) -> str:
-    values = [f"{float(v):.{_DIGITS}f}" for v in t.reshape(-1)[:_MAX_SHOWN]]
+    values = [f"{v:.{_DIGITS}f}" for v in t.reshape(-1)[:_MAX_SHOWN].tolist()]
     more = ", …" if t.numel() > _MAX_SHOWN else ""
     return "[" + ", ".join(values) + more + "]"

@@ -25,6 +25,11 @@ def load_model(spec: str) -> nn.Module:
     if not sep or not path_text or not name:
         raise ConfigError(f"expected FILE.py:NAME, e.g. model.py:Net, got {spec!r}")
     path = Path(path_text)
+    return pick_model(load_file(path), name, path)
+
+
+def load_file(path: Path) -> Any:
+    """The Python module FILE.py is, run as `python FILE.py` would import it."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     module_name = f"rnntrace_user_{path.stem}"
@@ -36,7 +41,14 @@ def load_model(spec: str) -> nn.Module:
     try:
         loader_spec.loader.exec_module(module)
     except Exception as exc:  # the user's code failed: say where, in one line
+        del sys.modules[module_name]
         raise ConfigError(f"{path} raised {type(exc).__name__} while loading: {exc}") from exc
+    return module
+
+
+def pick_model(module: Any, name: str, path: Path) -> nn.Module:
+    """The nn.Module that `name` in a loaded file is, builds or returns."""
+    module_name = module.__name__
     if not hasattr(module, name):
         defined = sorted(
             n for n, v in vars(module).items()
@@ -59,8 +71,8 @@ def load_model(spec: str) -> nn.Module:
         raise ConfigError(f"{name} in {path} is of type {type(target).__name__}, not an nn.Module")
     if not isinstance(model, nn.Module):
         raise ConfigError(f"{name}() returned a {type(model).__name__}, not an nn.Module")
-    if not any(isinstance(m, nn.RNNBase) for m in model.modules()):
-        raise ConfigError(f"{name} has no nn.RNN, nn.LSTM or nn.GRU layer to trace")
+    # Whether it holds a recurrence is for rt.trace to say: a loop of nn.Linear shows only
+    # when the forward runs.
     return model
 
 

@@ -18,6 +18,7 @@ import torch
 from rnntrace.config.settings import TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, feature_stats
+from rnntrace.errors import DataError
 from rnntrace.model.classifier import SequenceClassifier, Standardize
 from rnntrace.records import Averaging, EpochEnd, History
 from rnntrace.train.averaging import SWA_LR, averaged_continuation
@@ -80,15 +81,32 @@ def _parts(model: SequenceClassifier, train: Data | Split, val: Data | None,
     if isinstance(train, Split):  # the split and statistics its caller took from split()
         model.standardize.set_statistics(torch.from_numpy(train.mean),
                                          torch.from_numpy(train.std))
+        if model.target_scale is not None:  # a regression target's, from the same part
+            _set_target_scale(model, train.train)
         return train.train, train.held_out
     if val is None and isinstance(train, SequenceSet):
         train, val = split_validation(train, None, config)
     if isinstance(train, SequenceSet | RowSubset) and _identity(model.standardize):
         mean, std = feature_stats(train)  # the training split's own, as a run's are
         model.standardize.set_statistics(torch.from_numpy(mean), torch.from_numpy(std))
+    if model.target_scale is not None and _identity(model.target_scale):
+        _set_target_scale(model, train)
     return train, val
 
 
 def _identity(standardize: Standardize) -> bool:
     """Whether no statistics were set yet (a fresh model's mean 0 and std 1)."""
     return bool(torch.all(standardize.mean == 0) and torch.all(standardize.std == 1))
+
+
+def _set_target_scale(model: SequenceClassifier, train: Data) -> None:
+    """A regression model's target statistics, from the training part only (as the features')."""
+    data = train.data if isinstance(train, RowSubset) else train
+    targets = getattr(data, "targets", None)
+    if targets is None:
+        raise DataError("a regression model needs numeric targets (SequenceSet.targets)")
+    if isinstance(train, RowSubset):
+        targets = targets[train.rows]
+    mean, std = targets.mean(axis=0), targets.std(axis=0)  # (K,), (K,)
+    model.target_scale.set_statistics(  # type: ignore[union-attr]
+        torch.from_numpy(mean.astype("float32")), torch.from_numpy(std.astype("float32")))

@@ -21,6 +21,7 @@ from rnntrace.errors import RunError
 from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.model.frontends import statistics_across_ranks
 from rnntrace.model.modes import eval_mode
+from rnntrace.model.objectives import loss_sum, score_sums
 from rnntrace.records import EpochEnd, EpochRecord, History
 from rnntrace.train import checkpoint, distributed
 from rnntrace.train.checkpoint import Checkpoint
@@ -53,6 +54,8 @@ def _eval_sums(
     model: SequenceClassifier, data: BatchSource, batch_size: int, world: World
 ) -> tuple[float, float]:
     device = next(model.parameters()).device
+    if model.config.task != "classify":
+        return _task_eval_sums(model, data, batch_size, world)
     sums = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, correct count
     for group in batch_order(data, batch_size):
         index = distributed.shard(group, world)
@@ -65,6 +68,32 @@ def _eval_sums(
     distributed.all_sum(sums, world)
     n = len(data)
     return float(sums[0]) / n, float(sums[1]) / n
+
+
+def _task_eval_sums(
+    model: SequenceClassifier, data: BatchSource, batch_size: int, world: World
+) -> tuple[float, float]:
+    """Mean loss and the task's score (objectives.py) of a regression or per-step model."""
+    device = next(model.parameters()).device
+    # loss sum, loss terms, score numerator, score denominator
+    sums = torch.zeros(4, dtype=torch.float64, device=device)
+    for group in batch_order(data, batch_size):
+        index = distributed.shard(group, world)
+        if len(index) == 0:
+            continue
+        batch = data.take(index, model.config.batch_first)
+        out = model(batch.x, batch.lengths)
+        total, terms = loss_sum(model, out, batch.y)
+        num, den = score_sums(model, out, batch.y)
+        sums += torch.stack([total.double(), terms.double().to(device), num.double(),
+                             den.double().to(device)])
+    distributed.all_sum(sums, world)
+    return float(sums[0] / sums[1].clamp(min=1)), _ratio(float(sums[2]), float(sums[3]))
+
+
+def _ratio(num: float, den: float) -> float:
+    """A score's numerator over its denominator; 0 when nothing was scored (no spread)."""
+    return num / den if den > 0 else 0.0
 
 
 def evaluate(
@@ -216,13 +245,20 @@ class _Loop:
             return  # the checkpoint is of a run that had already stopped
         for epoch in range(self.start_epoch, self.config.epochs + 1):
             last_good = _clone(self.model.state_dict())
-            seconds, sums, steps = self._train_epoch(train)
-            n = len(train)
+            if self.model.config.task == "classify":
+                seconds, sums, steps = self._train_epoch(train)
+                n = len(train)
+                loss, score = float(sums[0]) / n, float(sums[1]) / n
+            else:
+                seconds, sums, steps = self._train_task_epoch(train)
+                loss = float(sums[0]) / max(float(sums[3]), 1.0)
+                score = _ratio(float(sums[1]), float(sums[4]))
+                n = len(train)
             val_loss, val_acc = self._score_held_out(val) if val is not None else (None, None)
             record = EpochRecord(
                 epoch=epoch,
-                loss=float(sums[0]) / n,
-                accuracy=float(sums[1]) / n,
+                loss=loss,
+                accuracy=score,
                 val_loss=val_loss,
                 val_accuracy=val_acc,
                 grad_norm=float(sums[2]) / max(steps, 1),
@@ -232,7 +268,7 @@ class _Loop:
             history.records.append(record)
             record.observation = observe_epoch(
                 history.records, len(history.records) - 1, self.model.config.n_classes,
-                len(val) if val is not None else None,
+                len(val) if val is not None else None, task=self.model.config.task,
             )
             history.train_seconds.append(seconds)
             history.seqs_per_s.append(n / seconds if seconds > 0 else float("inf"))
@@ -313,6 +349,37 @@ class _Loop:
             sums[2] /= world.size  # every rank saw the same (all-reduced) gradients
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+        return time.perf_counter() - start, sums.cpu(), steps
+
+    def _train_task_epoch(self, data: BatchSource) -> tuple[float, Tensor, int]:
+        """One pass of a regression or per-step model (objectives.py); returns seconds,
+        [loss sum, score numerator, grad-norm sum, loss terms, score denominator], steps."""
+        model, world, config = self.model, self.world, self.config
+        model.train()
+        max_norm = config.clip_grad_norm if config.clip_grad_norm is not None else math.inf
+        sums = torch.zeros(5, dtype=torch.float64, device=self.device)
+        steps = 0
+        start = time.perf_counter()
+        order = batch_order(data, config.batch_size, generator=self.shuffle, bucket=config.bucket)
+        for group in order:
+            if len(group) < world.size:
+                continue
+            batch = data.take(distributed.shard(group, world), model.config.batch_first)
+            self.optimizer.zero_grad(set_to_none=True)
+            out = self.net(batch.x, batch.lengths)
+            total, terms = loss_sum(model, out, batch.y)
+            # The mean over this batch's terms (its real steps, for a per-step task); under
+            # DDP the ranks' gradients are then averaged, as for the classifier.
+            (total / terms.clamp(min=1).to(total.device)).backward()  # type: ignore[no-untyped-call]
+            norm = nn.utils.clip_grad_norm_(self.params, max_norm, foreach=True)
+            self.optimizer.step()
+            num, den = score_sums(model, out.detach(), batch.y)
+            sums += torch.stack([total.detach().double(), num.double(), norm.double(),
+                                 terms.double().to(self.device), den.double().to(self.device)])
+            steps += 1
+        distributed.all_sum(sums, world)
+        if world.distributed:
+            sums[2] /= world.size
         return time.perf_counter() - start, sums.cpu(), steps
 
     def _after_epoch(self, record: EpochRecord) -> None:

@@ -103,12 +103,14 @@ def _accuracy_change(before: EpochRecord, now: EpochRecord) -> str:
 
 def observe_epoch(
     history: Sequence[EpochRecord], index: int, n_classes: int | None = None,
-    n_held_out: int | None = None,
+    n_held_out: int | None = None, *, task: str = "classify",
 ) -> str:
     """One sentence about epoch `index` of `history`, from its numbers and those before it.
 
     `n_held_out`, the number of held-out sequences, tells how many sequences a fall of held-out
-    accuracy means (see SIGN_TEST); without it any fall counts.
+    accuracy means (see SIGN_TEST); without it any fall counts. `task` (task.py): for a
+    regression or per-step model, the record's accuracy is that task's score, and the sentence
+    says so (observe_task_epoch) once the gradients are known to be sound.
     """
     now = history[index]
     before = history[index - 1] if index > 0 else None
@@ -145,6 +147,8 @@ def observe_epoch(
             f"rate or fewer saturated units (smaller inputs) help."
         )
 
+    if task != "classify":
+        return observe_task_epoch(history, index, task)
     val = f", held-out accuracy {_pct(now.val_accuracy)}" if now.val_accuracy is not None else ""
     if before is None:
         chance = ""
@@ -223,6 +227,51 @@ def _converged(before: EpochRecord, now: EpochRecord, d_loss: float) -> str:
                 "without held-out data: score it on sequences it has not seen.")
     return (f"{moved} at train accuracy 100%: training has converged; held-out accuracy "
             f"{_pct(now.val_accuracy)} says how well it generalises.")
+
+
+BARELY = 0.1  # R² against the training mean below this: barely better than predicting the mean
+
+
+def _against_mean(r2: float) -> str:
+    """A regression score in words: the model's RMSE as a share of the mean predictor's.
+
+    R² = 1 − SSE/SST, with SST the squared distance from the training mean, so the model's RMSE
+    is √(1 − R²) times the RMSE of always predicting that mean (on the same sequences).
+    """
+    if r2 <= 0:
+        return (f"R² {r2:.2f}: no better than always predicting the training mean "
+                f"(RMSE {math.sqrt(1 - r2):.2f}× the mean predictor's)")
+    share = math.sqrt(max(0.0, 1 - r2))
+    verdict = "barely learning" if r2 < BARELY else "learning"
+    return (f"R² {r2:.2f}, RMSE {share:.2f}× that of always predicting the training mean: "
+            f"{verdict}")
+
+
+def observe_task_epoch(history: Sequence[EpochRecord], index: int, task: str) -> str:
+    """The sentence for a regression or per-step model's epoch (see observe_epoch)."""
+    now = history[index]
+    before = history[index - 1] if index > 0 else None
+    regress = task == "regress"
+    score = now.val_accuracy if now.val_accuracy is not None else now.accuracy
+    where = "held-out" if now.val_accuracy is not None else "train"
+    said = (f"{where} {_against_mean(score)}" if regress
+            else f"{where} frame accuracy {_pct(score)} of the real steps")
+    if before is None:
+        return f"First epoch: loss {now.loss:.3f}; {said}."
+    d_loss = _change(before.loss, now.loss)
+    if d_loss > DIVERGING and now.loss - before.loss > NOISE * _scale(history, before):
+        return (f"Loss rose {_pct(d_loss)} ({_from_to(before.loss, now.loss)}): training is "
+                f"diverging; the learning rate ({now.lr:g}) may be too high.")
+    if (now.val_loss is not None and before.val_loss is not None and d_loss < 0
+            and _change(before.val_loss, now.val_loss) > OVERFITTING
+            and now.val_loss - before.val_loss > NOISE * _val_scale(history, before)):
+        return (f"Held-out loss rose ({_from_to(before.val_loss, now.val_loss)}) while training "
+                f"loss fell ({_from_to(before.loss, now.loss)}): the model may be starting to "
+                f"memorise the training set; {said}.")
+    if abs(d_loss) < PLATEAU:
+        return f"Loss barely moved ({_from_to(before.loss, now.loss)}): a plateau; {said}."
+    verb = "fell" if d_loss < 0 else "rose"
+    return f"Loss {verb} {_pct(abs(d_loss))} ({_from_to(before.loss, now.loss)}); {said}."
 
 
 def _wobble(

@@ -43,7 +43,21 @@ def choose_threads(config: TrainConfig, model_config: ModelConfig) -> int:
     work = config.batch_size * model_config.hidden_size**2 * gates
     if work < _ONE_THREAD_WORK:
         return 1
-    return free_cores()
+    return min(free_cores(), thread_budget() or _MAX_THREADS)
+
+
+def thread_budget() -> int | None:
+    """The threads a launcher allows this process (OMP_NUM_THREADS), if it says.
+
+    joblib's workers (cores ÷ workers each, so scikit-learn's n_jobs), Ray's tasks (their CPUs)
+    and torchrun (1) set it, so that processes sharing a machine do not each take every core:
+    the oversubscription that stalls small models (see choose_threads).
+    """
+    try:
+        budget = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return None
+    return budget if budget >= 1 else None
 
 
 def free_cores() -> int:

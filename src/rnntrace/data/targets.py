@@ -1,0 +1,105 @@
+"""Labels that are numbers: read as targets to regress on, or as classes, and which was chosen.
+
+A reader returns labels as text (class names) with a code per sequence; a regression target is
+the same text read as a number. So a set read as classes becomes a regression set losslessly
+(`as_regression`), and the decision can wait until the task is known:
+
+    --task regress     every label must be a number: the targets
+    --task classify    the labels are classes, even when they are numbers
+    no --task          `infer_task` decides from the labels and says what it decided and why
+
+A numeric label column is never turned into classes without a word: labels with fractions or
+more than MAX_NUMBERED_CLASSES whole numbers become targets, and the reason is printed; 11 to 20
+whole numbers stay classes, and that is printed too; a few codes (0/1, 1..10) stay classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import DataError
+
+# Whole numbers with at most this many distinct values read as classes (gesture 1..10, digits
+# 0..9, ratings 1..5); more than this, or any fraction, read as a quantity.
+MAX_NUMBERED_CLASSES = 20
+# ...and from this many distinct whole numbers on, reading them as classes is said (ages 0-15
+# could be a quantity); two to ten codes (0/1, gestures 1..10) are read as classes silently.
+SAY_CLASSES_FROM = 11
+STRATA = 5  # quantile bins of the target that a held-out split keeps in proportion
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """The task chosen for a file's labels when none was given, and the sentence why."""
+
+    task: str  # classify | regress
+    reason: str  # "" when nothing needed saying (labels that are words)
+
+
+def _numbers(names: list[str]) -> npt.NDArray[np.float64] | None:
+    """The class names as numbers, or None when any is not a finite number."""
+    try:
+        values = np.array([float(n) for n in names], dtype=np.float64)
+    except ValueError:
+        return None
+    return values if np.isfinite(values).all() else None
+
+
+def infer_task(data: SequenceSet) -> Inferred:
+    """classify or regress for labels read as classes, with the reason when they are numbers."""
+    values = _numbers(list(data.class_names))
+    if values is None:
+        return Inferred("classify", "")
+    distinct = len(values)
+    whole = bool(np.all(values == np.round(values)))
+    if not whole:
+        return Inferred("regress", (
+            f"the labels are numbers with fractions ({distinct} distinct values, e.g. "
+            f"{_examples(data.class_names)}): read as a quantity to predict (regression); "
+            "--task classify reads them as classes"))
+    if distinct > MAX_NUMBERED_CLASSES:
+        return Inferred("regress", (
+            f"the labels are {distinct} distinct whole numbers (more than "
+            f"{MAX_NUMBERED_CLASSES}): read as a quantity to predict (regression); "
+            "--task classify reads them as classes"))
+    if distinct < SAY_CLASSES_FROM:
+        return Inferred("classify", "")
+    return Inferred("classify", (
+        f"the labels are {distinct} whole numbers ({_examples(data.class_names)}): read as "
+        "classes; --task regress predicts them as numbers"))
+
+
+def _examples(names: list[str], n: int = 3) -> str:
+    shown = ", ".join(names[:n])
+    return shown + (", …" if len(names) > n else "")
+
+
+def strata(values: npt.NDArray[np.float32], bins: int = STRATA) -> npt.NDArray[np.int64]:
+    """Quantile bins of the first target, so a held-out split spans the target's range."""
+    first = np.asarray(values, dtype=np.float64).reshape(len(values), -1)[:, 0]
+    bins = max(1, min(bins, len(first) // 2))
+    edges = np.quantile(first, np.linspace(0, 1, bins + 1)[1:-1])
+    return np.searchsorted(edges, first, side="right").astype(np.int64)
+
+
+def as_regression(data: SequenceSet, name: str = "target") -> SequenceSet:
+    """The set with its labels read as numbers: targets (N, 1); a DataError if one is not."""
+    if data.targets is not None:
+        return data
+    if data.step_labels is not None:
+        raise DataError(f"{data.source or 'the data'}: a label per step is a class per step; "
+                        "regression predicts one number per sequence")
+    values = _numbers(list(data.class_names))
+    if values is None:
+        bad = next(n for n in data.class_names if _numbers([n]) is None)
+        raise DataError(f"{data.source or 'the data'}: label {bad!r} is not a number; "
+                        "regression (--task regress) needs a numeric target on every sequence")
+    targets = values[data.labels].astype(np.float32)[:, None]  # (N, 1)
+    return SequenceSet(values=data.values, lengths=data.lengths, labels=strata(targets),
+                       class_names=[], feature_names=list(data.feature_names),
+                       ids=list(data.ids), source=data.source, dropped=list(data.dropped),
+                       targets=targets, target_names=[name])

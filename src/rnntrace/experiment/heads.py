@@ -1,0 +1,270 @@
+"""The Trace of a regression or per-step model: its stages, the recomputed first layer, one
+sequence's prediction, and its scores on held-out and test data beside their chance lines.
+
+The classifier's trace (assemble.py) reads logits and a softmax over classes; these heads end
+otherwise (task.py), so the stages end with their own head, the prediction is a number or a
+label per step (task_records.HeadExample), and the scores are the task's (task_scores.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import Tensor
+
+from rnntrace.attribution.heads import explain_head
+from rnntrace.config.settings import RunConfig
+from rnntrace.config.task import direction_note
+from rnntrace.data.batching import batch_order
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.streaming import RowSubset, batch_source
+from rnntrace.experiment.assemble import _stages_sample, model_inputs
+from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.model.modes import eval_mode
+from rnntrace.quiz.heads import head_quiz
+from rnntrace.records import History, Stage, Trace
+from rnntrace.records.heads import HeadExample, HeadReport, ScoredSet, ScoreLine
+from rnntrace.tracing.dataflow import trace_stages
+from rnntrace.tracing.hooks import trace_modules
+from rnntrace.tracing.prediction import trace_steps
+from rnntrace.tracing.sample import sample_values
+from rnntrace.train.head_scores import (
+    last_value_meaningful,
+    majority_steps,
+    regression_scores,
+    step_scores,
+)
+
+MAX_PAIRS = 500  # predicted-vs-actual points kept for the plots
+MAX_STRIPS = 6  # sequences shown as label strips
+QUIZ_QUESTIONS = 10  # as the classifier's trace holds
+
+
+def _batches(model: SequenceClassifier, data: SequenceSet | RowSubset, batch_size: int
+             ) -> Iterator[tuple[Tensor, Tensor | None, list[int]]]:
+    """(x, lengths, each sequence's length) per batch, in order."""
+    source = batch_source(data, next(model.parameters()).device)
+    for index in batch_order(source, batch_size, bucket=False):
+        batch = source.take(index, model.config.batch_first)
+        yield batch.x, batch.lengths, source.lengths[index].tolist()
+
+
+def predict_targets(model: SequenceClassifier, data: SequenceSet | RowSubset,
+                    batch_size: int = 256) -> npt.NDArray[np.float32]:
+    """Regression: (N, K) predictions in the target's units, in order."""
+    with eval_mode(model), torch.inference_mode():
+        out = [model.predict_values(x, lengths).cpu()
+               for x, lengths, _ in _batches(model, data, batch_size)]
+    return torch.cat(out).numpy()
+
+
+def predict_steps(model: SequenceClassifier, data: SequenceSet | RowSubset,
+                  batch_size: int = 256) -> tuple[list[npt.NDArray[np.int64]],
+                                                  list[npt.NDArray[np.float32]]]:
+    """Per step: each sequence's predicted labels over its real steps (T_i,), and the
+    probability the model gave each of them (T_i,)."""
+    labels: list[npt.NDArray[np.int64]] = []
+    confidence: list[npt.NDArray[np.float32]] = []
+    with eval_mode(model), torch.inference_mode():
+        for x, lengths, real in _batches(model, data, batch_size):
+            probs = torch.softmax(model(x, lengths), dim=-1)  # (B, T, C)
+            if not model.config.batch_first:
+                probs = probs.transpose(0, 1)
+            best, which = probs.max(-1)  # (B, T)
+            for row, length in enumerate(real):
+                labels.append(which[row, :length].cpu().numpy())
+                confidence.append(best[row, :length].cpu().numpy())
+    return labels, confidence
+
+
+def step_truth(data: SequenceSet) -> list[npt.NDArray[np.int64]]:
+    """Each sequence's true step labels over its real steps."""
+    assert data.step_labels is not None
+    return [data.step_labels[i, : data.lengths[i]] for i in range(len(data))]
+
+
+def _in_memory(data: SequenceSet | RowSubset) -> SequenceSet:
+    return data.head(len(data)) if isinstance(data, RowSubset) else data
+
+
+def score_sets(
+    model: SequenceClassifier, train: SequenceSet | RowSubset,
+    sets: list[tuple[str, SequenceSet]],
+) -> tuple[list[ScoredSet], HeadReport]:
+    """Each named set scored beside the chance lines taken from `train`, and the report's
+    plot data from the last set."""
+    training = _in_memory(train)
+    report = HeadReport(task=model.config.task, sets=[], example=None)
+    scored: list[ScoredSet] = []
+    if model.config.task_spec.numeric:
+        assert training.targets is not None
+        mean = training.targets.mean(axis=0)  # (K,)
+        report.last_value = last_value_meaningful(
+            [training.sequence(i) for i in range(len(training))], training.targets)
+        for name, data in sets:
+            assert data.targets is not None
+            predicted = predict_targets(model, data)
+            lines = [ScoreLine("model", regression_scores(predicted, data.targets)),
+                     ScoreLine("training mean", regression_scores(
+                         np.broadcast_to(mean, data.targets.shape), data.targets))]
+            if report.last_value:
+                last = np.array([data.sequence(i)[-1, 0] for i in range(len(data))])
+                lines.append(ScoreLine("last value", regression_scores(last[:, None],
+                                                                       data.targets)))
+            scored.append(ScoredSet(name, len(data), lines))
+            report.actual = [round(float(v), 6) for v in data.targets[:MAX_PAIRS, 0]]
+            report.predicted = [round(float(v), 6) for v in predicted[:MAX_PAIRS, 0]]
+        return scored, report
+    majority = int(np.argmax(training.class_counts()))
+    for name, data in sets:
+        truth = step_truth(data)
+        labels, confidence = predict_steps(model, data)
+        lines = [ScoreLine("model", step_scores(labels, truth)),
+                 ScoreLine("majority label", step_scores(majority_steps(truth, majority),
+                                                         truth))]
+        scored.append(ScoredSet(name, len(data), lines))
+        report.strips = [
+            HeadExample(data.ids[i], int(data.lengths[i]), [int(v) for v in labels[i]],
+                        [int(v) for v in truth[i]],
+                        [round(float(v), 4) for v in confidence[i]])
+            for i in range(min(MAX_STRIPS, len(data)))
+        ]
+    return scored, report
+
+
+def _example(model: SequenceClassifier, data: SequenceSet) -> HeadExample:
+    """The first sequence of `data`, predicted alone."""
+    one = data.subset([0])
+    if model.config.task_spec.numeric:
+        assert one.targets is not None
+        predicted = predict_targets(model, one)
+        return HeadExample(one.ids[0], int(one.lengths[0]),
+                           [float(v) for v in predicted[0]], [float(v) for v in one.targets[0]])
+    labels, confidence = predict_steps(model, one)
+    truth = step_truth(one)[0]
+    return HeadExample(one.ids[0], int(one.lengths[0]), [int(v) for v in labels[0]],
+                       [int(v) for v in truth], [round(float(v), 4) for v in confidence[0]])
+
+
+def head_stages(model: SequenceClassifier, x: Tensor, lengths: Tensor | None) -> list[Stage]:
+    """The classifier's stages up to the recurrent layer (and summary), then this head's."""
+    stages = trace_stages(model, x, lengths)
+    cfg = model.config
+    with eval_mode(model), torch.no_grad():
+        out = model(x, lengths)
+    width, n_out = model.head.in_features, model.head.out_features
+    params = width * n_out + n_out
+    if cfg.task_spec.numeric:
+        stages = stages[:-2]  # the summary stays; the classifier's Linear and Softmax go
+        scale = model.target_scale
+        assert scale is not None
+        units = out * scale.std + scale.mean
+        stages.append(Stage("Linear", stages[-1].output_shape, list(out.shape),
+                            f"ŷ = W·h + b: the target in training z-scores ({width}×{n_out} "
+                            f"weights + {n_out} biases = {params} parameters)",
+                            sample_values(out)))
+        stages.append(Stage("Target units", list(out.shape), list(units.shape),
+                            "ŷ·std + mean with the training targets' statistics: the "
+                            "prediction in the target's own units", sample_values(units)))
+        return stages
+    stages = stages[:-3]  # per step: no summary of the whole sequence
+    rnn_out = stages[-1].output_shape
+    probs = torch.softmax(out, dim=-1)
+    stages.append(Stage("Linear at every step", rnn_out, list(out.shape),
+                        f"logits_t = W·h_t + b at each step: one score per label ({width}×{n_out}"
+                        f" weights + {n_out} biases = {params} parameters, shared by the steps)",
+                        sample_values(out[0] if cfg.batch_first else out[:, 0])))
+    stages.append(Stage("Softmax per step", list(out.shape), list(probs.shape),
+                        "softmax over the labels at each step; the loss is CrossEntropyLoss on "
+                        "logits moved to (B, C, T), ignoring padded steps",
+                        sample_values(probs[0] if cfg.batch_first else probs[:, 0])))
+    return stages
+
+
+def assemble_head_trace(
+    model: SequenceClassifier,
+    data: SequenceSet,
+    history: History | None,
+    *,
+    config: RunConfig,
+    train: SequenceSet | RowSubset | None = None,
+    held_out: SequenceSet | RowSubset | None = None,
+    test: SequenceSet | None = None,
+) -> Trace:
+    """The Trace of a regression or per-step model (see the module docstring)."""
+    batch_size = config.train.batch_size
+    sample = _stages_sample(data, batch_size)
+    x, lengths = model_inputs(model, sample)
+    shown = _in_memory(held_out) if held_out is not None else data
+    sets = ([("held-out", shown)] if held_out is not None else []) + (
+        [("test", test)] if test is not None else [])
+    if not sets:
+        sets = [("training", data)]
+    scored, report = score_sets(model, train if train is not None else data, sets)
+    report.sets = scored
+    report.example = _example(model, shown)
+    if model.config.task_spec.numeric:
+        assert model.target_scale is not None
+        report.target_names = list(data.target_names)
+        report.target_mean = [float(v) for v in model.target_scale.mean]
+        report.target_std = [float(v) for v in model.target_scale.std]
+    else:
+        report.class_names = list(data.class_names)
+        report.direction = direction_note(model.config.task_spec, model.config.bidirectional)
+    why = explain_head(model, shown, 0)
+    report.attribution = [[round(v, 6) for v in row] for row in why.values]
+    report.attribution_rows, report.attribution_holds = why.rows, why.holds
+    report.attribution_note = why.note
+    steps, recomputation = trace_steps(model, shown, 0)
+    records = history.records if history is not None else []
+    return Trace(
+        config=config,
+        stages=head_stages(model, x, lengths),
+        training=records,
+        prediction=None,
+        insight=head_insight(report, model.config.bidirectional),
+        module_calls=trace_modules(model, x, lengths),
+        steps=steps,
+        recomputation=recomputation,
+        quiz=head_quiz(model.config, n=QUIZ_QUESTIONS, seed=config.train.seed,
+                       input_shape=(int(x.shape[0]), int(x.shape[1]), int(x.shape[2]))),
+        head=report,
+    )
+
+
+def head_insight(report: HeadReport, bidirectional: bool) -> str:
+    """The run's key insight, from its own figures: how far above its chance line it is."""
+    scored = report.sets[-1]
+    model = scored.line("model")
+    assert model is not None
+    if report.task == "regress":
+        mean = scored.line("training mean")
+        assert mean is not None
+        rmse, base = model.scores["rmse"], mean.scores["rmse"]
+        ratio = rmse / base if base > 0 else float("inf")
+        verdict = ("no better than always predicting the training mean: the model has not "
+                   "learned the target from these sequences" if ratio >= 0.98 else
+                   "barely better than always predicting the training mean" if ratio > 0.9
+                   else "well below always predicting the training mean: the sequences carry "
+                   "the target and the model found it")
+        return (f"On the {scored.name} set the model's RMSE is {rmse:.4g} against {base:.4g} "
+                f"for always predicting the training mean ({ratio:.2f}×): {verdict}. The head "
+                "learned the target in z-scores (MSE on a target of mean 0 and std 1 starts "
+                "near 1 whatever the units, so one learning rate fits every target) and "
+                "reports it back in the target's units.")
+    majority = scored.line("majority label")
+    assert majority is not None
+    acc, base = model.scores["frame_accuracy"], majority.scores["frame_accuracy"]
+    edit = model.scores["edit"]
+    return (f"On the {scored.name} set {acc:.1%} of the steps get their label, against "
+            f"{base:.1%} for the majority label everywhere; the edit score {edit:.1%} says how "
+            "well the order of segments is kept (over-segmentation lowers it, frame accuracy "
+            "hardly sees it). The output at every step goes through one Linear layer shared by "
+            "the steps. " + ("Being bidirectional, each step's label also reads the steps after "
+                             "it: fine for recorded sequences, not for labelling a live stream."
+                             if bidirectional else
+                             "Reading one direction, each step's label depends only on the "
+                             "past: it can label a live stream."))

@@ -1,0 +1,43 @@
+"""The report page's section for a regression or per-step head: the words and figures its
+template block reads (report.html.j2, section "head"). Strings here are plain text: the
+template escapes them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rnntrace.config.task import task_spec
+from rnntrace.render.head_plots import (
+    LABEL_COLOURS,
+    attribution_figure,
+    regression_figures,
+    strips_figure,
+)
+from rnntrace.render.head_text import _COLUMNS, attribution_lines, example_text
+
+if TYPE_CHECKING:  # a view knows the records it shows for type checking only
+    from rnntrace.records.heads import HeadReport
+
+
+def head_view(report: HeadReport) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the template's values, the section's figures as SVG strings)."""
+    spec = task_spec(report.task)
+    view: dict[str, Any] = {
+        "task_title": spec.title[0].upper() + spec.title[1:],
+        "chance": spec.chance + (" and the last value of each series"
+                                 if report.last_value else ""),
+        "columns": [(key, heading) for key, heading, _ in _COLUMNS[report.task]],
+        "example": str(example_text(report, report.example)) if report.example else "",
+        "colours": LABEL_COLOURS,
+        "why": attribution_lines(report),
+    }
+    figures: dict[str, str] = {}
+    if report.attribution:
+        figures["head_why"] = attribution_figure(report)
+    if report.task == "regress":
+        if report.actual:
+            pred_actual, residuals = regression_figures(report)
+            figures |= {"pred_actual": pred_actual, "residuals": residuals}
+    elif report.strips:
+        figures["strips"] = strips_figure(report)
+    return view, figures

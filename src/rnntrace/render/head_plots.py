@@ -1,0 +1,115 @@
+"""The heads' figures: predicted against actual and the residuals (regression), and label
+strips, truth above prediction (per step). SVG for inlining, as plots.py draws them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matplotlib import rc_context
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from rnntrace.render.plots import _COLOURS, _RC, _to_svg, short
+
+if TYPE_CHECKING:  # a view knows the records it shows for type checking only
+    from rnntrace.records.heads import HeadReport
+
+# Label colours: Okabe–Ito first, then a wider qualitative palette (tab20), so up to 27 labels
+# keep colours of their own.
+_TAB20 = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728",
+          "#ff9896", "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2",
+          "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"]
+LABEL_COLOURS = _COLOURS + _TAB20
+
+
+def regression_figures(report: HeadReport) -> tuple[str, str]:
+    """Predicted against actual (the diagonal is perfect, the dashed line the training mean),
+    and residual (predicted − actual) against actual."""
+    actual, predicted = report.actual, report.predicted
+    name = short(report.target_names[0]) if report.target_names else "target"
+    mean = report.target_mean[0] if report.target_mean else None
+    scored = report.sets[-1].name if report.sets else "scored"
+    out = []
+    with rc_context(_RC):
+        fig = Figure(figsize=(4.2, 3.6))
+        fig.subplots_adjust(left=0.17, right=0.97, bottom=0.14, top=0.9)
+        ax = fig.add_subplot()
+        low, high = min(actual + predicted), max(actual + predicted)
+        ax.plot([low, high], [low, high], "-", color=_COLOURS[6], linewidth=0.8,
+                label="predicted = actual")
+        if mean is not None:
+            ax.axhline(mean, linestyle="--", color=_COLOURS[1], linewidth=0.8,
+                       label="training mean")
+        ax.plot(actual, predicted, "o", color=_COLOURS[0], markersize=3.5, alpha=0.8,
+                label=f"{scored} sequences")
+        ax.set_xlabel(f"actual {name}")
+        ax.set_ylabel(f"predicted {name}")
+        ax.set_title("Predicted against actual")
+        ax.legend(frameon=False, fontsize=7)
+        out.append(_to_svg(fig, "pred-actual", f"Predicted against actual {name} on the "
+                                               f"{scored} set"))
+        fig = Figure(figsize=(4.2, 3.6))
+        fig.subplots_adjust(left=0.17, right=0.97, bottom=0.14, top=0.9)
+        ax = fig.add_subplot()
+        residuals = [p - a for p, a in zip(predicted, actual, strict=True)]
+        ax.axhline(0, color=_COLOURS[6], linewidth=0.8)
+        ax.plot(actual, residuals, "s", color=_COLOURS[2], markersize=3.5, alpha=0.8)
+        ax.set_xlabel(f"actual {name}")
+        ax.set_ylabel("predicted − actual")
+        ax.set_title("Residuals")
+        out.append(_to_svg(fig, "residuals", f"Residuals against actual {name} on the {scored} "
+                                             "set"))
+    return out[0], out[1]
+
+
+def strips_figure(report: HeadReport) -> str:
+    """Each shown sequence as two coloured rows, truth above prediction, one cell per step."""
+    strips = report.strips
+    cmap = ListedColormap(LABEL_COLOURS[: max(1, len(report.class_names))])
+    with rc_context(_RC | {"axes.grid": False}):
+        fig = Figure(figsize=(7.5, 0.5 + 0.55 * len(strips)))
+        fig.subplots_adjust(left=0.14, right=0.98, bottom=0.12, top=0.95, hspace=0.6)
+        longest = max((s.length for s in strips), default=1)
+        for row, strip in enumerate(strips):
+            ax = fig.add_subplot(len(strips), 1, row + 1)
+            cells = [strip.truth or [], strip.predicted]
+            ax.imshow(cells, aspect="auto", cmap=cmap, vmin=-0.5,
+                      vmax=len(report.class_names) - 0.5, interpolation="nearest",
+                      extent=(0, strip.length, 2, 0))
+            ax.set_xlim(0, longest)
+            ax.set_yticks([0.5, 1.5], ["truth", "predicted"], fontsize=7)
+            ax.set_ylabel(short(strip.sequence_id, 10), rotation=0, ha="right", va="center",
+                          fontsize=7)
+            ax.tick_params(axis="x", labelsize=7)
+        return _to_svg(fig, "strips", "Label strips: truth above prediction for each shown "
+                                      "sequence, one cell per step, coloured by label")
+
+
+def attribution_figure(report: HeadReport) -> str:
+    """The example's attribution: per step (and feature) for regression; output step × input
+    step for a label per step. Red raised the prediction (or the label's score), blue lowered."""
+    values = report.attribution
+    with rc_context(_RC | {"axes.grid": False}):
+        fig = Figure(figsize=(7.5, 2.8))
+        fig.subplots_adjust(left=0.12, right=0.9, bottom=0.18, top=0.88)
+        ax = fig.add_subplot()
+        if report.task == "regress":
+            grid = [list(col) for col in zip(*values, strict=True)]  # (F, T)
+            ylabel, title = "feature", "Share of the prediction from each step and feature"
+            rows = list(range(len(grid)))
+        else:
+            grid, ylabel = values, "output step"
+            title = "Where each output step's label drew from (input steps)"
+            rows = report.attribution_rows
+        peak = max((abs(v) for row in grid for v in row), default=1.0) or 1.0
+        steps = len(grid[0]) if grid else 1
+        image = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-peak, vmax=peak,
+                          interpolation="nearest",  # steps numbered from 1, as in the text
+                          extent=(0.5, steps + 0.5, len(grid) - 0.5, -0.5))
+        ax.set_yticks(range(len(rows)), [str(r + 1) if report.task == "steps" else str(r)
+                                          for r in rows], fontsize=7)
+        ax.set_xlabel("input step")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        fig.colorbar(image, ax=ax, fraction=0.03)
+        return _to_svg(fig, "head-why", title)

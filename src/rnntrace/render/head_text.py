@@ -1,0 +1,122 @@
+"""The terminal view of a regression or per-step run's head: scores beside their chance lines,
+one prediction, and label strips (truth above prediction, one character per step)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:  # a view knows the records it shows for type checking only
+    from rnntrace.records.heads import HeadExample, HeadReport
+
+
+# Figures per task, in the order shown: (key in ScoreLine.scores, heading, format).
+_COLUMNS = {
+    "regress": (("mae", "MAE", ".4g"), ("rmse", "RMSE", ".4g"), ("r2", "R²", ".3f")),
+    "steps": (("frame_accuracy", "Frame acc", ".1%"), ("macro_f1", "Macro-F1", ".3f"),
+              ("f1@10", "F1@10", ".3f"), ("f1@25", "F1@25", ".3f"), ("f1@50", "F1@50", ".3f"),
+              ("edit", "Edit", ".1%")),
+}
+STRIP_WIDTH = 60  # steps per strip line; longer sequences are read every k-th step
+_SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def scores_table(report: HeadReport) -> Table:
+    """Every scored set: the model's figures and each chance line's, one row each."""
+    table = Table(title="Scores beside the lines to beat", title_justify="left")
+    table.add_column("Set")
+    table.add_column("Predictor")
+    columns = _COLUMNS[report.task]
+    for _, heading, _ in columns:
+        table.add_column(heading, justify="right")
+    for scored in report.sets:
+        for line in scored.lines:
+            table.add_row(f"{scored.name} ({scored.n_sequences})", line.name,
+                          *(format(line.scores[key], fmt) for key, _, fmt in columns))
+    return table
+
+
+def symbol(code: int) -> str:
+    return _SYMBOLS[code % len(_SYMBOLS)]
+
+
+def strip(labels: list[float] | list[int], width: int = STRIP_WIDTH) -> str:
+    """One character per step (every k-th step when longer than `width`)."""
+    every = max(1, -(-len(labels) // width))
+    return "".join(symbol(int(v)) for v in labels[::every])
+
+
+def strips_section(report: HeadReport) -> Group:
+    """Truth above prediction for a few sequences, with the label key."""
+    key = "  ".join(f"{symbol(i)} = {name}" for i, name in enumerate(report.class_names))
+    parts: list[Text] = [Text("Label strips: truth above prediction, one character per step",
+                              style="bold"), Text(key)]
+    for example in report.strips:
+        every = max(1, -(-example.length // STRIP_WIDTH))
+        note = f" (every {every}th step)" if every > 1 else ""
+        parts.append(Text(f"sequence {example.sequence_id}, {example.length} steps{note}"))
+        parts.append(Text(f"  truth      {strip(example.truth or [])}"))
+        parts.append(Text(f"  predicted  {strip(example.predicted)}"))
+    return Group(*parts)
+
+
+def example_text(report: HeadReport, example: HeadExample) -> Text:
+    """The traced sequence's prediction in words."""
+    if report.task == "regress":
+        pairs = ", ".join(
+            f"{name} predicted {p:.4g}" + (f", true {t:.4g}" if example.truth else "")
+            for name, p, t in zip(report.target_names, example.predicted,
+                                  example.truth or example.predicted, strict=True))
+        return Text(f"Sequence {example.sequence_id} ({example.length} steps): {pairs}")
+    right = sum(p == t for p, t in zip(example.predicted, example.truth or [], strict=False))
+    return Text(f"Sequence {example.sequence_id}: {right} of {example.length} steps labelled "
+                "right")
+
+
+def head_section(report: HeadReport) -> Group:
+    """The head's whole terminal section."""
+    parts: list[Table | Text | Group] = [scores_table(report)]
+    if report.example is not None:
+        parts.append(example_text(report, report.example))
+    if report.task == "regress" and report.target_mean:
+        parts.append(Text(
+            "The target was standardised with the training statistics (mean "
+            + ", ".join(f"{m:.4g}" for m in report.target_mean) + ", std "
+            + ", ".join(f"{s:.4g}" for s in report.target_std)
+            + "); every figure above is in the target's own units."))
+    if report.task == "steps":
+        parts.append(strips_section(report))
+        if report.direction:
+            parts.append(Text(report.direction[0].upper() + report.direction[1:] + "."))
+    parts.extend(Text(line) for line in attribution_lines(report))
+    return Group(*parts)
+
+
+TOP_STEPS = 5
+
+
+def attribution_lines(report: HeadReport) -> list[str]:
+    """The example's attribution in words: the steps that moved the prediction most
+    (regress), or where each output step's label drew from (steps)."""
+    if not report.attribution:
+        return []
+    lines = [f"Why: {report.attribution_note}."]
+    if report.task == "regress":
+        per_step = [sum(row) for row in report.attribution]  # (T,) summed over features
+        top = sorted(range(len(per_step)), key=lambda t: -abs(per_step[t]))[:TOP_STEPS]
+        lines.append("Steps that moved the prediction most (target units): " + ", ".join(
+            f"step {t + 1} ({per_step[t]:+.3g})" for t in top))
+        return lines
+    names = report.class_names
+    predicted = report.example.predicted if report.example is not None else []
+    for s, row in zip(report.attribution_rows, report.attribution, strict=True):
+        total = sum(abs(v) for v in row) or 1.0
+        past = sum(abs(v) for v in row[: s + 1]) / total
+        peak = max(range(len(row)), key=lambda t: abs(row[t]))
+        label = names[int(predicted[s])] if s < len(predicted) else "?"
+        lines.append(f"output step {s + 1} ({label}): reads most from step {peak + 1}; "
+                     f"{past:.0%} of its attribution at or before step {s + 1}")
+    return lines

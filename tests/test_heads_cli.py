@@ -1,0 +1,106 @@
+"""`train` and `predict` for the heads from the command line: the task said or inferred (and
+said), numbers and step labels written by predict, the per-step task named when a label
+changes within a sequence."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnntrace.cli.main import main
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _slopes_csv(path: Path, n: int, seed: int, labelled: bool = True) -> np.ndarray:
+    """Noisy lines whose slope (with decimals) is the label; returns the slopes."""
+    rng = np.random.default_rng(seed)
+    slopes = np.round(rng.uniform(-2, 2, n), 3)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["id", "time", "x"] + (["label"] if labelled else []))
+        for i, slope in enumerate(slopes):
+            for t in range(8):
+                value = round(float(slope * t + rng.normal(0, 0.1) + rng.uniform(-1, 1)), 4)
+                out.writerow([f"s{i}", t, value] + ([slope] if labelled else []))
+    return slopes
+
+
+def test_numeric_labels_train_a_regressor_and_say_why(capsys):
+    _slopes_csv(Path("train.csv"), 80, 0)
+    truth = _slopes_csv(Path("test.csv"), 20, 1)
+    rc = main(["train", "train.csv", "--test", "test.csv", "--preset", "lesson", "--cell", "gru",
+               "--hidden", "8", "--epochs", "3", "--out", "run", "--json"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "numbers with fractions" in err and "regression" in err
+    trace = json.loads(Path("run/trace.json").read_text())
+    assert trace["config"]["model"]["task"] == "regress"
+    assert trace["config"]["data"]["target_names"] == ["label"]
+    test = next(s for s in trace["head"]["sets"] if s["name"] == "test")
+    assert test["n_sequences"] == 20
+    _slopes_csv(Path("new.csv"), 20, 1, labelled=False)
+    assert main(["predict", "run", "new.csv", "--out", "pred.csv"]) == 0
+    rows = list(csv.DictReader(Path("pred.csv").read_text().splitlines()))
+    assert [r["id"] for r in rows] == [f"s{i}" for i in range(20)]
+    predicted = np.array([float(r["predicted_label"]) for r in rows])
+    rmse = float(np.sqrt(np.mean((predicted - truth) ** 2)))
+    model = next(line for line in test["lines"] if line["name"] == "model")
+    assert rmse == pytest.approx(model["scores"]["rmse"], rel=1e-4)
+
+
+def test_task_classify_keeps_numbers_as_classes(capsys):
+    _slopes_csv(Path("train.csv"), 30, 0)
+    rc = main(["train", "train.csv", "--task", "classify", "--preset", "lesson",
+               "--epochs", "1", "--val-fraction", "0", "--out", "run", "--json"])
+    assert rc == 0
+    trace = json.loads(Path("run/trace.json").read_text())
+    assert "task" not in trace["config"]["model"]  # a classifier's files read as before
+    assert len(trace["config"]["data"]["class_names"]) == 30
+
+
+def _steps_csv(path: Path, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["series", "step", "x", "label"])
+        for i in range(n):
+            value, rising = 0.0, bool(rng.integers(0, 2))
+            for t in range(int(rng.integers(10, 16))):
+                if t % 5 == 0 and t:
+                    rising = not rising
+                value += (1 if rising else -1) * rng.uniform(0.5, 1)
+                out.writerow([i, t, round(value, 4), "up" if rising else "down"])
+
+
+def test_per_step_labels_from_the_command_line(capsys):
+    _steps_csv(Path("train.csv"), 40, 0)
+    _steps_csv(Path("test.csv"), 10, 1)
+    rc = main(["train", "train.csv", "--id", "series", "--time", "step", "--out", "bad"])
+    assert rc == 2 and not Path("bad").exists()
+    assert "--task steps" in capsys.readouterr().err
+    rc = main(["train", "train.csv", "--test", "test.csv", "--id", "series", "--time", "step",
+               "--task", "steps", "--preset", "lesson", "--cell", "gru", "--epochs", "2",
+               "--out", "run"])
+    assert rc == 0
+    shown = capsys.readouterr().out
+    assert "Label strips" in shown and "majority label" in shown
+    assert main(["predict", "run", "test.csv", "--out", "pred.csv"]) == 0
+    rows = list(csv.DictReader(Path("pred.csv").read_text().splitlines()))
+    assert rows[0].keys() == {"id", "step", "predicted", "probability"}
+    expected = len(Path("test.csv").read_text().splitlines()) - 1
+    assert len(rows) == expected and {r["predicted"] for r in rows} <= {"up", "down"}
