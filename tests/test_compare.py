@@ -195,9 +195,9 @@ def test_runs_on_other_data_or_classes_are_refused(
     assert "\n" not in err and not (tmp_path / "c.html").exists()
     from rnntrace.attribution.planted import planted_signal
 
-    two = run_experiment(planted_signal(n_sequences=40, steps=30, n_features=5),
-                         ModelConfig(n_classes=2), TrainConfig(epochs=1, seed=0),
-                         out=tmp_path / "planted").path
+    planted = planted_signal(n_sequences=40, steps=30, n_features=5)  # low, mid, high
+    two = run_experiment(planted, ModelConfig(n_classes=planted.n_classes),
+                         TrainConfig(epochs=1, seed=0), out=tmp_path / "planted").path
     assert main(["compare", str(runs[0]), str(two)]) == 2
     assert "has classes" in capsys.readouterr().err
     assert main(["compare", str(runs[0]), str(tmp_path / "missing")]) == 2

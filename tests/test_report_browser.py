@@ -129,6 +129,9 @@ def test_clicking_a_quiz_answer_gives_feedback(browser: Any, lesson: Run) -> Non
 def test_the_faded_step_checks_the_learners_arithmetic(browser: Any, lesson: Run) -> None:
     visit = Visit(browser, lesson.path / REPORT)
     worked, faded = visit.page.locator("#worked"), visit.page.locator("#faded")
+    # Folded like the settings, so the page stays short: one click opens both steps.
+    assert not worked.is_visible() and not faded.is_visible()
+    visit.page.locator("#lesson > summary").click()
     assert worked.is_visible() and faded.is_visible()
     # Before the questions: worked, then faded, then question 1.
     order = visit.page.evaluate(
