@@ -59,8 +59,10 @@ MAX_EPOCHS = 100  # per candidate; early stopping usually ends sooner
 # A label per step reads every step of long streams (no windows): an epoch costs about its
 # real steps, so a candidate gets at most this many step-epochs (deterministic, unlike a clock).
 # The BiGRU tagger of ../shared/data/segmentation ran ~400,000 step-epochs in about 60-100 s on
-# the shared 2-core machine (BasicMotions: 4,000 steps × 100 epochs).
-STEP_WORK = 400_000
+# the shared 2-core machine (BasicMotions: 4,000 steps × 100 epochs). At 400,000 per candidate
+# the whole no-flag run (two candidates, their averaging, the final model) passed 360 CPU
+# seconds on BasicMotions; 150,000 keeps the search, averaging and refit near 600,000 in all.
+STEP_WORK = 150_000
 PATIENCE = 25  # epochs without a better held-out loss before a candidate stops
 MIN_FINAL_EPOCHS = 10
 MIN_HELD_OUT = 20  # regression: held-out sequences, over repeated splits, that scores rest on
