@@ -104,3 +104,33 @@ def test_per_step_labels_from_the_command_line(capsys):
     assert rows[0].keys() == {"id", "step", "predicted", "probability"}
     expected = len(Path("test.csv").read_text().splitlines()) - 1
     assert len(rows) == expected and {r["predicted"] for r in rows} <= {"up", "down"}
+
+
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_quiz_level_holds_for_a_regression_run(capsys, level):
+    _slopes_csv(Path("train.csv"), 30, 0)
+    assert main(["train", "train.csv", "--preset", "lesson", "--cell", "gru", "--hidden", "4",
+                 "--epochs", "1", "--out", "run", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["quiz", "run", "--level", level, "--n", "5", "--export", "json"]) == 0
+    sheet = json.loads(capsys.readouterr().out)
+    templates = [q["template"] for q in sheet["questions"]]
+    assert templates and {q["level"] for q in sheet["questions"]} == {level}
+    # The head's own question (why MSE wants a standardised target) is a medium one.
+    assert ("standardised_target" in templates) == (level == "medium")
+    assert "classifier_input" not in templates
+
+
+def test_quiz_level_holds_for_a_per_step_run(capsys):
+    _steps_csv(Path("train.csv"), 20, 0)
+    assert main(["train", "train.csv", "--id", "series", "--time", "step", "--task", "steps",
+                 "--preset", "lesson", "--hidden", "4", "--epochs", "1", "--out", "run",
+                 "--json"]) == 0
+    capsys.readouterr()
+    for level, own in (("easy", "many_to_many_shape"), ("medium", "step_loss_layout")):
+        assert main(["quiz", "run", "--level", level, "--n", "4", "--export", "json"]) == 0
+        questions = json.loads(capsys.readouterr().out)["questions"]
+        assert questions[0]["template"] == own  # the head's question first
+        assert {q["level"] for q in questions} == {level}
+    assert main(["quiz", "run", "--level", "tricky"]) == 2
+    assert "unknown level" in capsys.readouterr().err

@@ -20,6 +20,7 @@ __all__ = ["explain_run", "held_out_of", "load_explanation", "save_explanation"]
 from rnntrace.config.settings import RunConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import RunError
+from rnntrace.model.classifier import SequenceClassifier
 
 LESSON = "synthetic:lesson"
 LONG_LESSON = "synthetic:long-lesson"
@@ -75,8 +76,28 @@ def explain_run(
     from rnntrace.run.directory import load_run
 
     saved = load_run(path)
+    if saved.config.model.task == "regress":
+        return _explain_regression(saved.model, saved.config, sequence, data, hard_cases)
     if data is not None:  # the user's sequences: the baselines are drawn from them
         return explain(saved.model, data, sequence=sequence, hard_cases=hard_cases)
     train, sequences = split_of(saved.config)
     return explain(saved.model, sequences, sequence=sequence, hard_cases=hard_cases,
                    baselines=train)
+
+
+def _explain_regression(model: SequenceClassifier, config: RunConfig, sequence: int | str | None,
+                        data: SequenceSet | None, largest: int) -> Explanation:
+    """A regression run's explanation (attribution/targets.py), on the sequences given or on
+    the run's held-out ones (its training ones when it held none out), said as such."""
+    from rnntrace.attribution.targets import explain_targets
+
+    if data is not None:
+        scored_on = f"{len(data)} sequences of {data.source or 'the given data'}"
+    else:
+        _, data = split_of(config)
+        scored_on = (f"{len(data)} held-out sequences" if config.train.val_fraction > 0 else
+                     f"{len(data)} training sequences (the run held none out: the model was "
+                     "trained on them)")
+    found = explain_targets(model, data, sequence=sequence, largest=largest, scored_on=scored_on)
+    return Explanation(attribution=None, terms=[], units=None, regression=found,
+                       n_scored=found.n_scored)

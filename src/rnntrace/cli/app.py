@@ -55,7 +55,15 @@ Out = Annotated[
 
 Epochs = Annotated[int, typer.Option(help="Training epochs.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the trace as JSON instead.")]
-LabelCol = Annotated[str, typer.Option("--label", help="CSV/Parquet: the label column.")]
+LabelCol = Annotated[str, typer.Option(
+    "--label", help="CSV/Parquet: the label column; several, comma-separated (--label fat,water), "
+    "are several numbers to predict per sequence.")]
+
+
+def label_option(text: str) -> str | list[str]:
+    """--label as `rnntrace.read` takes it: one column, or several when commas separate them."""
+    names = [name.strip() for name in text.split(",")]
+    return names if len(names) > 1 else text
 IdCol = Annotated[str, typer.Option("--id", help="CSV/Parquet: the sequence id column.")]
 TimeCol = Annotated[str, typer.Option("--time", help="CSV/Parquet: the time column.")]
 Features = Annotated[

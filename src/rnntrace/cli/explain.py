@@ -48,10 +48,11 @@ def explain(
         from rnntrace.run.report import write_report
 
         task = _load_config(run).model.task_spec
-        if task.name != "classify":
-            raise ConfigError(f"{run} predicts {task.title}: its attribution (Integrated "
-                              "Gradients of the traced sequence's prediction) is in its trace, "
-                              "shown by rnntrace report RUN; explain reads classifiers")
+        if task.per_step:
+            raise ConfigError(f"{run} predicts {task.title}: its attribution (an output-step × "
+                              "input-step matrix of the traced sequence) is in its trace, "
+                              "shown by rnntrace report RUN; explain reads classifiers and "
+                              "regression runs")
         if _load_config(run).data.vocabulary:
             raise ConfigError(f"{run} is a text run: its attribution is per token, in the "
                               "report's letters section (rnntrace report RUN); explain reads "

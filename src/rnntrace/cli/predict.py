@@ -43,6 +43,7 @@ def predict(
 
     The data is read as the run's training data was, and its features are picked by name.
     """
+    from rnntrace.cli.app import label_option
     from rnntrace.errors import ConfigError
     from rnntrace.experiment.inference import Predictions
     from rnntrace.experiment.inference_text import top_classes
@@ -54,7 +55,9 @@ def predict(
         format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
     if format not in ("csv", "jsonl"):
         raise ConfigError(f"unknown format {format!r}: choose csv or jsonl")
-    predictions = predict_run(run, data, id=id, time=time, label=label, nan=nan, text=text)
+    predictions = predict_run(run, data, id=id, time=time,
+                              label=None if label is None else label_option(label), nan=nan,
+                              text=text)
     if table:
         assert isinstance(predictions, Predictions)  # texts are classified
         sys.stdout.write(top_classes(predictions, top))

@@ -72,7 +72,7 @@ def quiz(
     elif config is not None and config.task != "classify":  # the head's questions first
         from rnntrace.quiz.heads import head_quiz
 
-        questions = head_quiz(config, n=n, seed=seed, input_shape=shape)
+        questions = head_quiz(config, n=n, seed=seed, input_shape=shape, level=level)
         about = f"{setting.layer_code()} → {config.task_spec.title}"
     else:
         questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)

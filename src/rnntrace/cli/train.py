@@ -29,6 +29,7 @@ from rnntrace.cli.app import (
     engine_options,
     given,
     given_settings,
+    label_option,
     train_and_show,
 )
 
@@ -231,7 +232,8 @@ def train(
     names = [f.strip() for f in features.split(",") if f.strip()] if features else None
     train_and_show(
         lambda on_epoch_end, on_start=None: train_from_files(
-            data, test=test, val=val, preset=preset, label=label, id=id, time=time,
+            data, test=test, val=val, preset=preset, label=label_option(label), id=id,
+            time=time,
             features=names, nan=nan, text=text, tokens=tokens, ascii=ascii, out=out,
             resume=resume, tensorboard=tensorboard, task=task, on_epoch_end=on_epoch_end,
             on_search=on_search if speak else None, jobs=jobs,

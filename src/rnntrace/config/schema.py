@@ -73,7 +73,7 @@ MAX_BATCH_VALUES = 2**31
 MAX_PARAMETERS = 200_000_000
 _GATES_AT_MOST = 4  # an LSTM's; an upper bound for every cell
 # What `rnntrace.read` takes from a run's data.read_options, and the type of each.
-READ_OPTIONS: dict[str, Any] = {"label": str, "id": str, "time": str | None,
+READ_OPTIONS: dict[str, Any] = {"label": str | list[str], "id": str, "time": str | None,
                                 "features": list[str] | None, "nan": str,
                                 # text runs (rnntrace.data.text): the column, tokens, folding
                                 "text": str | None, "tokens": str, "ascii": bool}

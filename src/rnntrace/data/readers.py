@@ -101,7 +101,7 @@ def _select(data: SequenceSet, features: Sequence[str]) -> SequenceSet:
 def read(
     path: str | Path,
     *,
-    label: str = "label",
+    label: str | Sequence[str] = "label",
     id: str = "id",
     time: str | None = "time",
     features: Sequence[str] | None = None,
@@ -119,7 +119,9 @@ def read(
 
     label, id, time: column names in a CSV/Parquet long-format file (one row per time step;
         rows are sorted by time within each id; time=None keeps file order). Other formats
-        carry their own structure and ignore them.
+        carry their own structure and ignore them. Several label columns (a list, or the
+        command line's --label a,b) are several numbers to predict per sequence: regression
+        with targets (N, K), each column holding one number per sequence.
     features: the feature columns (default: every other numeric column); for .npz/.npy/.ts,
         a subset of their feature names (f0, f1, ... or dim_0, dim_1, ... unless named).
     nan: what to do with NaN/inf on a real time step. "error" (default) names the first one;
@@ -151,6 +153,11 @@ def read(
 
     wanted = task_spec(task).name if task is not None else None
     per_step = wanted == "steps"
+    names = label_columns(label)
+    if len(names) > 1:
+        return _several_targets(Path(path), names, wanted, id=id, time=time, features=features,
+                                nan=nan, labelled=labelled, text=text)
+    label = names[0]
     data = _read(Path(path), label=label, id=id, time=time, features=features, nan=nan,
                  labels=labels, min_classes=1 if wanted == "regress" else min_classes,
                  labelled=labelled, text=text, tokens=tokens, ascii=ascii,
@@ -170,6 +177,41 @@ def read(
 
 
 _TABLES = (".csv", ".tsv", ".parquet", ".pq")
+
+
+def label_columns(label: str | Sequence[str]) -> list[str]:
+    """The label column names: one name, or several (each a target of a regression)."""
+    names = [label] if isinstance(label, str) else [str(n) for n in label]
+    if not names or any(not n for n in names):
+        raise ConfigError("name the label column (--label NAME, or several as --label A,B)")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"label column {twice[0]!r} is named twice; name each target once")
+    return names
+
+
+def _several_targets(path: Path, names: list[str], wanted: str | None, *, id: str,
+                     time: str | None, features: Sequence[str] | None, nan: str,
+                     labelled: bool, text: str | None) -> SequenceSet:
+    """A table with several numeric label columns: one number of each per sequence."""
+    shown = ", ".join(names)
+    if wanted not in (None, "regress"):
+        raise ConfigError(f"several label columns ({shown}) are several numbers to predict "
+                          f"per sequence (--task regress), not --task {wanted}; name one "
+                          "label column for that")
+    if text is not None:
+        raise ConfigError("text is classified by one label column; name one with --label")
+    if path.suffix.lower() not in _TABLES:
+        raise ConfigError(f"several label columns ({shown}) name columns of a CSV/Parquet "
+                          f"table; {path.name} carries its own labels: name one (or none)")
+    kind = _check_file(path)
+    data = tabular.read_table(path, sep={"csv": ",", "tsv": "\t"}.get(kind), label=names[0],
+                              id=id, time=time, features=features, nan=nan, min_classes=1,
+                              labelled=labelled, targets=names)
+    if labelled and wanted is None:
+        data.task_note = (f"{len(names)} label columns ({shown}): read as {len(names)} "
+                          "numbers to predict per sequence (regression)")
+    return data
 
 
 def _read(

@@ -283,6 +283,25 @@ def finish(
                        feature_names=feature_names, ids=ids, source=source, dropped=dropped)
 
 
+def stratified_folds(labels: IntArray, count: int, seed: int) -> list[IntArray]:
+    """`count` disjoint held-out parts of about equal size that together hold every index once,
+    each class spread evenly over them (stratified k-fold), chosen by `seed`.
+
+    Each class's members, shuffled, are dealt out one per part in turn, and the next class
+    starts where the last one stopped, so the parts differ in size by at most one.
+    """
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[] for _ in range(count)]
+    turn = 0
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        rng.shuffle(members)
+        for member in members.tolist():
+            parts[turn % count].append(member)
+            turn += 1
+    return [np.sort(np.array(part, dtype=np.int64)) for part in parts]
+
+
 def stratified_split(labels: IntArray, fraction: float, seed: int) -> tuple[IntArray, IntArray]:
     """Indices (train, held_out): `fraction` of each class held out, chosen by `seed`."""
     rng = np.random.default_rng(seed)

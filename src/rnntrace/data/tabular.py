@@ -165,21 +165,28 @@ def read_table(
     min_classes: int = 2,
     labelled: bool = True,
     per_step: bool = False,
+    targets: Sequence[str] = (),
 ) -> SequenceSet:
     """A CSV (sep="," or "\\t") or Parquet (sep=None) file in long format.
 
     `per_step`: the label column labels each row (time step), and may change within a sequence.
+    `targets`: several numeric columns to regress on, the first of them `label` (readers.read
+    passes them): each must hold one number per sequence; the set's `targets` is (N, K).
     """
     source = str(path)
     places = _Places(path, source, sep)
+    others = [t for t in targets if t != label]  # the targets after the first
     needed = None if features is None else [
-        c for c in (id, label, time, *features) if c is not None]
+        c for c in (id, label, *others, time, *features) if c is not None]
     frame = _load(path, source, sep, [id, label], needed)
     if not labelled and label not in frame.columns:
         frame[label] = UNLABELLED  # sequences to classify need no label column
-    for name, role in ((id, "id"), (label, "label"), (time, "time")):
+    for name, role in ((id, "id"), (label, "label"), (time, "time"),
+                       *((t, "label") for t in others if labelled)):
         if name is not None:
             _require_column(frame, name, role, source)
+    if not labelled:  # sequences to predict: their target columns, if any, are not features
+        others = [t for t in others if t in frame.columns]
     if features is not None:
         absent = [f for f in features if f not in frame.columns]
         if absent:
@@ -188,7 +195,7 @@ def read_table(
         if not features:
             raise DataError(f"{source}: the feature list (--features, features= in Python) "
                             "names no columns; name at least one")
-        for name, role in ((id, "id"), (label, "label")):
+        for name, role in ((id, "id"), *((t, "label") for t in (label, *others))):
             if name in features:
                 raise DataError(f"{source}: {name!r} is the {role} column and cannot also be a "
                                 "feature; leave it out of --features (features= in Python)")
@@ -197,7 +204,7 @@ def read_table(
         raise DataError(f"{source}: a header but no rows; expected one row per time step")
     if blank.any():
         frame = frame[~blank]
-    keys = [id, label] + ([time] if time is not None else [])
+    keys = [id, label, *others] + ([time] if time is not None else [])
     if (gap := _first_missing(frame, keys)) is not None:
         i, column = int(frame.index[gap[0]]), gap[1]
         text = places.written(i, frame.columns.get_loc(column))
@@ -209,7 +216,7 @@ def read_table(
     places.rows = rows = frame.index.to_numpy()  # the frame's index is the file position
     pd = _pandas(source, "tables")
     ids = _Coded(frame[id], pd)
-    reserved = {id, label} | ({time} if time is not None else set())
+    reserved = {id, label, *others} | ({time} if time is not None else set())
     candidates = list(features) if features is not None else [
         c for c in frame.columns if c not in reserved]
     columns: list[npt.NDArray[np.float64]] = []
@@ -241,8 +248,55 @@ def read_table(
     def time_of(row: int) -> str:
         return _show(frame.at[row, time]) if time is not None else "(file order)"
 
-    return _assemble(_Coded(frame[label], pd), ids, times, feats, rows, names, places,
-                     time_of, nan, min_classes, per_step)
+    several = len(targets) > 1 and labelled
+    per_id = _target_table(frame, [label, *others], ids, places) if several else None
+    data = _assemble(_Coded(frame[label], pd), ids, times, feats, rows, names, places,
+                     time_of, nan, 1 if several else min_classes, per_step)
+    if per_id is None:
+        return data
+    from rnntrace.data.targets import strata
+
+    code_of = {name: code for code, name in enumerate(ids.names)}
+    kept = per_id[[code_of[i] for i in data.ids]].astype(np.float32)  # (N, K), in set order
+    return SequenceSet(values=data.values, lengths=data.lengths, labels=strata(kept),
+                       class_names=[], feature_names=list(data.feature_names),
+                       ids=list(data.ids), source=data.source, dropped=list(data.dropped),
+                       targets=kept, target_names=[label, *others])
+
+
+def _target_table(frame: Any, names: list[str], ids: _Coded, places: _Places
+                  ) -> npt.NDArray[np.float64]:
+    """Each id's value of every target column, (ids, K) by id code; a DataError for a value
+    that is not a finite number or that changes within a sequence."""
+    pd = _pandas(places.source, "tables")
+    columns = []
+    for name in names:
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            parsed, _ = _to_numbers(column, pd)
+            values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"{places.source} {places.at(i)} (id {ids[i]!r}): target {name!r} "
+                            f"is {_show(column.iloc[i])}, not a finite number; several label "
+                            "columns are numbers to predict, one per sequence each")
+        columns.append(values)
+    table = np.stack(columns, axis=1)  # (rows, K)
+    _, first = np.unique(ids.codes, return_index=True)  # each id's first row, by id code
+    per_id = table[first]  # (ids, K)
+    differ = np.flatnonzero((table != per_id[ids.codes]).any(axis=1))
+    if differ.size:
+        i = int(differ[0])
+        k = int(np.argmax(table[i] != per_id[ids.codes[i]]))
+        j = int(first[ids.codes[i]])
+        column = frame[names[k]]
+        raise DataError(f"{places.source}: id {ids[i]!r} has target {names[k]!r} "
+                        f"{_show(column.iloc[j])} ({places.at(j)}) and {_show(column.iloc[i])} "
+                        f"({places.at(i)}); a sequence has one value of each target")
+    return per_id
 
 
 def _assemble(

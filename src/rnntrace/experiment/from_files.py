@@ -59,7 +59,7 @@ def train_from_files(
     test: str | Path | None = None,
     val: str | Path | None = None,
     preset: str | None = None,
-    label: str = "label",
+    label: str | list[str] = "label",
     id: str = "id",
     time: str = "time",
     features: list[str] | None = None,
@@ -102,6 +102,8 @@ def train_from_files(
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}: choose {' or '.join(PRESETS)}")
     if is_text_source(data, text):
+        if not isinstance(label, str):
+            raise ConfigError("text is classified by one label column; name one with --label")
         if resume is not None:
             raise ConfigError("--resume is not available for text runs yet; start again")
         return _train_text(data, val_path, test_path, settings, text=text, label=label,

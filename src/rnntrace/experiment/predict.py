@@ -20,7 +20,7 @@ def predict(
     *,
     id: str | None = None,
     time: str | None = None,
-    label: str | None = None,
+    label: str | list[str] | None = None,
     nan: str | None = None,
     text: bool = False,
 ) -> Predictions | HeadPredictions:

@@ -151,17 +151,21 @@ HEAD_TEMPLATES: dict[str, tuple[Template, ...]] = {
 
 
 def head_quiz(config: ModelConfig, *, n: int = 10, seed: int = 0,
-              input_shape: tuple[int, int, int] | None = None) -> list[Question]:
-    """The head's own questions, then the bank's about the recurrent layer alone."""
+              input_shape: tuple[int, int, int] | None = None,
+              level: str = "mixed") -> list[Question]:
+    """The head's own questions at `level` (all of them when mixed), then the bank's about the
+    recurrent layer alone at the same level, up to n. The head's come first whatever their
+    level: they are what this model adds to the layer."""
     layer_only = dataclasses.replace(config, task="classify", smoothing=0.0,
                                      n_classes=max(2, config.n_classes), front_end="none",
                                      window=1, resample=0)
+    # make_quiz checks `level` and `n` (one ConfigError line) before anything is built.
+    rest = make_quiz(layer_only, n=n, level=level, seed=seed, input_shape=input_shape,
+                     exclude=CLASSIFIER_TEMPLATES)
     setting = setting_for(layer_only, input_shape)
     own = [make_question(t, setting, random.Random(f"{seed}:{t.name}"))
-           for t in HEAD_TEMPLATES[config.task]]
-    rest = make_quiz(layer_only, n=n, seed=seed, input_shape=input_shape,
-                     exclude=CLASSIFIER_TEMPLATES)[: max(0, n - len(own))]
-    picked = own + rest
+           for t in HEAD_TEMPLATES[config.task] if level in ("mixed", t.level)][:n]
+    picked = own + rest[: n - len(own)]
     for number, question in enumerate(picked, start=1):
         question.id = f"q{number}-{question.template}"
     return picked

@@ -273,6 +273,54 @@ class PlantedCheck:
 
 
 @dataclass
+class NumberAttribution:
+    """How much each (step, feature) of one sequence moved one predicted number, in the
+    target's own units (a regression model's attribution)."""
+
+    index: int  # position in the set it was taken from
+    sequence_id: str
+    length: int
+    target_name: str
+    predicted: float  # in the target's units
+    actual: float | None  # the sequence's true number, when the data has it
+    feature_names: list[str]
+    values: list[list[float]]  # (T_i, F), target units; real steps only
+    per_step: list[float]  # (T_i,) the sum over features
+    per_feature: list[float]  # (F,) the sum over steps
+    baseline: str  # what the baseline is, in words
+    completeness: Completeness  # f, the sums and the floor in target units
+    occlusion: StepOcclusion | None = None  # the number's drop, target units
+    method: str = "Integrated Gradients (Captum, Gauss–Legendre)"
+
+
+@dataclass
+class UnitCorrelation:
+    """How closely one hidden unit's mean activation over a sequence follows the true number."""
+
+    unit: int  # column of the top layer's output (forward units first, then backward)
+    name: str
+    r: float  # Pearson's correlation over the scored sequences
+
+
+@dataclass
+class TargetExplanation:
+    """Why a regression model predicts the numbers it does, on a set of sequences."""
+
+    target_name: str
+    target: int  # which of the model's n_targets numbers is explained
+    n_targets: int
+    scored_on: str  # which sequences, in words ("43 held-out sequences")
+    n_scored: int
+    rmse: float  # the model's, target units
+    mean_rmse: float  # always predicting the training mean
+    training_mean: float
+    attribution: NumberAttribution  # the explained sequence
+    largest_errors: list[NumberAttribution]  # the sequences predicted furthest off, furthest first
+    units: list[UnitCorrelation]  # the units that follow the true number most closely
+    statistic: str  # how `units` are scored, in words
+
+
+@dataclass
 class Explanation:
     """Why a model predicts what it does: one sequence's attribution, the units, hard cases."""
 
@@ -288,6 +336,8 @@ class Explanation:
     mistakes: int | None = None
     n_scored: int | None = None
     schema_version: int = EXPLAIN_SCHEMA_VERSION
+    # A regression model's explanation (the fields above then stay empty: they speak of classes)
+    regression: TargetExplanation | None = None
 
     @property
     def no_mistake(self) -> bool:

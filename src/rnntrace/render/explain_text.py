@@ -14,7 +14,9 @@ if TYPE_CHECKING:
         Attribution,
         Completeness,
         Explanation,
+        NumberAttribution,
         PlantedCheck,
+        TargetExplanation,
         UnitSummary,
     )
 
@@ -179,9 +181,78 @@ def loss_text(loss: float) -> str:
     return f"{loss:.2g}"
 
 
+def number(value: float) -> str:
+    """A number in the target's units: four significant digits, never 0 for a small value."""
+    return f"{value:.4g}"
+
+
+def number_attribution_lines(a: NumberAttribution) -> list[str]:
+    """One sequence's predicted number, attributed per step and feature, with both checks."""
+    truth = "" if a.actual is None else f", actual {number(a.actual)}"
+    c = a.completeness
+    lines = [f"Why sequence {a.sequence_id!r} ({a.length} steps) is predicted {a.target_name} = "
+             f"{number(a.predicted)}{truth}: {a.method}",
+             f"Baseline: {a.baseline}, for which the model predicts {number(c.f_baseline)}; "
+             f"the attributions share out the difference, {c.f_input - c.f_baseline:+.4g}",
+             "", f"Attribution per step ({a.target_name} units; + raised the prediction, − "
+             "lowered it)"]
+    for start in range(0, a.length, STRIP):
+        part = a.per_step[start : start + STRIP]
+        blocks, signs = strip(part)
+        label = f"  steps {start + 1}–{start + len(part)}: "
+        lines += [label + blocks, " " * len(label) + signs]
+    peak = max(range(a.length), key=lambda t: abs(a.per_step[t]))
+    lines.append(f"  largest at step {peak + 1}: {a.per_step[peak]:+.4g}")
+    lines += ["", "Attribution per feature (summed over steps)"]
+    top = max((abs(v) for v in a.per_feature), default=0.0) or 1.0
+    width = max(len(n) for n in a.feature_names[:20])
+    order = sorted(range(len(a.per_feature)), key=lambda f: -abs(a.per_feature[f]))
+    for f in order[:20]:
+        v = a.per_feature[f]
+        lines.append(f"  {a.feature_names[f]:<{width}} {v:+.4g} "
+                     f"{'█' * max(0, round(abs(v) / top * BAR))}")
+    if len(order) > 20:
+        lines.append(f"  … {len(order) - 20} more features in explain.json")
+    lines += ["", completeness_line(c)]
+    if a.occlusion is not None:
+        rho = a.occlusion.rank_agreement
+        said = "–" if rho is None else f"{rho:.2f}"
+        lines.append(f"Check by occlusion (each step set to the baseline, the prediction's "
+                     f"change): rank agreement with Integrated Gradients, Spearman ρ = {said}")
+    return lines
+
+
+def target_lines(t: TargetExplanation) -> list[str]:
+    """A regression model's explanation: its error beside the mean line, one sequence
+    attributed, the largest errors, the units that follow the number."""
+    which = (f"{t.target_name}, number {t.target + 1} of the {t.n_targets} it predicts"
+             if t.n_targets > 1 else t.target_name)
+    ratio = t.rmse / t.mean_rmse if t.mean_rmse > 0 else float("inf")
+    compared = (f"{ratio:.2f}× that of always predicting the training mean "
+                f"({number(t.training_mean)}), whose RMSE is {number(t.mean_rmse)}")
+    lines = [f"Explaining {which} on {t.scored_on}: RMSE {number(t.rmse)}, {compared}", ""]
+    lines += number_attribution_lines(t.attribution)
+    if t.largest_errors:
+        lines += ["", "Largest errors (predicted furthest from the true number; rnntrace explain "
+                  "RUN --sequence ID explains one)"]
+        for a in t.largest_errors:
+            peak = max(range(a.length), key=lambda s: abs(a.per_step[s]))
+            actual = 0.0 if a.actual is None else a.actual
+            lines.append(f"  {a.sequence_id!r:<12} predicted {number(a.predicted)}, actual "
+                         f"{number(actual)} (error {a.predicted - actual:+.4g}); step "
+                         f"{peak + 1} moved it most ({a.per_step[peak]:+.4g})")
+    if t.units:
+        lines += ["", f"Units that follow {t.target_name} most closely ({t.statistic}, over "
+                  f"{t.n_scored} sequences)"]
+        lines += [f"  {u.name:<8} r = {u.r:+.2f}" for u in t.units]
+    return lines
+
+
 def explanation_lines(e: Explanation) -> list[str]:
     """The whole explanation as terminal lines."""
     lines: list[str] = []
+    if e.regression is not None:
+        lines += target_lines(e.regression)
     if e.attribution is not None:
         lines += attribution_lines(e.attribution)
         if e.attribution.data_baselines is not None:

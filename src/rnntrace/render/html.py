@@ -50,7 +50,12 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     here = resources.files("rnntrace.render")
     script = (here / "report.js").read_text(encoding="utf-8")
     explained: dict[str, Any] | None = None
-    if explanation is not None:
+    number_lines: list[str] = []
+    if explanation is not None and explanation.regression is not None:
+        from rnntrace.render.explain_text import target_lines
+
+        number_lines = target_lines(explanation.regression)  # the terminal's sentences
+    elif explanation is not None:
         from rnntrace.render.explain_html import explain_view
 
         explained = explain_view(explanation, trace)
@@ -113,6 +118,7 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
             {"explain": {k: explained[k] for k in ("cases", "units", "grad_norm")}}
             if explained is not None else {}))),
         explain=explained,
+        explain_number=number_lines,
         explain_figures=[Markup(f) for f in explained["figures"]] if explained else [],
         css=Markup((here / "report.css").read_text(encoding="utf-8")),
         script=Markup(script),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rnntrace.config.settings import TrainConfig
-from rnntrace.data.sequences import FloatArray, SequenceSet, stratified_split
+from rnntrace.data.sequences import FloatArray, SequenceSet, stratified_folds, stratified_split
 from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped
 from rnntrace.errors import DataError
 
@@ -58,3 +60,18 @@ def shown_part(train: SequenceSet | RowSubset, held_out: SequenceSet | RowSubset
     """
     shown = held_out if held_out is not None else train
     return shown.head(limit) if isinstance(shown, RowSubset) else shown
+
+
+def fold_splits(data: SequenceSet, config: TrainConfig, count: int) -> list[Split]:
+    """The first `count` of round(1 / val_fraction) stratified folds of `data` (k-fold cross-
+    validation): disjoint held-out parts of about val_fraction each, so no sequence is scored
+    twice while another is never scored; each with its training part's statistics."""
+    k = max(2, round(1 / config.val_fraction))
+    held_parts = stratified_folds(data.labels, k, config.seed)[:count]
+    everything = np.arange(len(data))
+    out = []
+    for held in held_parts:
+        train = data.subset(np.setdiff1d(everything, held))
+        mean, std = feature_stats(train)
+        out.append(Split(train, data.subset(held), mean, std))
+    return out
