@@ -336,9 +336,11 @@ def test_no_flag_choice_for_the_heads(task):
         assert model.window == 1 and not model.resample and model.bidirectional
         assert [c.name for c in choice.candidates] == ["conv+bigru", "bigru"]
         assert "frame accuracy" in choice.reason
-    else:  # few held out: the held-out R² is a mean over several splits
+    else:  # few held out: the held-out R² is a mean over folds, each sequence held out once
         assert choice.candidates[0].name == "gru+last"
-        assert "R²" in choice.reason and "random splits" in choice.reason
+        # 24 sequences: folds of round(24 × 0.2) = 5, four of them to hold out 20 (MIN_HELD_OUT)
+        assert "R²" in choice.reason and "the mean over 4 folds" in choice.reason
+        assert choice.held_out == 20
 
 
 def test_smoothing_loss_by_hand_and_never_on_padding():

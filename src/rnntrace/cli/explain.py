@@ -33,7 +33,9 @@ def explain(
     json: Json = False,
 ) -> None:
     """Why the model predicts what it does: attribution per step and feature, the hidden units
-    that separate the classes, the hardest held-out cases. Writes explain.json and the report."""
+    that separate the classes, the hardest held-out cases. A regression run: the predicted
+    number's attribution in its units, its error beside the training mean, the largest errors,
+    the units that follow the number. Writes explain.json and the report."""
     from rnntrace.errors import ConfigError
     from rnntrace.records.explanation import Explanation
     from rnntrace.render.explain_text import explanation_lines
