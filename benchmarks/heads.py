@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print("Regression: test RMSE (lower is better); no flags, settings chosen from the "
           "training file")
-    print("| set | rnntrace RMSE | R² | training mean | plain GRU 100 ep | plain GRU ≤1000 ep "
+    print("| set | rnntrace RMSE (per seed; mean ± std) | R² | training mean | plain GRU 100 ep | "
+          "plain GRU ≤1000 ep "
           "| ≤ both refs | wall max s | CPU max s | chosen |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in REGRESSION:
@@ -108,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         rmse = [r[0]["rmse"] for r in runs]
         refs = REGRESSION_REFS[name]
         beats = statistics.mean(rmse) <= min(refs["mean"], refs["gru100"])
-        print(f"| {name} | {_mean_std(rmse)} | {_mean_std([r[0]['r2'] for r in runs])} | "
+        per_seed = ", ".join(f"{v:.4g}" for v in rmse)
+        print(f"| {name} | {per_seed} ({_mean_std(rmse)}) | "
+              f"{_mean_std([r[0]['r2'] for r in runs])} | "
               f"{refs['mean']} | {refs['gru100']} | {refs['gru_long']} | "
               f"{'yes' if beats else 'no'} | {max(r[1] for r in runs):.0f} | "
               f"{max(r[2] for r in runs):.0f} | {'; '.join(r[3] for r in runs)} |")

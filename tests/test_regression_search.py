@@ -68,3 +68,18 @@ def test_small_sets_get_their_budget_and_patience_in_updates():
                                           -(-search.PATIENCE_UPDATES // 3))
     big = search._in_updates(TrainConfig(epochs=100, batch_size=32, patience=25), 138)
     assert (big.epochs, big.patience) == (100, 25)  # 5 updates an epoch: as for classifiers
+
+
+def test_standard_error_and_the_one_standard_error_rule_by_hand():
+    a = HeldOut([0.3], 4, loss=0.25, score=0.9)  # SSE 1.0, spread 10
+    b = HeldOut([0.6], 4, loss=0.5, score=0.2)  # SSE 2.0, spread 2.5
+    # Shares of the error: 2·1/12.5 = 0.16 and 2·2/12.5 = 0.32 (mean 0.24 = 1 − pooled R²);
+    # their sample sd is 0.08·√2, over √2: 0.08.
+    assert search.standard_error([a, b]) == pytest.approx(0.08)
+    assert search.standard_error([a]) == 0.0
+    scores = [CandidateScore("gru+last", {}, 0.60, 1.0, 5, 9, 1.0),
+              CandidateScore("gru+max", {}, 0.66, 1.0, 5, 9, 1.0),
+              CandidateScore("conv+gru+max", {}, 0.70, 1.0, 5, 9, 1.0)]
+    assert search.within_one_se(scores, [0.0, 0.0, 0.03]) == 2  # bar 0.67: only the best
+    assert search.within_one_se(scores, [0.0, 0.0, 0.08]) == 1  # bar 0.62: 0.66 comes first
+    assert search.within_one_se(scores, [0.0, 0.0, 0.12]) == 0  # bar 0.58: the first one
