@@ -192,8 +192,9 @@ def number_attribution_lines(a: NumberAttribution) -> list[str]:
     c = a.completeness
     lines = [f"Why sequence {a.sequence_id!r} ({a.length} steps) is predicted {a.target_name} = "
              f"{number(a.predicted)}{truth}: {a.method}",
-             f"Baseline: {a.baseline}, for which the model predicts {number(c.f_baseline)}; "
-             f"the attributions share out the difference, {c.f_input - c.f_baseline:+.4g}",
+             f"Baseline: {a.baseline}. For the baseline the model predicts "
+             f"{number(c.f_baseline)}: the attributions share out the difference, "
+             f"{c.f_input - c.f_baseline:+.4g}",
              "", f"Attribution per step ({a.target_name} units; + raised the prediction, − "
              "lowered it)"]
     for start in range(0, a.length, STRIP):

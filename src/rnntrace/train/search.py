@@ -363,10 +363,12 @@ def within_one_se(scores: list[CandidateScore], errors: list[float]) -> int:
     Hastie, Tibshirani & Friedman, The Elements of Statistical Learning, 7.10).
 
     With a handful of sequences per fold, the best of several candidates' scores is partly the
-    luck of the folds (the winner's curse); a candidate earlier in the list (the plain last state
-    first) that is not measurably worse is the safer choice. On MinimalGasPrices, seeds 0-2,
-    the highest pooled R² picked the max summary twice (R² 0.71 against 0.58 for the last
-    state, within the folds' noise), test RMSE 0.069 and 0.070 against 0.067 and 0.068.
+    luck of the folds (the winner's curse); a candidate earlier in the list (simplest first)
+    that is not measurably worse is the safer choice. `benchmarks/heads.py`, seeds 0-2, before
+    and after this rule with the list put simplest first: MinimalGasPrices chose gru+max,
+    gru+last, gru+max (test RMSE mean 0.0687), then gru+max, gru+last, gru+last (0.0669);
+    UnequalMinimalGasPrices resample+gru+max three times (0.0718), then gru+last,
+    resample+gru+last, gru+last (0.0680).
     """
     top = best_candidate(scores)
     bar = scores[top].val_accuracy - errors[top]
