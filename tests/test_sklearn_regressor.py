@@ -217,7 +217,8 @@ def test_targets_named_by_pandas_and_bad_targets_refused() -> None:
     for bad, words in [(np.where(np.arange(20) == 3, np.nan, y[:, 0]), "NaN"),
                        (y[:-1, 0], "20 sequences but y has 19"),
                        (np.full(20, 1e39), "beyond float32's range"),
-                       (y[:, :, None], "dim 3")]:
+                       (y[:, :, None], "dim 3"),
+                       (["low", "high"] * 10, "not convert string to float.*RNNClassifier")]:
         with pytest.raises(InputError, match=words) as caught:
             RNNRegressor(**FAST).fit(sequences, bad)
         assert "\n" not in str(caught.value)

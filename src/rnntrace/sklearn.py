@@ -372,7 +372,11 @@ class RNNRegressor(RegressorMixin, _RNNEstimator):  # type: ignore[misc]  # (as 
         try:  # numbers, finite, at most 2-D: scikit-learn's checks and words
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         except ValueError as exc:
-            raise InputError(str(exc).splitlines()[0]) from None
+            words = str(exc).splitlines()[0]
+            if "convert" in words:  # text: the user may have meant classes
+                words = (f"y: {words}; a regressor predicts numbers "
+                         "(rnntrace.sklearn.RNNClassifier predicts classes)")
+            raise InputError(words) from None
         n = len(collection.lengths)
         if len(y) != n:
             raise InputError(f"X holds {n} sequences but y has {len(y)} targets; give one "
@@ -420,7 +424,7 @@ class RNNRegressor(RegressorMixin, _RNNEstimator):  # type: ignore[misc]  # (as 
                 for batch in (source.take(index, model.config.batch_first)
                               for index in batch_order(source, 256, bucket=False))
             ]).numpy()  # (N, K), in X's order
-        return values[:, 0] if self._one_dimensional else values  # type: ignore[no-any-return]
+        return values[:, 0] if self._one_dimensional else values
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
