@@ -350,7 +350,7 @@ def test_no_flag_choice_for_the_heads(task):
     else:  # few held out: the held-out R² is a mean over folds, each sequence held out once
         assert choice.candidates[0].name == "gru+last"
         # 24 sequences: folds of round(24 × 0.2) = 5, four of them to hold out 20 (MIN_HELD_OUT)
-        assert "R²" in choice.reason and "the mean over 4 folds" in choice.reason
+        assert "R²" in choice.reason and " over 4 folds" in choice.reason
         assert choice.held_out == 20
 
 

@@ -172,15 +172,16 @@ def test_settings_left_open_are_chosen_as_train_chooses_them(tmp_path: Path) -> 
     """The no-flag choice for regression, as `rnntrace train --task regress` makes it with the
     same settings given: the same settings, the same weights; each says who fixed what.
 
-    Summary and front end (what the regression candidates vary) are fixed so that one candidate
-    is trained, on each of the repeated held-out splits small regression sets get; the rest
-    (cell, width, learning rate, averaging) is still the search's."""
+    Summary, front end and resampling (what the regression candidates vary) are fixed so that
+    one candidate is trained, on each of the folds small regression sets get; the rest (cell,
+    width, learning rate, averaging) is still the search's."""
     sequences, y = _drifts(24, seed=4)
-    reg = RNNRegressor(summary="last", front_end="none", epochs=2).fit(sequences, y)
+    reg = RNNRegressor(summary="last", front_end="none", resample=0, epochs=2).fit(sequences, y)
     np.savez(tmp_path / "drifts.npz", X=np.nan_to_num(_padded(sequences)), y=y,
              lengths=np.array([len(s) for s in sequences]))
     assert main(["train", str(tmp_path / "drifts.npz"), "--task", "regress", "--summary", "last",
-                 "--front-end", "none", "--epochs", "2", "--out", str(tmp_path / "run"),
+                 "--front-end", "none", "--resample", "0", "--epochs", "2", "--out",
+                 str(tmp_path / "run"),
                  "--json"]) == 0
     saved = load_run(tmp_path / "run")
     assert saved.trace is not None and saved.trace.choice is not None
@@ -199,7 +200,8 @@ def test_settings_left_open_are_chosen_as_train_chooses_them(tmp_path: Path) -> 
     assert choice.fixed_by == "the estimator's parameters"
     assert choice.reason == cli.reason.replace("your flags", "the estimator's parameters")
     text = str(reg.trace_)
-    assert "Fixed by the estimator's parameters: summary=last, front_end=none, epochs=2" in text
+    assert ("Fixed by the estimator's parameters: summary=last, front_end=none, resample=0, "
+            "epochs=2") in text
     assert "your flags" not in text
     assert "training mean" in text  # the chance line the scores stand beside
     page = reg.report(tmp_path / "page.html").read_text(encoding="utf-8")
