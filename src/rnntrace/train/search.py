@@ -182,10 +182,10 @@ def choose(
     lr = float(fixed_train.get("lr", _BASE_TRAIN["lr"]))
     plan = None
     if data.task == "steps":
-        # "last" is never read by a per-step head; it names the summary setting as left.
         train = parts.train  # a memory-mapped file's training rows are a RowSubset
         lengths = (train.data.lengths[train.rows] if isinstance(train, RowSubset)
                    else train.lengths)
+        # "last" is never read by a per-step head; it names the summary setting as left.
         plan = plan_steps(lengths, {**_BASE_MODEL, "summary": "last", **task},
                           fixed_model, window=window, max_epochs=MAX_EPOCHS,
                           swa_epochs=SWA_EPOCHS, epochs_given=fixed_train.get("epochs"))
