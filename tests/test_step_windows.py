@@ -266,7 +266,7 @@ def test_the_budget_counts_recurrent_steps_and_leaves_starved_candidates_out():
 
 
 def test_short_streams_have_no_windowed_candidate_and_huge_ones_still_train_one():
-    from rnntrace.train.step_search import MIN_EPOCHS, STEP_WORK, plan_steps
+    from rnntrace.train.step_search import STEP_WORK, plan_steps
 
     short = plan_steps(np.full(30, 100), _BASE, {}, window=1, max_epochs=100, swa_epochs=20)
     assert [c.name for c in short.trained] == ["conv+bigru", "bigru"] and not short.skipped
@@ -274,8 +274,8 @@ def test_short_streams_have_no_windowed_candidate_and_huge_ones_still_train_one(
     huge = plan_steps(np.full(400, 20_000), _BASE, {}, window=157, max_epochs=100,
                       swa_epochs=20)
     assert [c.name for c in huge.trained] == ["conv(k=157)+bigru"]
-    assert huge.trained[0].epochs == MIN_EPOCHS
-    assert "trained all the same, for 5 epochs" in huge.note()
+    assert huge.trained[0].epochs == STEP_WORK // (400 * 128) == 2  # ceil(20,000 / 157)
+    assert "trained all the same, for 2 epochs" in huge.note()
     # A window the user fixes holds for every candidate; duplicates are trained once.
     fixed = plan_steps(np.full(30, 500), _BASE, {"window": 5}, window=4, max_epochs=100,
                        swa_epochs=20)
