@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                    "series", "--time", "step", "--task", "steps"]
         runs = [run_one(command, seed) for seed in args.seeds]
         acc = [r[0]["frame_accuracy"] for r in runs]
+        edit = [r[0]["edit"] for r in runs]
         refs = STEP_REFS[name]
         tagged = "–"
         if args.tagger:
@@ -139,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             theirs = [tagger_run(folder, seed, 100, float("inf")) for seed in args.seeds]
             tagged = (f"{_mean_std([t['frame_accuracy'] for t in theirs])} / "
                       f"{_mean_std([t['edit'] for t in theirs])}")
-        print(f"| {name} | {_mean_std(acc)} | "
+        print(f"| {name} | {_mean_std(acc)} ({', '.join(f'{a:.3f}' for a in acc)}) | "
               f"{_mean_std([r[0]['macro_f1'] for r in runs])} | "
-              f"{_mean_std([r[0]['edit'] for r in runs])} | "
+              f"{_mean_std(edit)} ({', '.join(f'{e:.3f}' for e in edit)}) | "
               f"{_mean_std([r[0]['f1@50'] for r in runs])} | {refs['majority']} / "
               f"{statistics.mean(r[4]['edit'] for r in runs):.3g} | "
               f"{refs['bigru_acc']} | {refs['bigru_f1']} | "
