@@ -404,7 +404,14 @@ def _check_set(data: Any) -> None:
     n = len(data)
     assert data.values.shape[0] == n == len(data.ids) == data.lengths.shape[0]
     assert (data.lengths >= 1).all() and (data.lengths <= data.max_length).all()
-    assert ((data.labels >= 0) & (data.labels < data.n_classes)).all()
+    if data.task == "classify":
+        assert ((data.labels >= 0) & (data.labels < data.n_classes)).all()
+    elif data.task == "regress":  # a numeric y is read as targets, and says so
+        assert np.isfinite(data.targets).all() and data.task_note
+    else:
+        real_steps = np.arange(data.max_length)[None, :] < data.lengths[:, None]
+        labels = np.asarray(data.step_labels)
+        assert ((labels[real_steps] >= 0) & (labels[real_steps] < data.n_classes)).all()
     real = np.arange(data.max_length)[None, :] < data.lengths[:, None]
     assert np.isfinite(np.asarray(data.values)[real]).all(), "a non-finite value was accepted"
 

@@ -190,6 +190,13 @@ def test_regression_run_trace_and_predict(tmp_path):
     assert lines["training mean"]["rmse"] == pytest.approx(
         float(np.sqrt(np.mean((test.targets - mean) ** 2))), rel=1e-4)
     assert predicted.columns == ["id", "predicted_target"]
+    from rnntrace.render.html import render_report
+
+    page = render_report(run.trace)
+    # the score table names the sets it holds; the attribution grid's row, the feature
+    assert ("<caption>Scores on the held-out (part of the training file) and test (the test "
+            "file) sets</caption>") in page
+    assert f">{train.feature_names[0]}</text>" in page
 
 
 def test_per_step_run_shows_strips(tmp_path):
@@ -215,6 +222,10 @@ def test_per_step_run_shows_strips(tmp_path):
     print_trace(run.trace, out)
     text = out.export_text()
     assert "Label strips" in text and "majority label" in text and "Edit" in text
+    from rnntrace.render.html import render_report
+
+    page = render_report(run.trace)
+    assert "<caption>Scores on the held-out (part of the training file) set</caption>" in page
 
 
 def test_step_attribution_never_reads_the_future_in_one_direction():

@@ -70,8 +70,42 @@ def test_recorder_collects_epochs_gradient_norms_and_observations(tmp_path: Path
 
 
 def test_recorder_refuses_a_model_without_recurrent_weights() -> None:
-    with pytest.raises(rt.RnnTraceError, match="no nn"):
+    with pytest.raises(rt.RnnTraceError, match="no recurrent layer or cell"):
         rt.Recorder(nn.Linear(2, 2))
+    frozen = Net()
+    frozen.gru.requires_grad_(False)
+    with pytest.raises(rt.RnnTraceError, match="no recurrent layer or cell"):
+        rt.Recorder(frozen)
+
+
+class CellLoop(nn.Module):
+    """A GRUCell stepped in a Python loop, as tutorials write it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cell = nn.GRUCell(3, 6)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = x.new_zeros(x.size(0), 6)
+        for t in range(x.size(1)):
+            h = self.cell(x[:, t], h)
+        return self.fc(h)  # type: ignore[no-any-return]
+
+
+def test_recorder_records_the_cell_of_a_loop() -> None:
+    x, y = _data()
+    model = CellLoop()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with rt.Recorder(model, optimizer=opt, n_classes=2) as rec:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        by_hand = float(torch.cat([p.grad.flatten() for p in model.cell.parameters()]).norm())
+        opt.step()
+        record = rec.epoch(loss=loss.item(), accuracy=0.5)
+    assert math.isclose(record.grad_norm, by_hand, rel_tol=1e-5)
+    assert all(not p._post_accumulate_grad_hooks for p in model.cell.parameters())
 
 
 lightning = pytest.importorskip("lightning.pytorch")

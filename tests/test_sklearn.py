@@ -176,6 +176,7 @@ def test_no_settings_runs_the_no_flag_choice_as_train_does(tmp_path: Path) -> No
     assert clf.config_.model.resample == max(len(s) for s in sequences)
     text = str(clf.trace_)
     assert "Data Flow" in text
+    assert "Fixed by the estimator's parameters: epochs=2" in text  # not "your flags"
     assert clf.trace_._repr_html_().startswith("<iframe")
     page = clf.report(tmp_path / "page.html")
     written = page.read_text(encoding="utf-8")

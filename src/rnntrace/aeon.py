@@ -1,12 +1,16 @@
-"""aeon's classifier interface for rnntrace's recurrent classifier (the optional `aeon` extra).
+"""aeon's interfaces for rnntrace's recurrent classifier and regressor (the optional `aeon`
+extra).
 
-    from rnntrace.aeon import RNNClassifier
+    from rnntrace.aeon import RNNClassifier, RNNRegressor
     clf = RNNClassifier().fit(X_train, y_train)   # aeon collections: (N, C, T) or [(C, T_i)]
     clf.predict(X_test); print(clf.trace_)
+    reg = RNNRegressor().fit(X_train, y_numbers)  # aeon's regressors: one number per series
 
 aeon writes a series channels first, (n_channels, n_timepoints); rnntrace reads it steps first,
 (T, F). The adapter transposes and hands each series, at its own length, to
-rnntrace.sklearn.RNNClassifier, which does the work (the no-flag choice by default, the trace).
+rnntrace.sklearn's estimator of the same name, which does the work (the no-flag choice by
+default, the trace). aeon's BaseRegressor takes a 1-D y only, so the aeon regressor predicts one
+number per series; rnntrace.sklearn.RNNRegressor also takes y of shape (n, K).
 Its tags say what aeon may give it: several channels, series of unequal lengths; no missing
 values (aeon refuses NaN before the estimator sees it, so its padding convention is not used).
 """
@@ -21,33 +25,34 @@ import numpy.typing as npt
 
 try:
     from aeon.classification.base import BaseClassifier
+    from aeon.regression.base import BaseRegressor
 except ImportError:  # the optional extra
     raise ImportError("rnntrace.aeon needs aeon: pip install 'rnntrace[aeon]'") from None
 
 from rnntrace.records import Choice, Trace
 from rnntrace.records.explanation import Explanation
-from rnntrace.sklearn import RNNClassifier as _Estimator
+from rnntrace.sklearn import RNNClassifier as _Classifier
+from rnntrace.sklearn import RNNRegressor as _Regressor
 
-__all__ = ["RNNClassifier"]
+__all__ = ["RNNClassifier", "RNNRegressor"]
+
+# What aeon may give either estimator (aeon reads the tags from the class).
+_TAGS: dict[str, Any] = {
+    "X_inner_type": ["np-list", "numpy3D"],  # unequal lengths stay unequal
+    "capability:multivariate": True,
+    "capability:unequal_length": True,
+    "capability:multithreading": True,  # the search's candidates in n_jobs processes
+    "algorithm_type": "deeplearning",
+    "python_dependencies": "torch",
+}
 
 
-class RNNClassifier(BaseClassifier):  # type: ignore[misc]  # aeon ships no type information
-    """rnntrace.sklearn.RNNClassifier for aeon's collections, benchmarks and checks.
-
-    The settings are rnntrace.sklearn.RNNClassifier's (None: chosen by the search); n_jobs
-    defaults to 1, as aeon asks of an estimator that can run in parallel. Fitted:
-    `estimator_` (the rnntrace.sklearn.RNNClassifier), and through it `trace_`,
-    `explanation_`, `choice_` and `report(path)`.
+class _Adapter:
+    """The settings, fit and trace shared by the aeon estimators: each holds the
+    rnntrace.sklearn estimator of its name (`estimator_`) and hands it every series steps first.
     """
 
-    _tags: ClassVar[dict[str, Any]] = {  # aeon reads them from the class
-        "X_inner_type": ["np-list", "numpy3D"],  # unequal lengths stay unequal
-        "capability:multivariate": True,
-        "capability:unequal_length": True,
-        "capability:multithreading": True,  # the search's candidates in n_jobs processes
-        "algorithm_type": "deeplearning",
-        "python_dependencies": "torch",
-    }
+    _estimator: ClassVar[type[_Classifier] | type[_Regressor]]
 
     def __init__(
         self,
@@ -99,17 +104,15 @@ class RNNClassifier(BaseClassifier):  # type: ignore[misc]  # aeon ships no type
         self.threads = threads
         self.device = device
         self.n_jobs = n_jobs
-        super().__init__()
+        super().__init__()  # aeon's base, after the parameters (aeon's order)
 
-    def _fit(self, X: Any, y: npt.NDArray[Any]) -> RNNClassifier:
-        self.estimator_ = _Estimator(**self.get_params(deep=False)).fit(_steps_first(X), y)
+    def _fit(self, X: Any, y: npt.NDArray[Any]) -> Any:
+        params = self.get_params(deep=False)  # type: ignore[attr-defined]  # aeon's base's
+        self.estimator_ = self._estimator(**params).fit(_steps_first(X), y)
         return self
 
     def _predict(self, X: Any) -> npt.NDArray[Any]:
         return self.estimator_.predict(_steps_first(X))
-
-    def _predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
-        return self.estimator_.predict_proba(_steps_first(X))
 
     @property
     def trace_(self) -> Trace:
@@ -133,6 +136,37 @@ class RNNClassifier(BaseClassifier):  # type: ignore[misc]  # aeon ships no type
     def _get_test_params(cls, parameter_set: str = "default") -> dict[str, Any]:
         """aeon's checks: the lesson's small model for a few epochs, not the whole search."""
         return {"preset": "lesson", "epochs": 5}
+
+
+class RNNClassifier(_Adapter, BaseClassifier):  # type: ignore[misc]  # aeon: no type information
+    """rnntrace.sklearn.RNNClassifier for aeon's collections, benchmarks and checks.
+
+    The settings are rnntrace.sklearn.RNNClassifier's (None: chosen by the search); n_jobs
+    defaults to 1, as aeon asks of an estimator that can run in parallel. Fitted:
+    `estimator_` (the rnntrace.sklearn.RNNClassifier), and through it `trace_`,
+    `explanation_`, `choice_` and `report(path)`.
+    """
+
+    _tags: ClassVar[dict[str, Any]] = dict(_TAGS)
+    _estimator = _Classifier
+
+    def _predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        return self.estimator_.predict_proba(_steps_first(X))
+
+
+class RNNRegressor(_Adapter, BaseRegressor):  # type: ignore[misc]  # (as above)
+    """rnntrace.sklearn.RNNRegressor for aeon's collections, benchmarks and checks: one number
+    per series (aeon's regressors take a 1-D y), predicted in y's units.
+
+    The settings are rnntrace.sklearn.RNNRegressor's (None: chosen by the search on the
+    regression candidates); n_jobs defaults to 1. Fitted: `estimator_` (the
+    rnntrace.sklearn.RNNRegressor), and through it `trace_` (the regression head's scores
+    beside the training mean, the prediction's attribution), `choice_` and `report(path)`;
+    `explanation_` is None (the regression trace attributes its prediction itself).
+    """
+
+    _tags: ClassVar[dict[str, Any]] = dict(_TAGS)
+    _estimator = _Regressor
 
 
 def _steps_first(X: Any) -> list[npt.NDArray[Any]]:

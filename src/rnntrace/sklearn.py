@@ -1,10 +1,13 @@
-"""scikit-learn estimators: rnntrace's recurrent classifier with fit / predict / predict_proba.
+"""scikit-learn estimators: rnntrace's recurrent classifier (fit / predict / predict_proba)
+and regressor (fit / predict of one number or several per sequence).
 
-    from rnntrace.sklearn import RNNClassifier
+    from rnntrace.sklearn import RNNClassifier, RNNRegressor
     clf = RNNClassifier().fit(X, y)      # no settings: the no-flag choice (train/search.py)
     clf.predict_proba(X_new)
     print(clf.trace_)                    # the Trace, as `rnntrace train` writes it
     clf.report("report.html")            # its page
+    reg = RNNRegressor().fit(X, y)       # y (n,) or (n, K) numbers: the regression head
+    reg.predict(X_new)                   # in y's own units, (n,) or (n, K)
 
 X is any shape rnntrace.data.arraylike reads, variable lengths read exactly: a 3-D array
 (N, T, F), NaN-padded (trailing all-NaN steps are padding), a list of (T_i, F) arrays, a 2-D
@@ -20,19 +23,22 @@ GridSearchCV(n_jobs=...) each fit runs in a worker process; the candidate search
 spreads over processes with `n_jobs` (joblib; its Ray or Dask backends too).
 
 The shared base, _RNNEstimator, owns settings, input reading, training, tracing and pickling;
-a subclass says how targets become a SequenceSet's labels and what predict returns. The
-regressor (once the regression head lands) is the same shape: RegressorMixin, float targets
-for the head, predict returning its outputs.
+a subclass says how y becomes the SequenceSet's labels or targets and what predict returns:
+
+    RNNClassifier   ClassifierMixin   y → class codes      predict: classes_[argmax of logits]
+    RNNRegressor    RegressorMixin    y → targets (n, K)   predict: the head × std + mean
+                                      (standardised with the training part's mean and std,
+                                      which the model keeps: config/task.py's regress)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
@@ -47,7 +53,11 @@ from rnntrace.experiment.traced import train_in_memory
 from rnntrace.records import Choice
 from rnntrace.train.search import PRESETS
 
-__all__ = ["InputError", "RNNClassifier", "SettingError"]
+__all__ = ["InputError", "RNNClassifier", "RNNRegressor", "SettingError"]
+
+# Who fixed the settings the search did not choose, as the choice's views name it ("Fixed by
+# the estimator's parameters: hidden=16"); the command line's is "your flags".
+FIXED_BY_PARAMETERS = "the estimator's parameters"
 
 
 class InputError(DataError, ValueError):
@@ -73,6 +83,9 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
     None means "not fixed": chosen by the search (preset="auto") or the lesson's default
     (preset="lesson"). Names are ModelConfig's and TrainConfig's.
     """
+
+    # How scikit-learn's validate_data checks y beside a 2-D table (check_X_y's options).
+    _y_rules: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -143,7 +156,7 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
             if table and (fitting or getattr(self, "_fitted_on_table", False)):
                 if fitting:
                     X, y = validate_data(self, X, y, reset=True, ensure_all_finite="allow-nan",
-                                         dtype="numeric")
+                                         dtype="numeric", **self._y_rules)
                 else:
                     X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan",
                                       dtype="numeric")
@@ -193,7 +206,11 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
         if self.preset not in PRESETS:
             raise SettingError(f"unknown preset {self.preset!r}: choose "
                                f"{' or '.join(PRESETS)}")
-        return choose_settings(data, self._given(), preset=self.preset, jobs=self.n_jobs)
+        model_config, train_config, choice = choose_settings(
+            data, self._given(), preset=self.preset, jobs=self.n_jobs)
+        if choice is not None:  # its views say who fixed the rest: not flags, parameters
+            choice = choice.fixed_by_other(FIXED_BY_PARAMETERS)
+        return model_config, train_config, choice
 
     # --- training --------------------------------------------------------------------------
 
@@ -213,18 +230,14 @@ class _RNNEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn ships no ty
         self.explanation_ = traced.explanation
         self.choice_ = choice
 
-    def _logits(self, X: Any) -> npt.NDArray[np.float64]:
-        """The model's outputs for every sequence of X, in order, (N, C)."""
-        import torch
-
-        from rnntrace.train.loop import predict_logits
-
+    def _to_predict(self, X: Any) -> SequenceSet:
+        """X's sequences as the fitted model reads them (their labels or targets unused)."""
         check_is_fitted(self, "module_")
         collection, _ = self._read(X, fitting=False)
-        names = self.config_.data.class_names
-        data = collection.labelled(np.zeros(len(collection.lengths), dtype=np.int64), names)
-        logits: torch.Tensor = predict_logits(self.module_, data)  # (N, C)
-        return logits.double().numpy()
+        return self._unlabelled(collection)
+
+    def _unlabelled(self, collection: Collection) -> SequenceSet:
+        raise NotImplementedError  # each estimator's own: labels or targets
 
     # --- the trace -------------------------------------------------------------------------
 
@@ -286,10 +299,15 @@ class RNNClassifier(ClassifierMixin, _RNNEstimator):  # type: ignore[misc]  # (a
         """Train on sequences X with one label each in y; return self."""
         collection, y = self._read(X, fitting=True, y=y)
         y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
         if len(y) != len(collection.lengths):
             raise InputError(f"X holds {len(collection.lengths)} sequences but y has {len(y)} "
                              "labels; give one label per sequence")
+        try:
+            check_classification_targets(y)
+        except ValueError as exc:  # scikit-learn's words first: its tools look for them
+            hint = (" rnntrace.sklearn.RNNRegressor predicts numbers."
+                    if "continuous" in str(exc) else "")
+            raise InputError(f"{exc}{hint}") from None
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise InputError(f"only one class present ({classes[0]!r}); a classifier needs at "
@@ -298,6 +316,20 @@ class RNNClassifier(ClassifierMixin, _RNNEstimator):  # type: ignore[misc]  # (a
         data = collection.labelled(codes.astype(np.int64), [str(c) for c in classes])
         self._fit_sequences(data)
         return self
+
+    def _unlabelled(self, collection: Collection) -> SequenceSet:
+        names = self.config_.data.class_names
+        return collection.labelled(np.zeros(len(collection.lengths), dtype=np.int64), names)
+
+    def _logits(self, X: Any) -> npt.NDArray[np.float64]:
+        """The model's outputs for every sequence of X, in order, (N, C)."""
+        import torch
+
+        from rnntrace.train.loop import predict_logits
+
+        data = self._to_predict(X)  # checks first that the model was fitted
+        logits: torch.Tensor = predict_logits(self.module_, data)  # (N, C)
+        return logits.double().numpy()
 
     def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
         """Each class's probability for every sequence of X, (N, n_classes), classes_ order."""
@@ -314,6 +346,100 @@ class RNNClassifier(ClassifierMixin, _RNNEstimator):  # type: ignore[misc]  # (a
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = False
         return tags
+
+
+class RNNRegressor(RegressorMixin, _RNNEstimator):  # type: ignore[misc]  # (as above)
+    """A recurrent sequence regressor: one number per sequence (or K of them), trained and
+    traced as `rnntrace train --task regress` does it, with scikit-learn's interface.
+
+    y is (n,) or (n, K) numbers; predict returns the same shape, in y's own units (the head
+    predicts the target standardised with the training part's mean and std, which the model
+    keeps). score is R² (RegressorMixin; averaged over the K targets). With no settings the
+    no-flag choice on regression's candidates (train/search.py).
+
+    Fitted attributes: n_targets_ (K), n_features_in_, n_channels_, module_, config_, trace_
+    (its head's scores beside the training-mean line, the predicted value's attribution),
+    explanation_ (None: a regression trace attributes its prediction itself, trace_.head),
+    choice_.
+    """
+
+    _y_rules: ClassVar[dict[str, Any]] = {"multi_output": True, "y_numeric": True}
+
+    def fit(self, X: Any, y: Any) -> RNNRegressor:
+        """Train on sequences X with one number (y (n,)) or K numbers (y (n, K)) each."""
+        names = _target_names(y)
+        collection, y = self._read(X, fitting=True, y=y)
+        try:  # numbers, finite, at most 2-D: scikit-learn's checks and words
+            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        except ValueError as exc:
+            words = str(exc).splitlines()[0]
+            if "convert" in words:  # text: the user may have meant classes
+                words = (f"y: {words}; a regressor predicts numbers "
+                         "(rnntrace.sklearn.RNNClassifier predicts classes)")
+            raise InputError(words) from None
+        n = len(collection.lengths)
+        if len(y) != n:
+            raise InputError(f"X holds {n} sequences but y has {len(y)} targets; give one "
+                             "target (or one row of targets) per sequence")
+        if y.ndim == 2 and y.shape[1] == 0:
+            raise InputError("y has no columns; give at least one target per sequence")
+        if n == 1 and self.val_fraction > 0:
+            raise InputError(f"1 sample: nothing to hold out {self.val_fraction:.0%} of; give "
+                             "more sequences (or val_fraction=0 with preset='lesson')")
+        self.n_targets_ = 1 if y.ndim == 1 else int(y.shape[1])
+        self._one_dimensional = y.ndim == 1  # predict returns y's shape
+        if len(names) != self.n_targets_:
+            names = []  # the default names: target, or target_0, target_1, ...
+        try:
+            data = collection.targeted(y, names)
+        except RnnTraceError as exc:
+            raise _as_value_error(exc) from None
+        self._fit_sequences(data)
+        return self
+
+    def _unlabelled(self, collection: Collection) -> SequenceSet:
+        zeros = np.zeros((len(collection.lengths), self.n_targets_))
+        return collection.targeted(zeros, self.config_.data.target_names)
+
+    def predict(self, X: Any) -> npt.NDArray[np.float64]:
+        """Every sequence's predicted target(s) in y's units: (n,) for a 1-D y, else (n, K).
+
+        Computed in float64 by a double copy of the model: in float32 a sequence's prediction
+        moved by an ulp with the other sequences in its batch (matrix products round by batch
+        size), and scikit-learn expects predict(X)[rows] == predict(X[rows]) to 1e-7.
+        """
+        import copy
+
+        import torch
+
+        from rnntrace.data.batching import batch_order
+        from rnntrace.data.streaming import batch_source
+
+        data = self._to_predict(X)  # checks first that the model was fitted
+        model = copy.deepcopy(self.module_).double().eval()
+        source = batch_source(data, next(model.parameters()).device)
+        with torch.inference_mode():
+            values = torch.cat([
+                model.predict_values(batch.x.double(), batch.lengths).cpu()
+                for batch in (source.take(index, model.config.batch_first)
+                              for index in batch_order(source, 256, bucket=False))
+            ]).numpy()  # (N, K), in X's order
+        return values[:, 0] if self._one_dimensional else values
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = True  # y (n, K): K numbers from one head
+        return tags
+
+
+def _target_names(y: Any) -> list[str]:
+    """The names a pandas y gives its targets (a Series' name, a DataFrame's columns)."""
+    if type(y).__name__ == "Series" and getattr(y, "name", None) is not None:
+        return [str(y.name)]
+    if type(y).__name__ == "DataFrame":
+        return [str(c) for c in y.columns]
+    return []
 
 
 def _is_table(X: Any) -> bool:

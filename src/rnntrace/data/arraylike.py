@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rnntrace.data.sequences import FloatArray, IntArray, SequenceSet
+from rnntrace.data.targets import strata
 from rnntrace.errors import DataError
 
 SHAPES = ("a 3-D array (N, T, F)", "a 2-D array (N, T) of univariate sequences",
@@ -58,6 +59,26 @@ class Collection:
         return SequenceSet(self.values, self.lengths, codes, list(class_names),
                            feature_names=list(self.feature_names), ids=list(self.ids),
                            source=source)
+
+    def targeted(self, targets: npt.ArrayLike, target_names: Sequence[str] = (),
+                 source: str = "y") -> SequenceSet:
+        """The SequenceSet of these sequences with numbers to predict, (N, K) (regression):
+        strata of the first target for the held-out split, as the file readers make them."""
+        values = np.asarray(targets, dtype=np.float64)
+        if values.ndim == 1:
+            values = values[:, None]  # (N,) → (N, 1)
+        if values.ndim != 2 or len(values) != len(self.lengths):
+            raise DataError(f"{source}: {len(self.lengths)} sequences but targets of shape "
+                            f"{values.shape}")
+        with np.errstate(over="ignore"):
+            single = values.astype(np.float32)  # what the model reads
+        if (beyond := np.isinf(single) & np.isfinite(values)).any():
+            i = int(np.nonzero(beyond)[0][0])
+            raise DataError(f"{source}: the target of sequence {i} is beyond float32's range; "
+                            "rescale the target")
+        return SequenceSet(self.values, self.lengths, strata(single), [],
+                           feature_names=list(self.feature_names), ids=list(self.ids),
+                           source=source, targets=single, target_names=list(target_names))
 
 
 def read_arraylike(X: Any, *, what: str = "X") -> Collection:

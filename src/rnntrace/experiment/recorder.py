@@ -39,14 +39,15 @@ class Recorder:
         self.optimizer = optimizer
         self.n_classes = n_classes
         self.history = History()
+        # Layers and the cells a loop steps (rt.trace traces both): their weights' gradients.
         self._weights = [
-            p for m in model.modules() if isinstance(m, nn.RNNBase)
+            p for m in model.modules() if isinstance(m, nn.RNNBase | nn.RNNCellBase)
             for p in m.parameters() if p.requires_grad
         ]
         if not self._weights:
             raise ConfigError(
-                f"{type(model).__name__} has no nn.RNN, nn.LSTM or nn.GRU layer with trainable "
-                "weights to record"
+                f"{type(model).__name__} has no recurrent layer or cell with trainable weights "
+                "to record (nn.RNN, nn.LSTM, nn.GRU or their Cell versions)"
             )
         self._pending = 0  # recurrent weights whose gradient the backward in progress has given
         self._norms: list[list[Tensor]] = []  # per backward of this epoch: each weight's norm

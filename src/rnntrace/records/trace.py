@@ -26,7 +26,7 @@ from rnntrace.records.layers import (
 from rnntrace.records.prediction import PredictionTrace, TokenTrace
 from rnntrace.records.quiz import Question
 from rnntrace.records.serial import from_dict
-from rnntrace.records.training import Averaging, Choice, EpochRecord, TestReport
+from rnntrace.records.training import FIXED_BY_FLAGS, Averaging, Choice, EpochRecord, TestReport
 
 # 2: data_flow → stages, modules → module_calls, prediction.true → true_class, and `config` is
 # the run's settings alone (threads and device moved to `meta`). Version 1 files still load.
@@ -108,8 +108,11 @@ class Trace:
         if raw["config"] is not None:
             drop_later_defaults(raw["config"]["model"])
             drop_later_data(raw["config"]["data"])
-        if raw["choice"] is not None and raw["choice"]["score"] == "accuracy":
-            del raw["choice"]["score"]  # a classifier's choice reads as before
+        if raw["choice"] is not None:  # a classifier's choice from the CLI reads as before
+            if raw["choice"]["score"] == "accuracy":
+                del raw["choice"]["score"]
+            if raw["choice"]["fixed_by"] == FIXED_BY_FLAGS:
+                del raw["choice"]["fixed_by"]
         for later in ("choice", "averaging", "head", "decoder"):
             if raw[later] is None:
                 del raw[later]

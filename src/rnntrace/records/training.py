@@ -92,13 +92,17 @@ class CandidateScore:
     seconds: float
 
 
+# How the search's text names whoever fixed the settings it did not choose (train/search.py).
+FIXED_BY_FLAGS = "your flags"
+
+
 @dataclass
 class Choice:
     """How `train` chose the settings the user left open, from the training file alone."""
 
     chosen: str  # the winning candidate's name
     settings: dict[str, Any]  # the settings the final model used
-    user_settings: dict[str, Any]  # what the user's flags fixed (they override every candidate)
+    user_settings: dict[str, Any]  # what the user fixed (they override every candidate)
     candidates: list[CandidateScore]
     held_out: int  # training sequences held out to score the candidates
     reason: str
@@ -106,6 +110,16 @@ class Choice:
     # What each candidate's val_accuracy holds: accuracy, or the task's score (config/task.py:
     # R² for regression, frame accuracy per step); left out of trace.json when "accuracy".
     score: str = "accuracy"
+    # Who fixed user_settings, as the views say it ("Fixed by your flags: ..."): the command
+    # line's flags, or an estimator's parameters (rnntrace.sklearn); left out of trace.json
+    # when the flags.
+    fixed_by: str = FIXED_BY_FLAGS
+
+    def fixed_by_other(self, who: str) -> Choice:
+        """This choice as made for a caller whose settings are not flags: the same choice,
+        with `who` named wherever the search wrote "your flags"."""
+        return dataclasses.replace(self, fixed_by=who,
+                                   reason=self.reason.replace(FIXED_BY_FLAGS, who))
 
 
 @dataclass

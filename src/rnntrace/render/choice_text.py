@@ -48,7 +48,7 @@ def choice_table(choice: Choice) -> Table:
 def settings_line(choice: Choice) -> str:
     chosen = ", ".join(f"{k}={v}" for k, v in choice.settings.items())
     user = ", ".join(f"{k}={v}" for k, v in choice.user_settings.items()) or "none"
-    return f"Settings: {chosen}\nFixed by your flags: {user}"
+    return f"Settings: {chosen}\nFixed by {choice.fixed_by}: {user}"
 
 
 def choice_renderables(choice: Choice) -> list[Any]:

@@ -19,8 +19,11 @@ if TYPE_CHECKING:  # a view knows the records it shows for type checking only
     from rnntrace.records.heads import HeadReport
 
 
-def head_view(report: HeadReport) -> tuple[dict[str, Any], dict[str, str]]:
-    """(the template's values, the section's figures as SVG strings)."""
+def head_view(
+    report: HeadReport, feature_names: list[str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the template's values, the section's figures as SVG strings); `feature_names` label
+    the rows of a regression's attribution grid."""
     spec = task_spec(report.task)
     view: dict[str, Any] = {
         "task_title": spec.title[0].upper() + spec.title[1:],
@@ -30,10 +33,11 @@ def head_view(report: HeadReport) -> tuple[dict[str, Any], dict[str, str]]:
         "example": str(example_text(report, report.example)) if report.example else "",
         "colours": LABEL_COLOURS,
         "why": attribution_lines(report),
+        "scored": _scored(report),
     }
     figures: dict[str, str] = {}
     if report.attribution:
-        figures["head_why"] = attribution_figure(report)
+        figures["head_why"] = attribution_figure(report, feature_names)
     if report.task == "regress":
         if report.actual:
             pred_actual, residuals = regression_figures(report)
@@ -41,3 +45,11 @@ def head_view(report: HeadReport) -> tuple[dict[str, Any], dict[str, str]]:
     elif report.strips:
         figures["strips"] = strips_figure(report)
     return view, figures
+
+
+def _scored(report: HeadReport) -> str:
+    """The sets the score table holds, named as the table names them, for its caption."""
+    names = list(dict.fromkeys(s.name for s in report.sets))
+    where = {"held-out": "held-out (part of the training file)", "test": "test (the test file)"}
+    said = [where.get(n, n) for n in names]
+    return (" and ".join(said) + (" set" if len(said) == 1 else " sets")) if said else ""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from matplotlib import rc_context
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from rnntrace.render.plots import _COLOURS, _RC, _to_svg, short
 
@@ -68,7 +69,8 @@ def strips_figure(report: HeadReport) -> str:
     cmap = ListedColormap(LABEL_COLOURS[: max(1, len(report.class_names))])
     with rc_context(_RC | {"axes.grid": False}):
         fig = Figure(figsize=(7.5, 0.5 + 0.55 * len(strips)))
-        fig.subplots_adjust(left=0.14, right=0.98, bottom=0.12, top=0.95, hspace=0.6)
+        # room at the left for a sequence id beside the truth/predicted ticks
+        fig.subplots_adjust(left=0.22, right=0.98, bottom=0.12, top=0.95, hspace=0.6)
         longest = max((s.length for s in strips), default=1)
         for row, strip in enumerate(strips):
             ax = fig.add_subplot(len(strips), 1, row + 1)
@@ -85,9 +87,10 @@ def strips_figure(report: HeadReport) -> str:
                                       "sequence, one cell per step, coloured by label")
 
 
-def attribution_figure(report: HeadReport) -> str:
+def attribution_figure(report: HeadReport, feature_names: list[str] | None = None) -> str:
     """The example's attribution: per step (and feature) for regression; output step × input
-    step for a label per step. Red raised the prediction (or the label's score), blue lowered."""
+    step for a label per step. Red raised the prediction (or the label's score), blue lowered.
+    A regression's rows are named by `feature_names` when given, else numbered from 0."""
     values = report.attribution
     with rc_context(_RC | {"axes.grid": False}):
         fig = Figure(figsize=(7.5, 2.8))
@@ -106,8 +109,12 @@ def attribution_figure(report: HeadReport) -> str:
         image = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-peak, vmax=peak,
                           interpolation="nearest",  # steps numbered from 1, as in the text
                           extent=(0.5, steps + 0.5, len(grid) - 0.5, -0.5))
-        ax.set_yticks(range(len(rows)), [str(r + 1) if report.task == "steps" else str(r)
+        names = (feature_names if report.task == "regress" and feature_names
+                 and len(feature_names) == len(rows) else None)
+        ax.set_yticks(range(len(rows)), [str(r + 1) if report.task == "steps" else
+                                          short(names[r], 12) if names else str(r)
                                           for r in rows], fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
         ax.set_xlabel("input step")
         ax.set_ylabel(ylabel)
         ax.set_title(title)

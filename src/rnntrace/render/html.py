@@ -90,7 +90,9 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     if trace.head is not None:
         from rnntrace.render.head_html import head_view
 
-        head, head_figures = head_view(trace.head)
+        features = (trace.prediction.feature_names if trace.prediction is not None
+                    else trace.config.data.feature_names if trace.config is not None else None)
+        head, head_figures = head_view(trace.head, features)
         figures |= {k: Markup(v) for k, v in head_figures.items()}
     island = island_data(trace, units)
     return template.render(
