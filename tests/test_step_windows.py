@@ -7,6 +7,8 @@ np.repeat and cropped to the sequence's length; padding never read.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -310,3 +312,14 @@ def test_labels_that_flip_every_few_steps_keep_a_window_one_model():
     assert model.window == 1 and choice.chosen in ("conv+bigru", "bigru")
     assert scores[choice.chosen] > max(scores["conv(k=3)+bigru"], scores["window(k=3)+bigru"])
     assert scores[choice.chosen] > 0.9  # the value shows the label: every step is learnable
+
+
+def test_quiz_on_a_windowed_run_names_the_layer_it_has(windowed_run, capsys):
+    from rnntrace.cli.main import main
+
+    _, _, out = windowed_run
+    main(["quiz", str(out), "--export", "json"])
+    sheet = json.loads(capsys.readouterr().out)
+    # The layer reads windows of 4 steps of 1 feature: 4 values per recurrent step.
+    assert sheet["about"].startswith("window front end → nn.GRU(input_size=4, hidden_size=6")
+    assert "window_to_steps" in {q["template"] for q in sheet["questions"]}
