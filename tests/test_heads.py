@@ -152,11 +152,6 @@ def test_regression_loss_is_mse_on_the_standardised_target():
     assert model.predict_values(x) == pytest.approx(out.detach() * 2 + 10)
 
 
-def test_steps_refuses_windows():
-    with pytest.raises(ConfigError, match="every step"):
-        ModelConfig(n_features=1, n_classes=2, task="steps", window=4)
-
-
 def _slopes(n: int, seed: int) -> SequenceSet:
     rng = np.random.default_rng(seed)
     slope = rng.normal(size=n)

@@ -5,7 +5,8 @@ with its completeness check) of the predicted number, or of one step's predicted
              and reported in the target's units (the head predicts z-scores; × std)
     steps    for a few output steps s, the logit of the label predicted at s attributed to every
              input step t (summed over features): an output-step × input-step matrix. A
-             unidirectional model gives exactly 0 above the diagonal (t > s: the future); a
+             unidirectional model gives exactly 0 past the end of s's window (t > s for
+             window 1: the future; a window of k steps reads up to k − 1 steps ahead); a
              bidirectional one need not.
 """
 

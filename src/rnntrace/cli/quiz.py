@@ -70,10 +70,13 @@ def quiz(
         layer = Setting(layer_config(config), setting.batch, setting.steps)
         about = f"{TextSetting(config, setting.batch, setting.steps).code()} → {layer.layer_code()}"
     elif config is not None and config.task != "classify":  # the head's questions first
-        from rnntrace.quiz.heads import head_quiz
+        from rnntrace.config.settings import front_end_name
+        from rnntrace.quiz.heads import head_quiz, layer_setting
 
         questions = head_quiz(config, n=n, seed=seed, input_shape=shape, level=level)
-        about = f"{setting.layer_code()} → {config.task_spec.title}"
+        front = front_end_name(config)  # the layer reads what the front end gives
+        about = (f"{'' if front == 'none' else f'{front} front end → '}"
+                 f"{layer_setting(config, shape).layer_code()} → {config.task_spec.title}")
     else:
         questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
         about = "random models" if random_models else setting.layer_code()

@@ -65,10 +65,13 @@ class ModelConfig:
             raise ConfigError("smoothing weighs neighbouring steps' labels: it needs --task steps")
         if not 0.0 <= self.smoothing <= 10.0:
             raise ConfigError(f"smoothing must be in [0, 10], got {self.smoothing}")
-        if self.task_spec.per_step and (self.window > 1 or self.resample):
-            raise ConfigError("a label per step needs the recurrent layer to read every step: "
-                              "windows and resample change the steps; leave them off with "
-                              "--task steps (the conv front end with window 1 keeps them)")
+        if self.task_spec.per_step and self.resample:
+            # Windows keep every step in place (each window's labels go back to its steps);
+            # resampling moves the steps by a different factor in every sequence.
+            raise ConfigError("a label per step needs every step where it was: resample "
+                              "stretches each sequence by its own factor; leave it off with "
+                              "--task steps (--window reads windows of steps and labels each "
+                              "of their steps)")
         if self.summary not in SUMMARIES:
             raise ConfigError(f"unknown summary {self.summary!r}: choose one of "
                               f"{', '.join(SUMMARIES)}")

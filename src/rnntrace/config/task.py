@@ -9,6 +9,8 @@ A new task is one more constant here and one branch in each `objectives` functio
     classify   h (B, D·H) summary ─► Linear ─► logits (B, C)      ─► cross-entropy
     regress    h (B, D·H) summary ─► Linear ─► z-scores (B, K)    ─► MSE on standardised y
     steps      out (B, T, D·H)    ─► Linear ─► logits (B, T, C)   ─► cross-entropy on real steps
+               (windows of k steps: out (B, T/k, D·H) ─► Linear ─► each window's logits
+               repeated to its k steps ─► (B, T, C))
 
 No torch (and no numpy) here, so configs, records and views can read a spec.
 """
@@ -85,7 +87,8 @@ STEPS = TaskSpec(
     loss="cross-entropy averaged over the real steps (padding is never scored)",
     score="frame accuracy: the share of real steps whose label is predicted",
     score_short="frame acc",
-    head="Linear({width} → {out}) on every step's output, softmax over the labels per step",
+    head=("Linear({width} → {out}) on every recurrent step's output (a window's, repeated to "
+          "its steps, with a window front end), softmax over the labels per step"),
     metrics=("frame accuracy", "macro-F1", "F1@10", "F1@25", "F1@50", "edit score"),
     chance="the most frequent training label at every step",
 )
@@ -107,13 +110,19 @@ def task_spec(name: str) -> TaskSpec:
                       "steps: a label per step)")
 
 
-def direction_note(spec: TaskSpec, bidirectional: bool) -> str:
-    """Whether the model may be used online; true of a model with these settings."""
+def direction_note(spec: TaskSpec, bidirectional: bool, window: int = 1) -> str:
+    """Whether the model may be used online; true of a model with these settings (`window`:
+    the input steps each recurrent step reads, whose labels all come from that step)."""
     if not spec.per_step:
         return ""
     if bidirectional:
         return ("bidirectional: each step's label reads the steps after it too, so the model "
                 "labels whole recorded sequences (offline segmentation), not a stream as it "
                 "arrives")
+    if window > 1:
+        return (f"one direction over windows of {window} steps: each step's label reads the "
+                f"steps before it and the rest of its window (up to {window - 1} steps ahead), "
+                f"so the model can label a stream as it arrives, a window ({window} steps) "
+                "at a time")
     return ("one direction: each step's label reads only that step and the ones before it, so "
             "the model can label a stream as it arrives (online)")

@@ -173,10 +173,24 @@ def head_stages(model: SequenceClassifier, x: Tensor, lengths: Tensor | None) ->
     stages = stages[:-3]  # per step: no summary of the whole sequence
     rnn_out = stages[-1].output_shape
     probs = torch.softmax(out, dim=-1)
-    stages.append(Stage("Linear at every step", rnn_out, list(out.shape),
-                        f"logits_t = W·h_t + b at each step: one score per label ({width}×{n_out}"
-                        f" weights + {n_out} biases = {params} parameters, shared by the steps)",
-                        sample_values(out[0] if cfg.batch_first else out[:, 0])))
+    k = cfg.window
+    with eval_mode(model), torch.no_grad():
+        windows = model.window_logits(x, lengths)  # (B, T', C): T' = ceil(T / k)
+    each = "window" if k > 1 else "step"
+    stages.append(Stage(f"Linear at every {each}", rnn_out, list(windows.shape),
+                        "logits_t = W·h_t + b at each recurrent step"
+                        + (f" (one per window of {k} input steps)" if k > 1 else "")
+                        + f": one score per label ({width}×{n_out} weights + {n_out} biases = "
+                        f"{params} parameters, shared by the {each}s)",
+                        sample_values(windows[0] if cfg.batch_first else windows[:, 0])))
+    if k > 1:
+        steps = int(out.shape[1 if cfg.batch_first else 0])
+        stages.append(Stage("Repeat to the steps", list(windows.shape), list(out.shape),
+                            f"each window's logits given to the {k} input steps it read "
+                            f"(repeat_interleave({k}) along time, cropped to T = {steps}): a "
+                            f"label changes only at a window's edge; copies past a sequence's "
+                            "end are padding, never scored",
+                            sample_values(out[0] if cfg.batch_first else out[:, 0])))
     stages.append(Stage("Softmax per step", list(out.shape), list(probs.shape),
                         "softmax over the labels at each step; the loss is CrossEntropyLoss on "
                         "logits moved to (B, C, T), ignoring padded steps",
@@ -213,7 +227,8 @@ def assemble_head_trace(
         report.target_std = [float(v) for v in model.target_scale.std]
     else:
         report.class_names = list(data.class_names)
-        report.direction = direction_note(model.config.task_spec, model.config.bidirectional)
+        report.direction = direction_note(model.config.task_spec, model.config.bidirectional,
+                                          model.config.window)
     why = explain_head(model, shown, 0)
     report.attribution = [[round(v, 6) for v in row] for row in why.values]
     report.attribution_rows, report.attribution_holds = why.rows, why.holds
@@ -225,7 +240,7 @@ def assemble_head_trace(
         stages=head_stages(model, x, lengths),
         training=records,
         prediction=None,
-        insight=head_insight(report, model.config.bidirectional),
+        insight=head_insight(report, model.config.bidirectional, model.config.window),
         module_calls=trace_modules(model, x, lengths),
         steps=steps,
         recomputation=recomputation,
@@ -235,7 +250,7 @@ def assemble_head_trace(
     )
 
 
-def head_insight(report: HeadReport, bidirectional: bool) -> str:
+def head_insight(report: HeadReport, bidirectional: bool, window: int = 1) -> str:
     """The run's key insight, from its own figures: how far above its chance line it is."""
     scored = report.sets[-1]
     model = scored.line("model")
@@ -262,9 +277,16 @@ def head_insight(report: HeadReport, bidirectional: bool) -> str:
     return (f"On the {scored.name} set {acc:.1%} of the steps get their label, against "
             f"{base:.1%} for the majority label everywhere; the edit score {edit:.1%} says how "
             "well the order of segments is kept (over-segmentation lowers it, frame accuracy "
-            "hardly sees it). The output at every step goes through one Linear layer shared by "
-            "the steps. " + ("Being bidirectional, each step's label also reads the steps after "
-                             "it: fine for recorded sequences, not for labelling a live stream."
-                             if bidirectional else
-                             "Reading one direction, each step's label depends only on the "
-                             "past: it can label a live stream."))
+            "hardly sees it). "
+            + ("The output at every step goes through one Linear layer shared by the steps. "
+               if window == 1 else
+               f"The recurrent layer read windows of {window} steps, {window} times fewer "
+               "recurrent steps; each window's output goes through one Linear layer and its "
+               f"labels go to each of its {window} steps, so a boundary is placed to within a "
+               "window. ")
+            + ("Being bidirectional, each step's label also reads the steps after it: fine for "
+               "recorded sequences, not for labelling a live stream." if bidirectional else
+               "Reading one direction, each step's label depends only on the past"
+               + ("" if window == 1 else f" and the rest of its window (up to {window - 1} "
+                  "steps ahead)") + ": it can label a live stream"
+               + ("." if window == 1 else f", {window - 1} steps late at most.")))

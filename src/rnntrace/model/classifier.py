@@ -241,12 +241,37 @@ class SequenceClassifier(nn.Module):
         output, _ = pad_packed_sequence(packed_out, cfg.batch_first, total_length=steps)
         return output  # (B, T, D·H) or (T, B, D·H), zeros past each length
 
+    def window_logits(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """A per-step head's logits at every recurrent step, (B, T', C) or (T', B, C): one
+        per window of `config.window` input steps (T' = ceil(T / window); T' = T for 1)."""
+        z, rnn_lengths = self.front_input(self.inputs(x), lengths)  # (B, T', F')
+        return self.head(self.step_outputs(z, rnn_lengths))  # type: ignore[no-any-return]
+
+    def to_steps(self, logits: Tensor, steps: int) -> Tensor:
+        """Each window's logits given to the input steps it read: (B, T', C) → (B, T, C).
+
+        The standard temporal down- and up-sampling of action segmentation: the recurrent
+        layer runs over T/k windows, and every one of a window's k steps takes its logits.
+        The last window was completed with zeros (frontends.to_windows); its copies past a
+        sequence's length are padding, which no loss or score reads (labels PADDING_LABEL):
+
+            k = 3, length 7   x0 x1 x2 | x3 x4 x5 | x6 ·  ·    3 windows → logits w0 w1 w2
+                              w0 w0 w0   w1 w1 w1   w2 w2 w2   repeated, cropped to T
+        """
+        k = self.config.window
+        if k == 1:
+            return logits
+        time_dim = 1 if self.config.batch_first else 0
+        repeated = logits.repeat_interleave(k, dim=time_dim)  # (B, T'·k, C)
+        return repeated.narrow(time_dim, 0, steps)  # (B, T, C)
+
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (B, C); standardised targets (B, K) for regression; logits per step
-        (B, T, C) for a per-step task ((T, B, C) when not batch_first)."""
-        if self.config.task_spec.per_step:  # the front end keeps the steps (window 1)
-            z, lengths = self.front_input(self.inputs(x), lengths)
-            return self.head(self.step_outputs(z, lengths))  # type: ignore[no-any-return]
+        (B, T, C) for a per-step task ((T, B, C) when not batch_first), each window's
+        repeated to its steps when the front end reads windows (to_steps)."""
+        if self.config.task_spec.per_step:
+            steps = x.size(1 if self.config.batch_first else 0)
+            return self.to_steps(self.window_logits(x, lengths), steps)
         return self.head(self.encode(x, lengths))  # type: ignore[no-any-return]
 
     @torch.no_grad()

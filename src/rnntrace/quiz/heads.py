@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 from rnntrace.config.settings import ModelConfig
+from rnntrace.model.frontends import CONV_CHANNELS
 from rnntrace.quiz.bank import Template, make_question, make_quiz
 from rnntrace.quiz.draft import Draft, four_options, shape, steps
-from rnntrace.quiz.setting import Setting, setting_for
+from rnntrace.quiz.setting import LESSON_STEPS, Setting, setting_for
 from rnntrace.quiz.verify import agree, build, error_message, seeded
 from rnntrace.records import Question
 
@@ -66,6 +67,10 @@ def step_loss_layout(s: Setting, rng: random.Random) -> Draft:
     key = "loss(logits.transpose(1, 2), target)"
     wrong_plain = "loss(logits, target)"
     wrong_target = "loss(logits.transpose(1, 2), target.transpose(0, 1))"
+    swapped = target.transpose(0, 1)  # (T, B)
+    if b == t:  # a (T, B) target has the (B, T) shape and would run: a flat one is refused
+        wrong_target, swapped = "loss(logits.transpose(1, 2), target.reshape(-1))", \
+            target.reshape(-1)
     wrong_flat = "loss(logits.reshape(-1, C), target.reshape(B, T))"
     per_step = torch.stack([nn.functional.cross_entropy(logits[:, i], target[:, i],
                                                         reduction="sum") for i in range(t)])
@@ -74,8 +79,8 @@ def step_loss_layout(s: Setting, rng: random.Random) -> Draft:
           abs(float(loss(logits.transpose(1, 2), target)) - mean) < 1e-5)
     if t != c:  # with T == C PyTorch cannot tell the layouts apart, and a question would lie
         agree("(B, T, C) is refused", True, bool(error_message(lambda: loss(logits, target))))
-    agree("target (T, B) is refused", True,
-          bool(error_message(lambda: loss(logits.transpose(1, 2), target.transpose(0, 1)))))
+    agree("a target of another layout is refused", True,
+          bool(error_message(lambda: loss(logits.transpose(1, 2), swapped))))
     agree("flat logits with (B, T) target is refused", True,
           bool(error_message(lambda: loss(logits.reshape(-1, c), target.reshape(b, t)))))
     checked = "the others raise an error"
@@ -101,6 +106,53 @@ def step_loss_layout(s: Setting, rng: random.Random) -> Draft:
         verified_by=("ran each call in PyTorch: the key equals the mean of per-step "
                      f"cross-entropies; {checked}"),
     )
+
+
+def window_to_steps(k: int, length: int, n_features: int) -> Template:
+    """The question of a model that reads windows of `k` steps: the shape its per-step logits
+    have once each window's are repeated to its steps, for input `length` steps long."""
+
+    def make(s: Setting, rng: random.Random) -> Draft:
+        m = dataclasses.replace(s.model, num_layers=1, batch_first=True)
+        c, b, t, f = _labels(s), s.batch, length, n_features
+        t_windows = -(-t // k)
+        layer = build(dataclasses.replace(m, n_features=k * f))
+        head = nn.Linear(m.state_size * m.num_directions, c)
+        with seeded(), torch.no_grad():
+            x = torch.randn(b, t, f)  # (B, T, F)
+            padded = nn.functional.pad(x, (0, 0, 0, t_windows * k - t))  # zeros at the end
+            out, _ = layer(padded.reshape(b, t_windows, k * f))  # (B, T', D·H)
+            windows = head(out)  # (B, T', C)
+            logits = windows.repeat_interleave(k, dim=1)[:, :t]  # (B, T, C)
+            by_hand = windows[:, torch.arange(t) // k]  # step i takes window i // k
+        key = shape((b, t, c))
+        agree("per-step logits from windows", key, shape(logits.shape))
+        agree("step i takes window i // k's logits", True, bool(torch.equal(logits, by_hand)))
+        options, answer = four_options(key, [
+            shape((b, t_windows, c)), shape((b, t_windows * k, c)), shape((b, t, k * c)),
+            shape((b, t_windows, k * c))], rng)
+        return Draft(
+            prompt=(f"This model labels every step, but its recurrent layer reads one vector "
+                    f"per window of {k} steps: for x of shape {shape((b, t, f))} its Linear "
+                    f"head gives `windows` of shape {shape(windows.shape)}, one row of label "
+                    f"scores per window. What shape is `windows.repeat_interleave({k}, "
+                    f"dim=1)[:, :{t}]`, the logits the loss reads?"),
+            options=options, answer=answer,
+            hint="repeat_interleave copies each window's row k times, in place; the slice "
+                 "drops the copies past the last real step.",
+            solution=steps(
+                f"{t} steps in windows of {k}: ceil({t}/{k}) = {t_windows} windows"
+                + (", the last completed with zeros." if t % k else "."),
+                f"repeat_interleave({k}, dim=1) gives {t_windows}·{k} = {t_windows * k} rows, "
+                f"window j's logits at steps {k}j … {k}j+{k - 1}.",
+                f"[:, :{t}] keeps the {t} real steps: every step gets its window's logits.",
+                final=key),
+            verified_by=(f"ran a real {s.cls} on the windows and nn.Linear, repeated the "
+                         "logits, and checked each step holds its window's (step i: window "
+                         "i // k)"),
+        )
+
+    return Template("window_to_steps", "medium", make)
 
 
 def standardised_target(s: Setting, rng: random.Random) -> Draft:
@@ -155,17 +207,52 @@ def head_quiz(config: ModelConfig, *, n: int = 10, seed: int = 0,
               level: str = "mixed") -> list[Question]:
     """The head's own questions at `level` (all of them when mixed), then the bank's about the
     recurrent layer alone at the same level, up to n. The head's come first whatever their
-    level: they are what this model adds to the layer."""
-    layer_only = dataclasses.replace(config, task="classify", smoothing=0.0,
-                                     n_classes=max(2, config.n_classes), front_end="none",
-                                     window=1, resample=0)
+    level: they are what this model adds to the layer.
+
+    Behind a front end the layer reads what the front end gives (windows of k steps, or the
+    convolutions' channels, ceil(T / k) steps long), so its questions use those sizes: they
+    are about this model's layer. `input_shape` is the model's input, in its layout.
+    """
+    setting = layer_setting(config, input_shape)
+    layer_only = setting.model
+    templates = HEAD_TEMPLATES[config.task]
+    if config.task_spec.per_step and config.window > 1:
+        t = LESSON_STEPS * config.window + 1 if input_shape is None else (
+            input_shape[1] if config.batch_first else input_shape[0])
+        templates = (*templates, window_to_steps(config.window, t, config.n_features))
     # make_quiz checks `level` and `n` (one ConfigError line) before anything is built.
-    rest = make_quiz(layer_only, n=n, level=level, seed=seed, input_shape=input_shape,
+    rest = make_quiz(layer_only, n=n, level=level, seed=seed,
+                     input_shape=None if input_shape is None else setting.input_shape,
                      exclude=CLASSIFIER_TEMPLATES)
-    setting = setting_for(layer_only, input_shape)
-    own = [make_question(t, setting, random.Random(f"{seed}:{t.name}"))
-           for t in HEAD_TEMPLATES[config.task] if level in ("mixed", t.level)][:n]
+    own = [make_question(t, setting, random.Random(f"{seed}:{t.name}")) for t in templates
+           if level in ("mixed", t.level)][:n]
     picked = own + rest[: n - len(own)]
     for number, question in enumerate(picked, start=1):
         question.id = f"q{number}-{question.template}"
     return picked
+
+
+def layer_setting(config: ModelConfig, input_shape: tuple[int, int, int] | None = None
+                  ) -> Setting:
+    """The recurrent layer alone, fed what it reads in this model (after any front end)."""
+    width, shown = _layer_input(config, input_shape)
+    layer_only = dataclasses.replace(config, task="classify", smoothing=0.0,
+                                     n_classes=max(2, config.n_classes), front_end="none",
+                                     window=1, resample=0, n_features=width)
+    return setting_for(layer_only, shown)
+
+
+def _layer_input(config: ModelConfig, input_shape: tuple[int, int, int] | None
+                 ) -> tuple[int, tuple[int, int, int] | None]:
+    """What the recurrent layer reads per step, and the shape it reads, in the model's layout."""
+    front = config.front_end_in_use
+    if front == "none":
+        return config.input_size, input_shape
+    k = config.window
+    width = CONV_CHANNELS if front == "conv" else k * config.input_size
+    if input_shape is None:
+        return width, None
+    b, t = ((input_shape[0], input_shape[1]) if config.batch_first
+            else (input_shape[1], input_shape[0]))
+    steps = -(-t // k)
+    return width, ((b, steps, width) if config.batch_first else (steps, b, width))

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rnntrace.config.settings import ModelConfig
     from rnntrace.records import Averaging, ModuleCall
 
 
@@ -112,3 +113,24 @@ def grouped_calls(calls: list[ModuleCall]) -> list[tuple[ModuleCall, int]]:
         counts[key] = counts.get(key, 0) + 1
         first.setdefault(key, call)
     return [(first[key], n) for key, n in counts.items()]
+
+
+def recurrent_reads(model: ModelConfig, width: int) -> str:
+    """What x_t, the first recurrent layer's input at step t, holds for an rnntrace model whose
+    layer reads `width` values per step: the standardised inputs, or what a front end made."""
+    if model.vocab_size:
+        return "the embedding vectors of the tokens read"
+    k = model.window if model.front_end_in_use != "none" else 1
+    spans = (f"recurrent step t reads input steps (t−1)·{k}+1 to t·{k}" if k > 1 else "")
+    resampled = (f"each sequence resampled to {model.resample} steps, then "
+                 if model.resample else "")
+    if model.front_end_in_use == "conv":
+        return (f"{resampled}the conv front end's {width} channels"
+                + (f", one vector per window of {k} input steps ({spans})" if k > 1
+                   else ", one vector per input step"))
+    if k > 1:
+        return (f"{resampled}windows of {k} standardised input steps side by side ({k}·"
+                f"{model.n_features} = {width} values; {spans})")
+    if model.resample:
+        return f"the standardised inputs, each sequence resampled to {model.resample} steps"
+    return "the standardised inputs"

@@ -25,6 +25,7 @@ from rnntrace.render.formatting import (
     fmt_shape,
     fmt_values,
     grouped_calls,
+    recurrent_reads,
     term_lines,
 )
 
@@ -104,6 +105,10 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
         head=head,
         score=score_words(trace),
         step_count=len(island["hidden"]) if trace.steps else 0,  # no cell: nothing to step
+        # What x_t holds when a front end made it (windows, channels), beside the steps.
+        recurrent_reads=(recurrent_reads(trace.config.model, len(trace.steps[0].x))
+                         if trace.config is not None and trace.steps
+                         and front_end_name(trace.config.model) != "none" else ""),
         call_groups=grouped_calls(trace.module_calls.calls) if trace.module_calls else [],
         title=_title(trace),
         config_sections=config_sections(

@@ -16,7 +16,7 @@ from rich.text import Text
 from rnntrace._deprecated import renamed_getattr
 from rnntrace.render.choice_text import summary_rows
 from rnntrace.render.dataflow_text import dynamics_table, steps_view
-from rnntrace.render.formatting import fmt_shape, fmt_values
+from rnntrace.render.formatting import fmt_shape, fmt_values, recurrent_reads
 
 if TYPE_CHECKING:
     from rnntrace.records import EpochEnd, EpochRecord, PredictionTrace, Stage, TestReport, Trace
@@ -201,7 +201,7 @@ def recomputation_section(trace: Trace) -> Group:
         s = steps[0]
         # rnntrace's own model standardises (or embeds) its inputs; a user's model's first
         # recurrence reads whatever its forward handed it
-        what = ("the standardised inputs" if trace.config is not None
+        what = (recurrent_reads(trace.config.model, len(s.x)) if trace.config is not None
                 else "what the model fed its first recurrent layer")
         parts.append(Text(f"Step by step (layer {s.layer}, {s.direction}; x_t are {what})",
                           style="bold"))

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnntrace.config.settings import ModelConfig, TrainConfig
-from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.sequences import RowSubset, SequenceSet
 from rnntrace.errors import ConfigError
 from rnntrace.records import CandidateScore, Choice, EpochEnd
 from rnntrace.train.averaging import SWA_EPOCHS, SWA_LR
@@ -52,17 +52,11 @@ from rnntrace.train.loop import evaluate
 from rnntrace.train.refit import best_epoch, held_out_pass
 from rnntrace.train.resources import intra_op_threads
 from rnntrace.train.split import Split, fold_splits, split
+from rnntrace.train.step_search import plan_steps
 
 PRESETS = ("auto", "lesson")
 TARGET_STEPS = 128  # the front end's window makes every series at most about this many steps
 MAX_EPOCHS = 100  # per candidate; early stopping usually ends sooner
-# A label per step reads every step of long streams (no windows): an epoch costs about its
-# real steps, so a candidate gets at most this many step-epochs (deterministic, unlike a clock).
-# The BiGRU tagger of ../shared/data/segmentation ran ~400,000 step-epochs in about 60-100 s on
-# the shared 2-core machine (BasicMotions: 4,000 steps × 100 epochs). At 400,000 per candidate
-# the whole no-flag run (two candidates, their averaging, the final model) passed 360 CPU
-# seconds on BasicMotions; 150,000 keeps the search, averaging and refit near 600,000 in all.
-STEP_WORK = 150_000
 PATIENCE = 25  # epochs without a better held-out loss before a candidate stops
 MIN_FINAL_EPOCHS = 10
 MIN_HELD_OUT = 20  # regression: held-out sequences, over several folds, that scores rest on
@@ -93,14 +87,7 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("conv+gru+attention", {"summary": "attention"}),
     ("window+gru+max", {"summary": "max", "front_end": "window"}),
 )
-# A label per step: the recurrent layer must read every step (no windows, no resampling),
-# and reads both directions (offline segmentation: a step's label may depend on what follows);
-# the conv front end (window 1) gives it local shapes, as for whole sequences.
-STEP_CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
-    # "last" is never read by a per-step head; it names the summary setting as left.
-    ("conv+bigru", {"front_end": "conv", "bidirectional": True, "summary": "last"}),
-    ("bigru", {"front_end": "none", "bidirectional": True, "summary": "last"}),
-)
+# A label per step: step_search.py (every step read, or windows of steps for long streams).
 # What a candidate's held-out score (EpochRecord.accuracy) is, per task (task.py).
 SCORE_NAMES = {"classify": "accuracy", "regress": "R²", "steps": "frame accuracy"}
 # Regression: the plain last state first (no front end), then the classifier's list. On the
@@ -191,10 +178,6 @@ def choose(
     schedule = str(fixed_train.get("lr_schedule", REGRESSION_SCHEDULE if data.task == "regress"
                                    else _BASE_TRAIN["lr_schedule"]))
     max_epochs, averaged = MAX_EPOCHS, SWA_EPOCHS
-    if data.task == "steps":
-        steps = int(data.lengths.sum() * (1 - val_fraction))
-        max_epochs = max(5, min(MAX_EPOCHS, STEP_WORK // max(steps, 1)))
-        averaged = max(2, min(SWA_EPOCHS, max_epochs // 5))  # within the same work
     search_config = TrainConfig(
         average_epochs=averaged,
         epochs=int(fixed_train.get("epochs", max_epochs)), seed=seed, val_fraction=val_fraction,
@@ -216,8 +199,8 @@ def choose(
     resample = 0 if data.equal_length else data.max_length
     task = {"task": data.task, "n_targets": max(1, data.n_targets)}
     listed = CANDIDATES
-    if data.task == "steps":  # every step read, none resampled (see STEP_CANDIDATES)
-        listed, window, resample = STEP_CANDIDATES, 1, 0
+    if data.task == "steps":  # their own list, each with its epochs (step_search.py)
+        listed = ()
     elif data.task == "regress":
         listed = REGRESSION_CANDIDATES
     candidates: list[tuple[str, dict[str, Any]]] = []
@@ -229,6 +212,16 @@ def choose(
         if all(settings != other for _, other in candidates):
             candidates.append((_name(settings), settings))  # named as the flags left it
     lr = float(fixed_train.get("lr", _BASE_TRAIN["lr"]))
+    plan = None
+    if data.task == "steps":
+        train = parts.train  # a memory-mapped file's training rows are a RowSubset
+        lengths = (train.data.lengths[train.rows] if isinstance(train, RowSubset)
+                   else train.lengths)
+        # "last" is never read by a per-step head; it names the summary setting as left.
+        plan = plan_steps(lengths, {**_BASE_MODEL, "summary": "last", **task},
+                          fixed_model, window=window, max_epochs=MAX_EPOCHS,
+                          swa_epochs=SWA_EPOCHS, epochs_given=fixed_train.get("epochs"))
+        candidates = [(c.name, c.settings) for c in plan.trained]
 
     # Regression on a handful of held-out sequences: one split's R² is mostly which few
     # sequences were drawn (MinimalGasPrices holds out 4 of 20, and the candidate that won
@@ -243,10 +236,13 @@ def choose(
         per_fold = max(1, round(len(data) * val_fraction))
         all_parts = fold_splits(data, search_config,
                                 min(REPEATS, -(-MIN_HELD_OUT // per_fold)))
-    search_config = dataclasses.replace(search_config, lr=lr, batch_size=batch_size)
+    shared = dataclasses.replace(search_config, lr=lr, batch_size=batch_size)
     if data.task == "regress" and "epochs" not in fixed_train:
-        search_config = _in_updates(search_config, len(all_parts[0].train))
-    per_split = [_score_all(data, each, candidates, search_config, on_progress, n_jobs)
+        shared = _in_updates(shared, len(all_parts[0].train))
+    own = None if plan is None else [  # per step: each candidate's epochs within the budget
+        dataclasses.replace(shared, epochs=c.epochs, average_epochs=c.averaged)
+        for c in plan.trained]
+    per_split = [_score_all(data, each, candidates, shared, on_progress, n_jobs, own)
                  for each in all_parts]
     scores = [_mean_score([s[i] for s in per_split]) for i in range(len(candidates))]
     held_out_count = sum(len(each.held_out) for each in all_parts if each.held_out is not None)
@@ -256,6 +252,8 @@ def choose(
         errors = [standard_error([s[i][1] for s in per_split]) for i in range(len(scores))]
         best = within_one_se(scores, errors)
     winner = scores[best]
+    if plan is not None:
+        averaged = plan.trained[best].averaged
     model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes,
                                **candidates[best][1])
     epochs = int(fixed_train.get("epochs", max(winner.best_epoch, MIN_FINAL_EPOCHS)))
@@ -274,7 +272,8 @@ def choose(
         held_out=held_out_count,
         reason=_reason(scores, best, held_out_count, epochs, val is None,
                        "epochs" in fixed_train, SCORE_NAMES[data.task], averaged,
-                       len(all_parts), top, errors[top]),
+                       len(all_parts), top, errors[top])
+        + (plan.note() if plan is not None else ""),
         seconds=round(time.perf_counter() - started, 2),
         score=SCORE_NAMES[data.task],
     )
@@ -383,8 +382,6 @@ def best_candidate(scores: list[CandidateScore]) -> int:
 def _name(settings: dict[str, Any]) -> str:
     """resample+conv+gru+max: resampling and front end (if any), cell and summary."""
     parts = [settings["cell"], settings.get("summary", "last")]
-    if settings.get("task") == "steps":  # no summary: every step's output is read
-        parts = [("bi" if settings.get("bidirectional") else "") + settings["cell"]]
     if settings["front_end"] != "none" and not (settings["front_end"] == "window"
                                                 and settings.get("window", 1) == 1):
         parts.insert(0, settings["front_end"])
@@ -400,9 +397,11 @@ def _score_all(
     config: TrainConfig,
     on_progress: Callable[[SearchProgress], Any] | None,
     n_jobs: int | None,
+    configs: list[TrainConfig] | None = None,
 ) -> list[tuple[CandidateScore, HeldOut]]:
     """Every candidate's score and held-out figures (HeldOut), in order: here one after another,
-    or in joblib's workers.
+    or in joblib's workers; with `configs`, candidate i trains with configs[i] instead of
+    `config`.
 
     A candidate depends only on its settings and the seed (held_out_pass seeds the weights and
     the batch order comes from the seed), so the scores, and so the choice, are the same either
@@ -413,13 +412,15 @@ def _score_all(
     from joblib import Parallel, delayed
 
     total = len(candidates)
+    each = configs if configs is not None else [config] * total
     if workers(n_jobs, total) <= 1:
-        return [_score(data.n_features, data.n_classes, parts, settings, config, i, total, name,
-                       on_progress)
+        return [_score(data.n_features, data.n_classes, parts, settings, each[i - 1], i, total,
+                       name, on_progress)
                 for i, (name, settings) in enumerate(candidates, start=1)]
-    one_thread = config if config.threads is not None else dataclasses.replace(config, threads=1)
+    one_thread = [c if c.threads is not None else dataclasses.replace(c, threads=1)
+                  for c in each]
     tasks = (delayed(_score_in_worker)(data.n_features, data.n_classes, parts, settings,
-                                       one_thread, i, total, name)
+                                       one_thread[i - 1], i, total, name)
              for i, (name, settings) in enumerate(candidates, start=1))
     try:  # each score as its candidate ends, in order, where the backend can
         parallel = Parallel(n_jobs=n_jobs, return_as="generator", prefer="processes")
