@@ -251,27 +251,30 @@ def test_the_budget_counts_recurrent_steps_and_leaves_starved_candidates_out():
     plan = plan_steps(lengths, _BASE, {}, window=17, max_epochs=100, swa_epochs=20)
     windows = sum(-(-int(n) // 17) for n in lengths)  # 126 + 51 + 101 + 76 per four
     every = int(lengths.sum())
-    assert [c.name for c in plan.trained] == ["conv(k=17)+bigru", "window(k=17)+bigru"]
+    assert [c.name for c in plan.trained] == ["conv(k=17)+bigru"]
     for c in plan.trained:
         assert c.settings["window"] == 17 and c.recurrent_steps == windows == 3_894
         assert c.epochs == STEP_WORK // windows == 38 and c.averaged == 7
-    assert [c.name for c in plan.skipped] == ["conv+bigru", "bigru"]
+    assert [c.name for c in plan.skipped] == ["conv+bigru"]
     for c in plan.skipped:
         assert c.recurrent_steps == every and c.epochs == STEP_WORK // every < MIN_STEP_EPOCHS
     note = plan.note()
     assert f"conv+bigru (2 epochs of {every:,} recurrent steps)" in note
     assert "not trained" in note and f"{STEP_WORK:,} recurrent step-epochs" in note
+    from rnntrace.train.search import _alone
+
+    assert _alone(plan, {}) == "the one candidate the budget lets train"  # not "your flags"
     # The user's epochs: every candidate trains them, none is left out, nothing said.
     given = plan_steps(lengths, _BASE, {}, window=17, max_epochs=100, swa_epochs=20,
                        epochs_given=3)
-    assert len(given.trained) == 4 and not given.skipped and given.note() == ""
+    assert len(given.trained) == 2 and not given.skipped and given.note() == ""
 
 
 def test_short_streams_have_no_windowed_candidate_and_huge_ones_still_train_one():
     from rnntrace.train.step_search import STEP_WORK, plan_steps
 
     short = plan_steps(np.full(30, 100), _BASE, {}, window=1, max_epochs=100, swa_epochs=20)
-    assert [c.name for c in short.trained] == ["conv+bigru", "bigru"] and not short.skipped
+    assert [c.name for c in short.trained] == ["conv+bigru"] and not short.skipped
     assert all(c.epochs == min(100, STEP_WORK // 3_000) for c in short.trained)
     huge = plan_steps(np.full(400, 20_000), _BASE, {}, window=157, max_epochs=100,
                       swa_epochs=20)
@@ -281,7 +284,11 @@ def test_short_streams_have_no_windowed_candidate_and_huge_ones_still_train_one(
     # A window the user fixes holds for every candidate; duplicates are trained once.
     fixed = plan_steps(np.full(30, 500), _BASE, {"window": 5}, window=4, max_epochs=100,
                        swa_epochs=20)
-    assert [c.name for c in fixed.trained] == ["conv(k=5)+bigru", "window(k=5)+bigru"]
+    assert [c.name for c in fixed.trained] == ["conv(k=5)+bigru"]
+    plain = plan_steps(np.full(30, 500), _BASE, {"front_end": "none"}, window=4,
+                       max_epochs=100, swa_epochs=20)  # the user's front end, both ways
+    assert [c.name for c in plain.trained] == ["window(k=4)+bigru"]
+    assert [c.name for c in plain.skipped] == ["bigru"]  # 10 epochs of 15,000 steps
 
 
 def _flips(n: int, length: int, seed: int) -> SequenceSet:
@@ -307,10 +314,10 @@ def test_labels_that_flip_every_few_steps_keep_a_window_one_model():
     data = _flips(30, 300, seed=0)
     model, _, choice = choose(data, {"epochs": 12, "hidden_size": 8, "lr": 0.01}, seed=0)
     names = [c.name for c in choice.candidates]
-    assert names == ["conv+bigru", "bigru", "conv(k=3)+bigru", "window(k=3)+bigru"]
+    assert names == ["conv+bigru", "conv(k=3)+bigru"]
     scores = {c.name: c.val_accuracy for c in choice.candidates}
-    assert model.window == 1 and choice.chosen in ("conv+bigru", "bigru")
-    assert scores[choice.chosen] > max(scores["conv(k=3)+bigru"], scores["window(k=3)+bigru"])
+    assert model.window == 1 and choice.chosen == "conv+bigru"
+    assert scores[choice.chosen] > scores["conv(k=3)+bigru"]
     assert scores[choice.chosen] > 0.9  # the value shows the label: every step is learnable
 
 

@@ -52,7 +52,7 @@ from rnntrace.train.loop import evaluate
 from rnntrace.train.refit import best_epoch, held_out_pass
 from rnntrace.train.resources import intra_op_threads
 from rnntrace.train.split import Split, fold_splits, split
-from rnntrace.train.step_search import plan_steps
+from rnntrace.train.step_search import StepPlan, plan_steps
 
 PRESETS = ("auto", "lesson")
 TARGET_STEPS = 128  # the front end's window makes every series at most about this many steps
@@ -272,7 +272,7 @@ def choose(
         held_out=held_out_count,
         reason=_reason(scores, best, held_out_count, epochs, val is None,
                        "epochs" in fixed_train, SCORE_NAMES[data.task], averaged,
-                       len(all_parts), top, errors[top])
+                       len(all_parts), top, errors[top], _alone(plan, fixed_model))
         + (plan.note() if plan is not None else ""),
         seconds=round(time.perf_counter() - started, 2),
         score=SCORE_NAMES[data.task],
@@ -508,13 +508,31 @@ def _score(
     return score, HeldOut(losses, terms, val_loss, val_acc)
 
 
+def _alone(plan: StepPlan | None, fixed_model: dict[str, Any]) -> str:
+    """Why a per-step search trained one candidate when the flags did not leave just one
+    ('' when they did, or when there were several)."""
+    if plan is None or len(plan.trained) != 1:
+        return ""
+    if plan.skipped:  # the budget's note, after the reason, names the others
+        return "the one candidate the budget lets train"
+    if int(plan.trained[0].settings.get("window", 1)) == 1 and not (
+            {"window", "front_end"} & fixed_model.keys()):
+        return (f"the one candidate for streams of at most {TARGET_STEPS} steps (windows of "
+                "steps are tried only on longer ones)")
+    return ""
+
+
 def _reason(
     scores: list[CandidateScore], best: int, held_out: int, epochs: int, refit: bool,
     epochs_given: bool, score_name: str = "accuracy", averaged: int = SWA_EPOCHS,
-    splits: int = 1, top: int | None = None, error: float = 0.0,
+    splits: int = 1, top: int | None = None, error: float = 0.0, alone: str = "",
 ) -> str:
     winner = scores[best]
-    if len(scores) == 1:
+    if len(scores) == 1 and alone:
+        sequences = "sequence" if held_out == 1 else "sequences"
+        why = (f"{alone}; held-out {score_name} {winner.val_accuracy:.3f} on {held_out} "
+               f"training {sequences} held out")
+    elif len(scores) == 1:
         why = "your flags fixed every setting the search varies"
     elif top is not None and top != best:
         sequences = "sequence" if held_out == 1 else "sequences"
