@@ -194,8 +194,8 @@ def test_regression_run_trace_and_predict(tmp_path):
 
     page = render_report(run.trace)
     # the score table names the sets it holds; the attribution grid's row, the feature
-    assert ("<caption>Scores on the held-out (part of the training file) and test (the test "
-            "file) sets</caption>") in page
+    assert ("<caption>Scores on the held-out part of the training file and the test "
+            "file</caption>") in page
     assert f">{train.feature_names[0]}</text>" in page
 
 
@@ -225,7 +225,8 @@ def test_per_step_run_shows_strips(tmp_path):
     from rnntrace.render.html import render_report
 
     page = render_report(run.trace)
-    assert "<caption>Scores on the held-out (part of the training file) set</caption>" in page
+    assert "<caption>Scores on the held-out part of the training file</caption>" in page
+    assert "(held out from training)" in text  # the example's set, named
 
 
 def test_step_attribution_never_reads_the_future_in_one_direction():

@@ -220,6 +220,7 @@ def assemble_head_trace(
     scored, report = score_sets(model, train if train is not None else data, sets)
     report.sets = scored
     report.example = _example(model, shown)
+    report.example_set = "held-out" if held_out is not None else "training"
     if model.config.task_spec.numeric:
         assert model.target_scale is not None
         report.target_names = list(data.target_names)

@@ -64,3 +64,6 @@ class HeadReport:
     attribution_rows: list[int] = field(default_factory=list)  # steps: the output steps
     attribution_holds: bool | None = None  # Integrated Gradients' completeness check
     attribution_note: str = ""
+    # Where the example (and its attribution and step trace) comes from: "held-out", or
+    # "training" when nothing was held out (the model trained on it); "" in older traces.
+    example_set: str = ""

@@ -50,6 +50,6 @@ def head_view(
 def _scored(report: HeadReport) -> str:
     """The sets the score table holds, named as the table names them, for its caption."""
     names = list(dict.fromkeys(s.name for s in report.sets))
-    where = {"held-out": "held-out (part of the training file)", "test": "test (the test file)"}
-    said = [where.get(n, n) for n in names]
-    return (" and ".join(said) + (" set" if len(said) == 1 else " sets")) if said else ""
+    where = {"held-out": "the held-out part of the training file", "test": "the test file",
+             "training": "the training data (nothing was held out)"}
+    return " and ".join(where.get(n, f"the {n} set") for n in names)

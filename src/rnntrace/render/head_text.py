@@ -65,15 +65,18 @@ def strips_section(report: HeadReport) -> Group:
 
 def example_text(report: HeadReport, example: HeadExample) -> Text:
     """The traced sequence's prediction in words."""
+    where = {"held-out": " (held out from training)",
+             "training": " (from the training data, which the model trained on)"}.get(
+        report.example_set, "")
     if report.task == "regress":
         pairs = ", ".join(
             f"{name} predicted {p:.4g}" + (f", true {t:.4g}" if example.truth else "")
             for name, p, t in zip(report.target_names, example.predicted,
                                   example.truth or example.predicted, strict=True))
-        return Text(f"Sequence {example.sequence_id} ({example.length} steps): {pairs}")
+        return Text(f"Sequence {example.sequence_id}{where} ({example.length} steps): {pairs}")
     right = sum(p == t for p, t in zip(example.predicted, example.truth or [], strict=False))
-    return Text(f"Sequence {example.sequence_id}: {right} of {example.length} steps labelled "
-                "right")
+    return Text(f"Sequence {example.sequence_id}{where}: {right} of {example.length} steps "
+                "labelled right")
 
 
 def head_section(report: HeadReport) -> Group:
