@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +18,7 @@ from test_cli_data import write_csv
 FIXTURE = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(tmp_path)  # default run directories go to ./runs
-    try:
-        yield
-    finally:
-        os.chdir(before)
+pytestmark = pytest.mark.usefixtures("in_tmp")  # ./runs lands in the test's folder
 
 
 def _trace_without_meta(run: Path) -> dict[str, object]:

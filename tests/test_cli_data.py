@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +23,7 @@ from rnntrace.run.directory import load_run
 FEATURES = ["a", "b"]
 
 
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path: Path) -> Iterator[None]:
-    # Default run directories go to ./runs: keep them inside the test's own folder.
-    before = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
+pytestmark = pytest.mark.usefixtures("in_tmp")  # ./runs lands in the test's folder
 
 
 def write_csv(path: Path, rows: range, labels: bool = True) -> np.ndarray:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +15,7 @@ import torch
 import rnntrace as rt
 from rnntrace.cli.main import main
 
-
-@pytest.fixture(autouse=True)
-def _in_tmp(tmp_path: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
+pytestmark = pytest.mark.usefixtures("in_tmp")  # ./runs lands in the test's folder
 
 
 def _levels_csv(path: Path, n: int, seed: int) -> None:

@@ -197,6 +197,9 @@ def test_regression_run_trace_and_predict(tmp_path):
     assert ("<caption>Scores on the held-out part of the training file and the test "
             "file</caption>") in page
     assert f">{train.feature_names[0]}</text>" in page
+    from rnntrace.render.html import config_line
+
+    assert config_line(run.trace).endswith("× 1 features, 1 target")  # no "0 classes"
 
 
 def test_per_step_run_shows_strips(tmp_path):
@@ -227,6 +230,10 @@ def test_per_step_run_shows_strips(tmp_path):
     page = render_report(run.trace)
     assert "<caption>Scores on the held-out part of the training file</caption>" in page
     assert "(held out from training)" in text  # the example's set, named
+    from rnntrace.render.html import config_line
+
+    line = config_line(run.trace)
+    assert "every step's output read" in line and line.endswith("2 labels per step")
 
 
 def test_step_attribution_never_reads_the_future_in_one_direction():

@@ -329,11 +329,19 @@ def config_line(trace: Trace) -> str:
         return ""
     m, t, d = trace.config.model, trace.config.train, trace.config.data
     layers = f"{m.num_layers} layers" if m.num_layers > 1 else "1 layer"
+    spec = m.task_spec
+    # What the head reads and gives: a per-step head reads every step's output (no summary),
+    # a regression head gives numbers (no classes).
+    read = ("every step's output read" if spec.per_step
+            else f"{summary_name(trace).split(' (')[0].removeprefix('the ')} read")
+    gives = (f"{m.n_targets} target{'s' if m.n_targets != 1 else ''}" if spec.numeric
+             else f"{m.n_classes} labels per step" if spec.per_step
+             else f"{m.n_classes} classes")
     parts = [f"{'bidirectional ' if m.bidirectional else ''}{m.spec.display}, {m.hidden_size} "
-             f"units, {layers}, {summary_name(trace).split(' (')[0].removeprefix('the ')} read",
+             f"units, {layers}, {read}",
              f"{t.epochs} epochs, lr {t.lr:g}, batch {t.batch_size}",
              f"{d.n_sequences} sequences of up to {d.max_length} steps × {m.n_features} "
-             f"features, {m.n_classes} classes"]
+             f"features, {gives}"]
     if m.front_end_in_use != "none" or m.resample:
         parts[0] += f", front end {front_end_name(m)}"
     return " · ".join(parts)
