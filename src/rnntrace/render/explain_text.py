@@ -64,23 +64,7 @@ def attribution_lines(a: Attribution) -> list[str]:
              f"{a.target_name!r} (P = {prob:.3f}): {a.method}",
              f"Baseline: {a.baseline}", "", "Attribution per step (height |value|; + pushed "
              f"towards {a.target_name!r}, − away from it)"]
-    for start in range(0, a.length, STRIP):
-        part = a.per_step[start : start + STRIP]
-        blocks, signs = strip(part)
-        label = f"  steps {start + 1}–{start + len(part)}: "
-        lines += [label + blocks, " " * len(label) + signs]
-    peak = max(range(a.length), key=lambda t: abs(a.per_step[t]))
-    lines.append(f"  largest at step {peak + 1}: {a.per_step[peak]:+.4f}")
-    lines += ["", "Attribution per feature (summed over steps)"]
-    top = max((abs(v) for v in a.per_feature), default=0.0) or 1.0
-    width = max(len(n) for n in a.feature_names[:20])
-    order = sorted(range(len(a.per_feature)), key=lambda f: -abs(a.per_feature[f]))
-    for f in order[:20]:
-        v = a.per_feature[f]
-        bar = "█" * max(0, round(abs(v) / top * BAR))
-        lines.append(f"  {a.feature_names[f]:<{width}} {v:+.4f} {bar}")
-    if len(order) > 20:
-        lines.append(f"  … {len(order) - 20} more features in explain.json")
+    lines += _step_and_feature_lines(a.per_step, a.per_feature, a.feature_names, "+.4f")
     lines += ["", completeness_line(a.completeness)]
     if a.baseline_check is not None and a.baseline_check.advice is not None:
         lines.append(f"⚠ {a.baseline_check.advice}")
@@ -197,23 +181,7 @@ def number_attribution_lines(a: NumberAttribution) -> list[str]:
              f"{c.f_input - c.f_baseline:+.4g}",
              "", f"Attribution per step ({a.target_name} units; + raised the prediction, − "
              "lowered it)"]
-    for start in range(0, a.length, STRIP):
-        part = a.per_step[start : start + STRIP]
-        blocks, signs = strip(part)
-        label = f"  steps {start + 1}–{start + len(part)}: "
-        lines += [label + blocks, " " * len(label) + signs]
-    peak = max(range(a.length), key=lambda t: abs(a.per_step[t]))
-    lines.append(f"  largest at step {peak + 1}: {a.per_step[peak]:+.4g}")
-    lines += ["", "Attribution per feature (summed over steps)"]
-    top = max((abs(v) for v in a.per_feature), default=0.0) or 1.0
-    width = max(len(n) for n in a.feature_names[:20])
-    order = sorted(range(len(a.per_feature)), key=lambda f: -abs(a.per_feature[f]))
-    for f in order[:20]:
-        v = a.per_feature[f]
-        lines.append(f"  {a.feature_names[f]:<{width}} {v:+.4g} "
-                     f"{'█' * max(0, round(abs(v) / top * BAR))}")
-    if len(order) > 20:
-        lines.append(f"  … {len(order) - 20} more features in explain.json")
+    lines += _step_and_feature_lines(a.per_step, a.per_feature, a.feature_names, "+.4g")
     lines += ["", completeness_line(c)]
     if a.occlusion is not None:
         rho = a.occlusion.rank_agreement
@@ -280,3 +248,28 @@ def explanation_renderables(e: Explanation) -> list[Any]:
     from rich.text import Text
 
     return [Text(line) for line in explanation_lines(e)]
+
+
+def _step_and_feature_lines(per_step: list[float], per_feature: list[float],
+                            feature_names: list[str], spec: str) -> list[str]:
+    """An attribution's strips per step, its largest step, and its features largest first
+    (the 20 largest; explain.json holds them all), numbers written with format `spec`."""
+    lines: list[str] = []
+    for start in range(0, len(per_step), STRIP):
+        part = per_step[start : start + STRIP]
+        blocks, signs = strip(part)
+        label = f"  steps {start + 1}–{start + len(part)}: "
+        lines += [label + blocks, " " * len(label) + signs]
+    peak = max(range(len(per_step)), key=lambda t: abs(per_step[t]))
+    lines.append(f"  largest at step {peak + 1}: {per_step[peak]:{spec}}")
+    lines += ["", "Attribution per feature (summed over steps)"]
+    top = max((abs(v) for v in per_feature), default=0.0) or 1.0
+    width = max(len(n) for n in feature_names[:20])
+    order = sorted(range(len(per_feature)), key=lambda f: -abs(per_feature[f]))
+    for f in order[:20]:
+        v = per_feature[f]
+        bar = "█" * max(0, round(abs(v) / top * BAR))
+        lines.append(f"  {feature_names[f]:<{width}} {v:{spec}} {bar}")
+    if len(order) > 20:
+        lines.append(f"  … {len(order) - 20} more features in explain.json")
+    return lines
