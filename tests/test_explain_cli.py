@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from rnntrace.attribution.source import explain_run, load_explanation
 from rnntrace.cli.main import main
@@ -76,6 +77,30 @@ def test_explain_errors_are_one_line(
     assert "--self-test" in capsys.readouterr().err
     assert main(["explain", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("rnntrace: error:")
+
+
+def test_target_picks_the_class_explained_by_name_or_index(
+    small: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each class's attribution is of that class's own logit: the f(x) of its completeness
+    check, over the classes, gives PyTorch's softmax probability of each."""
+    names = small.config.data.class_names
+    explained = {}
+    for index, name in enumerate(names):
+        given = name if index % 2 == 0 else str(index)  # by name, and by index
+        assert main(["explain", str(small.path), "--target", given, "--json"]) == 0
+        found = json.loads(capsys.readouterr().out)["attribution"]
+        assert found["target"] == index
+        explained[index] = found
+    logits = torch.tensor([explained[i]["completeness"]["f_input"] for i in range(len(names))])
+    for index, probability in enumerate(torch.softmax(logits.double(), 0).tolist()):
+        assert probability == pytest.approx(explained[index]["baseline_check"]["p_input"],
+                                            rel=1e-4)
+    assert main(["explain", str(small.path), "--target", "sideways"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"classes are {', '.join(names)}" in err
+    assert main(["explain", "--self-test", "--target", "0"]) == 2
+    assert "give the run" in capsys.readouterr().err
 
 
 def test_self_test_reports_both_shares(capsys: pytest.CaptureFixture[str]) -> None:

@@ -356,3 +356,24 @@ def test_level_filter_and_round_trip() -> None:
 def test_bad_arguments_are_config_errors(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make_quiz(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("front_end", "window"), [("conv", 4), ("window", 3), ("none", 1)])
+def test_a_models_quiz_is_about_the_layer_it_has(front_end: str, window: int) -> None:
+    """Behind a front end the recurrent layer reads the front end's output: the questions give
+    the sizes of the model's own nn.GRU (as PyTorch built it), not the file's feature count."""
+    from rnntrace.model.classifier import SequenceClassifier
+
+    config = ModelConfig(n_features=3, n_classes=4, cell="gru", hidden_size=16,
+                         front_end=front_end, window=window, summary="max", batch_first=True)
+    rnn = SequenceClassifier.from_config(config, seed=0).rnn
+    questions = make_quiz(config, n=12, seed=0, input_shape=(16, 100, 3))
+    assert questions
+    for q in questions:
+        assert q.setting["input_size"] == rnn.input_size, q.template
+        if q.setting["batch"] == 16:  # the model's own batch, not a later round's other one
+            assert q.setting["steps"] == -(-100 // window), q.template
+    counted = next((q for q in questions if q.template == "param_count"), None)
+    if counted is not None:
+        assert counted.answer_text.replace(",", "") == str(sum(p.numel() for p in
+                                                               rnn.parameters()))

@@ -125,3 +125,26 @@ def test_several_labels_only_name_table_columns(tmp_path):
     np.savez(tmp_path / "d.npz", X=rng.normal(size=(6, 4, 1)), y=rng.normal(size=6))
     with pytest.raises(ConfigError, match="CSV/Parquet"):
         rt.read(tmp_path / "d.npz", label=["a", "b"])
+
+
+def test_explain_picks_the_number_by_name_or_index(capsys):
+    values, slope, level = _lines(40, 4)
+    _write(Path("train.csv"), values, {"slope": slope, "level": level})
+    assert main(["train", "train.csv", "--label", "slope,level", "--preset", "lesson",
+                 "--cell", "gru", "--hidden", "8", "--epochs", "2", "--out", "run",
+                 "--json"]) == 0
+    _write(Path("some.csv"), values[:6], {"slope": slope[:6], "level": level[:6]})
+    predicted = rt.predict("run", "some.csv").rows  # (id, slope, level) from the model itself
+    for given, index in (("level", 1), ("0", 0)):
+        assert main(["explain", "run", "--data", "some.csv", "--target", given, "--json"]) == 0
+        found = json.loads(Path("run/explain.json").read_text())["regression"]
+        assert (found["target"], found["target_name"]) == (index, ["slope", "level"][index])
+        shown = found["attribution"]
+        row = next(r for r in predicted if str(r[0]) == shown["sequence_id"])
+        assert shown["predicted"] == pytest.approx(row[1 + index], rel=1e-4, abs=1e-4)
+        assert shown["actual"] == pytest.approx([slope, level][index][int(row[0][1:])],
+                                                rel=1e-5)
+    capsys.readouterr()
+    assert main(["explain", "run", "--target", "depth"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "numbers are slope, level" in err

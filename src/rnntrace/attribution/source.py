@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from rnntrace.attribution.explanation import explain, explained_limit
+from rnntrace.config.settings import RunConfig
+from rnntrace.data.sequences import SequenceSet
+from rnntrace.errors import ConfigError, RunError
+from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records.explanation import Explanation
 from rnntrace.run.files import load_explanation, save_explanation
 
-__all__ = ["explain_run", "held_out_of", "load_explanation", "save_explanation"]
-from rnntrace.config.settings import RunConfig
-from rnntrace.data.sequences import SequenceSet
-from rnntrace.errors import RunError
-from rnntrace.model.classifier import SequenceClassifier
+__all__ = ["explain_run", "held_out_of", "load_explanation", "save_explanation", "target_index"]
 
 LESSON = "synthetic:lesson"
 LONG_LESSON = "synthetic:long-lesson"
@@ -71,22 +71,48 @@ def explain_run(
     sequence: int | str | None = None,
     data: SequenceSet | None = None,
     hard_cases: int = 5,
+    target: int | str | None = None,
 ) -> Explanation:
-    """Explain a saved run on its held-out sequences (or on `data`); nothing is written."""
+    """Explain a saved run on its held-out sequences (or on `data`); nothing is written.
+
+    `target` is what is attributed: a classifier's class (its name, or its index; default the
+    predicted class), a regression run's number (its name, or its index; default the first).
+    """
     from rnntrace.run.directory import load_run
 
     saved = load_run(path)
+    which = None if target is None else target_index(saved.config, target)
     if saved.config.model.task == "regress":
-        return _explain_regression(saved.model, saved.config, sequence, data, hard_cases)
+        return _explain_regression(saved.model, saved.config, sequence, data, hard_cases,
+                                   which or 0)
     if data is not None:  # the user's sequences: the baselines are drawn from them
-        return explain(saved.model, data, sequence=sequence, hard_cases=hard_cases)
+        return explain(saved.model, data, sequence=sequence, hard_cases=hard_cases,
+                       target=which)
     train, sequences = split_of(saved.config)
     return explain(saved.model, sequences, sequence=sequence, hard_cases=hard_cases,
-                   baselines=train)
+                   baselines=train, target=which)
+
+
+def target_index(config: RunConfig, target: int | str) -> int:
+    """The index of a classifier's class or a regression run's number, given by name or by
+    index (a name wins: class names are often digits)."""
+    regression = config.model.task == "regress"
+    names = config.data.target_names if regression else config.data.class_names
+    count = config.model.n_targets if regression else config.model.n_classes
+    if not names:
+        names = [str(i) for i in range(count)]
+    if isinstance(target, str) and target in names:
+        return names.index(target)
+    if (isinstance(target, int) or target.lstrip("-").isdigit()) and 0 <= int(target) < count:
+        return int(target)
+    what = "numbers" if regression else "classes"
+    shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
+    raise ConfigError(f"no target {target!r}: this run's {what} are {shown} "
+                      f"(or their index, 0..{count - 1})")
 
 
 def _explain_regression(model: SequenceClassifier, config: RunConfig, sequence: int | str | None,
-                        data: SequenceSet | None, largest: int) -> Explanation:
+                        data: SequenceSet | None, largest: int, target: int = 0) -> Explanation:
     """A regression run's explanation (attribution/targets.py), on the sequences given or on
     the run's held-out ones (its training ones when it held none out), said as such."""
     from rnntrace.attribution.targets import explain_targets
@@ -98,6 +124,7 @@ def _explain_regression(model: SequenceClassifier, config: RunConfig, sequence: 
         scored_on = (f"{len(data)} held-out sequences" if config.train.val_fraction > 0 else
                      f"{len(data)} training sequences (the run held none out: the model was "
                      "trained on them)")
-    found = explain_targets(model, data, sequence=sequence, largest=largest, scored_on=scored_on)
+    found = explain_targets(model, data, sequence=sequence, target=target, largest=largest,
+                            scored_on=scored_on)
     return Explanation(attribution=None, terms=[], units=None, regression=found,
                        n_scored=found.n_scored)

@@ -25,6 +25,12 @@ def explain(
         Path | None,
         typer.Option("--data", help="Sequences to explain instead of the run's held-out split."),
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="What to attribute: a class (name or index; default the "
+                     "predicted class), or a regression run's number (name or index; default "
+                     "the first)."),
+    ] = None,
     self_test: Annotated[
         bool,
         typer.Option("--self-test", help="Train on planted-signal data and check that the "
@@ -42,6 +48,8 @@ def explain(
 
     if run is None and not self_test:
         raise ConfigError("give a run directory to explain, or --self-test")
+    if run is None and target is not None:
+        raise ConfigError("--target picks what a run's model is explained for: give the run")
     explanation = Explanation(attribution=None, terms=[], units=None)
     if run is not None:
         from rnntrace.attribution.source import explain_run
@@ -65,7 +73,7 @@ def explain(
             from rnntrace.run.directory import load_config
 
             given = read(data, **load_config(run).data.read_options, min_classes=1)
-        explanation = explain_run(run, sequence=sequence, data=given)
+        explanation = explain_run(run, sequence=sequence, data=given, target=target)
     if self_test:
         from rnntrace.attribution.planted import planted_self_test
 

@@ -69,17 +69,22 @@ def quiz(
                               level=level)
         layer = Setting(layer_config(config), setting.batch, setting.steps)
         about = f"{TextSetting(config, setting.batch, setting.steps).code()} → {layer.layer_code()}"
-    elif config is not None and config.task != "classify":  # the head's questions first
+    elif config is not None:  # the layer as the model has it, behind any front end
         from rnntrace.config.settings import front_end_name
-        from rnntrace.quiz.heads import head_quiz, layer_setting
+        from rnntrace.quiz.heads import head_quiz
+        from rnntrace.quiz.setting import layer_setting
 
-        questions = head_quiz(config, n=n, seed=seed, input_shape=shape, level=level)
-        front = front_end_name(config)  # the layer reads what the front end gives
+        front = front_end_name(config)
         about = (f"{'' if front == 'none' else f'{front} front end → '}"
-                 f"{layer_setting(config, shape).layer_code()} → {config.task_spec.title}")
+                 f"{layer_setting(config, shape).layer_code()}")
+        if config.task != "classify":  # the head's questions first
+            questions = head_quiz(config, n=n, seed=seed, input_shape=shape, level=level)
+            about += f" → {config.task_spec.title}"
+        else:
+            questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
     else:
-        questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
-        about = "random models" if random_models else setting.layer_code()
+        questions = make_quiz(None, n=n, level=level, seed=seed)
+        about = "random models"
     if len(questions) < n:  # the bank ran out of distinct questions: say so, not silently
         kind = "" if level == "mixed" else f"{level} "
         print(f"rnntrace: note: this model has {len(questions)} distinct {kind}questions, "

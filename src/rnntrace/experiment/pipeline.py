@@ -119,7 +119,7 @@ def run_experiment(
         history = fit(model, parts, config=train_config, checkpoints=path / checkpoint.CHECKPOINTS,
                       resume=state, on_epoch_end=lambda end: log(end, phase=end.phase))
         trace, explanation = trace_and_explain(model, data, parts, config, history, test=test)
-        trace.choice = choice  # how the settings were chosen (choose.py), when they were
+        trace.choice = choice  # how the settings were chosen (train/search.py), when they were
         trace.meta = run_meta(path, history, started)
         if world.is_main:
             save_run(path, config, trace, model)

@@ -10,7 +10,7 @@ from rnntrace.config.settings import ModelConfig
 from rnntrace.errors import ConfigError
 from rnntrace.quiz import concepts, params, sequences, shapes
 from rnntrace.quiz.draft import Draft
-from rnntrace.quiz.setting import Setting, random_setting, setting_for
+from rnntrace.quiz.setting import Setting, layer_setting, random_setting
 from rnntrace.records import QUIZ_LEVELS, Question
 
 LEVEL_CHOICES = (*QUIZ_LEVELS, "mixed")
@@ -81,11 +81,13 @@ def make_quiz(
 ) -> list[Question]:
     """Draw n verified questions about `config` (random configurations when None).
 
-    `input_shape` is the batch fed to the layer, in its layout ((B, T, F) with batch_first);
-    the lesson's (1000, 10, F) when omitted. Mixed quizzes run from easy to hard. The same
-    arguments always give the same quiz. Fewer than n come back only when the bank has no more
-    distinct questions for a fixed configuration at that level. `exclude` names templates
-    left out (quiz.heads leaves out those about a classifier's head).
+    `input_shape` is the batch fed to the model, in its layout ((B, T, F) with batch_first);
+    the lesson's (1000, 10, F) when omitted. The questions are about the model's recurrent
+    layer as the model has it: behind a front end it reads the windows or the convolutions'
+    channels, ceil(T / k) steps long (quiz.setting.layer_setting). Mixed quizzes run from easy
+    to hard. The same arguments always give the same quiz. Fewer than n come back only when the
+    bank has no more distinct questions for a fixed configuration at that level. `exclude`
+    names templates left out (quiz.heads leaves out those about a classifier's head).
     """
     if level not in LEVEL_CHOICES:
         raise ConfigError(f"unknown level {level!r}: choose one of {', '.join(LEVEL_CHOICES)}")
@@ -93,7 +95,8 @@ def make_quiz(
         raise ConfigError(f"the quiz needs at least one question, got n={n}")
     if config is None and input_shape is not None:
         raise ConfigError("input_shape needs a config: it describes the batch fed to that model")
-    base = None if config is None else setting_for(config, input_shape)
+    # Behind a front end the layer reads the front end's output: its questions use those sizes.
+    base = None if config is None else layer_setting(config, input_shape)
     rng = random.Random(seed)
     pool = [t for t in TEMPLATES if level in ("mixed", t.level) and t.name not in exclude]
     drawn: list[tuple[Template, Setting, random.Random]] = []

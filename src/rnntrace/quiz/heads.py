@@ -12,10 +12,9 @@ import torch
 from torch import nn
 
 from rnntrace.config.settings import ModelConfig
-from rnntrace.model.frontends import CONV_CHANNELS
 from rnntrace.quiz.bank import Template, make_question, make_quiz
 from rnntrace.quiz.draft import Draft, four_options, shape, steps
-from rnntrace.quiz.setting import LESSON_STEPS, Setting, setting_for
+from rnntrace.quiz.setting import LESSON_STEPS, Setting, layer_setting
 from rnntrace.quiz.verify import agree, build, error_message, seeded
 from rnntrace.records import Question
 
@@ -230,29 +229,3 @@ def head_quiz(config: ModelConfig, *, n: int = 10, seed: int = 0,
     for number, question in enumerate(picked, start=1):
         question.id = f"q{number}-{question.template}"
     return picked
-
-
-def layer_setting(config: ModelConfig, input_shape: tuple[int, int, int] | None = None
-                  ) -> Setting:
-    """The recurrent layer alone, fed what it reads in this model (after any front end)."""
-    width, shown = _layer_input(config, input_shape)
-    layer_only = dataclasses.replace(config, task="classify", smoothing=0.0,
-                                     n_classes=max(2, config.n_classes), front_end="none",
-                                     window=1, resample=0, n_features=width)
-    return setting_for(layer_only, shown)
-
-
-def _layer_input(config: ModelConfig, input_shape: tuple[int, int, int] | None
-                 ) -> tuple[int, tuple[int, int, int] | None]:
-    """What the recurrent layer reads per step, and the shape it reads, in the model's layout."""
-    front = config.front_end_in_use
-    if front == "none":
-        return config.input_size, input_shape
-    k = config.window
-    width = CONV_CHANNELS if front == "conv" else k * config.input_size
-    if input_shape is None:
-        return width, None
-    b, t = ((input_shape[0], input_shape[1]) if config.batch_first
-            else (input_shape[1], input_shape[0]))
-    steps = -(-t // k)
-    return width, ((b, steps, width) if config.batch_first else (steps, b, width))

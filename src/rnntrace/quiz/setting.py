@@ -9,6 +9,7 @@ from typing import Any
 
 from rnntrace.config.settings import CELLS, ModelConfig, RunConfig
 from rnntrace.errors import ConfigError
+from rnntrace.model.frontends import CONV_CHANNELS
 
 LESSON_BATCH = 1000
 LESSON_STEPS = 10
@@ -91,6 +92,32 @@ def setting_for(config: ModelConfig, input_shape: tuple[int, ...] | None = None)
         )
     batch, steps = (shape[0], shape[1]) if config.batch_first else (shape[1], shape[0])
     return Setting(config, batch, steps)
+
+
+def layer_setting(config: ModelConfig, input_shape: tuple[int, int, int] | None = None
+                  ) -> Setting:
+    """The recurrent layer alone, fed what it reads in this model (after any front end)."""
+    width, shown = _layer_input(config, input_shape)
+    layer_only = dataclasses.replace(config, task="classify", smoothing=0.0,
+                                     n_classes=max(2, config.n_classes), front_end="none",
+                                     window=1, resample=0, n_features=width)
+    return setting_for(layer_only, shown)
+
+
+def _layer_input(config: ModelConfig, input_shape: tuple[int, int, int] | None
+                 ) -> tuple[int, tuple[int, int, int] | None]:
+    """What the recurrent layer reads per step, and the shape it reads, in the model's layout."""
+    front = config.front_end_in_use
+    if front == "none":
+        return config.input_size, input_shape
+    k = config.window
+    width = CONV_CHANNELS if front == "conv" else k * config.input_size
+    if input_shape is None:
+        return width, None
+    b, t = ((input_shape[0], input_shape[1]) if config.batch_first
+            else (input_shape[1], input_shape[0]))
+    steps = -(-t // k)
+    return width, ((b, steps, width) if config.batch_first else (steps, b, width))
 
 
 def random_setting(rng: random.Random) -> Setting:

@@ -1,4 +1,4 @@
-"""Terminal views of the settings search (choose.py) and of the summary the model used."""
+"""Terminal views of the settings search (train/search.py) and of the summary the model used."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ On a few dozen training sequences the weights after any one epoch carry that epo
 which few sequences the last steps happened to fit. So after training has converged, the model
 trains SWA_EPOCHS more epochs at a constant small lr and ends on the mean of the weights after
 each of them: nearer the middle of the region those epochs wander in, and still ONE model of
-the same shape, traced, explained and saved like any other. The no-flag defaults (choose.py)
+the same shape, traced, explained and saved like any other. The no-flag defaults (search.py)
 use it in both passes: each candidate is scored as the averaged model it would become, and the
 final model ends the same way. Averaging the last half of a cosine schedule's own epochs
 instead was measured and dropped: its early epochs are not yet trained, and the mean of them

@@ -8,7 +8,7 @@ final model is a fresh one trained on every training example for that many epoch
     pass 2  100 % train ──► epochs 1…e                                          (the run's model)
 
 Both users of this rule share pass 1 and the choice of e from here: `train --text` (e by
-held-out accuracy, choose_epochs) and the no-flag defaults (choose.py: e by held-out loss, and
+held-out accuracy, choose_epochs) and the no-flag defaults (search.py: e by held-out loss, and
 each candidate's pass-1 model scored on the held-out part to choose between candidates).
 """
 

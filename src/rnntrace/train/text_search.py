@@ -1,6 +1,6 @@
 """The no-flag defaults for text: settings chosen from the training file alone.
 
-The same rule as the numeric defaults (choose.py), with candidates that differ where text
+The same rule as the numeric defaults (search.py), with candidates that differ where text
 needs it. A character-level classifier of short texts (names, words, titles) decides from
 letters anywhere in the text, often from a few at its start (prefixes) as much as its end
 (suffixes); a last state read after the final letter weighs the end most. So the candidates
