@@ -21,8 +21,8 @@ from _report_data import HOSTILE_CLASSES, HOSTILE_FEATURES, hostile_run, lesson_
 from rnntrace import records
 from rnntrace.cli.main import main
 from rnntrace.records import ClassScore, Trace
+from rnntrace.render.formatting import short
 from rnntrace.render.html import json_island, render_report
-from rnntrace.render.plots import short
 from rnntrace.run.directory import Run
 from rnntrace.run.files import REPORT, read_trace
 from rnntrace.run.report import write_report

@@ -37,9 +37,9 @@ from rnntrace.errors import RunError
 from rnntrace.experiment.assemble import model_inputs
 from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.records import EpochEnd, History
+from rnntrace.render.formatting import unit_names
 from rnntrace.render.html import json_island
 from rnntrace.render.live_page import render_live_page
-from rnntrace.render.plots import unit_names
 from rnntrace.run.files import REPORT
 from rnntrace.tracing.dynamics import SATURATION
 from rnntrace.tracing.snapshot import SNAPSHOT_SEQUENCES, epoch_snapshot, snapshot_batch

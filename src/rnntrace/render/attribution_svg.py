@@ -9,15 +9,14 @@ the page stays small). Every string from data is escaped; the SVG is well-formed
 
 from __future__ import annotations
 
-import base64
 import math
-import struct
-import zlib
 from collections.abc import Callable, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
 from rnntrace.render.svg_charts import PALETTE, tick_text
+from rnntrace.render.svg_plot import MAX_RECTS, png
+from rnntrace.render.svg_plot import diverging_rgb as _rgb
 
 if TYPE_CHECKING:
     from rnntrace.records import PredictionTrace
@@ -25,12 +24,10 @@ if TYPE_CHECKING:
 
 MAX_LINES = 12  # input features drawn as lines; the grid below shows every feature
 MAX_LABELLED = 16  # features named beside the grid rows (more: the rows' tooltips name them)
-MAX_RECTS = 4000  # grid cells drawn as rectangles with a tooltip each; more: one PNG image
 WIDTH, LEFT, RIGHT = 560, 64, 128  # the legend sits in the right margin
 TOP_PANEL = 120
 # The band behind the inputs and the grids' colours: red towards the explained class, blue away.
 RED, BLUE = (214, 39, 40), (31, 119, 180)
-GRID_RED, GRID_BLUE = (178, 24, 43), (33, 102, 172)  # the ends of matplotlib's RdBu_r
 
 
 def attribution_svg(p: PredictionTrace, a: Attribution, key: str) -> str:
@@ -169,31 +166,6 @@ def _short(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def _rgb(value: float, top: float) -> tuple[int, int, int]:
-    """White at 0, matplotlib's RdBu_r ends at ±top; grey for a value that is not finite."""
-    if not math.isfinite(value):
-        return (204, 204, 204)
-    share = max(-1.0, min(1.0, value / top))
-    end = GRID_RED if share >= 0 else GRID_BLUE
-    r, g, b = (round(255 + (c - 255) * abs(share)) for c in end)
-    return (r, g, b)
-
-
 def _colour(value: float, top: float) -> str:
     return "rgb({},{},{})".format(*_rgb(value, top))
 
-
-def png(pixels: Sequence[Sequence[tuple[int, int, int]]]) -> str:
-    """An RGB image (rows of (r, g, b)) as a base64 PNG: the format's chunks, written directly
-    (the figures need nothing more than 8-bit RGB without filtering)."""
-    height, width = len(pixels), len(pixels[0])
-    raw = b"".join(b"\x00" + bytes(c for pixel in line for c in pixel) for line in pixels)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
-            + chunk(b"IEND", b""))
-    return base64.b64encode(data).decode("ascii")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rnntrace.render.attribution_svg import attribution_svg
 from rnntrace.render.explain_text import completeness_line, hard_cases_heading, loss_text
-from rnntrace.render.plots import unit_names
+from rnntrace.render.formatting import unit_names
 
 if TYPE_CHECKING:
     from rnntrace.records import PredictionTrace, Trace

@@ -12,6 +12,18 @@ if TYPE_CHECKING:
     from rnntrace.records import Averaging, ModuleCall
 
 
+def short(label: str, limit: int = 24) -> str:
+    """A label cut to fit a figure; the tables beside the figures carry it in full."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def unit_names(width: int, bidirectional: bool) -> list[str]:
+    """h1…hH, or fwd h1…/bwd h1… when the top layer reads both directions (width = 2H)."""
+    if not bidirectional:
+        return [f"h{i + 1}" for i in range(width)]
+    half = width // 2
+    return [f"fwd h{i + 1}" for i in range(half)] + [f"bwd h{i + 1}" for i in range(half)]
+
 
 def fmt_number(value: Any, digits: int = 3) -> str:
     """A float to `digits` decimals; None as a dash; NaN and inf spelled out."""

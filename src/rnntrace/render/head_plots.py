@@ -1,19 +1,79 @@
 """The heads' figures: predicted against actual and the residuals (regression), and label
-strips, truth above prediction (per step). SVG for inlining, as plots.py draws them."""
+strips, truth above prediction (per step). Drawn with matplotlib (Agg, no pyplot state) to SVG
+for inlining in the page.
+
+Only a regression or per-step run draws these, so matplotlib is imported when one is drawn,
+never by a classifier's report (report_figures.py writes those as text). Text stays text in the
+SVG (svg.fonttype "none"): small, selectable and readable by a screen reader. Labels from data
+are XML-escaped by matplotlib's SVG writer, and the SVG is parsed and written again with
+ElementTree, which escapes once more and proves it is well-formed. Mathtext is off so a label
+called "$x$" is shown as typed, never parsed.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import io
+import re
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
 
-from matplotlib import rc_context
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
-from rnntrace.render.plots import _COLOURS, _RC, _to_svg, short
+from rnntrace.render.formatting import short
+from rnntrace.render.svg_plot import COLOURS
 
 if TYPE_CHECKING:  # a view knows the records it shows for type checking only
+    from matplotlib.figure import Figure
+
     from rnntrace.records.heads import HeadReport
+
+_SVG = "http://www.w3.org/2000/svg"
+_XLINK = "http://www.w3.org/1999/xlink"
+ET.register_namespace("", _SVG)
+ET.register_namespace("xlink", _XLINK)
+
+# Any: matplotlib types rc keys as a Literal of every known key, which a dict[str, ...] is not.
+_RC: Any = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "rnntrace",  # stable ids: the same trace gives the same page
+    "text.parse_math": False,
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
+_COLOURS = list(COLOURS)
+_ID = re.compile(r"url\(#([^)]+)\)")
+
+
+def _to_svg(fig: Figure, key: str, title: str) -> str:
+    """The figure as an inline <svg>: ids prefixed by `key`, scalable, with a <title>."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    root = ET.fromstring(buf.getvalue())
+    for meta in root.findall(f"{{{_SVG}}}metadata"):
+        root.remove(meta)
+    # Several figures share one page, so matplotlib's ids ("figure_1", clip paths) are prefixed.
+    href = f"{{{_XLINK}}}href"
+    for el in root.iter():
+        if "id" in el.attrib:
+            el.set("id", f"{key}-{el.get('id', '')}")
+        if el.get(href, "").startswith("#"):
+            el.set(href, f"#{key}-{el.get(href, '')[1:]}")
+        for attr, value in el.attrib.items():
+            # clip paths, hatch patterns: url(#id) in clip-path, fill, style, ...
+            if attr != "id" and "url(#" in value:
+                el.set(attr, _ID.sub(lambda m: f"url(#{key}-{m.group(1)})", value))
+    root.attrib.pop("width", None)
+    root.attrib.pop("height", None)
+    root.set("role", "img")
+    root.set("aria-label", title)
+    root.set("class", f"plot plot-{key}")
+    label = ET.Element(f"{{{_SVG}}}title")
+    label.text = title
+    root.insert(0, label)
+    return ET.tostring(root, encoding="unicode")
+
 
 # Label colours: Okabe–Ito first, then a wider qualitative palette (tab20), so up to 27 labels
 # keep colours of their own.
@@ -30,6 +90,9 @@ def regression_figures(report: HeadReport) -> tuple[str, str]:
     name = short(report.target_names[0]) if report.target_names else "target"
     mean = report.target_mean[0] if report.target_mean else None
     scored = report.sets[-1].name if report.sets else "scored"
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
     out = []
     with rc_context(_RC):
         fig = Figure(figsize=(4.2, 3.6))
@@ -65,6 +128,10 @@ def regression_figures(report: HeadReport) -> tuple[str, str]:
 
 def strips_figure(report: HeadReport) -> str:
     """Each shown sequence as two coloured rows, truth above prediction, one cell per step."""
+    from matplotlib import rc_context
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
     strips = report.strips
     cmap = ListedColormap(LABEL_COLOURS[: max(1, len(report.class_names))])
     with rc_context(_RC | {"axes.grid": False}):
@@ -91,6 +158,10 @@ def attribution_figure(report: HeadReport, feature_names: list[str] | None = Non
     """The example's attribution: per step (and feature) for regression; output step × input
     step for a label per step. Red raised the prediction (or the label's score), blue lowered.
     A regression's rows are named by `feature_names` when given, else numbered from 0."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     values = report.attribution
     with rc_context(_RC | {"axes.grid": False}):
         fig = Figure(figsize=(7.5, 2.8))

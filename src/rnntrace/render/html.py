@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rnntrace.config.cells import cell_spec, typeset
 from rnntrace.config.settings import ModelConfig, front_end_name
-from rnntrace.render import plots
+from rnntrace.render import report_figures as figures_svg
 from rnntrace.render.condense import condense
 from rnntrace.render.formatting import (
     averaging_sentence,
@@ -27,6 +27,7 @@ from rnntrace.render.formatting import (
     grouped_calls,
     recurrent_reads,
     term_lines,
+    unit_names,
 )
 
 if TYPE_CHECKING:
@@ -76,20 +77,20 @@ def render_report(trace: Trace, explanation: Explanation | None = None) -> str:
     model = model_facts(trace)
     figures: dict[str, Markup] = {}
     if trace.training:
-        loss, accuracy = plots.training_figures(trace.training, score_words(trace)["name"])
+        loss, accuracy = figures_svg.training_figures(trace.training, score_words(trace)["name"])
         figures |= {"loss": Markup(loss), "accuracy": Markup(accuracy)}
     if trace.dynamics is not None and trace.dynamics.steps > 1:
-        figures["dynamics"] = Markup(plots.dynamics_figure(trace.dynamics))
+        figures["dynamics"] = Markup(figures_svg.dynamics_figure(trace.dynamics))
     units: list[str] = []
     p = trace.prediction
     if p is not None and p.length > 0:
         # a user's model may feed its head something else than the top layer's states
         width = len(p.last_hidden) if trace.config is not None else len(p.hidden_states[0])
-        units = plots.unit_names(width, model.bidirectional)
+        units = unit_names(width, model.bidirectional)
         figures |= {
-            "inputs": Markup(plots.inputs_figure(p)),
-            "heatmap": Markup(plots.heatmap_figure(p, units)),
-            "softmax": Markup(plots.softmax_figure(p)),
+            "inputs": Markup(figures_svg.inputs_figure(p)),
+            "heatmap": Markup(figures_svg.heatmap_figure(p, units)),
+            "softmax": Markup(figures_svg.softmax_figure(p)),
         }
     head: dict[str, Any] = {}
     if trace.head is not None:
@@ -204,7 +205,7 @@ def island_data(trace: Trace, units: list[str]) -> dict[str, Any]:
         first = [s for s in trace.steps if s.layer == 0 and s.direction == "forward"]
         return {
             "cell": model.cell, "bidirectional": False, "num_layers": model.num_layers,
-            "units": plots.unit_names(len(first[0].h), False),
+            "units": unit_names(len(first[0].h), False),
             "feature_names": [f"x{i}" for i in range(len(first[0].x))],
             "feature_mean": [], "feature_std": [], "inputs": [s.x for s in first],
             "tokens": [], "hidden": [s.h for s in first],
