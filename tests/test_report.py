@@ -257,6 +257,19 @@ def test_the_same_trace_gives_the_same_page(lesson: Run) -> None:
     assert render_report(lesson.trace) == render_report(copy.deepcopy(lesson.trace))
 
 
+def test_a_classifiers_report_never_imports_matplotlib(lesson: Run) -> None:
+    # Its figures are SVG written as text; matplotlib (0.5 s to import) is for the heads' plots.
+    code = ("import sys; from pathlib import Path; from rnntrace.run.files import read_trace; "
+            "from rnntrace.render.html import render_report; import rnntrace.render.head_html; "
+            f"page = render_report(read_trace(Path({str(lesson.path)!r}))); "
+            "assert page.count('class=\"plot plot-') == 6, page.count('class=\"plot plot-'); "
+            "print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_report_command_writes_the_page(lesson: Run, tmp_path: Path) -> None:
     out = tmp_path / "page.html"
     assert main(["report", str(lesson.path), "--out", str(out)]) == 0
