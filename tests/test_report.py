@@ -327,7 +327,7 @@ def test_a_long_wide_sequence_keeps_the_page_small(tmp_path: Path) -> None:
     from rnntrace.experiment.pipeline import run_experiment
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # matplotlib layout warnings would fail here
+        warnings.simplefilter("error")  # a warning while drawing the long figures fails here
         run = run_experiment(
             lesson(n_sequences=30, steps=300, n_features=20, seed=3),
             ModelConfig(n_features=20, hidden_size=32),
