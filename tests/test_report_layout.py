@@ -124,3 +124,19 @@ def test_equations_wrap_instead_of_running_off(
         "ps => ps.filter(p => p.scrollWidth > p.clientWidth + 1).length")
     assert over == 0
     visit.close()
+
+
+def test_the_logits_card_shows_every_column_without_scrolling(
+    browser: Any, lesson: Run  # noqa: F811
+) -> None:
+    """The class, logit and probability of each class side by side in the prediction's card:
+    a wide class column once pushed the numbers out of the card, behind a sideways scroll."""
+    visit = Visit(browser, lesson.path / REPORT, width=1280)
+    card = visit.page.locator("section#prediction .row3 .card").first
+    assert card.evaluate("c => c.scrollWidth <= c.clientWidth + 1")
+    headers = card.locator("thead th").all_text_contents()
+    assert headers == ["Class", "Logit", "Probability"]
+    right = card.evaluate("c => c.getBoundingClientRect().right")
+    for cell in card.locator("tbody td").all():
+        assert cell.evaluate("e => e.getBoundingClientRect().right") <= right
+    visit.close()
