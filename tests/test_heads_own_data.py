@@ -1,0 +1,49 @@
+"""The heads on data as users bring it: targets of any scale, NumPy targets (N, K), padding
+written as NaN. Each figure is checked against the file as pandas or numpy reads it."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rnntrace as rt
+
+pytestmark = pytest.mark.usefixtures("in_tmp")  # ./runs lands in the test's folder
+
+
+def _long_frame(n: int, seed: int, scale: float) -> pd.DataFrame:
+    """Random walks with string ids, rows shuffled; the label is the walk's mean × scale."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        walk = rng.normal(size=int(rng.integers(4, 12))).cumsum()
+        rows += [{"id": f"s-{i}", "time": t, "x": v, "label": walk.mean() * scale}
+                 for t, v in enumerate(walk)]
+    return pd.DataFrame(rows).sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+def _trained(scale: float, name: str) -> dict:
+    _long_frame(40, 0, scale).to_csv(f"{name}.csv", index=False)
+    _long_frame(12, 1, scale).to_csv(f"{name}_test.csv", index=False)
+    rt.train_from_files(f"{name}.csv", test=f"{name}_test.csv", task="regress", preset="lesson",
+                        epochs=1, out=name)
+    return json.loads(Path(name, "trace.json").read_text())
+
+
+def test_tiny_targets_keep_their_digits_in_the_trace():
+    """A target of ~1e-6 trains the same model as one of ~1 (both standardised), so the
+    trace's plot points and attribution are the unit run's × 1e-6, not rounded to 0."""
+    tiny, unit = _trained(1e-6, "tiny")["head"], _trained(1.0, "unit")["head"]
+    test = pd.read_csv("tiny_test.csv").groupby("id", sort=False)["label"].first()
+    assert tiny["actual"] == pytest.approx(test.to_numpy(), rel=1e-5)
+    predicted = pd.read_csv(io.StringIO(rt.predict("tiny", "tiny_test.csv").to_csv()))
+    assert tiny["predicted"] == pytest.approx(predicted["predicted_label"].to_numpy(), rel=1e-5)
+    assert np.abs(tiny["predicted"]).min() > 0
+    tiny_why, unit_why = np.array(tiny["attribution"]), np.array(unit["attribution"])
+    assert np.abs(unit_why).max() > 1e-3  # the unit run's attribution is not itself ~0
+    np.testing.assert_allclose(tiny_why * 1e6, unit_why, rtol=2e-3, atol=1e-6)
