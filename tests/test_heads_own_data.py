@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 
 import rnntrace as rt
+from rnntrace.cli.main import main
 
 pytestmark = pytest.mark.usefixtures("in_tmp")  # ./runs lands in the test's folder
 
@@ -47,3 +49,19 @@ def test_tiny_targets_keep_their_digits_in_the_trace():
     tiny_why, unit_why = np.array(tiny["attribution"]), np.array(unit["attribution"])
     assert np.abs(unit_why).max() > 1e-3  # the unit run's attribution is not itself ~0
     np.testing.assert_allclose(tiny_why * 1e6, unit_why, rtol=2e-3, atol=1e-6)
+
+
+def test_completeness_of_a_tiny_target_is_written_in_its_digits(capsys):
+    """explain's completeness line gives f(x) in the target's units: for a ~1e-6 target it
+    is the predicted number (as predict writes it), not -0.0000."""
+    _trained(1e-6, "tiny")
+    assert main(["explain", "tiny"]) == 0
+    out = capsys.readouterr().out
+    explained = re.search(r"Why sequence '([^']+)'", out)
+    sums = re.search(r"f\(x\) − f\(baseline\) = (\S+) − \((\S+)\) = (\S+);", out)
+    assert explained is not None and sums is not None
+    f_input, f_baseline, difference = (float(v) for v in sums.groups())
+    predicted = pd.read_csv(io.StringIO(rt.predict("tiny", "tiny.csv").to_csv()))
+    by_id = dict(zip(predicted["id"], predicted["predicted_label"], strict=True))
+    assert f_input == pytest.approx(by_id[explained.group(1)], rel=1e-3)
+    assert f_input != 0 and difference == pytest.approx(f_input - f_baseline, rel=1e-2)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,13 +38,16 @@ def strip(values: list[float]) -> tuple[str, str]:
     return blocks, signs
 
 
-def completeness_line(c: Completeness) -> str:
+def completeness_line(c: Completeness, value: Callable[[float], str] = "{:.4f}".format) -> str:
+    """The completeness check in words; `value` writes f(x), f(baseline) and their sum (four
+    decimals for a class's score; a target's units need significant digits, see `number`)."""
     mark = "✓ holds" if c.holds else "✗ does NOT hold"
     tried = ", ".join(str(s) for s in c.tried)
     how = (f"{c.n_steps} steps" if c.pieces == 1 else
            f"{c.n_steps} gradient evaluations over {c.pieces} pieces of the path")
-    line = (f"Completeness: Σ attributions = {c.attribution_sum:.4f}, f(x) − f(baseline) = "
-            f"{c.f_input:.4f} − ({c.f_baseline:.4f}) = {c.f_input - c.f_baseline:.4f}; error "
+    line = (f"Completeness: Σ attributions = {value(c.attribution_sum)}, f(x) − f(baseline) = "
+            f"{value(c.f_input)} − ({value(c.f_baseline)}) = {value(c.f_input - c.f_baseline)}; "
+            "error "
             f"{100 * c.error:.3g} % ({mark} within {100 * c.tolerance:g} %, {how}; "
             f"uniform steps tried {tried})")
     if c.jumps:
@@ -182,7 +186,7 @@ def number_attribution_lines(a: NumberAttribution) -> list[str]:
              "", f"Attribution per step ({a.target_name} units; + raised the prediction, − "
              "lowered it)"]
     lines += _step_and_feature_lines(a.per_step, a.per_feature, a.feature_names, "+.4g")
-    lines += ["", completeness_line(c)]
+    lines += ["", completeness_line(c, number)]
     if a.occlusion is not None:
         rho = a.occlusion.rank_agreement
         said = "–" if rho is None else f"{rho:.2f}"
