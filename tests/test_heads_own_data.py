@@ -65,3 +65,48 @@ def test_completeness_of_a_tiny_target_is_written_in_its_digits(capsys):
     by_id = dict(zip(predicted["id"], predicted["predicted_label"], strict=True))
     assert f_input == pytest.approx(by_id[explained.group(1)], rel=1e-3)
     assert f_input != 0 and difference == pytest.approx(f_input - f_baseline, rel=1e-2)
+
+
+def _arrays(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 9, 2)).astype(np.float32)
+    y = np.stack([x[:, :, 0].mean(axis=1), 3 * x[:, :, 1].sum(axis=1) + 10], axis=1)  # (N, 2)
+    return x, y
+
+
+def test_numpy_targets_of_shape_n_k_are_k_numbers_per_sequence():
+    """y (N, K) of floats in an .npz or a .npy pair is K targets, rows kept as NaN drops them;
+    one-hot rows stay refused as labels."""
+    x, y = _arrays(30, 0)
+    x[4, 3, 1] = np.nan
+    np.savez("k.npz", X=x, y=y, target_names=np.array(["mean", "sum"]))
+    data = rt.read("k.npz", nan="drop")
+    assert data.task == "regress" and data.target_names == ["mean", "sum"]
+    assert "2 numbers to predict" in data.task_note
+    np.testing.assert_array_equal(data.targets, np.delete(y, 4, axis=0).astype(np.float32))
+    assert data.ids == [str(i) for i in range(30) if i != 4]
+    np.save("train_X.npy", x[:3]), np.save("train_y.npy", y[:3])
+    pair = rt.read("train_X.npy", nan="fill")
+    np.testing.assert_array_equal(pair.targets, y[:3].astype(np.float32))
+    assert pair.target_names == ["target_0", "target_1"]
+    one_hot = np.eye(3, dtype=np.float32)[np.arange(30) % 3]
+    np.savez("onehot.npz", X=x, y=one_hot)
+    with pytest.raises(rt.errors.DataError, match=r"argmax"):
+        rt.read("onehot.npz", nan="fill")
+
+
+def test_numpy_targets_train_score_and_predict():
+    """A run on y (N, K) scores the test file as numpy does from predict's numbers."""
+    x, y = _arrays(40, 1)
+    np.savez("train.npz", X=x, y=y)
+    x_test, y_test = _arrays(12, 2)
+    np.savez("test.npz", X=x_test, y=y_test)
+    rt.train_from_files("train.npz", test="test.npz", preset="lesson", epochs=1, out="run")
+    np.savez("new.npz", X=x_test)
+    table = pd.read_csv(io.StringIO(rt.predict("run", "new.npz").to_csv()))
+    assert list(table.columns) == ["id", "predicted_target_0", "predicted_target_1"]
+    predicted = table[["predicted_target_0", "predicted_target_1"]].to_numpy()
+    trace = json.loads(Path("run/trace.json").read_text())
+    test = next(s for s in trace["head"]["sets"] if s["name"] == "test")
+    model = next(line for line in test["lines"] if line["name"] == "model")["scores"]
+    assert model["rmse"] == pytest.approx(np.sqrt(np.mean((predicted - y_test) ** 2)), rel=1e-4)
