@@ -110,3 +110,24 @@ def test_numpy_targets_train_score_and_predict():
     test = next(s for s in trace["head"]["sets"] if s["name"] == "test")
     model = next(line for line in test["lines"] if line["name"] == "model")["scores"]
     assert model["rmse"] == pytest.approx(np.sqrt(np.mean((predicted - y_test) ** 2)), rel=1e-4)
+
+
+def test_nan_padding_without_lengths_names_lengths_as_the_fix():
+    """Unequal lengths padded with NaN in an .npz: the error says to save the lengths (not
+    --nan fill, which would copy values into the padding); saved, the real steps read back."""
+    x, y = _arrays(6, 3)
+    lengths = np.array([9, 4, 9, 2, 7, 9])
+    for i, n in enumerate(lengths):
+        x[i, n:] = np.nan
+    np.savez("padded.npz", X=x, y=y)
+    with pytest.raises(rt.errors.DataError, match=r"sequence 1 \(id '1'\).*lengths=lengths"):
+        rt.read("padded.npz")
+    np.savez("padded.npz", X=x, y=y, lengths=lengths)
+    data = rt.read("padded.npz")
+    assert data.lengths.tolist() == lengths.tolist()
+    for i, n in enumerate(lengths):
+        np.testing.assert_array_equal(data.sequence(i), x[i, :n])
+    x[0, 2, 1] = np.nan  # a value missing inside a sequence stays a missing value
+    np.savez("gap.npz", X=x, y=y, lengths=lengths)
+    with pytest.raises(rt.errors.DataError, match=r"step 2, feature 'f1' is NaN.*--nan fill"):
+        rt.read("gap.npz")

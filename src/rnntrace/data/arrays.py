@@ -295,8 +295,35 @@ def from_arrays(
     def encode(labels: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], list[str]]:
         return _encode(labels, class_names, source)
 
-    return finish(values, steps, y, id_list, feature_names=feature_list, source=source, nan=nan,
-                  describe=describe, encode=encode, min_classes=min_classes)
+    try:
+        return finish(values, steps, y, id_list, feature_names=feature_list, source=source,
+                      nan=nan, describe=describe, encode=encode, min_classes=min_classes)
+    except DataError:
+        if lengths is None and nan == "error":
+            _refuse_nan_padding(values, id_list, source)
+        raise
+
+
+def _refuse_nan_padding(values: npt.NDArray[Any], ids: list[str], source: str) -> None:
+    """A NaN met with no lengths given: when it starts a run of all-NaN steps to the end of its
+    sequence, that is padding written as NaN (as in NaN-padded arrays of unequal length), and
+    the fix is to save the lengths; --nan fill would copy a value into every padded step.
+
+        seq 0  [x0 x1 x2 x3 x4]
+        seq 1  [x0 x1 x2 nan nan]   ← steps 3–4 all NaN: padding, length 3
+    """
+    where = missing.first_nonfinite(values, np.full(len(values), values.shape[1], np.int64))
+    if where is None:
+        return
+    i, t, _ = where
+    if not np.isnan(np.asarray(values[i, t:], dtype=np.float64)).all():
+        return
+    t_max = values.shape[1]
+    raise DataError(
+        f"{source}: sequence {i} (id {ids[i]!r}) is NaN in every feature from step {t} to its "
+        f"end (step {t_max - 1}): padding? Save each sequence's length beside X "
+        "(np.savez(path, X=X, y=y, lengths=lengths), or lengths.npy beside X.npy), and "
+        "steps past a length are never read; --nan fill would copy a value into the padding")
 
 
 def _several_numbers(values: npt.NDArray[Any], y: npt.NDArray[Any], task: str | None) -> bool:
