@@ -131,3 +131,36 @@ def test_nan_padding_without_lengths_names_lengths_as_the_fix():
     np.savez("gap.npz", X=x, y=y, lengths=lengths)
     with pytest.raises(rt.errors.DataError, match=r"step 2, feature 'f1' is NaN.*--nan fill"):
         rt.read("gap.npz")
+
+
+def _two_targets(path: str, n: int, seed: int) -> None:
+    frame = _long_frame(n, seed, 1.0)
+    frame["a"] = frame.pop("label")
+    frame["b"] = 1000 * frame["a"] ** 2  # another unit and scale
+    frame.to_csv(path, index=False)
+
+
+def test_several_targets_say_how_one_row_pools_them(capsys):
+    """--label a,b: the table's row is over both targets; the sentence saying so is true
+    (RMSE over every number as numpy takes it, R² as scikit-learn's uniform average)."""
+    from sklearn.metrics import r2_score
+
+    _two_targets("train.csv", 40, 0)
+    _two_targets("test.csv", 12, 1)
+    assert main(["train", "train.csv", "--test", "test.csv", "--label", "a,b", "--preset",
+                 "lesson", "--epochs", "1", "--out", "run"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("With 2 targets (a, b), MAE and RMSE are over every number of all of them, each "
+            "in its own units; R² is the mean of their R²s.") in said
+    assert "R² is the mean of their R²s" in Path("run/report.html").read_text()
+    truth = pd.read_csv("test.csv").groupby("id", sort=False)[["a", "b"]].first().to_numpy()
+    table = pd.read_csv(io.StringIO(rt.predict("run", "test.csv").to_csv()))
+    predicted = table[["predicted_a", "predicted_b"]].to_numpy()
+    trace = json.loads(Path("run/trace.json").read_text())
+    test = next(s for s in trace["head"]["sets"] if s["name"] == "test")
+    model = next(line for line in test["lines"] if line["name"] == "model")["scores"]
+    assert model["rmse"] == pytest.approx(np.sqrt(np.mean((predicted - truth) ** 2)), rel=1e-4)
+    assert model["r2"] == pytest.approx(r2_score(truth, predicted), rel=1e-4, abs=1e-6)
+    rt.train_from_files("train.csv", label="a", preset="lesson", epochs=1, out="one")
+    assert main(["report", "one"]) == 0
+    assert "R² is the mean" not in Path("one/report.html").read_text()

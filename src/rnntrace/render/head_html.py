@@ -13,7 +13,7 @@ from rnntrace.render.head_plots import (
     regression_figures,
     strips_figure,
 )
-from rnntrace.render.head_text import _COLUMNS, attribution_lines, example_text
+from rnntrace.render.head_text import _COLUMNS, attribution_lines, example_text, pooled_note
 
 if TYPE_CHECKING:  # a view knows the records it shows for type checking only
     from rnntrace.records.heads import HeadReport
@@ -34,6 +34,7 @@ def head_view(
         "colours": LABEL_COLOURS,
         "why": attribution_lines(report),
         "scored": _scored(report),
+        "pooled": pooled_note(report),
     }
     figures: dict[str, str] = {}
     if report.attribution:

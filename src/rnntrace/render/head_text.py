@@ -39,6 +39,15 @@ def scores_table(report: HeadReport) -> Table:
     return table
 
 
+def pooled_note(report: HeadReport) -> str:
+    """With several targets, what one row's figures are (regression_scores pools them)."""
+    names = report.target_names
+    if report.task != "regress" or len(names) < 2:
+        return ""
+    return (f"With {len(names)} targets ({', '.join(names)}), MAE and RMSE are over every "
+            "number of all of them, each in its own units; R² is the mean of their R²s.")
+
+
 def symbol(code: int) -> str:
     return _SYMBOLS[code % len(_SYMBOLS)]
 
@@ -82,6 +91,8 @@ def example_text(report: HeadReport, example: HeadExample) -> Text:
 def head_section(report: HeadReport) -> Group:
     """The head's whole terminal section."""
     parts: list[Table | Text | Group] = [scores_table(report)]
+    if pooled := pooled_note(report):
+        parts.append(Text(pooled))
     if report.example is not None:
         parts.append(example_text(report, report.example))
     if report.task == "regress" and report.target_mean:
