@@ -164,3 +164,29 @@ def test_several_targets_say_how_one_row_pools_them(capsys):
     rt.train_from_files("train.csv", label="a", preset="lesson", epochs=1, out="one")
     assert main(["report", "one"]) == 0
     assert "R² is the mean" not in Path("one/report.html").read_text()
+
+
+def test_a_target_far_from_zero_prints_its_errors_apart(capsys):
+    """Targets of -5 ± 1e-4: a prediction and its truth print with the digits that tell them
+    apart (they read '-5' and '-5' beside an error of -0.0002), as the file holds them."""
+    frame = _long_frame(40, 0, 1e-4)
+    frame["label"] -= 5
+    frame.to_csv("near.csv", index=False)
+    truth = frame.groupby("id")["label"].first()
+    assert main(["train", "near.csv", "--task", "regress", "--preset", "lesson", "--epochs",
+                 "1", "--out", "run"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    example = re.search(r"Sequence (\S+) \(held out from training\) \(\d+ steps\): label "
+                        r"predicted (\S+), true (\S+?)\s", said)
+    assert example is not None
+    predicted, actual = float(example.group(2)), float(example.group(3))
+    error = predicted - truth[example.group(1)]
+    assert abs(actual - truth[example.group(1)]) <= 0.1 * abs(error)
+    assert main(["explain", "run"]) == 0
+    rows = re.findall(r"'(\S+)'\s+predicted (\S+), actual (\S+) \(error (\S+)\)",
+                      capsys.readouterr().out)
+    assert len(rows) == 5
+    for sequence, shown_predicted, shown_actual, shown_error in rows:
+        error = float(shown_error)
+        assert abs(float(shown_actual) - truth[sequence]) <= 0.1 * abs(error)
+        assert float(shown_predicted) - float(shown_actual) == pytest.approx(error, rel=0.2)

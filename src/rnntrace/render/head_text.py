@@ -9,6 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from rnntrace.render.formatting import apart
+
 if TYPE_CHECKING:  # a view knows the records it shows for type checking only
     from rnntrace.records.heads import HeadExample, HeadReport
 
@@ -79,9 +81,11 @@ def example_text(report: HeadReport, example: HeadExample) -> Text:
         report.example_set, "")
     if report.task == "regress":
         pairs = ", ".join(
-            f"{name} predicted {p:.4g}" + (f", true {t:.4g}" if example.truth else "")
-            for name, p, t in zip(report.target_names, example.predicted,
-                                  example.truth or example.predicted, strict=True))
+            f"{name} predicted {p}" + (f", true {t}" if example.truth else "")
+            for name, (p, t) in zip(report.target_names, (
+                apart(p, t) for p, t in zip(example.predicted,
+                                            example.truth or example.predicted, strict=True)),
+                strict=True))
         return Text(f"Sequence {example.sequence_id}{where} ({example.length} steps): {pairs}")
     right = sum(p == t for p, t in zip(example.predicted, example.truth or [], strict=False))
     return Text(f"Sequence {example.sequence_id}{where}: {right} of {example.length} steps "
