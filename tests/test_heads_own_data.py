@@ -190,3 +190,26 @@ def test_a_target_far_from_zero_prints_its_errors_apart(capsys):
         error = float(shown_error)
         assert abs(float(shown_actual) - truth[sequence]) <= 0.1 * abs(error)
         assert float(shown_predicted) - float(shown_actual) == pytest.approx(error, rel=0.2)
+
+
+def test_a_target_with_one_value_is_refused_before_any_work(capsys):
+    """A constant target column, alone or beside others, is one error line before a search
+    or a run directory; the estimator refuses it too (its std of 0 let predictions of a
+    constant 3 drift to 3.2)."""
+    from rnntrace.sklearn import RNNRegressor
+
+    _two_targets("train.csv", 30, 0)
+    frame = pd.read_csv("train.csv")
+    frame["b"] = 3.0
+    frame.to_csv("flat.csv", index=False)
+    assert main(["train", "flat.csv", "--label", "a,b", "--preset", "lesson", "--out",
+                 "run"]) == 2
+    assert "target 'b' is the same number (3) on every sequence" in capsys.readouterr().err
+    assert main(["train", "flat.csv", "--label", "b", "--task", "regress", "--out", "run"]) == 2
+    assert "every target is the same number (3)" in capsys.readouterr().err
+    assert not Path("run").exists()
+    x, y = _arrays(30, 0)
+    with pytest.raises(rt.errors.DataError, match="target 'target_1' is the same number"):
+        RNNRegressor(preset="lesson", epochs=1).fit(x, np.stack([y[:, 0], np.full(30, 3.0)], 1))
+    with pytest.raises(rt.errors.DataError, match="every target is the same number"):
+        RNNRegressor(epochs=1).fit(x, np.full(30, 3.0))
