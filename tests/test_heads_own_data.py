@@ -213,3 +213,27 @@ def test_a_target_with_one_value_is_refused_before_any_work(capsys):
         RNNRegressor(preset="lesson", epochs=1).fit(x, np.stack([y[:, 0], np.full(30, 3.0)], 1))
     with pytest.raises(rt.errors.DataError, match="every target is the same number"):
         RNNRegressor(epochs=1).fit(x, np.full(30, 3.0))
+
+
+def test_a_validation_file_is_named_as_itself(capsys):
+    """--val FILE: the scores' set is that file (its own count, its numbers as numpy takes
+    them from predict), not 'the held-out part of the training file'."""
+    _long_frame(40, 0, 1.0).to_csv("train.csv", index=False)
+    _long_frame(15, 1, 1.0).to_csv("val.csv", index=False)
+    assert main(["train", "train.csv", "--val", "val.csv", "--task", "regress", "--preset",
+                 "lesson", "--epochs", "1", "--out", "run"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "│ validation (15) │ model" in said and "from the validation file" in said
+    page = Path("run/report.html").read_text()
+    assert "<caption>Scores on the validation file</caption>" in page
+    assert "held-out part of the training file" not in page
+    trace = json.loads(Path("run/trace.json").read_text())
+    (scored,) = trace["head"]["sets"]
+    truth = pd.read_csv("val.csv").groupby("id", sort=False)["label"].first().to_numpy()
+    predicted = pd.read_csv(io.StringIO(rt.predict("run", "val.csv").to_csv()))
+    rmse = np.sqrt(np.mean((predicted["predicted_label"].to_numpy() - truth) ** 2))
+    assert scored["lines"][0]["scores"]["rmse"] == pytest.approx(rmse, rel=1e-4)
+    rt.train_from_files("train.csv", task="regress", preset="lesson", epochs=1, out="split")
+    assert main(["report", "split"]) == 0
+    assert "Scores on the held-out part of the training file" in Path(
+        "split/report.html").read_text()

@@ -220,14 +220,18 @@ def assemble_head_trace(
     sample = _stages_sample(data, batch_size)
     x, lengths = model_inputs(model, sample)
     shown = _in_memory(held_out) if held_out is not None else data
-    sets = ([("held-out", shown)] if held_out is not None else []) + (
+    # A validation file (--val) stands where the held-out part would: named as its own file,
+    # not as "the held-out part of the training file".
+    held_name = "validation" if isinstance(held_out, SequenceSet) and \
+        held_out.source != data.source else "held-out"
+    sets = ([(held_name, shown)] if held_out is not None else []) + (
         [("test", test)] if test is not None else [])
     if not sets:
         sets = [("training", data)]
     scored, report = score_sets(model, train if train is not None else data, sets)
     report.sets = scored
     report.example = _example(model, shown)
-    report.example_set = "held-out" if held_out is not None else "training"
+    report.example_set = held_name if held_out is not None else "training"
     if model.config.task_spec.numeric:
         assert model.target_scale is not None
         report.target_names = list(data.target_names)

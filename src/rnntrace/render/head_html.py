@@ -52,5 +52,6 @@ def _scored(report: HeadReport) -> str:
     """The sets the score table holds, named as the table names them, for its caption."""
     names = list(dict.fromkeys(s.name for s in report.sets))
     where = {"held-out": "the held-out part of the training file", "test": "the test file",
+             "validation": "the validation file",
              "training": "the training data (nothing was held out)"}
     return " and ".join(where.get(n, f"the {n} set") for n in names)

@@ -77,6 +77,7 @@ def strips_section(report: HeadReport) -> Group:
 def example_text(report: HeadReport, example: HeadExample) -> Text:
     """The traced sequence's prediction in words."""
     where = {"held-out": " (held out from training)",
+             "validation": " (from the validation file, held out from training)",
              "training": " (from the training data, which the model trained on)"}.get(
         report.example_set, "")
     if report.task == "regress":
