@@ -237,3 +237,27 @@ def test_a_validation_file_is_named_as_itself(capsys):
     assert main(["report", "split"]) == 0
     assert "Scores on the held-out part of the training file" in Path(
         "split/report.html").read_text()
+
+
+def test_step_labels_of_minus_100_are_padding_as_pytorch_ignores_them():
+    """y (N, T) padded with -100 (CrossEntropyLoss's ignore_index) and no lengths: each
+    sequence ends at its last labelled step and -100 is never a label; inside a sequence it
+    is refused (it trained as a class '-100' on the padded steps)."""
+    rng = np.random.default_rng(4)
+    lengths = np.array([7, 3, 5, 1, 7, 2])
+    x = np.zeros((6, 7, 2), dtype=np.float32)
+    y = np.full((6, 7), -100)
+    for i, n in enumerate(lengths):
+        x[i, :n] = rng.normal(size=(n, 2))
+        y[i, :n] = rng.integers(0, 3, n)
+    np.savez("steps.npz", X=x, y=y)
+    data = rt.read("steps.npz", task="steps")
+    assert data.lengths.tolist() == lengths.tolist()
+    assert data.class_names == ["0", "1", "2"]
+    for i, n in enumerate(lengths):
+        names = [data.class_names[c] for c in data.step_labels[i, :n]]
+        assert names == [str(v) for v in y[i, :n]]
+    y[2, 1] = -100
+    np.savez("hole.npz", X=x, y=y)
+    with pytest.raises(rt.errors.DataError, match=r"y\[2, 1\] is -100"):
+        rt.read("hole.npz", task="steps")

@@ -4,7 +4,8 @@
     X              (N, T, F) numbers; past each sequence's length, padding (any values)
     y              (N,) class labels: integers or strings; or (N, K) numbers, K targets
                    to regress on per sequence (floats that are not one-hot, or any numbers
-                   with task="regress"); (N, T) a label per step with task="steps"
+                   with task="regress"); (N, T) a label per step with task="steps", where
+                   -100 (PyTorch's ignore_index) after a sequence's end is padding
     lengths        (N,) optional, each in 1..T (default: every sequence is T long)
     class_names    (C,) optional strings; then integer y indexes them, string y must be among them
     feature_names  (F,) optional strings
@@ -395,6 +396,43 @@ def _encode(
         raise DataError(f"{source}: {exc}; add them to class_names or fix y") from None
 
 
+def _ignored_as_padding(
+    y: npt.NDArray[Any], lengths: npt.NDArray[Any] | None, source: str
+) -> npt.NDArray[Any] | None:
+    """Step labels of -100 (PyTorch's ignore_index, and PADDING_LABEL here) are padding after
+    a sequence's end, so with no lengths given each length ends at its last labelled step;
+    a -100 before that would be a step with no label, which is refused, not made a class:
+
+        y[0]  [ 2  0  0  1  1]          length 5
+        y[1]  [ 1  1  2 -100 -100]      length 3
+        y[2]  [ 0 -100 1 -100 -100]     an error: step 1 has no label
+    """
+    from rnntrace.config.task import PADDING_LABEL
+
+    if y.dtype.kind not in "iuf":
+        return lengths
+    ignored = np.asarray(y == PADDING_LABEL)  # (N, T)
+    if not ignored.any():
+        return lengths
+    t_max = y.shape[1]
+    if lengths is None:
+        labelled = ~ignored
+        lengths = t_max - np.argmax(labelled[:, ::-1], axis=1)  # one past the last label
+        if (empty := np.flatnonzero(~labelled.any(axis=1))).size:
+            raise DataError(f"{source}: every step of y[{int(empty[0])}] is {PADDING_LABEL} "
+                            "(padding, PyTorch's ignore_index): the sequence has no labelled "
+                            "step; leave it out")
+    inside = np.argwhere(ignored & (np.arange(t_max)[None, :] <
+                                    np.asarray(lengths, dtype=np.int64)[:, None]))
+    if inside.size:
+        i, t = (int(v) for v in inside[0])
+        raise DataError(f"{source}: y[{i}, {t}] is {PADDING_LABEL} (PyTorch's ignore_index) "
+                        f"inside sequence {i}, before its last step; {PADDING_LABEL} marks "
+                        "padding after a sequence's end: give every step up to the length a "
+                        "label")
+    return np.asarray(lengths, dtype=np.int64)
+
+
 def _from_step_arrays(
     values: npt.NDArray[Any],
     y: npt.NDArray[Any],
@@ -415,6 +453,7 @@ def _from_step_arrays(
                         f"{tuple(values.shape[:2])} beside X of shape (N, T, F); got y "
                         f"{tuple(y.shape)}")
     n, t_max = y.shape
+    lengths = _ignored_as_padding(y, lengths, source)
     steps = (np.full(n, t_max, dtype=np.int64) if lengths is None
              else np.asarray(lengths, dtype=np.int64))
     real = np.arange(t_max)[None, :] < steps[:, None]  # (N, T)
