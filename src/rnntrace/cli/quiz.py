@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rnntrace.cli.app import app
+
+if TYPE_CHECKING:
+    from rnntrace.config.settings import ModelConfig
+    from rnntrace.records import Question
 
 
 @app.command()
@@ -43,12 +47,8 @@ def quiz(
     Answers can also be piped in, one line per question.
     From a pipe, an invalid line counts as wrong; the end of input ends the quiz with the score.
     """
-    from rnntrace.config.settings import ModelConfig
     from rnntrace.errors import ConfigError
-    from rnntrace.quiz import make_quiz
     from rnntrace.quiz.export import BINARY, check_format
-    from rnntrace.quiz.setting import lesson_setting, setting_from_run
-    from rnntrace.run.directory import load_config
 
     if export is not None:
         check_format(export)
@@ -58,33 +58,7 @@ def quiz(
         raise ConfigError("--answers goes with --export: the interactive quiz shows each answer")
     if run is not None and random_models:
         raise ConfigError("--random draws its own models: leave out the run directory")
-    setting = lesson_setting() if run is None else setting_from_run(load_config(run))
-    config: ModelConfig | None = None if random_models else setting.model
-    shape = None if random_models else setting.input_shape
-    if config is not None and config.vocab_size:  # text: the Embedding, then the layer it feeds
-        from rnntrace.quiz import Setting
-        from rnntrace.quiz.embedding import TextSetting, layer_config, text_quiz
-
-        questions = text_quiz(config, n=n, seed=seed, batch=setting.batch, steps=setting.steps,
-                              level=level)
-        layer = Setting(layer_config(config), setting.batch, setting.steps)
-        about = f"{TextSetting(config, setting.batch, setting.steps).code()} → {layer.layer_code()}"
-    elif config is not None:  # the layer as the model has it, behind any front end
-        from rnntrace.config.settings import front_end_name
-        from rnntrace.quiz.heads import head_quiz
-        from rnntrace.quiz.setting import layer_setting
-
-        front = front_end_name(config)
-        about = (f"{'' if front == 'none' else f'{front} front end → '}"
-                 f"{layer_setting(config, shape).layer_code()}")
-        if config.task != "classify":  # the head's questions first
-            questions = head_quiz(config, n=n, seed=seed, input_shape=shape, level=level)
-            about += f" → {config.task_spec.title}"
-        else:
-            questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
-    else:
-        questions = make_quiz(None, n=n, level=level, seed=seed)
-        about = "random models"
+    questions, about = _questions(run, random_models, n=n, level=level, seed=seed)
     if len(questions) < n:  # the bank ran out of distinct questions: say so, not silently
         kind = "" if level == "mixed" else f"{level} "
         print(f"rnntrace: note: this model has {len(questions)} distinct {kind}questions, "
@@ -113,3 +87,41 @@ def quiz(
     read = (session.terminal_reader(console) if interactive
             else session.stream_reader(sys.stdin.readline))
     session.play(questions, console, read, interactive=interactive)
+
+
+def _questions(run: Path | None, random_models: bool, *, n: int, level: str, seed: int
+               ) -> tuple[list[Question], str]:
+    """The questions, and what they are about in words: the lesson's layer, a run's model (the
+    layer as the model has it, behind any front end, then its head), or random models."""
+    from rnntrace.quiz import make_quiz
+    from rnntrace.quiz.setting import lesson_setting, setting_from_run
+    from rnntrace.run.directory import load_config
+
+    setting = lesson_setting() if run is None else setting_from_run(load_config(run))
+    config: ModelConfig | None = None if random_models else setting.model
+    shape = None if random_models else setting.input_shape
+    if config is not None and config.vocab_size:  # text: the Embedding, then the layer it feeds
+        from rnntrace.quiz import Setting
+        from rnntrace.quiz.embedding import TextSetting, layer_config, text_quiz
+
+        questions = text_quiz(config, n=n, seed=seed, batch=setting.batch, steps=setting.steps,
+                              level=level)
+        layer = Setting(layer_config(config), setting.batch, setting.steps)
+        about = f"{TextSetting(config, setting.batch, setting.steps).code()} → {layer.layer_code()}"
+    elif config is not None:  # the layer as the model has it, behind any front end
+        from rnntrace.config.settings import front_end_name
+        from rnntrace.quiz.heads import head_quiz
+        from rnntrace.quiz.setting import layer_setting
+
+        front = front_end_name(config)
+        about = (f"{'' if front == 'none' else f'{front} front end → '}"
+                 f"{layer_setting(config, shape).layer_code()}")
+        if config.task != "classify":  # the head's questions first
+            questions = head_quiz(config, n=n, seed=seed, input_shape=shape, level=level)
+            about += f" → {config.task_spec.title}"
+        else:
+            questions = make_quiz(config, n=n, level=level, seed=seed, input_shape=shape)
+    else:
+        questions = make_quiz(None, n=n, level=level, seed=seed)
+        about = "random models"
+    return questions, about

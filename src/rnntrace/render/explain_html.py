@@ -1,101 +1,27 @@
 """The report's explain section: figures and the data its script reads, from an Explanation.
 
 Pure: records in, SVG and plain dicts out. Every string from data reaches the page through the
-template's autoescaping, the SVG writer's escaping, or the script's textContent.
+template's autoescaping, the SVG writer's escaping (attribution_svg.py), or the script's
+textContent.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-from matplotlib import rc_context
-from matplotlib.figure import Figure
-
+from rnntrace.render.attribution_svg import attribution_svg
 from rnntrace.render.explain_text import completeness_line, hard_cases_heading, loss_text
-
-# The figure writer of the report's other figures (ids prefixed, escaped, scalable).
-from rnntrace.render.plots import _RC, _to_svg, short, unit_names
+from rnntrace.render.plots import unit_names
 
 if TYPE_CHECKING:
     from rnntrace.records import PredictionTrace, Trace
     from rnntrace.records.explanation import Attribution, Explanation, LayerTerms
 
-MAX_LINES = 12  # input features drawn; the attribution grid below shows every feature
 # Per-unit terms are numerous (steps × gates × units × 5); the page carries them for the traced
 # sequence first, then for hard cases while this many numbers are not exceeded (explain.json
 # holds them all). The lesson needs 400 a sequence.
 TERMS_BUDGET = 60_000
 DIGITS = 4  # the page shows 4 decimals; explain.json keeps full precision
-
-
-def attribution_figure(p: PredictionTrace, a: Attribution, key: str) -> str:
-    """The input plot with each step shaded by its attribution, over a step × feature grid."""
-    steps = list(range(1, a.length + 1))
-    top = max((abs(v) for v in a.per_step), default=0.0) or 1.0
-    n_features = len(a.feature_names)
-    d = a.data_baselines
-    grids = 1 if d is None else 2
-    with rc_context(_RC):
-        grid_height = min(3.0, 0.18 * n_features)
-        height = 2.4 + grid_height + (0.0 if d is None else 0.8 + grid_height)
-        fig = Figure(figsize=(5.6, height))
-        # Fixed margins in inches (every label is ours or cut short): no layout engine.
-        fig.subplots_adjust(left=0.12, right=0.8, bottom=0.5 / height, top=1 - 0.3 / height,
-                            hspace=0.45 if d is None else 0.6)
-        ratios = [2.0] + [max(1.0, 0.12 * n_features)] * grids
-        ax, *below = fig.subplots(1 + grids, 1, sharex=True,
-                                  gridspec_kw={"height_ratios": ratios})
-        lines = [[row[f] if math.isfinite(row[f]) else math.nan for row in p.inputs]
-                 for f in range(min(MAX_LINES, len(p.feature_names)))]
-        finite = [v for line in lines for v in line if math.isfinite(v)] or [0.0]
-        low, high = min(finite), max(finite)
-        pad = 0.05 * (high - low or 1.0)
-        # One image row behind the lines, a pixel per step (small for any length): red pushed
-        # towards the explained class, blue away from it, as the heatmap colours.
-        band = [[(0.84, 0.15, 0.16, 0.55 * abs(v) / top) if v > 0
-                 else (0.12, 0.47, 0.71, 0.55 * abs(v) / top) for v in a.per_step]]
-        ax.imshow(band, extent=(0.5, a.length + 0.5, low - pad, high + pad), aspect="auto",
-                  interpolation="nearest", zorder=0)
-        marker = "o" if a.length <= 30 else None
-        for f, line in enumerate(lines):
-            ax.plot(steps, line, marker=marker, markersize=2.5, linewidth=1,
-                    label=short(p.feature_names[f], 16))
-        ax.set_xlim(0.5, a.length + 0.5)
-        ax.set_ylim(low - pad, high + pad)
-        ax.set_ylabel("x_t (raw)")
-        ax.set_title(f"Attribution to {short(a.target_name)!r} over the input")
-        ax.legend(frameon=False, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        ax.grid(False)
-        shown = [(below[0], a.values, "per step and feature, mean baseline (red: towards, "
-                  "blue: away)")]
-        if d is not None:
-            shown.append((below[1], d.values, f"against {d.n_baselines} sequences drawn from "
-                          "the data"))
-        for grid, cells, title in shown:
-            _grid(grid, cells, a.feature_names, a.length, title)
-        shown[-1][0].set_xlabel("time step t")
-        if a.length <= 30:
-            shown[-1][0].set_xticks(steps)
-        return _to_svg(fig, key, f"Attribution of sequence {a.sequence_id} to class "
-                       f"{a.target_name}, step by step, drawn over its input")
-
-
-def _grid(grid: Any, cells: list[list[float]], names: list[str], length: int,
-          title: str) -> None:
-    """One step × feature grid of attributions, coloured on its own symmetric scale."""
-    top = max((abs(v) for row in cells for v in row), default=0.0) or 1.0
-    n_features = len(names)
-    grid.grid(False)
-    values = [[cells[t][f] for t in range(length)] for f in range(n_features)]  # (F, T)
-    grid.pcolormesh([s - 0.5 for s in range(1, length + 2)],
-                    [f - 0.5 for f in range(n_features + 1)], values, cmap="RdBu_r",
-                    vmin=-top, vmax=top, rasterized=length * n_features > 4000)
-    grid.invert_yaxis()
-    if n_features <= 16:
-        grid.set_yticks(range(n_features))
-        grid.set_yticklabels([short(n, 12) for n in names], fontsize=6)
-    grid.set_title(title, fontsize=8)
 
 
 def _terms_view(terms: list[LayerTerms]) -> list[dict[str, Any]]:
@@ -156,7 +82,7 @@ def explain_view(explanation: Explanation, trace: Trace) -> dict[str, Any]:
         p = explanation.prediction
     if p is not None and a is not None:
         cases.append(_case(p, a, explanation.terms, None, traced=traced))
-        figures.append(attribution_figure(p, a, "attr-0"))
+        figures.append(attribution_svg(p, a, "attr-0"))
         lines.append(_check_lines(a))
     budget = TERMS_BUDGET - _terms_size(explanation.terms)
     for case in explanation.hard_cases:
@@ -166,7 +92,7 @@ def explain_view(explanation: Explanation, trace: Trace) -> dict[str, Any]:
         cases.append(_case(case.prediction, case.attribution,
                            case.terms if budget >= 0 else [], case.loss, traced=False,
                            hard="least confident" if explanation.no_mistake else "hard case"))
-        figures.append(attribution_figure(case.prediction, case.attribution, key))
+        figures.append(attribution_svg(case.prediction, case.attribution, key))
         lines.append(_check_lines(case.attribution))
     width = len(cases[0]["hidden"][0]) if cases and cases[0]["hidden"] else 0
     grad = trace.dynamics.grad_norm if trace.dynamics is not None else []

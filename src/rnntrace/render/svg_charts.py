@@ -24,7 +24,8 @@ class Series:
     dashed: bool = False
 
 
-def _fmt(value: float) -> str:
+def tick_text(value: float) -> str:
+    """A number short enough for an axis: 3 significant digits, or powers of ten."""
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
         return f"{value:.1e}"
     return f"{value:.3g}"
@@ -72,10 +73,10 @@ def line_chart(
     for value in (low, (low + high) / 2, high):
         shown = 10 ** value if log else value
         parts.append(f'<text x="{left - 4}" y="{sy(value) + 3:.1f}" text-anchor="end">'
-                     f'{_fmt(shown)}</text>')
-    parts.append(f'<text x="{left}" y="{height - bottom + 14}">{_fmt(x_low)}</text>')
+                     f'{tick_text(shown)}</text>')
+    parts.append(f'<text x="{left}" y="{height - bottom + 14}">{tick_text(x_low)}</text>')
     parts.append(f'<text x="{width - right}" y="{height - bottom + 14}" text-anchor="end">'
-                 f'{_fmt(x_high)}</text>')
+                 f'{tick_text(x_high)}</text>')
     parts.append(f'<text x="{(left + width) / 2}" y="{height - 6}" text-anchor="middle">'
                  f'{escape(x_label)}{" (log scale)" if log else ""}</text>')
     for index, s in enumerate(series):

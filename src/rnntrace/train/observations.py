@@ -115,53 +115,15 @@ def observe_epoch(
     now = history[index]
     before = history[index - 1] if index > 0 else None
 
-    if not _finite(now.loss, now.grad_norm, now.val_loss):
-        what = (
-            "NaN"
-            if any(v is not None and math.isnan(v) for v in (now.loss, now.grad_norm, now.val_loss))
-            else "infinite"
-        )
-        kept = (
-            f"Training stopped and kept the weights of epoch {now.epoch - 1}"
-            if now.epoch > 1
-            else "Training stopped before any epoch ended well"
-        )
-        return (
-            f"Loss became {what} in epoch {now.epoch}: the updates blew the weights up "
-            f"(last gradient norm {now.grad_norm:.3g}). {kept}; lower the learning rate "
-            f"(now {now.lr:g}) or clip gradients harder."
-        )
-    if now.grad_norm > EXPLODING_NORM or (
-        before is not None and now.grad_norm > 10.0 and now.grad_norm > 10 * before.grad_norm
-    ):
-        was = f" (from {before.grad_norm:.3g})" if before is not None else ""
-        return (
-            f"Gradients are exploding: the mean gradient norm reached {now.grad_norm:.3g}{was}. "
-            f"Clipping keeps each step bounded, but a lower learning rate (now {now.lr:g}) "
-            f"or a GRU/LSTM cell may be needed."
-        )
-    if now.grad_norm < VANISHING_NORM:
-        return (
-            f"Gradients are vanishing (mean norm {now.grad_norm:.2g}): the weights hardly move and "
-            f"early time steps barely influence learning. An LSTM or GRU cell, a larger learning "
-            f"rate or fewer saturated units (smaller inputs) help."
-        )
+    trouble = _gradient_trouble(before, now)
+    if trouble is not None:
+        return trouble
 
     if task != "classify":
         return observe_task_epoch(history, index, task)
     val = f", held-out accuracy {_pct(now.val_accuracy)}" if now.val_accuracy is not None else ""
     if before is None:
-        chance = ""
-        if n_classes:
-            guess = math.log(n_classes)
-            side = "below" if now.loss < guess else "not yet below"
-            chance = (
-                f" Chance is {_pct(1 / n_classes)}; the loss is {side} the {guess:.2f} "
-                f"of guessing uniformly."
-            )
-        return (
-            f"First epoch: loss {now.loss:.3f}, train accuracy {_pct(now.accuracy)}{val}." + chance
-        )
+        return _first_epoch(now, n_classes, val)
 
     d_loss = _change(before.loss, now.loss)
     scale = _scale(history, before)
@@ -205,6 +167,64 @@ def observe_epoch(
         else:
             trend = f"; train accuracy is {_pct(now.accuracy)}"
         return f"Loss fell {_pct(-d_loss)} ({_from_to(before.loss, now.loss)}){trend}: learning."
+    return _rose_slightly(before, now, d_loss, rise, scale)
+
+
+def _gradient_trouble(before: EpochRecord | None, now: EpochRecord) -> str | None:
+    """The sentence when the updates themselves went wrong (a non-finite loss, exploding or
+    vanishing gradients), whatever the task; None when they are sound."""
+    if not _finite(now.loss, now.grad_norm, now.val_loss):
+        what = (
+            "NaN"
+            if any(v is not None and math.isnan(v) for v in (now.loss, now.grad_norm, now.val_loss))
+            else "infinite"
+        )
+        kept = (
+            f"Training stopped and kept the weights of epoch {now.epoch - 1}"
+            if now.epoch > 1
+            else "Training stopped before any epoch ended well"
+        )
+        return (
+            f"Loss became {what} in epoch {now.epoch}: the updates blew the weights up "
+            f"(last gradient norm {now.grad_norm:.3g}). {kept}; lower the learning rate "
+            f"(now {now.lr:g}) or clip gradients harder."
+        )
+    if now.grad_norm > EXPLODING_NORM or (
+        before is not None and now.grad_norm > 10.0 and now.grad_norm > 10 * before.grad_norm
+    ):
+        was = f" (from {before.grad_norm:.3g})" if before is not None else ""
+        return (
+            f"Gradients are exploding: the mean gradient norm reached {now.grad_norm:.3g}{was}. "
+            f"Clipping keeps each step bounded, but a lower learning rate (now {now.lr:g}) "
+            f"or a GRU/LSTM cell may be needed."
+        )
+    if now.grad_norm < VANISHING_NORM:
+        return (
+            f"Gradients are vanishing (mean norm {now.grad_norm:.2g}): the weights hardly move and "
+            f"early time steps barely influence learning. An LSTM or GRU cell, a larger learning "
+            f"rate or fewer saturated units (smaller inputs) help."
+        )
+    return None
+
+
+def _first_epoch(now: EpochRecord, n_classes: int | None, val: str) -> str:
+    """The first epoch's numbers beside chance: accuracy 1/C, and the loss ln C of guessing."""
+    chance = ""
+    if n_classes:
+        guess = math.log(n_classes)
+        side = "below" if now.loss < guess else "not yet below"
+        chance = (
+            f" Chance is {_pct(1 / n_classes)}; the loss is {side} the {guess:.2f} "
+            f"of guessing uniformly."
+        )
+    return (
+        f"First epoch: loss {now.loss:.3f}, train accuracy {_pct(now.accuracy)}{val}." + chance
+    )
+
+
+def _rose_slightly(before: EpochRecord, now: EpochRecord, d_loss: float, rise: float,
+                   scale: float) -> str:
+    """A small rise of the training loss: within mini-batch noise, or worth watching."""
     accuracy = _accuracy_change(before, now)
     if rise <= NOISE * scale:
         return (

@@ -193,49 +193,17 @@ def choose(
         # A few long streams, each full of labels: several updates per epoch, not one.
         batch_size = max(2, min(16, len(parts.train) // 4))
     window = auto_window(data.max_length)
-
-    # Unequal lengths: every candidate reads each sequence resampled to the longest's length
-    # (frontends.resample), so a pattern made faster or slower lines up with itself.
-    resample = 0 if data.equal_length else data.max_length
-    task = {"task": data.task, "n_targets": max(1, data.n_targets)}
-    listed = CANDIDATES
-    if data.task == "steps":  # their own list, each with its epochs (step_search.py)
-        listed = ()
-    elif data.task == "regress":
-        listed = REGRESSION_CANDIDATES
-    candidates: list[tuple[str, dict[str, Any]]] = []
-    for _, options in listed:
-        settings = {**_BASE_MODEL, "window": window, "resample": resample, **options,
-                    **fixed_model, **task}
-        if settings["front_end"] == "none":
-            settings["window"] = fixed_model.get("window", 1)
-        if all(settings != other for _, other in candidates):
-            candidates.append((_name(settings), settings))  # named as the flags left it
+    candidates = _candidates(data, fixed_model, window)
     lr = float(fixed_train.get("lr", _BASE_TRAIN["lr"]))
     plan = None
     if data.task == "steps":
-        train = parts.train  # a memory-mapped file's training rows are a RowSubset
-        lengths = (train.data.lengths[train.rows] if isinstance(train, RowSubset)
-                   else train.lengths)
-        # "last" is never read by a per-step head; it names the summary setting as left.
-        plan = plan_steps(lengths, {**_BASE_MODEL, "summary": "last", **task},
-                          fixed_model, window=window, max_epochs=MAX_EPOCHS,
-                          swa_epochs=SWA_EPOCHS, epochs_given=fixed_train.get("epochs"))
+        plan = _step_plan(parts.train, fixed_model, fixed_train.get("epochs"), window,
+                          max(1, data.n_targets))
         candidates = [(c.name, c.settings) for c in plan.trained]
-
-    # Regression on a handful of held-out sequences: one split's R² is mostly which few
-    # sequences were drawn (MinimalGasPrices holds out 4 of 20, and the candidate that won
-    # there scored 0.081 test RMSE against 0.068 for the plain GRU), so the candidates are
-    # scored on several folds (k-fold cross-validation, each fold a held-out part of
-    # val_fraction, no sequence held out twice) until about MIN_HELD_OUT sequences were held out
-    # in all (at most REPEATS folds), and each score is the mean over them. Classification
-    # keeps its one split.
-    all_parts = [parts]
+    all_parts = [parts]  # regression on few held-out sequences: k folds (_folds)
     if data.task == "regress" and val is None and val_fraction > 0 and \
             len(held_out) < MIN_HELD_OUT:
-        per_fold = max(1, round(len(data) * val_fraction))
-        all_parts = fold_splits(data, search_config,
-                                min(REPEATS, -(-MIN_HELD_OUT // per_fold)))
+        all_parts = _folds(data, search_config, val_fraction)
     shared = dataclasses.replace(search_config, lr=lr, batch_size=batch_size)
     if data.task == "regress" and "epochs" not in fixed_train:
         shared = _in_updates(shared, len(all_parts[0].train))
@@ -244,13 +212,8 @@ def choose(
         for c in plan.trained]
     per_split = [_score_all(data, each, candidates, shared, on_progress, n_jobs, own)
                  for each in all_parts]
-    scores = [_mean_score([s[i] for s in per_split]) for i in range(len(candidates))]
+    scores, best, top, errors = _pick(per_split, len(candidates))
     held_out_count = sum(len(each.held_out) for each in all_parts if each.held_out is not None)
-    best = top = best_candidate(scores)
-    errors = [0.0] * len(scores)
-    if len(all_parts) > 1:  # regression's folds: the one-standard-error rule (within_one_se)
-        errors = [standard_error([s[i][1] for s in per_split]) for i in range(len(scores))]
-        best = within_one_se(scores, errors)
     winner = scores[best]
     if plan is not None:
         averaged = plan.trained[best].averaged
@@ -278,6 +241,66 @@ def choose(
         score=SCORE_NAMES[data.task],
     )
     return model_config, train_config, choice
+
+
+def _candidates(data: SequenceSet, fixed_model: dict[str, Any], window: int
+                ) -> list[tuple[str, dict[str, Any]]]:
+    """The task's candidates with the user's model settings over each, duplicates dropped (a
+    fixed setting can make two the same), each named as the flags left it. Per step: none
+    here; step_search.py lists them with their epochs."""
+    # Unequal lengths: every candidate reads each sequence resampled to the longest's length
+    # (frontends.resample), so a pattern made faster or slower lines up with itself.
+    resample = 0 if data.equal_length else data.max_length
+    task = {"task": data.task, "n_targets": max(1, data.n_targets)}
+    listed = {"steps": (), "regress": REGRESSION_CANDIDATES}.get(data.task, CANDIDATES)
+    candidates: list[tuple[str, dict[str, Any]]] = []
+    for _, options in listed:
+        settings = {**_BASE_MODEL, "window": window, "resample": resample, **options,
+                    **fixed_model, **task}
+        if settings["front_end"] == "none":
+            settings["window"] = fixed_model.get("window", 1)
+        if all(settings != other for _, other in candidates):
+            candidates.append((_name(settings), settings))
+    return candidates
+
+
+def _step_plan(train: SequenceSet | RowSubset, fixed_model: dict[str, Any], epochs: Any,
+               window: int, n_targets: int) -> StepPlan:
+    """The per-step candidates and each one's epochs within the budget (step_search.py)."""
+    # A memory-mapped file's training rows are a RowSubset.
+    lengths = train.data.lengths[train.rows] if isinstance(train, RowSubset) else train.lengths
+    task = {"task": "steps", "n_targets": n_targets}
+    # "last" is never read by a per-step head; it names the summary setting as left.
+    return plan_steps(lengths, {**_BASE_MODEL, "summary": "last", **task}, fixed_model,
+                      window=window, max_epochs=MAX_EPOCHS, swa_epochs=SWA_EPOCHS,
+                      epochs_given=epochs)
+
+
+def _folds(data: SequenceSet, config: TrainConfig, val_fraction: float) -> list[Split]:
+    """Regression on a handful of held-out sequences: one split's R² is mostly which few
+    sequences were drawn (MinimalGasPrices holds out 4 of 20, and the candidate that won there
+    scored 0.081 test RMSE against 0.068 for the plain GRU), so the candidates are scored on
+    several folds (k-fold cross-validation, each fold a held-out part of val_fraction, no
+    sequence held out twice) until about MIN_HELD_OUT sequences were held out in all (at most
+    REPEATS folds), and each score is the mean over them. Classification keeps its one split.
+    """
+    per_fold = max(1, round(len(data) * val_fraction))
+    return fold_splits(data, config, min(REPEATS, -(-MIN_HELD_OUT // per_fold)))
+
+
+def _pick(per_split: list[list[tuple[CandidateScore, HeldOut]]], n: int
+          ) -> tuple[list[CandidateScore], int, int, list[float]]:
+    """Each candidate's score over the splits; the one kept; the best; the standard errors.
+
+    One split: the best is kept. Several (regression's folds): the first candidate within one
+    standard error of the best (within_one_se)."""
+    scores = [_mean_score([s[i] for s in per_split]) for i in range(n)]
+    best = top = best_candidate(scores)
+    errors = [0.0] * n
+    if len(per_split) > 1:
+        errors = [standard_error([s[i][1] for s in per_split]) for i in range(n)]
+        best = within_one_se(scores, errors)
+    return scores, best, top, errors
 
 
 def _in_updates(config: TrainConfig, n_train: int) -> TrainConfig:
