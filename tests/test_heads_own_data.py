@@ -261,3 +261,16 @@ def test_step_labels_of_minus_100_are_padding_as_pytorch_ignores_them():
     np.savez("hole.npz", X=x, y=y)
     with pytest.raises(rt.errors.DataError, match=r"y\[2, 1\] is -100"):
         rt.read("hole.npz", task="steps")
+
+
+def test_predict_refuses_to_write_csv_under_a_parquet_name(capsys):
+    """--out preds.parquet wrote CSV text into it, which no Parquet reader opens: now one
+    error line and no file; a .csv name writes what pandas reads back."""
+    _long_frame(30, 0, 1.0).to_csv("train.csv", index=False)
+    rt.train_from_files("train.csv", task="regress", preset="lesson", epochs=1, out="run")
+    assert main(["predict", "run", "train.csv", "--out", "preds.parquet"]) == 2
+    assert "predict writes csv or jsonl" in capsys.readouterr().err
+    assert not Path("preds.parquet").exists()
+    assert main(["predict", "run", "train.csv", "--out", "preds.csv"]) == 0
+    table = pd.read_csv("preds.csv")
+    assert list(table["id"]) == list(pd.read_csv("train.csv")["id"].unique())
