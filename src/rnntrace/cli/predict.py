@@ -10,6 +10,10 @@ import typer
 
 from rnntrace.cli.app import app
 
+# Names --out may not take without --format: predict writes text (csv or jsonl), not these.
+_DATA_SUFFIXES = (".parquet", ".pq", ".npz", ".npy", ".ts", ".xlsx", ".xls", ".feather",
+                  ".arrow", ".h5", ".pkl")
+
 
 @app.command()
 def predict(
@@ -51,6 +55,10 @@ def predict(
     from rnntrace.run.files import atomic_write_text
 
     table = text and out is None and format is None  # texts typed in: a readable table
+    if format is None and out is not None and out.suffix.lower() in _DATA_SUFFIXES:
+        # CSV text under a .parquet name is a file no Parquet reader opens
+        raise ConfigError(f"--out {out.name}: predict writes csv or jsonl, not "
+                          f"{out.suffix.lower()[1:]}; name a .csv or .jsonl file")
     if format is None:
         format = "jsonl" if out is not None and out.suffix in (".jsonl", ".json") else "csv"
     if format not in ("csv", "jsonl"):

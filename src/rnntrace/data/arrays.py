@@ -2,10 +2,14 @@
 
 `.npz` (np.savez(path, X=X, y=y, ...)) holds
     X              (N, T, F) numbers; past each sequence's length, padding (any values)
-    y              (N,) class labels: integers or strings
+    y              (N,) class labels: integers or strings; or (N, K) numbers, K targets
+                   to regress on per sequence (floats that are not one-hot, or any numbers
+                   with task="regress"); (N, T) a label per step with task="steps", where
+                   -100 (PyTorch's ignore_index) after a sequence's end is padding
     lengths        (N,) optional, each in 1..T (default: every sequence is T long)
     class_names    (C,) optional strings; then integer y indexes them, string y must be among them
     feature_names  (F,) optional strings
+    target_names   (K,) optional strings, the names of y's K columns
     ids            (N,) optional sequence ids
 
 A `.npy` pair keeps X on disk: X is opened with np.load(mmap_mode="r") and never loaded whole,
@@ -35,6 +39,7 @@ from rnntrace.data import labels as label_codes
 from rnntrace.data import missing, npyfile
 from rnntrace.data.labels import UNLABELLED
 from rnntrace.data.sequences import SequenceSet, finish
+from rnntrace.data.targets import strata
 from rnntrace.errors import DataError
 
 _X_TOKEN = re.compile(r"(?<![A-Za-z0-9])X(?![A-Za-z0-9])")
@@ -83,9 +88,10 @@ def read_npy(
     min_classes: int = 2,
     labelled: bool = True,
     per_step: bool = False,
+    task: str | None = None,
 ) -> SequenceSet:
     """X from `path` (memory-mapped) and labels from `labels` or the file beside it; with
-    `per_step`, y is (N, T): a label per step."""
+    `per_step`, y is (N, T): a label per step; `task` as for from_arrays."""
     source = str(path)
     if labels is None and not labelled:
         beside = companion(path, "y")
@@ -110,7 +116,7 @@ def read_npy(
     values = _load_npy(path, source, "X", mmap=True)
     y = _load_npy(labels, source, "y", mmap=False)
     return from_arrays(values, y, _lengths_beside(path, source), source=source, nan=nan,
-                       min_classes=min_classes, per_step=per_step)
+                       min_classes=min_classes, per_step=per_step, task=task)
 
 
 def _lengths_beside(path: Path, source: str) -> npt.NDArray[Any] | None:
@@ -122,9 +128,10 @@ def _lengths_beside(path: Path, source: str) -> npt.NDArray[Any] | None:
 
 def read_npz(
     path: Path, *, nan: str = "error", min_classes: int = 2, labelled: bool = True,
-    per_step: bool = False,
+    per_step: bool = False, task: str | None = None,
 ) -> SequenceSet:
-    """An .npz archive with X, y and optional lengths, class_names, feature_names, ids."""
+    """An .npz archive with X, y and optional lengths, class_names, feature_names, ids,
+    target_names; `task` as for from_arrays."""
     source = str(path)
     if _magic(path, 4) not in _ZIP_MAGIC:
         raise DataError(f"{source}: not a .npz archive (not a zip file); save one with "
@@ -144,11 +151,12 @@ def read_npz(
     return from_arrays(
         arrays["X"], arrays["y"], arrays.get("lengths"), source=source, nan=nan,
         min_classes=min_classes, class_names=names("class_names"),
-        feature_names=names("feature_names"), ids=names("ids"), per_step=per_step,
+        feature_names=names("feature_names"), ids=names("ids"), per_step=per_step, task=task,
+        target_names=names("target_names"),
     )
 
 
-_KEYS = ("X", "y", "lengths", "class_names", "feature_names", "ids")
+_KEYS = ("X", "y", "lengths", "class_names", "feature_names", "ids", "target_names")
 
 
 def _npz_arrays(path: Path, source: str, required: tuple[str, ...]) -> dict[str, npt.NDArray[Any]]:
@@ -246,11 +254,19 @@ def from_arrays(
     feature_names: list[str] | None = None,
     ids: list[str] | None = None,
     per_step: bool = False,
+    task: str | None = None,
+    target_names: list[str] | None = None,
 ) -> SequenceSet:
     """Validate raw arrays and build the set; a float32 memmap X stays mapped when clean.
 
     With `per_step`, y is (N, T): a label for every step (those past a length are ignored).
+    A 2-D y of numbers is K targets per sequence when `task` is "regress", or, with no task
+    said, when it holds floats that are neither one-hot nor one per step (`_several_numbers`).
     """
+    if _several_numbers(values, y, task):
+        return _from_target_arrays(values, y, lengths, source=source, nan=nan,
+                                   feature_names=feature_names, ids=ids,
+                                   target_names=target_names, said=task == "regress")
     if per_step:
         return _from_step_arrays(values, y, lengths, source=source, nan=nan,
                                  min_classes=min_classes, class_names=class_names,
@@ -280,8 +296,87 @@ def from_arrays(
     def encode(labels: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], list[str]]:
         return _encode(labels, class_names, source)
 
-    return finish(values, steps, y, id_list, feature_names=feature_list, source=source, nan=nan,
-                  describe=describe, encode=encode, min_classes=min_classes)
+    try:
+        return finish(values, steps, y, id_list, feature_names=feature_list, source=source,
+                      nan=nan, describe=describe, encode=encode, min_classes=min_classes)
+    except DataError:
+        if lengths is None and nan == "error":
+            _refuse_nan_padding(values, id_list, source)
+        raise
+
+
+def _refuse_nan_padding(values: npt.NDArray[Any], ids: list[str], source: str) -> None:
+    """A NaN met with no lengths given: when it starts a run of all-NaN steps to the end of its
+    sequence, that is padding written as NaN (as in NaN-padded arrays of unequal length), and
+    the fix is to save the lengths; --nan fill would copy a value into every padded step.
+
+        seq 0  [x0 x1 x2 x3 x4]
+        seq 1  [x0 x1 x2 nan nan]   ← steps 3–4 all NaN: padding, length 3
+    """
+    where = missing.first_nonfinite(values, np.full(len(values), values.shape[1], np.int64))
+    if where is None:
+        return
+    i, t, _ = where
+    if not np.isnan(np.asarray(values[i, t:], dtype=np.float64)).all():
+        return
+    t_max = values.shape[1]
+    raise DataError(
+        f"{source}: sequence {i} (id {ids[i]!r}) is NaN in every feature from step {t} to its "
+        f"end (step {t_max - 1}): padding? Save each sequence's length beside X "
+        "(np.savez(path, X=X, y=y, lengths=lengths), or lengths.npy beside X.npy), and "
+        "steps past a length are never read; --nan fill would copy a value into the padding")
+
+
+def _several_numbers(values: npt.NDArray[Any], y: npt.NDArray[Any], task: str | None) -> bool:
+    """Whether a 2-D y holds numbers to regress on, (N, K): said so, or floats that cannot
+    be labels (not one-hot rows; not (N, T), which names the per-step task in its error)."""
+    if y.ndim != 2 or values.ndim != 3 or y.shape[0] != values.shape[0] or \
+            y.dtype.kind not in "biuf" or task not in (None, "regress"):
+        return False
+    if task == "regress":
+        return True
+    if y.dtype.kind != "f" or (y.shape[1] == values.shape[1] and values.shape[1] > 1):
+        return False
+    one_hot = y.shape[1] > 1 and bool(np.isin(y, (0.0, 1.0)).all() and (y.sum(axis=1) == 1).all())
+    return not one_hot
+
+
+def _from_target_arrays(
+    values: npt.NDArray[Any],
+    y: npt.NDArray[Any],
+    lengths: npt.NDArray[Any] | None,
+    *,
+    source: str,
+    nan: str,
+    feature_names: list[str] | None,
+    ids: list[str] | None,
+    target_names: list[str] | None,
+    said: bool,
+) -> SequenceSet:
+    """X (N, T, F) with y (N, K): K numbers per sequence, kept for the sequences `nan` keeps."""
+    n, k = y.shape
+    if target_names is not None and len(target_names) != k:
+        raise DataError(f"{source}: target_names has {len(target_names)} entries but y has "
+                        f"{k} columns")
+    bad = np.flatnonzero(~np.isfinite(y.astype(np.float64)).all(axis=1))
+    if bad.size:
+        raise DataError(f"{source}: y[{int(bad[0])}] holds {y[int(bad[0])].tolist()}; every "
+                        "sequence needs a finite number for each target")
+    # Read as one class first, so NaN handling drops sequences with the same rules as labels.
+    data = from_arrays(values, np.zeros(n, dtype=np.int64), lengths, source=source, nan=nan,
+                       min_classes=1, feature_names=feature_names, ids=ids)
+    id_list = ids if ids is not None else [str(i) for i in range(n)]
+    kept = np.array([id_list.index(i) for i in data.ids], dtype=np.int64) if data.dropped \
+        else np.arange(n)
+    targets = np.asarray(y, dtype=np.float32)[kept]  # (N_kept, K)
+    names = target_names or (["target"] if k == 1 else [f"target_{j}" for j in range(k)])
+    out = SequenceSet(values=data.values, lengths=data.lengths, labels=strata(targets),
+                      class_names=[], feature_names=data.feature_names, ids=data.ids,
+                      source=source, dropped=data.dropped, targets=targets, target_names=names)
+    if not said:
+        out.task_note = (f"y has shape {y.shape}, numbers with fractions: read as {k} "
+                         f"number{'s' if k > 1 else ''} to predict per sequence (regression)")
+    return out
 
 
 def _encode(
@@ -299,6 +394,43 @@ def _encode(
         return label_codes.encode(y, class_names)
     except ValueError as exc:
         raise DataError(f"{source}: {exc}; add them to class_names or fix y") from None
+
+
+def _ignored_as_padding(
+    y: npt.NDArray[Any], lengths: npt.NDArray[Any] | None, source: str
+) -> npt.NDArray[Any] | None:
+    """Step labels of -100 (PyTorch's ignore_index, and PADDING_LABEL here) are padding after
+    a sequence's end, so with no lengths given each length ends at its last labelled step;
+    a -100 before that would be a step with no label, which is refused, not made a class:
+
+        y[0]  [ 2  0  0  1  1]          length 5
+        y[1]  [ 1  1  2 -100 -100]      length 3
+        y[2]  [ 0 -100 1 -100 -100]     an error: step 1 has no label
+    """
+    from rnntrace.config.task import PADDING_LABEL
+
+    if y.dtype.kind not in "iuf":
+        return lengths
+    ignored = np.asarray(y == PADDING_LABEL)  # (N, T)
+    if not ignored.any():
+        return lengths
+    t_max = y.shape[1]
+    if lengths is None:
+        labelled = ~ignored
+        lengths = t_max - np.argmax(labelled[:, ::-1], axis=1)  # one past the last label
+        if (empty := np.flatnonzero(~labelled.any(axis=1))).size:
+            raise DataError(f"{source}: every step of y[{int(empty[0])}] is {PADDING_LABEL} "
+                            "(padding, PyTorch's ignore_index): the sequence has no labelled "
+                            "step; leave it out")
+    inside = np.argwhere(ignored & (np.arange(t_max)[None, :] <
+                                    np.asarray(lengths, dtype=np.int64)[:, None]))
+    if inside.size:
+        i, t = (int(v) for v in inside[0])
+        raise DataError(f"{source}: y[{i}, {t}] is {PADDING_LABEL} (PyTorch's ignore_index) "
+                        f"inside sequence {i}, before its last step; {PADDING_LABEL} marks "
+                        "padding after a sequence's end: give every step up to the length a "
+                        "label")
+    return np.asarray(lengths, dtype=np.int64)
 
 
 def _from_step_arrays(
@@ -321,6 +453,7 @@ def _from_step_arrays(
                         f"{tuple(values.shape[:2])} beside X of shape (N, T, F); got y "
                         f"{tuple(y.shape)}")
     n, t_max = y.shape
+    lengths = _ignored_as_padding(y, lengths, source)
     steps = (np.full(n, t_max, dtype=np.int64) if lengths is None
              else np.asarray(lengths, dtype=np.int64))
     real = np.arange(t_max)[None, :] < steps[:, None]  # (N, T)

@@ -161,7 +161,7 @@ def read(
     data = _read(Path(path), label=label, id=id, time=time, features=features, nan=nan,
                  labels=labels, min_classes=1 if wanted == "regress" else min_classes,
                  labelled=labelled, text=text, tokens=tokens, ascii=ascii,
-                 vocabulary=vocabulary, per_step=per_step)
+                 vocabulary=vocabulary, per_step=per_step, task=wanted)
     if wanted == "regress" or (wanted is None and labelled and data.task == "classify"
                                and (note := targets.infer_task(data)).task == "regress"):
         data = targets.as_regression(data, label if Path(path).suffix.lower() in _TABLES
@@ -230,6 +230,7 @@ def _read(
     ascii: bool,
     vocabulary: Vocabulary | None,
     per_step: bool,
+    task: str | None = None,
 ) -> SequenceSet:
     """The file read with labels as classes (or step labels), before the task is settled."""
     if per_step and text_reader.is_text_source(path, text):
@@ -253,10 +254,11 @@ def _read(
                         "(N, T) in .npy/.npz")
     if kind == "npy":
         data = arrays.read_npy(path, labels=None if labels is None else Path(labels), nan=nan,
-                               min_classes=min_classes, labelled=labelled, per_step=per_step)
+                               min_classes=min_classes, labelled=labelled, per_step=per_step,
+                               task=task)
     elif kind == "npz":
         data = arrays.read_npz(path, nan=nan, min_classes=min_classes, labelled=labelled,
-                               per_step=per_step)
+                               per_step=per_step, task=task)
     elif kind == "ts":
         data = ts_format.read_ts(path, nan=nan, min_classes=min_classes, labelled=labelled)
     else:

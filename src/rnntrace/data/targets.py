@@ -86,6 +86,26 @@ def strata(values: npt.NDArray[np.float32], bins: int = STRATA) -> npt.NDArray[n
     return np.searchsorted(edges, first, side="right").astype(np.int64)
 
 
+def require_spread(data: SequenceSet) -> None:
+    """Refuse a regression set with a target that is one number on every sequence: there is
+    nothing to learn, and its std of 0 (replaced by 1 to standardise it) would scale the
+    head's noise into predictions off the constant."""
+    if data.targets is None:
+        return
+    targets = np.asarray(data.targets).reshape(len(data.targets), -1)  # (N, K)
+    flat = np.flatnonzero(np.ptp(targets, axis=0) == 0)
+    if not flat.size:
+        return
+    k = int(flat[0])
+    where = data.source or "the data"
+    if targets.shape[1] == 1:
+        raise DataError(f"{where}: every target is the same number ({targets[0, 0]:g}); there "
+                        "is nothing to learn")
+    raise DataError(f"{where}: target {data.target_names[k]!r} is the same number "
+                    f"({targets[0, k]:g}) on every sequence; there is nothing to learn from it: "
+                    "leave it out of the targets")
+
+
 def as_regression(data: SequenceSet, name: str = "target") -> SequenceSet:
     """The set with its labels read as numbers: targets (N, 1); a DataError if one is not."""
     if data.targets is not None:

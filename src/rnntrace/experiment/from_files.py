@@ -23,6 +23,7 @@ from rnntrace.config.settings import ModelConfig, TrainConfig
 from rnntrace.data.compatible import check_compatible
 from rnntrace.data.readers import read
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.targets import require_spread
 from rnntrace.data.text import is_text_source, read_splits
 from rnntrace.errors import ConfigError, note
 from rnntrace.experiment.live import link_report
@@ -157,6 +158,7 @@ def choose_settings(
     for the rest, and with preset auto (the default) the choosable ones left open chosen on
     held-out training data (train/search.py; `jobs` processes). The choice, when there was one.
     """
+    require_spread(train_set)  # before a search spends minutes on a target with no spread
     model_config, train_config = _configs(train_set, LESSON | settings)
     if preset not in (None, "auto"):
         return model_config, train_config, None

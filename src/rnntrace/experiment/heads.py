@@ -39,6 +39,13 @@ from rnntrace.train.head_scores import (
 )
 
 MAX_PAIRS = 500  # predicted-vs-actual points kept for the plots
+SIGNIFICANT = 6  # digits kept of a number in the target's units (trace.json stays small)
+
+
+def _kept(value: float) -> float:
+    """`value` to SIGNIFICANT significant digits: a target of 1e-6 keeps its digits, where
+    round(v, 6) would write 0 or 1e-06 (targets are in the user's units, any scale)."""
+    return float(f"{value:.{SIGNIFICANT}g}")
 MAX_STRIPS = 6  # sequences shown as label strips
 QUIZ_QUESTIONS = 10  # as the classifier's trace holds
 
@@ -115,8 +122,8 @@ def score_sets(
                 lines.append(ScoreLine("last value", regression_scores(last[:, None],
                                                                        data.targets)))
             scored.append(ScoredSet(name, len(data), lines))
-            report.actual = [round(float(v), 6) for v in data.targets[:MAX_PAIRS, 0]]
-            report.predicted = [round(float(v), 6) for v in predicted[:MAX_PAIRS, 0]]
+            report.actual = [_kept(float(v)) for v in data.targets[:MAX_PAIRS, 0]]
+            report.predicted = [_kept(float(v)) for v in predicted[:MAX_PAIRS, 0]]
         return scored, report
     majority = int(np.argmax(training.class_counts()))
     for name, data in sets:
@@ -213,14 +220,18 @@ def assemble_head_trace(
     sample = _stages_sample(data, batch_size)
     x, lengths = model_inputs(model, sample)
     shown = _in_memory(held_out) if held_out is not None else data
-    sets = ([("held-out", shown)] if held_out is not None else []) + (
+    # A validation file (--val) stands where the held-out part would: named as its own file,
+    # not as "the held-out part of the training file".
+    held_name = "validation" if isinstance(held_out, SequenceSet) and \
+        held_out.source != data.source else "held-out"
+    sets = ([(held_name, shown)] if held_out is not None else []) + (
         [("test", test)] if test is not None else [])
     if not sets:
         sets = [("training", data)]
     scored, report = score_sets(model, train if train is not None else data, sets)
     report.sets = scored
     report.example = _example(model, shown)
-    report.example_set = "held-out" if held_out is not None else "training"
+    report.example_set = held_name if held_out is not None else "training"
     if model.config.task_spec.numeric:
         assert model.target_scale is not None
         report.target_names = list(data.target_names)
@@ -231,7 +242,7 @@ def assemble_head_trace(
         report.direction = direction_note(model.config.task_spec, model.config.bidirectional,
                                           model.config.window)
     why = explain_head(model, shown, 0)
-    report.attribution = [[round(v, 6) for v in row] for row in why.values]
+    report.attribution = [[_kept(v) for v in row] for row in why.values]
     report.attribution_rows, report.attribution_holds = why.rows, why.holds
     report.attribution_note = why.note
     steps, recomputation = trace_steps(model, shown, 0)

@@ -21,6 +21,7 @@ import numpy as np
 from rnntrace.attribution.source import save_explanation
 from rnntrace.config.settings import ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
+from rnntrace.data.targets import require_spread
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.errors import ConfigError, DataError
 from rnntrace.experiment.assemble import QUIZ_QUESTIONS, score_test
@@ -85,9 +86,7 @@ def run_experiment(
         raise ConfigError(f"--live watches classifiers (its page shows class probabilities); "
                           f"a {model_config.task} run trains without it")
     if data.task == "regress":
-        if float(np.ptp(data.targets)) == 0.0:  # type: ignore[arg-type]
-            raise DataError(f"{data.source}: every target is the same number; there is nothing "
-                            "to learn")
+        require_spread(data)
     elif data.n_classes < 2 or np.count_nonzero(data.class_counts()) < 2:
         raise DataError(f"{data.source}: only one class present; a classifier needs at least two")
     parts = split(data, val, train_config)

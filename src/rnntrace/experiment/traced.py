@@ -17,6 +17,7 @@ import torch
 from rnntrace.config.settings import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset
+from rnntrace.data.targets import require_spread
 from rnntrace.data.vocabulary import Vocabulary
 from rnntrace.experiment.assemble import assemble_trace, describe
 from rnntrace.experiment.heads import assemble_head_trace
@@ -46,6 +47,7 @@ def train_in_memory(
     """What run_experiment does, without a run directory: split, fit (averaged when the
     settings say so), trace and explain; `choice` (train.search) is stored in the trace."""
     started = time.time()
+    require_spread(data)
     parts = split(data, None, train_config)
     model = SequenceClassifier.from_config(model_config, seed=train_config.seed)
     config = RunConfig(model_config, train_config, data_config(data, parts))

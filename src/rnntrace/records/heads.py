@@ -19,7 +19,7 @@ class ScoreLine:
 class ScoredSet:
     """The model and its chance lines on one set (held-out or test)."""
 
-    name: str  # "held-out" | "test"
+    name: str  # "held-out" | "validation" (a --val file) | "test" | "training"
     n_sequences: int
     lines: list[ScoreLine]
 
@@ -64,6 +64,7 @@ class HeadReport:
     attribution_rows: list[int] = field(default_factory=list)  # steps: the output steps
     attribution_holds: bool | None = None  # Integrated Gradients' completeness check
     attribution_note: str = ""
-    # Where the example (and its attribution and step trace) comes from: "held-out", or
-    # "training" when nothing was held out (the model trained on it); "" in older traces.
+    # Where the example (and its attribution and step trace) comes from: "held-out",
+    # "validation" (a --val file), or "training" when nothing was held out (the model
+    # trained on it); "" in older traces.
     example_set: str = ""

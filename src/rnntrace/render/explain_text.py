@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rnntrace.render.formatting import apart
+
 if TYPE_CHECKING:
     from rnntrace.records.explanation import (
         Attribution,
@@ -37,13 +39,22 @@ def strip(values: list[float]) -> tuple[str, str]:
     return blocks, signs
 
 
-def completeness_line(c: Completeness) -> str:
+def completeness_line(c: Completeness, units: bool = False) -> str:
+    """The completeness check in words: a class's score to four decimals; with `units` (a
+    number in a target's units, any scale) significant digits, f(x) and f(baseline) apart."""
+    if units:
+        f_input, f_baseline = apart(c.f_input, c.f_baseline)
+        total, difference = number(c.attribution_sum), number(c.f_input - c.f_baseline)
+    else:
+        f_input, f_baseline, total, difference = (
+            f"{v:.4f}" for v in (c.f_input, c.f_baseline, c.attribution_sum,
+                                 c.f_input - c.f_baseline))
     mark = "✓ holds" if c.holds else "✗ does NOT hold"
     tried = ", ".join(str(s) for s in c.tried)
     how = (f"{c.n_steps} steps" if c.pieces == 1 else
            f"{c.n_steps} gradient evaluations over {c.pieces} pieces of the path")
-    line = (f"Completeness: Σ attributions = {c.attribution_sum:.4f}, f(x) − f(baseline) = "
-            f"{c.f_input:.4f} − ({c.f_baseline:.4f}) = {c.f_input - c.f_baseline:.4f}; error "
+    line = (f"Completeness: Σ attributions = {total}, f(x) − f(baseline) = "
+            f"{f_input} − ({f_baseline}) = {difference}; error "
             f"{100 * c.error:.3g} % ({mark} within {100 * c.tolerance:g} %, {how}; "
             f"uniform steps tried {tried})")
     if c.jumps:
@@ -172,17 +183,19 @@ def number(value: float) -> str:
 
 def number_attribution_lines(a: NumberAttribution) -> list[str]:
     """One sequence's predicted number, attributed per step and feature, with both checks."""
-    truth = "" if a.actual is None else f", actual {number(a.actual)}"
     c = a.completeness
+    predicted, baseline, actual = apart(a.predicted, c.f_baseline,
+                                        a.predicted if a.actual is None else a.actual)
+    truth = "" if a.actual is None else f", actual {actual}"
     lines = [f"Why sequence {a.sequence_id!r} ({a.length} steps) is predicted {a.target_name} = "
-             f"{number(a.predicted)}{truth}: {a.method}",
+             f"{predicted}{truth}: {a.method}",
              f"Baseline: {a.baseline}. For the baseline the model predicts "
-             f"{number(c.f_baseline)}: the attributions share out the difference, "
+             f"{baseline}: the attributions share out the difference, "
              f"{c.f_input - c.f_baseline:+.4g}",
              "", f"Attribution per step ({a.target_name} units; + raised the prediction, − "
              "lowered it)"]
     lines += _step_and_feature_lines(a.per_step, a.per_feature, a.feature_names, "+.4g")
-    lines += ["", completeness_line(c)]
+    lines += ["", completeness_line(c, units=True)]
     if a.occlusion is not None:
         rho = a.occlusion.rank_agreement
         said = "–" if rho is None else f"{rho:.2f}"
@@ -207,8 +220,9 @@ def target_lines(t: TargetExplanation) -> list[str]:
         for a in t.largest_errors:
             peak = max(range(a.length), key=lambda s: abs(a.per_step[s]))
             actual = 0.0 if a.actual is None else a.actual
-            lines.append(f"  {a.sequence_id!r:<12} predicted {number(a.predicted)}, actual "
-                         f"{number(actual)} (error {a.predicted - actual:+.4g}); step "
+            said, true = apart(a.predicted, actual)
+            lines.append(f"  {a.sequence_id!r:<12} predicted {said}, actual "
+                         f"{true} (error {a.predicted - actual:+.4g}); step "
                          f"{peak + 1} moved it most ({a.per_step[peak]:+.4g})")
     if t.units:
         lines += ["", f"Units that follow {t.target_name} most closely ({t.statistic}, over "

@@ -34,6 +34,19 @@ def fmt_number(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def apart(*values: float, least: int = 4, most: int = 10) -> list[str]:
+    """Each value to the fewest significant digits (at least `least`) at which every printed
+    value is within 5 % of the smallest difference between two of them: a prediction of
+    -5.00021 beside a truth of -4.99998 reads -5.0002 and -4.99998, not -5 and -5."""
+    gaps = [abs(a - b) for i, a in enumerate(values) for b in values[i + 1:] if a != b]
+    allowed = 0.05 * min(gaps, default=math.inf)
+    for digits in range(least, most + 1):
+        shown = [f"{v:.{digits}g}" for v in values]
+        if all(abs(float(s) - v) <= allowed for s, v in zip(shown, values, strict=True)):
+            return shown
+    return [f"{v:.{most}g}" for v in values]
+
+
 def averaging_sentence(averaging: Averaging, task: str = "classify") -> str:
     """What the epochs after training did, and what the model ended on; `task` (task.py)
     names the score the record's accuracy holds."""

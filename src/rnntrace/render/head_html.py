@@ -13,7 +13,7 @@ from rnntrace.render.head_plots import (
     regression_figures,
     strips_figure,
 )
-from rnntrace.render.head_text import _COLUMNS, attribution_lines, example_text
+from rnntrace.render.head_text import _COLUMNS, attribution_lines, example_text, pooled_note
 
 if TYPE_CHECKING:  # a view knows the records it shows for type checking only
     from rnntrace.records.heads import HeadReport
@@ -34,6 +34,7 @@ def head_view(
         "colours": LABEL_COLOURS,
         "why": attribution_lines(report),
         "scored": _scored(report),
+        "pooled": pooled_note(report),
     }
     figures: dict[str, str] = {}
     if report.attribution:
@@ -51,5 +52,6 @@ def _scored(report: HeadReport) -> str:
     """The sets the score table holds, named as the table names them, for its caption."""
     names = list(dict.fromkeys(s.name for s in report.sets))
     where = {"held-out": "the held-out part of the training file", "test": "the test file",
+             "validation": "the validation file",
              "training": "the training data (nothing was held out)"}
     return " and ".join(where.get(n, f"the {n} set") for n in names)

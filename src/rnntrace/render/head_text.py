@@ -9,6 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from rnntrace.render.formatting import apart
+
 if TYPE_CHECKING:  # a view knows the records it shows for type checking only
     from rnntrace.records.heads import HeadExample, HeadReport
 
@@ -39,6 +41,15 @@ def scores_table(report: HeadReport) -> Table:
     return table
 
 
+def pooled_note(report: HeadReport) -> str:
+    """With several targets, what one row's figures are (regression_scores pools them)."""
+    names = report.target_names
+    if report.task != "regress" or len(names) < 2:
+        return ""
+    return (f"With {len(names)} targets ({', '.join(names)}), MAE and RMSE are over every "
+            "number of all of them, each in its own units; R² is the mean of their R²s.")
+
+
 def symbol(code: int) -> str:
     return _SYMBOLS[code % len(_SYMBOLS)]
 
@@ -66,13 +77,16 @@ def strips_section(report: HeadReport) -> Group:
 def example_text(report: HeadReport, example: HeadExample) -> Text:
     """The traced sequence's prediction in words."""
     where = {"held-out": " (held out from training)",
+             "validation": " (from the validation file, held out from training)",
              "training": " (from the training data, which the model trained on)"}.get(
         report.example_set, "")
     if report.task == "regress":
         pairs = ", ".join(
-            f"{name} predicted {p:.4g}" + (f", true {t:.4g}" if example.truth else "")
-            for name, p, t in zip(report.target_names, example.predicted,
-                                  example.truth or example.predicted, strict=True))
+            f"{name} predicted {p}" + (f", true {t}" if example.truth else "")
+            for name, (p, t) in zip(report.target_names, (
+                apart(p, t) for p, t in zip(example.predicted,
+                                            example.truth or example.predicted, strict=True)),
+                strict=True))
         return Text(f"Sequence {example.sequence_id}{where} ({example.length} steps): {pairs}")
     right = sum(p == t for p, t in zip(example.predicted, example.truth or [], strict=False))
     return Text(f"Sequence {example.sequence_id}{where}: {right} of {example.length} steps "
@@ -82,6 +96,8 @@ def example_text(report: HeadReport, example: HeadExample) -> Text:
 def head_section(report: HeadReport) -> Group:
     """The head's whole terminal section."""
     parts: list[Table | Text | Group] = [scores_table(report)]
+    if pooled := pooled_note(report):
+        parts.append(Text(pooled))
     if report.example is not None:
         parts.append(example_text(report, report.example))
     if report.task == "regress" and report.target_mean:
