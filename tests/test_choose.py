@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from rnntrace.cli.main import main
 from rnntrace.config.settings import ModelConfig, TrainConfig
@@ -154,3 +155,42 @@ def test_a_lesson_model_on_long_series_is_told_it_forgets_the_start(tmp_path: Pa
     last = run.trace.training[-1].observation
     assert "the last state forgets the start of these 200-step sequences" in last
     assert "--summary max" in last and "is at chance (33%)" in last
+
+
+def _rising(lengths: list[int], seed: int) -> SequenceSet:
+    """Noisy lines whose slope is the target, of the given lengths (zero-padded)."""
+    from rnntrace.data.targets import strata
+
+    rng = np.random.default_rng(seed)
+    slope = rng.normal(size=len(lengths))
+    values = np.zeros((len(lengths), max(lengths), 1), np.float32)
+    for i, length in enumerate(lengths):
+        values[i, :length, 0] = slope[i] * np.linspace(0, 1, length) + rng.normal(0, 0.1, length)
+    y = slope.astype(np.float32)[:, None]
+    return SequenceSet(values, np.array(lengths), strata(y), [], targets=y)
+
+
+def test_regression_candidates_read_long_series_in_windows() -> None:
+    """The plain last state reads every step of short series, and windows of steps once a
+    series is longer than TARGET_STEPS, as every other candidate does: no candidate reads more
+    than about 128 recurrent steps (one of 5,000 steps among 40 short ones kept a single
+    candidate training for minutes)."""
+    from rnntrace.model.classifier import SequenceClassifier
+    from rnntrace.train.search import _candidates
+
+    short = _rising([12, 16, 20] * 4, seed=0)
+    listed = _candidates(short, {}, auto_window(short.max_length))
+    assert [name for name, _ in listed][:2] == ["gru+last", "resample+gru+last"]
+    assert listed[0][1]["front_end"] == "none"
+    long = _rising([12, 16, 20] * 4 + [1000], seed=0)
+    listed = _candidates(long, {}, auto_window(long.max_length))
+    assert [name for name, _ in listed][:2] == ["window+gru+last", "resample+window+gru+last"]
+    for name, settings in listed:
+        config = ModelConfig(n_features=1, n_classes=0, **settings)
+        model = SequenceClassifier.from_config(config, seed=0)
+        x = torch.from_numpy(long.values[-1:])
+        read, _ = model.front_input(model.inputs(x), torch.tensor([1000]))
+        assert read.shape[1] <= 128, (name, read.shape)  # the steps the recurrent layer reads
+    # A front end the user fixed is kept as given.
+    fixed = _candidates(long, {"front_end": "none"}, auto_window(long.max_length))
+    assert fixed[0][0] == "gru+last" and fixed[0][1]["window"] == 1
