@@ -40,14 +40,14 @@ from rnntrace.train.head_scores import (
 
 MAX_PAIRS = 500  # predicted-vs-actual points kept for the plots
 SIGNIFICANT = 6  # digits kept of a number in the target's units (trace.json stays small)
+MAX_STRIPS = 6  # sequences shown as label strips
+QUIZ_QUESTIONS = 10  # as the classifier's trace holds
 
 
 def _kept(value: float) -> float:
     """`value` to SIGNIFICANT significant digits: a target of 1e-6 keeps its digits, where
     round(v, 6) would write 0 or 1e-06 (targets are in the user's units, any scale)."""
     return float(f"{value:.{SIGNIFICANT}g}")
-MAX_STRIPS = 6  # sequences shown as label strips
-QUIZ_QUESTIONS = 10  # as the classifier's trace holds
 
 
 def _batches(model: SequenceClassifier, data: SequenceSet | RowSubset, batch_size: int
