@@ -124,3 +124,17 @@ def test_quiz_level_holds_for_a_per_step_run(capsys):
         assert {q["level"] for q in questions} == {level}
     assert main(["quiz", "run", "--level", "tricky"]) == 2
     assert "unknown level" in capsys.readouterr().err
+
+
+def test_too_few_sequences_to_hold_out_says_what_to_do(capsys):
+    """One labelled stream: a fifth of it is no sequence at all. One line names the count
+    and both ways on, and the second of them then trains (every sequence trained on)."""
+    _steps_csv(Path("two.csv"), 1, 0)
+    options = ["--id", "series", "--time", "step", "--task", "steps", "--preset", "lesson",
+               "--epochs", "1", "--out", "run"]
+    assert main(["train", "two.csv", *options]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "too few sequences (1)" in err and "--val-fraction 0" in err
+    assert not Path("run").exists()
+    assert main(["train", "two.csv", *options, "--val-fraction", "0", "--json"]) == 0
+    assert json.loads(Path("run/config.json").read_text())["train"]["val_fraction"] == 0

@@ -23,7 +23,9 @@ def split_validation(
         return data, val
     train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
     if len(val_idx) == 0:
-        raise DataError(f"{data.source}: too few sequences to hold out {config.val_fraction:.0%}")
+        raise DataError(f"{data.source}: too few sequences ({len(data)}) to hold out "
+                        f"{config.val_fraction:.0%}; give a validation file (--val), or train on "
+                        "every sequence with --val-fraction 0 (val_fraction=0 in Python)")
     if is_memory_mapped(data.values):
         return RowSubset(data, train_idx), RowSubset(data, val_idx)
     return data.subset(train_idx), data.subset(val_idx)
