@@ -4,7 +4,9 @@ explicit flags overriding it, and `--preset lesson` leaving today's behaviour as
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +196,29 @@ def test_regression_candidates_read_long_series_in_windows() -> None:
     # A front end the user fixed is kept as given.
     fixed = _candidates(long, {"front_end": "none"}, auto_window(long.max_length))
     assert fixed[0][0] == "gru+last" and fixed[0][1]["window"] == 1
+
+
+def test_a_set_past_the_budget_is_searched_on_a_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past SEARCH_WORK the candidates are scored on a seeded stratified share of the training
+    and held-out parts; the final model's epochs are the best epoch's optimiser updates over
+    all the data, and the reason says both."""
+    from rnntrace.train import search
+
+    data = _bumps(160, 12, seed=4)
+    _, _, whole = choose(data, {"epochs": 2}, seed=0, threads=1)
+    assert "share" not in whole.reason
+    trained = 160 - whole.held_out
+    # Four candidates on the training part, 12 steps a sequence, up to 100 + 20 epochs each:
+    # a quarter of that.
+    monkeypatch.setattr(search, "SEARCH_WORK", trained * 12 * 120 * 4 // 4)
+    _, train, shared = choose(data, {}, seed=0, threads=1)
+    searched = int(re.search(rf"([0-9]+) of the {trained} training sequences",
+                             shared.reason).group(1))  # type: ignore[union-attr]
+    assert abs(searched - trained / 4) <= 3  # a quarter of each class
+    assert abs(shared.held_out - whole.held_out / 4) <= 3
+    best = next(c for c in shared.candidates if c.name == shared.chosen).best_epoch
+    updates = math.ceil(searched / train.batch_size) / math.ceil(160 / train.batch_size)
+    assert train.epochs == max(search.MIN_SCALED_EPOCHS, round(best * updates))
+    assert f"its best epoch, {best}, on the share" in shared.reason
+    _, again, repeated = choose(data, {}, seed=0, threads=1)  # deterministic
+    assert (again.epochs, repeated.chosen) == (train.epochs, shared.chosen)

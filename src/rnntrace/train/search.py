@@ -43,8 +43,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from rnntrace.config.settings import ModelConfig, TrainConfig
-from rnntrace.data.sequences import RowSubset, SequenceSet
+from rnntrace.data.sequences import RowSubset, SequenceSet, stratified_split
 from rnntrace.errors import ConfigError
 from rnntrace.records import CandidateScore, Choice, EpochEnd
 from rnntrace.train.averaging import SWA_EPOCHS, SWA_LR
@@ -73,6 +75,17 @@ REPEATS = 5  # at most this many folds per candidate
 # it ran to epochs 46-118, R² 0.78, test RMSE 0.070.
 MIN_UPDATES = 400
 PATIENCE_UPDATES = 100
+# The search's work, in recurrent sequence-steps trained (each training sequence's steps as the
+# recurrent layer reads them, after resampling and windows, times each candidate's epoch cap
+# and averaging epochs), summed over the candidates and folds. Deterministic, as text's
+# WORK_BUDGET: the clock of a shared machine would make one seed choose differently. Every set
+# of the README's benchmarks stays under it (Tecator's five candidates: 8.3 million; OSULeaf's
+# four: 8.2 million); a larger set is scored on a seeded stratified share of its training and
+# held-out parts that fits. Measured: 4,000 series of 50 steps (3,200 to train) spent 112 s on
+# its first candidate alone, about 100,000 sequence-steps a second on one core, where 3 minutes
+# must hold the search, the final model and the trace.
+SEARCH_WORK = 12_000_000
+MIN_SCALED_EPOCHS = 3  # the final model's epochs, and its averaged ones, when scaled down
 
 # Shared by every candidate: a GRU (gates keep gradients alive over ~100 steps, where a plain
 # RNN's vanish) of 64 units, Adam at 3e-3 falling along a cosine (so the final model, trained
@@ -207,6 +220,9 @@ def choose(
     shared = dataclasses.replace(search_config, lr=lr, batch_size=batch_size)
     if data.task == "regress" and "epochs" not in fixed_train:
         shared = _in_updates(shared, len(all_parts[0].train))
+    full_train = len(all_parts[0].train)
+    if plan is None:  # per step: step_search.py budgets its own candidates
+        all_parts = _within_budget(all_parts, candidates, shared.epochs + averaged, seed)
     own = None if plan is None else [  # per step: each candidate's epochs within the budget
         dataclasses.replace(shared, epochs=c.epochs, average_epochs=c.averaged)
         for c in plan.trained]
@@ -220,6 +236,16 @@ def choose(
     model_config = ModelConfig(n_features=data.n_features, n_classes=data.n_classes,
                                **candidates[best][1])
     epochs = int(fixed_train.get("epochs", max(winner.best_epoch, MIN_FINAL_EPOCHS)))
+    searched = len(all_parts[0].train)
+    share = None if searched == full_train else (searched, full_train)
+    if share is not None:
+        # Scored on a share: the final model takes the best epoch's optimiser updates (and
+        # the averaging's) over all the training data, where an epoch holds more of them.
+        ratio = (math.ceil(searched / batch_size)
+                 / math.ceil((full_train if val is not None else len(data)) / batch_size))
+        if "epochs" not in fixed_train:
+            epochs = max(MIN_SCALED_EPOCHS, round(winner.best_epoch * ratio))
+        averaged = max(MIN_SCALED_EPOCHS, round(averaged * ratio))
     train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                val_fraction=0.0 if val is None else val_fraction,
                                lr_schedule=schedule, average_epochs=averaged, **engine)
@@ -235,7 +261,7 @@ def choose(
         held_out=held_out_count,
         reason=_reason(scores, best, held_out_count, epochs, val is None,
                        "epochs" in fixed_train, SCORE_NAMES[data.task], averaged,
-                       len(all_parts), top, errors[top], _alone(plan, fixed_model))
+                       len(all_parts), top, errors[top], _alone(plan, fixed_model), share)
         + (plan.note() if plan is not None else ""),
         seconds=round(time.perf_counter() - started, 2),
         score=SCORE_NAMES[data.task],
@@ -268,6 +294,35 @@ def _candidates(data: SequenceSet, fixed_model: dict[str, Any], window: int
         if all(settings != other for _, other in candidates):
             candidates.append((_name(settings), settings))
     return candidates
+
+
+def _within_budget(parts: list[Split], candidates: list[tuple[str, dict[str, Any]]],
+                   epochs: int, seed: int) -> list[Split]:
+    """`parts` as they are when training every candidate on them costs at most SEARCH_WORK;
+    else each part's training and held-out sequences cut to a seeded stratified share that
+    does (the statistics stay those of the whole training part)."""
+    def steps(part: SequenceSet | RowSubset, settings: dict[str, Any]) -> int:
+        lengths = part.data.lengths[part.rows] if isinstance(part, RowSubset) else part.lengths
+        read = np.full(len(lengths), settings["resample"]) if settings.get("resample") \
+            else np.asarray(lengths)
+        k = settings["window"] if settings["front_end"] != "none" else 1
+        return int(np.ceil(read / k).sum())
+
+    work = epochs * sum(steps(p.train, s) for p in parts for _, s in candidates)
+    if work <= SEARCH_WORK:
+        return parts
+    share = SEARCH_WORK / work
+    return [Split(_share(p.train, share, seed), None if p.held_out is None
+                  else _share(p.held_out, share, seed), p.mean, p.std) for p in parts]
+
+
+def _share(part: SequenceSet | RowSubset, share: float, seed: int) -> SequenceSet | RowSubset:
+    """A seeded stratified `share` of `part` (every stratum keeps at least one sequence)."""
+    labels = part.data.labels[part.rows] if isinstance(part, RowSubset) else part.labels
+    _, kept = stratified_split(labels, share, seed)
+    if isinstance(part, RowSubset):
+        return RowSubset(part.data, part.rows[kept])
+    return part.subset(kept)
 
 
 def _step_plan(train: SequenceSet | RowSubset, fixed_model: dict[str, Any], epochs: Any,
@@ -555,6 +610,7 @@ def _reason(
     scores: list[CandidateScore], best: int, held_out: int, epochs: int, refit: bool,
     epochs_given: bool, score_name: str = "accuracy", averaged: int = SWA_EPOCHS,
     splits: int = 1, top: int | None = None, error: float = 0.0, alone: str = "",
+    share: tuple[int, int] | None = None,
 ) -> str:
     winner = scores[best]
     if len(scores) == 1 and alone:
@@ -582,7 +638,14 @@ def _reason(
                + f" (next: {runner.name} {runner.val_accuracy:.3f}"
                f"{', a tie: the earlier candidate wins' if tie else ''})")
     which = "as you asked" if epochs_given else "its best epoch"
+    if share is not None and not epochs_given:
+        which = f"the optimiser updates of its best epoch, {winner.best_epoch}, on the share"
     final = (f"then trained on all the training data for {epochs} epochs ({which})"
              if refit else f"then trained for {epochs} epochs ({which})")
     final += f" and {averaged} more at lr {SWA_LR:g}, ending on their mean weights"
-    return f"{winner.name}: {why}; {final}"
+    if share is None:
+        return f"{winner.name}: {why}; {final}"
+    return (f"{winner.name}: {why}; {final}. The candidates were scored on a seeded share of "
+            f"the data, {share[0]:,} of the {share[1]:,} training sequences and a like share of "
+            f"the held-out ones, which keeps the search within its budget of "
+            f"{SEARCH_WORK / 1e6:g} million sequence-steps of training")
