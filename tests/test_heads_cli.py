@@ -138,3 +138,28 @@ def test_too_few_sequences_to_hold_out_says_what_to_do(capsys):
     assert not Path("run").exists()
     assert main(["train", "two.csv", *options, "--val-fraction", "0", "--json"]) == 0
     assert json.loads(Path("run/config.json").read_text())["train"]["val_fraction"] == 0
+
+
+def test_r2_of_a_single_sequence_is_shown_as_undefined(capsys):
+    """A test file of one sequence: its RMSE is that sequence's error, its R² undefined (a dash
+    and a note, in the terminal and on the page), where the held-out rows keep their R²."""
+    _slopes_csv(Path("train.csv"), 40, seed=6)
+    truth = _slopes_csv(Path("one.csv"), 1, seed=7)
+    assert main(["train", "train.csv", "--test", "one.csv", "--task", "regress", "--preset",
+                 "lesson", "--cell", "gru", "--epochs", "2", "--out", "run"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.count("│") >= 6]
+    test_rows = [r for r in rows if "test (1)" in r]
+    held_rows = [r for r in rows if "held-out (" in r]
+    assert test_rows and all(r.split("│")[-2].strip() == "—" for r in test_rows)
+    assert held_rows and all(r.split("│")[-2].strip() != "—" for r in held_rows)
+    assert "R² is not defined on a set of one sequence" in out
+    assert main(["predict", "run", "one.csv", "--out", "pred.csv"]) == 0
+    row = next(csv.DictReader(Path("pred.csv").read_text().splitlines()))
+    predicted = float(row["predicted_label"])  # the target column is named "label"
+    trace = json.loads(Path("run/trace.json").read_text())
+    test = next(s for s in trace["head"]["sets"] if s["name"] == "test")
+    model = next(line for line in test["lines"] if line["name"] == "model")["scores"]
+    assert model["rmse"] == pytest.approx(abs(predicted - truth[0]), rel=1e-4)
+    page = Path("run/report.html").read_text(encoding="utf-8")
+    assert "R² is not defined on a set of one sequence" in page

@@ -13,7 +13,13 @@ from rnntrace.render.head_plots import (
     regression_figures,
     strips_figure,
 )
-from rnntrace.render.head_text import _COLUMNS, attribution_lines, example_text, pooled_note
+from rnntrace.render.head_text import (
+    _COLUMNS,
+    attribution_lines,
+    example_text,
+    pooled_note,
+    single_note,
+)
 
 if TYPE_CHECKING:  # a view knows the records it shows for type checking only
     from rnntrace.records.heads import HeadReport
@@ -34,7 +40,7 @@ def head_view(
         "colours": LABEL_COLOURS,
         "why": attribution_lines(report),
         "scored": _scored(report),
-        "pooled": pooled_note(report),
+        "pooled": " ".join(n for n in (pooled_note(report), single_note(report)) if n),
     }
     figures: dict[str, str] = {}
     if report.attribution:

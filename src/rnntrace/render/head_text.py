@@ -37,8 +37,22 @@ def scores_table(report: HeadReport) -> Table:
     for scored in report.sets:
         for line in scored.lines:
             table.add_row(f"{scored.name} ({scored.n_sequences})", line.name,
-                          *(format(line.scores[key], fmt) for key, _, fmt in columns))
+                          *("—" if undefined(key, scored.n_sequences)
+                            else format(line.scores[key], fmt) for key, _, fmt in columns))
     return table
+
+
+def undefined(key: str, n_sequences: int) -> bool:
+    """R² of one sequence divides by the spread of one true number: it is not defined."""
+    return key == "r2" and n_sequences < 2
+
+
+def single_note(report: HeadReport) -> str:
+    """What a dash in the R² column means, when a scored set holds one sequence."""
+    if report.task != "regress" or all(s.n_sequences >= 2 for s in report.sets):
+        return ""
+    return ("R² is not defined on a set of one sequence (it divides by the spread of the true "
+            "numbers around their mean): shown as —.")
 
 
 def pooled_note(report: HeadReport) -> str:
@@ -98,6 +112,8 @@ def head_section(report: HeadReport) -> Group:
     parts: list[Table | Text | Group] = [scores_table(report)]
     if pooled := pooled_note(report):
         parts.append(Text(pooled))
+    if single := single_note(report):
+        parts.append(Text(single))
     if report.example is not None:
         parts.append(example_text(report, report.example))
     if report.task == "regress" and report.target_mean:
