@@ -80,11 +80,18 @@ def attribution_lines(a: Attribution) -> list[str]:
     if a.baseline_check is not None and a.baseline_check.advice is not None:
         lines.append(f"⚠ {a.baseline_check.advice}")
     if a.occlusion is not None:
-        rho = a.occlusion.rank_agreement
-        said = "–" if rho is None else f"{rho:.2f}"
-        lines.append(f"Check by occlusion (each step set to the baseline): rank agreement with "
-                     f"Integrated Gradients, Spearman ρ = {said}")
+        lines.append(occlusion_line(a.occlusion.rank_agreement))
     return lines
+
+
+def occlusion_line(rho: float | None, measured: str = "") -> str:
+    """The occlusion check in one line: each step set to the baseline, and how well the order
+    of the `measured` changes agrees with Integrated Gradients' (– when it cannot be ranked)."""
+    said = "–" if rho is None else f"{rho:.2f}"
+    what = f"each step set to the baseline, {measured}" if measured else \
+        "each step set to the baseline"
+    return (f"Check by occlusion ({what}): rank agreement with Integrated Gradients, "
+            f"Spearman ρ = {said}")
 
 
 def data_baseline_lines(a: Attribution) -> list[str]:
@@ -197,10 +204,7 @@ def number_attribution_lines(a: NumberAttribution) -> list[str]:
     lines += _step_and_feature_lines(a.per_step, a.per_feature, a.feature_names, "+.4g")
     lines += ["", completeness_line(c, units=True)]
     if a.occlusion is not None:
-        rho = a.occlusion.rank_agreement
-        said = "–" if rho is None else f"{rho:.2f}"
-        lines.append(f"Check by occlusion (each step set to the baseline, the prediction's "
-                     f"change): rank agreement with Integrated Gradients, Spearman ρ = {said}")
+        lines.append(occlusion_line(a.occlusion.rank_agreement, "the prediction's change"))
     return lines
 
 

@@ -241,8 +241,7 @@ def choose(
     if share is not None:
         # Scored on a share: the final model takes the best epoch's optimiser updates (and
         # the averaging's) over all the training data, where an epoch holds more of them.
-        ratio = (math.ceil(searched / batch_size)
-                 / math.ceil((full_train if val is not None else len(data)) / batch_size))
+        ratio = math.ceil(searched / batch_size) / math.ceil(len(data) / batch_size)
         if "epochs" not in fixed_train:
             epochs = max(MIN_SCALED_EPOCHS, round(winner.best_epoch * ratio))
         averaged = max(MIN_SCALED_EPOCHS, round(averaged * ratio))
