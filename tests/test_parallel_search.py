@@ -58,6 +58,30 @@ def test_workers_choose_what_one_process_chooses() -> None:
     assert len({c["val_loss"] for c in serial["choice"]["candidates"]}) > 1
 
 
+def test_without_jobs_a_slow_first_candidate_sends_the_rest_to_workers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --jobs: the first candidate trains here; when it was slow and two cores are free, the
+    rest train in workers (which report only their scores, not their epochs), and the choice is
+    what one process makes with --jobs 1."""
+    from rnntrace.train import search
+
+    data = _steps(24, seed=0)
+    alone = _outcome(choose(data, {"epochs": 2}, seed=3, n_jobs=1))
+    monkeypatch.setattr(search, "free_cores", lambda: 2)  # as on an idle 2-core machine
+    for after, in_workers in ((0.0, True), (float("inf"), False)):
+        monkeypatch.setattr(search, "AUTO_WORKERS_AFTER", after)
+        heard: list[SearchProgress] = []
+        assert _outcome(choose(data, {"epochs": 2}, seed=3, on_progress=heard.append)) == alone
+        epochs_heard = {p.index for p in heard if p.epoch is not None}
+        assert epochs_heard == ({1} if in_workers else {1, 2, 3, 4})
+        assert [p.index for p in heard if p.score is not None] == [1, 2, 3, 4]
+    monkeypatch.setattr(search, "AUTO_WORKERS_AFTER", 0.0)
+    monkeypatch.setattr(search, "free_cores", lambda: 1)  # a busy machine: all here
+    heard = []
+    choose(data, {"epochs": 2}, seed=3, on_progress=heard.append)
+    assert {p.index for p in heard if p.epoch is not None} == {1, 2, 3, 4}
+
+
 def test_candidates_train_side_by_side_in_processes_only() -> None:
     assert workers(None, 4) == 1  # joblib's default: one after another
     assert workers(2, 4) == 2 and workers(-1, 4) >= 1 and workers(8, 4) == 4

@@ -185,9 +185,11 @@ def train(
                                       "defaults shown).")
     ] = None,
     jobs: Annotated[
-        int, typer.Option(help="auto: train the candidates in this many processes, one thread "
-                               "each (-1: one per core).")
-    ] = 1,
+        int | None, typer.Option(help="auto: train the candidates in this many processes, one "
+                                      "thread each (-1: one per core). Default: the first here, "
+                                      "then the rest in a process per free core when it took "
+                                      "10 s or more; the choice is the same either way.")
+    ] = None,
     live: Live = False,
     smoothing: Annotated[
         float, typer.Option(help="--task steps: weight of the smoothing loss between "

@@ -52,7 +52,7 @@ from rnntrace.records import CandidateScore, Choice, EpochEnd
 from rnntrace.train.averaging import SWA_EPOCHS, SWA_LR
 from rnntrace.train.loop import evaluate
 from rnntrace.train.refit import best_epoch, held_out_pass
-from rnntrace.train.resources import intra_op_threads
+from rnntrace.train.resources import free_cores, intra_op_threads, thread_budget
 from rnntrace.train.split import Split, fold_splits, split
 from rnntrace.train.step_search import StepPlan, plan_steps
 
@@ -507,31 +507,87 @@ def _score_all(
     beat one model on n threads, whose small matmuls split across cores mostly wait (and more
     threads than cores stall one another; resources.py has the figures).
     """
-    from joblib import Parallel, delayed
-
     total = len(candidates)
     each = configs if configs is not None else [config] * total
+    one_thread = [c if c.threads is not None else dataclasses.replace(c, threads=1)
+                  for c in each]
+    indexed = list(enumerate(candidates, start=1))
+    if n_jobs is None and _unconfigured():
+        return _score_auto(data, parts, indexed, one_thread, on_progress)
     if workers(n_jobs, total) <= 1:
         return [_score(data.n_features, data.n_classes, parts, settings, each[i - 1], i, total,
                        name, on_progress)
-                for i, (name, settings) in enumerate(candidates, start=1)]
-    one_thread = [c if c.threads is not None else dataclasses.replace(c, threads=1)
-                  for c in each]
+                for i, (name, settings) in indexed]
+    return _score_in_workers(data, parts, indexed, one_thread, total, on_progress, n_jobs)
+
+
+# No --jobs given: after the first candidate, the others train in workers when it took this long
+# and two cores are free. Starting two workers (each imports torch) took 2.1 s on the shared
+# 2-core machine; a search of a few seconds is faster in this process.
+AUTO_WORKERS_AFTER = 10.0
+
+
+def _score_auto(data: SequenceSet, parts: Split,
+                indexed: list[tuple[int, tuple[str, dict[str, Any]]]],
+                configs: list[TrainConfig],
+                on_progress: Callable[[SearchProgress], Any] | None,
+                ) -> list[tuple[CandidateScore, HeldOut]]:
+    """The candidates with no --jobs: the first here, then the rest in workers (one per free
+    core) when it took AUTO_WORKERS_AFTER seconds or more and two cores are free, else here.
+
+    Every candidate trains on one intra-op thread either way (configs), so where it trained
+    changes the wall time only, never a score: the choice and the trace are the same. What
+    decides is the clock and the machine's load, as for choose_threads, and neither reaches a
+    result. Tecator's five candidates took 179 s for the whole run one after another, at the
+    edge of the 3-minute budget.
+    """
+    total = len(indexed)
+    first, (name, settings) = indexed[0]
+    scores = [_score(data.n_features, data.n_classes, parts, settings, configs[0], first, total,
+                     name, on_progress)]
+    rest = indexed[1:]
+    spare = min(free_cores(), thread_budget() or total)
+    if rest and spare >= 2 and scores[0][0].seconds >= AUTO_WORKERS_AFTER:
+        return scores + _score_in_workers(data, parts, rest, configs, total, on_progress,
+                                          min(spare, len(rest)))
+    return scores + [_score(data.n_features, data.n_classes, parts, settings, configs[i - 1], i,
+                            total, name, on_progress)
+                     for i, (name, settings) in rest]
+
+
+def _score_in_workers(data: SequenceSet, parts: Split,
+                      indexed: list[tuple[int, tuple[str, dict[str, Any]]]],
+                      configs: list[TrainConfig], total: int,
+                      on_progress: Callable[[SearchProgress], Any] | None, n_jobs: int | None,
+                      ) -> list[tuple[CandidateScore, HeldOut]]:
+    """These candidates in joblib's worker processes, each on one intra-op thread; each score
+    reported as its candidate ends, in order."""
+    from joblib import Parallel, delayed
+
     tasks = (delayed(_score_in_worker)(data.n_features, data.n_classes, parts, settings,
-                                       one_thread[i - 1], i, total, name)
-             for i, (name, settings) in enumerate(candidates, start=1))
+                                       configs[i - 1], i, total, name)
+             for i, (name, settings) in indexed)
     try:  # each score as its candidate ends, in order, where the backend can
         parallel = Parallel(n_jobs=n_jobs, return_as="generator", prefer="processes")
     except ValueError:  # Ray's backend returns them all at the end
         parallel = Parallel(n_jobs=n_jobs, prefer="processes")
     scores: list[tuple[CandidateScore, HeldOut]] = []
-    for i, (score, held) in enumerate(parallel(tasks), start=1):
+    for (i, (_, settings)), (score, held) in zip(indexed, parallel(tasks), strict=True):
         scores.append((score, held))
         if on_progress is not None:
-            task = str(candidates[i - 1][1].get("task", "classify"))
+            task = str(settings.get("task", "classify"))
             on_progress(SearchProgress(i, total, score.name, score=score,
                                        score_name=SCORE_NAMES[task]))
     return scores
+
+
+def _unconfigured() -> bool:
+    """No joblib.parallel_config around the call: nobody chose how the candidates run."""
+    from joblib import effective_n_jobs
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend(prefer="processes")
+    return int(effective_n_jobs(None)) == 1 and not getattr(backend, "uses_threads", False)
 
 
 def workers(n_jobs: int | None, candidates: int) -> int:
