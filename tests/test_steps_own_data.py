@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 import rnntrace as rt
+from rnntrace.cli.main import main
 
 pytestmark = pytest.mark.usefixtures("in_tmp")  # ./runs lands in the test's folder
 
@@ -80,3 +82,63 @@ def test_predict_on_parquet_timestamps_joins_back_on_the_dates():
     joined = frame.merge(predicted, left_on=["series", "t"], right_on=["id", "t"],
                          validate="one_to_one")
     assert len(joined) == len(frame)
+
+
+def _key(shown: str) -> dict[str, str]:
+    """The strips' key, 'A = walk  B = run', as {character: label}; a repeated character fails."""
+    start = shown.index("one character per step\n") + len("one character per step\n")
+    block = shown[start: shown.index("\nsequence ", start)]  # the key, wrapped over lines
+    pairs = re.findall(r"(\S) = (\S+)", block)
+    characters = [c for c, _ in pairs]
+    assert len(set(characters)) == len(characters), f"a character names two labels: {block}"
+    return dict(pairs)
+
+
+def test_seventy_labels_keep_a_colour_and_a_character_each(capsys):
+    """Nearly 70 labels: the page is written (it raised past 27 colours, leaving a run without its
+    report) with 70 different colours, and the terminal's key never gives one character to
+    two labels (62 characters were reused); each truth strip reads back as the file's labels."""
+    labels = tuple(f"c{i:02d}" for i in range(70))
+    _streams(40, 3, labels, (20, 40)).to_csv("train.csv", index=False)
+    test = _streams(6, 4, labels, (20, 40))
+    test.to_csv("test.csv", index=False)
+    assert main(["train", "train.csv", "--test", "test.csv", "--id", "series", "--time", "t",
+                 "--task", "steps", "--preset", "lesson", "--epochs", "1", "--out", "run"]) == 0
+    shown = capsys.readouterr().out
+    page = Path("run/report.html").read_text()
+    caption = page[page.index("Label strips of the test set"):]
+    caption = caption[: caption.index("</figcaption>")]
+    swatches = [c.lower() for c in re.findall(r"--swatch: (#[0-9a-fA-F]{6})", caption)]
+    present = pd.read_csv("train.csv")["label"].nunique()  # labels drawn at random: 68 of 70
+    assert present > 62 and len(swatches) == len(set(swatches)) == present
+    key = _key(shown)
+    assert "Label strips of the test set" in shown
+    truth = test.sort_values("t").groupby("series", sort=False)["label"].agg(list)
+    strips = re.findall(r"sequence (\S+), (\d+) steps\n\s+truth\s+(\S+)", shown)
+    assert len(strips) == 6
+    for sequence, length, row in strips:
+        assert int(length) == len(row) == len(truth[sequence])
+        assert [key[c] for c in row] == truth[sequence]
+
+
+def test_short_sequences_are_counted_in_words_and_scored_as_sklearn_does(capsys):
+    """Streams of 1–3 steps train and score; a one-step strip reads '1 step', and the test
+    figures are scikit-learn's over the joined predictions."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    _streams(40, 5, lengths=(1, 3)).to_csv("train.csv", index=False)
+    test = _streams(12, 6, lengths=(1, 3))
+    test.to_csv("test.csv", index=False)
+    assert main(["train", "train.csv", "--test", "test.csv", "--id", "series", "--time", "t",
+                 "--task", "steps", "--preset", "lesson", "--epochs", "2", "--out", "run"]) == 0
+    shown = capsys.readouterr().out
+    sizes = test.groupby("series", sort=False).size()
+    for sequence, n in sizes.iloc[:6].items():
+        assert f"sequence {sequence}, {n} step{'s' if n > 1 else ''}\n" in shown
+    predicted = pd.read_csv(io.StringIO(rt.predict("run", "test.csv").to_csv()))
+    joined = test.merge(predicted, left_on=["series", "t"], right_on=["id", "t"])
+    scores = _test_scores("run")
+    assert scores["frame_accuracy"] == pytest.approx(
+        accuracy_score(joined["label"], joined["predicted"]), abs=1e-9)
+    assert scores["macro_f1"] == pytest.approx(
+        f1_score(joined["label"], joined["predicted"], average="macro"), abs=1e-9)
