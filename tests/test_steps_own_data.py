@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import rnntrace as rt
 from rnntrace.cli.main import main
@@ -142,3 +143,50 @@ def test_short_sequences_are_counted_in_words_and_scored_as_sklearn_does(capsys)
         accuracy_score(joined["label"], joined["predicted"]), abs=1e-9)
     assert scores["macro_f1"] == pytest.approx(
         f1_score(joined["label"], joined["predicted"], average="macro"), abs=1e-9)
+
+
+def _reach(model: torch.nn.Module, steps: int, features: int) -> int:
+    """The farthest input step after an output step that changes its logits, by PyTorch's own
+    forward: each input step nudged in turn on a random sequence."""
+    torch.manual_seed(0)
+    x = torch.randn(1, steps, features)
+    lengths = torch.tensor([steps])
+    model.eval()
+    with torch.no_grad():
+        base = model(x, lengths)[0]  # (T, C)
+        farthest = 0
+        for t in range(steps):
+            nudged = x.clone()
+            nudged[0, t] += 5.0
+            moved = (model(nudged, lengths)[0] - base).abs().amax(dim=1) > 1e-6  # (T,)
+            changed = torch.nonzero(moved).flatten().tolist()
+            farthest = max([farthest] + [t - s for s in changed if s < t])
+    return farthest
+
+
+@pytest.mark.parametrize("window", [1, 2])
+def test_the_online_sentence_matches_what_the_model_reads_ahead(window):
+    """A one-direction layer behind the conv front end: the trace said each label reads only
+    the past ('online'), but the centred convolutions read steps ahead. The sentence and the
+    key insight now give the reach that PyTorch's forward shows."""
+    _streams(24, 7, lengths=(40, 60)).to_csv("train.csv", index=False)
+    rt.train_from_files("train.csv", id="series", time="t", task="steps", front_end="conv",
+                        window=window, bidirectional=False, hidden=8, epochs=1,
+                        val_fraction=0, out="run")
+    saved = rt.load_run("run")
+    reach = _reach(saved.model, 60, 2)
+    trace = json.loads(Path("run/trace.json").read_text())
+    said = re.search(r"up to (\d+) after it", trace["head"]["direction"])
+    assert said is not None and int(said.group(1)) == reach > 0
+    assert f"only {reach} steps late" in " ".join(trace["insight"].split())
+    assert "(online)" not in trace["head"]["direction"]
+
+
+def test_a_plain_one_direction_model_reads_nothing_ahead():
+    """Without the front end the sentence says 'online', and PyTorch agrees: reach 0."""
+    _streams(20, 8).to_csv("train.csv", index=False)
+    rt.train_from_files("train.csv", id="series", time="t", task="steps", preset="lesson",
+                        epochs=1, out="run")
+    trace = json.loads(Path("run/trace.json").read_text())
+    assert "(online)" in trace["head"]["direction"]
+    assert _reach(rt.load_run("run").model, 30, 2) == 0

@@ -17,12 +17,13 @@ from torch import Tensor
 
 from rnntrace.attribution.heads import explain_head
 from rnntrace.config.settings import RunConfig
-from rnntrace.config.task import direction_note
+from rnntrace.config.task import direction_note, steps_ahead
 from rnntrace.data.batching import batch_order
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, batch_source
 from rnntrace.experiment.assemble import _stages_sample, model_inputs
 from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.model.frontends import conv_reach
 from rnntrace.model.modes import eval_mode
 from rnntrace.quiz.heads import head_quiz
 from rnntrace.records import History, Stage, Trace
@@ -240,7 +241,7 @@ def assemble_head_trace(
     else:
         report.class_names = list(data.class_names)
         report.direction = direction_note(model.config.task_spec, model.config.bidirectional,
-                                          model.config.window)
+                                          model.config.window, conv_reach(model.config.front_end))
     why = explain_head(model, shown, 0)
     report.attribution = [[_kept(v) for v in row] for row in why.values]
     report.attribution_rows, report.attribution_holds = why.rows, why.holds
@@ -252,7 +253,8 @@ def assemble_head_trace(
         stages=head_stages(model, x, lengths),
         training=records,
         prediction=None,
-        insight=head_insight(report, model.config.bidirectional, model.config.window),
+        insight=head_insight(report, model.config.bidirectional, model.config.window,
+                             conv_reach(model.config.front_end)),
         module_calls=trace_modules(model, x, lengths),
         steps=steps,
         recomputation=recomputation,
@@ -262,8 +264,10 @@ def assemble_head_trace(
     )
 
 
-def head_insight(report: HeadReport, bidirectional: bool, window: int = 1) -> str:
-    """The run's key insight, from its own figures: how far above its chance line it is."""
+def head_insight(report: HeadReport, bidirectional: bool, window: int = 1, ahead: int = 0
+                 ) -> str:
+    """The run's key insight, from its own figures: how far above its chance line it is
+    (`ahead`: the windows a front end's convolutions read past each one)."""
     scored = report.sets[-1]
     model = scored.line("model")
     assert model is not None
@@ -296,9 +300,20 @@ def head_insight(report: HeadReport, bidirectional: bool, window: int = 1) -> st
                "recurrent steps; each window's output goes through one Linear layer and its "
                f"labels go to each of its {window} steps, so a boundary is placed to within a "
                "window. ")
-            + ("Being bidirectional, each step's label also reads the steps after it: fine for "
-               "recorded sequences, not for labelling a live stream." if bidirectional else
-               "Reading one direction, each step's label depends only on the past"
-               + ("" if window == 1 else f" and the rest of its window (up to {window - 1} "
-                  "steps ahead)") + ": it can label a live stream"
-               + ("." if window == 1 else f", {window - 1} steps late at most.")))
+            + _online(bidirectional, window, ahead))
+
+
+def _online(bidirectional: bool, window: int, ahead: int) -> str:
+    """The insight's sentence on live use, true of this model's direction and front end."""
+    if bidirectional:
+        return ("Being bidirectional, each step's label also reads the steps after it: fine for "
+                "recorded sequences, not for labelling a live stream.")
+    late = steps_ahead(window, ahead)
+    if ahead:
+        return (f"The layer reads one direction, but the convolutions before it read {ahead} "
+                f"{'windows' if window > 1 else 'steps'} ahead, so each step's label reads up to "
+                f"{late} steps after it: it can label a live stream only {late} steps late.")
+    return ("Reading one direction, each step's label depends only on the past"
+            + ("" if window == 1 else f" and the rest of its window (up to {window - 1} "
+               "steps ahead)") + ": it can label a live stream"
+            + ("." if window == 1 else f", {window - 1} steps late at most."))
