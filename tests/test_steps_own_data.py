@@ -190,3 +190,33 @@ def test_a_plain_one_direction_model_reads_nothing_ahead():
     trace = json.loads(Path("run/trace.json").read_text())
     assert "(online)" in trace["head"]["direction"]
     assert _reach(rt.load_run("run").model, 30, 2) == 0
+
+
+def _nan_padded(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, 12, n)
+    x = np.full((n, 12, 2), np.nan, dtype=np.float32)
+    y = np.full((n, 12), np.nan)
+    for i, length in enumerate(lengths):
+        y[i, :length] = rng.integers(0, 3, length)
+        x[i, :length] = rng.normal(size=(length, 2)) + y[i, :length, None]
+    return x, y, lengths
+
+
+def test_numpy_labels_padded_with_nan_end_each_sequence():
+    """A float y (N, T) padded with NaN, as pandas pads: each sequence ends at its last
+    labelled step and 'nan' is never a label (it was a class, and the labels read '0.0');
+    a NaN inside a sequence is one error line."""
+    x, y, lengths = _nan_padded(30, 9)
+    np.savez("steps.npz", X=x, y=y)
+    data = rt.read("steps.npz", task="steps")
+    assert data.lengths.tolist() == lengths.tolist()
+    assert data.class_names == ["0", "1", "2"]
+    for i, length in enumerate(lengths):
+        names = [data.class_names[c] for c in data.step_labels[i, :length]]
+        assert names == [str(int(v)) for v in y[i, :length]]
+        np.testing.assert_array_equal(data.sequence(i), x[i, :length])
+    y[3, 0] = np.nan
+    np.savez("hole.npz", X=x, y=y, lengths=lengths)
+    with pytest.raises(rt.errors.DataError, match=r"y\[3, 0\] is nan inside sequence 3"):
+        rt.read("hole.npz", task="steps")
