@@ -183,12 +183,14 @@ def test_the_online_sentence_matches_what_the_model_reads_ahead(window):
 
 
 def test_a_plain_one_direction_model_reads_nothing_ahead():
-    """Without the front end the sentence says 'online', and PyTorch agrees: reach 0."""
+    """Without the front end the sentence says 'online', and PyTorch agrees: reach 0. The run
+    is named as text, as users write it (rt.load_run and rt.read_trace raised AttributeError)."""
     _streams(20, 8).to_csv("train.csv", index=False)
     rt.train_from_files("train.csv", id="series", time="t", task="steps", preset="lesson",
                         epochs=1, out="run")
     trace = json.loads(Path("run/trace.json").read_text())
     assert "(online)" in trace["head"]["direction"]
+    assert rt.read_trace("run").head.direction == trace["head"]["direction"]
     assert _reach(rt.load_run("run").model, 30, 2) == 0
 
 
@@ -220,3 +222,22 @@ def test_numpy_labels_padded_with_nan_end_each_sequence():
     np.savez("hole.npz", X=x, y=y, lengths=lengths)
     with pytest.raises(rt.errors.DataError, match=r"y\[3, 0\] is nan inside sequence 3"):
         rt.read("hole.npz", task="steps")
+
+
+def test_a_search_with_nothing_held_out_says_it_scored_the_training_data():
+    """One long stream, --val-fraction 0 (the fix the too-few-sequences error names): the
+    no-flag search scores its candidates on the stream they trained on. Its reason said 'best
+    held-out frame accuracy … on 1 training sequence held out'; now it names the training
+    data, and counts no sequence as held out."""
+    stream = _streams(1, 10, lengths=(300, 300))
+    stream.to_csv("stream.csv", index=False)
+    rt.train_from_files("stream.csv", id="series", time="t", task="steps", val_fraction=0,
+                        epochs=2, out="run")
+    choice = json.loads(Path("run/trace.json").read_text())["choice"]
+    reason = " ".join(choice["reason"].split())
+    assert len(choice["candidates"]) > 1 and choice["held_out"] == 0
+    assert "held-out" not in reason and "held out)" not in reason
+    n = stream["series"].nunique()
+    winner = next(c for c in choice["candidates"] if c["name"] == choice["chosen"])
+    assert f"training frame accuracy {winner['val_accuracy']:.3f}" in reason
+    assert f"on the {n} training sequence it trained on (--val-fraction 0" in reason
