@@ -241,3 +241,56 @@ def test_a_search_with_nothing_held_out_says_it_scored_the_training_data():
     winner = next(c for c in choice["candidates"] if c["name"] == choice["chosen"])
     assert f"training frame accuracy {winner['val_accuracy']:.3f}" in reason
     assert f"on the {n} training sequence it trained on (--val-fraction 0" in reason
+
+
+def _led_streams(n: int, seed: int) -> pd.DataFrame:
+    """Stream i is mostly label 'tag{i}' with a few steps of two shared labels: each stream
+    is the only one its most frequent label leads."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n):
+        labels = [f"tag{s}"] * 14 + ["pause"] * 3 + ["move"] * 3
+        for t, label in enumerate(labels):
+            rows.append({"series": s, "t": t, "a": rng.normal() + (label == "move"),
+                         "label": label})
+    return pd.DataFrame(rows)
+
+
+def test_streams_each_led_by_its_own_label_still_hold_some_out():
+    """12 streams, each the only one led by its label: the split held none out and said
+    'too few sequences (12)'. Those streams now share one stratum: round(12 × 0.2) = 2 are
+    held out, and trained and scored on."""
+    frame = _led_streams(12, 11)
+    frame.to_csv("led.csv", index=False)
+    leaders = frame.groupby("series")["label"].agg(lambda s: s.value_counts().idxmax())
+    assert leaders.nunique() == 12
+    rt.train_from_files("led.csv", id="series", time="t", task="steps", preset="lesson",
+                        epochs=1, out="run")
+    (held,) = json.loads(Path("run/trace.json").read_text())["head"]["sets"]
+    assert held["name"] == "held-out" and held["n_sequences"] == round(12 * 0.2)
+
+
+def test_classes_of_one_sequence_each_are_named_as_why_none_is_held_out(capsys):
+    """A classifier whose every class has one sequence: the error says so, not 'too few'."""
+    frame = _led_streams(6, 12)
+    frame["label"] = "c" + frame["series"].astype(str)  # one label per sequence
+    frame.to_csv("one_each.csv", index=False)
+    assert main(["train", "one_each.csv", "--id", "series", "--time", "t", "--preset",
+                 "lesson", "--out", "run"]) == 2
+    err = capsys.readouterr().err
+    assert "each of the 6 sequences is the only one of its class" in err
+    assert "too few" not in err and not Path("run").exists()
+
+
+def test_step_labels_that_are_quantities_are_said_to_become_classes():
+    """--task steps on labels with fractions: every value is a class (there is no per-step
+    regression), which the note now says; labels that are words need no note."""
+    frame = _streams(6, 13)
+    frame["label"] = np.round(np.random.default_rng(0).normal(size=len(frame)), 3)
+    frame.to_csv("numbers.csv", index=False)
+    data = rt.read("numbers.csv", id="series", time="t", task="steps")
+    distinct = frame["label"].nunique()
+    assert data.n_classes == distinct
+    assert f"the step labels are {distinct} distinct numbers" in data.task_note
+    _streams(6, 13).to_csv("words.csv", index=False)
+    assert rt.read("words.csv", id="series", time="t", task="steps").task_note == ""
