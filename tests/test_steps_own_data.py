@@ -236,6 +236,7 @@ def test_a_search_with_nothing_held_out_says_it_scored_the_training_data():
     choice = json.loads(Path("run/trace.json").read_text())["choice"]
     reason = " ".join(choice["reason"].split())
     assert len(choice["candidates"]) > 1 and choice["held_out"] == 0
+    assert "summary" not in choice["settings"]  # a label per step reads no summary
     assert "held-out" not in reason and "held out)" not in reason
     n = stream["series"].nunique()
     winner = next(c for c in choice["candidates"] if c["name"] == choice["chosen"])

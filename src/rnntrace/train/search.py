@@ -250,6 +250,8 @@ def choose(
                                val_fraction=0.0 if val is None else val_fraction,
                                lr_schedule=schedule, average_epochs=averaged, **engine)
     keys = MODEL_KEYS + (STEP_KEYS if data.task == "steps" else ())
+    if data.task == "steps":  # every step is labelled: no summary of the sequence is read
+        keys = tuple(k for k in keys if k != "summary")
     settings = {k: getattr(model_config, k) for k in keys} | {
         "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs,
         "averaged_epochs": averaged, "averaging_lr": SWA_LR}
