@@ -295,3 +295,22 @@ def test_step_labels_that_are_quantities_are_said_to_become_classes():
     assert f"the step labels are {distinct} distinct numbers" in data.task_note
     _streams(6, 13).to_csv("words.csv", index=False)
     assert rt.read("words.csv", id="series", time="t", task="steps").task_note == ""
+
+
+def test_the_attribution_names_the_files_own_time_of_each_step(capsys):
+    """Steps count from 1 in the text; with times 100, 110, … in the file, each output step and
+    the step it reads most from also give their time there (pandas: the sequence's sorted
+    times), so 'step 4' is found in the file as t 130."""
+    _streams(20, 14, start=100, every=10).to_csv("train.csv", index=False)
+    frame = pd.read_csv("train.csv")
+    assert main(["train", "train.csv", "--id", "series", "--time", "t", "--task", "steps",
+                 "--preset", "lesson", "--epochs", "1", "--out", "run"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    example = json.loads(Path("run/trace.json").read_text())["head"]["example"]
+    times = sorted(frame.loc[frame["series"] == example["sequence_id"], "t"])
+    found = re.findall(r"output step (\d+) \(\w+; t (\d+) in the file\): reads most from "
+                       r"step (\d+) \(t (\d+) in the file\)", said)
+    assert len(found) >= 5
+    for output, output_time, source, source_time in found:
+        assert times[int(output) - 1] == int(output_time)
+        assert times[int(source) - 1] == int(source_time)

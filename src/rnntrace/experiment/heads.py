@@ -153,8 +153,10 @@ def _example(model: SequenceClassifier, data: SequenceSet) -> HeadExample:
                            [float(v) for v in predicted[0]], [float(v) for v in one.targets[0]])
     labels, confidence = predict_steps(model, one)
     truth = step_truth(one)[0]
+    times = [str(v) for v in one.step_time(0)] if one.step_times is not None else []
     return HeadExample(one.ids[0], int(one.lengths[0]), [int(v) for v in labels[0]],
-                       [int(v) for v in truth], [round(float(v), 4) for v in confidence[0]])
+                       [int(v) for v in truth], [round(float(v), 4) for v in confidence[0]],
+                       times)
 
 
 def head_stages(model: SequenceClassifier, x: Tensor, lengths: Tensor | None) -> list[Stage]:
@@ -240,6 +242,7 @@ def assemble_head_trace(
         report.target_std = [float(v) for v in model.target_scale.std]
     else:
         report.class_names = list(data.class_names)
+        report.time_column = shown.time_column if shown.step_times is not None else ""
         report.direction = direction_note(model.config.task_spec, model.config.bidirectional,
                                           model.config.window, conv_reach(model.config.front_end))
     why = explain_head(model, shown, 0)

@@ -172,11 +172,20 @@ def attribution_lines(report: HeadReport) -> list[str]:
         return lines
     names = report.class_names
     predicted = report.example.predicted if report.example is not None else []
+    times = report.example.times if report.example is not None else []
+
+    def in_file(t: int) -> str:
+        """Where step t + 1 (steps count from 1) is in the file: its own time value."""
+        return (f"{report.time_column} {times[t]} in the file"
+                if report.time_column and t < len(times) else "")
+
     for s, row in zip(report.attribution_rows, report.attribution, strict=True):
         total = sum(abs(v) for v in row) or 1.0
         past = sum(abs(v) for v in row[: s + 1]) / total
         peak = max(range(len(row)), key=lambda t: abs(row[t]))
         label = names[int(predicted[s])] if s < len(predicted) else "?"
-        lines.append(f"output step {s + 1} ({label}): reads most from step {peak + 1}; "
+        output = "; ".join(filter(None, (label, in_file(s))))
+        source = f" ({in_file(peak)})" if in_file(peak) else ""
+        lines.append(f"output step {s + 1} ({output}): reads most from step {peak + 1}{source}; "
                      f"{past:.0%} of its attribution at or before step {s + 1}")
     return lines
