@@ -16,6 +16,10 @@ and ≤ 1000 epochs / 180 s), for per step the plain bidirectional GRU tagger. T
 the tagger's frame accuracy and macro-F1 but no edit score: `--tagger` also runs the same tagger
 (bigru_tagger.py, 100 epochs, no time limit, scored by the same code as ours) on the same
 seeds, and shows its frame accuracy and edit score beside ours.
+
+`--unseen [DIR]` also runs every regression set in DIR (default: the TSER sets aeon ships in its
+wheel, CardanoSentiment and Covid3Month) that nothing in rnntrace was tuned on, beside the
+training mean (from the run) and the plain GRU script of ../shared/data/regression run on them.
 """
 
 from __future__ import annotations
@@ -83,6 +87,70 @@ def run_one(command: list[str], seed: int
     return model["scores"], seconds, cpu, chosen, chance["scores"]
 
 
+def _aeon_data() -> Path | None:
+    try:
+        import aeon.datasets
+    except ImportError:
+        return None
+    return Path(aeon.datasets.__file__).parent / "data"
+
+
+AEON_DATA = _aeon_data()
+
+
+def regression_sets(folder: Path) -> list[str]:
+    """The folders of `folder` holding NAME_TRAIN.ts and NAME_TEST.ts with a numeric target."""
+    names = []
+    for each in sorted(folder.iterdir()):
+        train = each / f"{each.name}_TRAIN.ts"
+        if (each / f"{each.name}_TEST.ts").is_file() and train.is_file():
+            header = train.read_text(errors="replace").split("@data", 1)[0].lower()
+            if "@targetlabel true" in header:
+                names.append(each.name)
+    return names
+
+
+def unseen(folder: Path | None, references: Path, seeds: list[int]) -> None:
+    """The no-flag run on regression sets nothing was tuned on, beside the training mean and
+    the plain GRU script of the shared data's README (its own code, pointed at `folder`)."""
+    if folder is None or not folder.is_dir():
+        print("skipped: no folder of unseen sets (is aeon installed?)")
+        return
+    script = references / "baseline_gru_regressor.py"
+    plain = None
+    if script.is_file():
+        import importlib.util
+
+        import torch
+
+        spec = importlib.util.spec_from_file_location("baseline_gru_regressor", script)
+        assert spec is not None and spec.loader is not None
+        plain = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(plain)
+        plain.HERE = str(folder)  # its load() reads NAME/NAME_TRAIN.ts beside HERE
+        torch.set_num_threads(1)  # as its main() runs
+    print(f"Unseen regression sets ({folder}): test RMSE, lower is better")
+    print("| set | rnntrace RMSE (per seed; mean ± std) | training mean | plain GRU 100 ep "
+          "(per seed; mean) | ≤ both | wall max s | chosen |")
+    print("|---|---|---|---|---|---|---|")
+    for name in regression_sets(folder):
+        command = [str(folder / name / f"{name}_TRAIN.ts"), "--test",
+                   str(folder / name / f"{name}_TEST.ts")]
+        runs = [run_one(command, seed) for seed in seeds]
+        rmse = [r[0]["rmse"] for r in runs]
+        mean = runs[0][4]["rmse"]
+        theirs = ([plain.run(name, seed, 100, 180.0, 64, 32, 3e-3)["test_rmse"]
+                   for seed in seeds] if plain is not None else [])
+        gru = (f"{', '.join(f'{v:.4g}' for v in theirs)} ({statistics.mean(theirs):.4g})"
+               if theirs else "–")
+        beats = statistics.mean(rmse) <= min([mean, *([statistics.mean(theirs)] if theirs
+                                                      else [])])
+        print(f"| {name} | {', '.join(f'{v:.4g}' for v in rmse)} ({_mean_std(rmse)}) | "
+              f"{mean:.4g} | {gru} | {'yes' if beats else 'no'} | "
+              f"{max(r[1] for r in runs):.0f} | {'; '.join(r[3] for r in runs)} |")
+    print()
+
+
 def _mean_std(values: list[float]) -> str:
     spread = statistics.pstdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.4g} ± {spread:.2g}"
@@ -95,7 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--tagger", action="store_true",
                         help="also run the plain BiGRU tagger for its edit score (slow)")
+    parser.add_argument("--unseen", type=Path, nargs="?", const=AEON_DATA, default=None,
+                        help="also the regression sets of this folder (default: aeon's)")
     args = parser.parse_args(argv)
+    if args.unseen is not None:
+        unseen(args.unseen, args.data / "regression", args.seeds)
     if not (args.data / "regression").is_dir():
         print(f"skipped: no data folder {args.data / 'regression'}")
         return 0

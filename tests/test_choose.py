@@ -222,3 +222,30 @@ def test_a_set_past_the_budget_is_searched_on_a_share(monkeypatch: pytest.Monkey
     assert f"its best epoch, {best}, on the share" in shared.reason
     _, again, repeated = choose(data, {}, seed=0, threads=1)  # deterministic
     assert (again.epochs, repeated.chosen) == (train.epochs, shared.chosen)
+
+
+def test_regression_progress_names_the_fold_of_each_candidate() -> None:
+    """On a few sequences every candidate trains once per fold: each report names its fold,
+    so no candidate is reported twice as if it were new, and the terminal heads each fold."""
+    from rich.console import Console
+
+    from rnntrace.render.choice_text import search_progress
+
+    data = _rising([12, 16, 20] * 5, seed=1)  # 15 sequences: 3 held out per fold, 5 folds
+    heard: list[Any] = []
+    console = Console(record=True, width=120)
+    show = search_progress(console)
+
+    def hear(progress: Any) -> None:
+        heard.append(progress)
+        show(progress)
+
+    _, _, choice = choose(data, {"epochs": 2, "hidden_size": 4}, seed=0, threads=1,
+                          on_progress=hear)
+    scored = [(p.fold, p.index) for p in heard if p.score is not None]
+    folds = {p.folds for p in heard}
+    assert len(folds) == 1 and folds.pop() > 1
+    assert len(scored) == len(set(scored)) == heard[0].folds * len(choice.candidates)
+    printed = console.export_text()
+    for fold in range(1, heard[0].folds + 1):
+        assert printed.count(f"held-out fold {fold} of {heard[0].folds}:") == 1

@@ -17,6 +17,7 @@ from rnntrace.data.sequences import SequenceSet
 from rnntrace.errors import ConfigError, DataError
 from rnntrace.model.classifier import SequenceClassifier
 from rnntrace.model.objectives import loss_sum, score_sums
+from rnntrace.records.heads import HeadReport, ScoredSet, ScoreLine
 
 
 def _long_csv(path: Path, labels: list[list[str]]) -> None:
@@ -377,3 +378,36 @@ def test_smoothing_loss_by_hand_and_never_on_padding():
     assert float(total) == pytest.approx(float(base) + 0.5 * by_hand) and int(terms) == 3
     with pytest.raises(ConfigError, match="--task steps"):
         ModelConfig(n_features=1, n_classes=2, smoothing=0.1)
+
+
+def _line(name: str, predicted: np.ndarray, truth: np.ndarray) -> ScoreLine:
+    """A predictor's figures by numpy, as sklearn.metrics defines them."""
+    error = predicted - truth
+    return ScoreLine(name, {
+        "mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error ** 2).mean())),
+        "r2": float(1 - (error ** 2).sum() / ((truth - truth.mean()) ** 2).sum())})
+
+
+def test_the_insight_says_which_side_of_the_mean_line_the_model_is() -> None:
+    """Worse than always predicting the training mean is said as worse (not "no better"), with
+    the training R² that shows the learning did not carry over, and the set's own shift when
+    the mean line's R² there is well below 0; a good model is told it found the target."""
+    from rnntrace.experiment.heads import head_insight
+
+    truth = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    mean = np.full(6, 2.0)  # the training mean, below these targets: R² < 0 here
+    wild = truth + np.array([3.0, -3.0, 3.0, -3.0, 3.0, -3.0])
+    lines = [_line("model", wild, truth), _line("training mean", mean, truth)]
+    assert lines[0].scores["rmse"] > 1.02 * lines[1].scores["rmse"]
+    report = HeadReport("regress", [ScoredSet("test", 6, lines)], None)
+    said = head_insight(report, False, train_score=0.5)
+    assert "worse than always predicting the training mean" in said
+    assert "R² 0.50 on its training data" in said
+    assert f"R² {lines[1].scores['r2']:.2f} there" in said and lines[1].scores["r2"] < -0.1
+    centred = [_line("model", wild, truth), _line("training mean", np.full(6, 3.5), truth)]
+    said = head_insight(HeadReport("regress", [ScoredSet("test", 6, centred)], None), False)
+    assert "worse than" in said and "lie away" not in said and "training data" not in said
+    close = [_line("model", truth + 0.1, truth), _line("training mean", mean, truth)]
+    said = head_insight(HeadReport("regress", [ScoredSet("test", 6, close)], None), False,
+                        train_score=0.9)
+    assert "well below always predicting the training mean" in said and "worse" not in said

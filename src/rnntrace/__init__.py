@@ -1,4 +1,5 @@
-"""rnntrace: build, train, trace and explain recurrent sequence classifiers in PyTorch."""
+"""rnntrace: build, train, trace and explain recurrent sequence models in PyTorch: a class
+or a number per sequence, or a label per step."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ import typer
 
 app = typer.Typer(
     name="rnntrace",
-    help="Build, train, trace and explain recurrent sequence classifiers in PyTorch.",
+    help="Build, train, trace and explain recurrent sequence models in PyTorch: a class or "
+    "a number per sequence, or a label per step.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -40,7 +41,7 @@ def _root(
                      help="Print the version and exit."),
     ] = False,
 ) -> None:
-    """Build, train, trace and explain recurrent sequence classifiers in PyTorch."""
+    """Build, train, trace and explain recurrent sequence models in PyTorch."""
 
 
 # Options shared by several commands.

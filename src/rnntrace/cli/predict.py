@@ -43,7 +43,8 @@ def predict(
     ] = False,
     top: Annotated[int, typer.Option(min=1, help="With --text: the classes shown per text.")] = 3,
 ) -> None:
-    """Classify new sequences with a trained run: one row each, every class's probability.
+    """Predict new sequences with a trained run: a row each with every class's probability,
+    or the predicted numbers (regression), or a row per step (per-step labels).
 
     The data is read as the run's training data was, and its features are picked by name.
     """

@@ -200,7 +200,10 @@ def train(
                      "said."),
     ] = None,
 ) -> None:
-    """Train a classifier on your sequences and trace it, as the demo does for the lesson.
+    """Train a model on your sequences and trace it, as the demo does for the lesson.
+
+    A class per sequence, a number per sequence (--task regress) or a label per step
+    (--task steps); without --task the labels say which, and the run says what it inferred.
 
     Numeric series: settings you do not give are chosen from the training file alone (--preset
     auto): a few candidates are scored on held-out training sequences. --preset lesson uses the

@@ -38,6 +38,7 @@ from rnntrace.train.head_scores import (
     regression_scores,
     step_scores,
 )
+from rnntrace.train.observations import BARELY
 
 MAX_PAIRS = 500  # predicted-vs-actual points kept for the plots
 SIGNIFICANT = 6  # digits kept of a number in the target's units (trace.json stays small)
@@ -257,7 +258,8 @@ def assemble_head_trace(
         training=records,
         prediction=None,
         insight=head_insight(report, model.config.bidirectional, model.config.window,
-                             conv_reach(model.config.front_end)),
+                             conv_reach(model.config.front_end),
+                             train_score=_train_score(history)),
         module_calls=trace_modules(model, x, lengths),
         steps=steps,
         recomputation=recomputation,
@@ -267,10 +269,40 @@ def assemble_head_trace(
     )
 
 
-def head_insight(report: HeadReport, bidirectional: bool, window: int = 1, ahead: int = 0
-                 ) -> str:
-    """The run's key insight, from its own figures: how far above its chance line it is
-    (`ahead`: the windows a front end's convolutions read past each one)."""
+def _train_score(history: History | None) -> float | None:
+    """The kept model's score on its training data: the averaged weights' when the run
+    averaged, else the last epoch's."""
+    if history is None:
+        return None
+    if history.averaging is not None:
+        return history.averaging.accuracy
+    return history.records[-1].accuracy if history.records else None
+
+
+MEAN_TIE = 0.02  # an RMSE within 2 % of the mean line's is no better and no worse than it
+SHIFTED = -0.1  # the mean line's R² on a set below this: its targets lie away from training's
+
+
+def _worse_than_mean(name: str, mean_r2: float, train_score: float | None) -> str:
+    """Why a model can score worse than always predicting the training mean, from its figures:
+    it fitted its training sequences and that does not carry over, and (when the mean line's
+    own R² on the set is well below 0) the set's targets are centred elsewhere."""
+    said = ("worse than always predicting the training mean: what the model learned from the "
+            f"training sequences does not carry over to the {name} sequences")
+    if train_score is not None and train_score > BARELY:
+        said += f" (it scores R² {train_score:.2f} on its training data)"
+    if mean_r2 < SHIFTED:
+        said += (f"; the {name} targets also lie away from the training mean (always "
+                 f"predicting it scores R² {mean_r2:.2f} there)")
+    return said
+
+
+def head_insight(report: HeadReport, bidirectional: bool, window: int = 1, ahead: int = 0,
+                 train_score: float | None = None) -> str:
+    """The run's key insight, from its own figures: how far above its chance line it is.
+    `ahead`: the windows a front end's convolutions read past each one; `train_score`: the
+    model's score on its training data (R² for regression), which tells a model that learned
+    nothing from one whose learning does not carry over."""
     scored = report.sets[-1]
     model = scored.line("model")
     assert model is not None
@@ -279,8 +311,10 @@ def head_insight(report: HeadReport, bidirectional: bool, window: int = 1, ahead
         assert mean is not None
         rmse, base = model.scores["rmse"], mean.scores["rmse"]
         ratio = rmse / base if base > 0 else float("inf")
-        verdict = ("no better than always predicting the training mean: the model has not "
-                   "learned the target from these sequences" if ratio >= 0.98 else
+        verdict = (_worse_than_mean(scored.name, mean.scores["r2"], train_score)
+                   if ratio > 1 + MEAN_TIE else
+                   "no better than always predicting the training mean: the model has not "
+                   "learned the target from these sequences" if ratio >= 1 - MEAN_TIE else
                    "barely better than always predicting the training mean" if ratio > 0.9
                    else "well below always predicting the training mean: the sequences carry "
                    "the target and the model found it")

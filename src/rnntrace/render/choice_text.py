@@ -20,7 +20,13 @@ _SHOWN_STEPS = 24  # attention weights listed in the terminal; the trace keeps t
 def search_progress(out: Console) -> Callable[[Any], None]:
     """An `on_progress` for choose.choose: one line as each candidate starts and ends."""
 
+    folds_shown: set[int] = set()
+
     def show(progress: Any) -> None:
+        folds = getattr(progress, "folds", 1)
+        if folds > 1 and progress.fold not in folds_shown:
+            folds_shown.add(progress.fold)  # each candidate trains again on every fold
+            out.print(f" held-out fold {progress.fold} of {folds}:")
         if progress.score is not None:
             s = progress.score
             out.print(f"  [{progress.index}/{progress.total}] {escape(s.name)}: held-out "

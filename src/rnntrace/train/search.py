@@ -145,6 +145,10 @@ class SearchProgress:
     epoch: EpochEnd | None = None
     score: CandidateScore | None = None
     score_name: str = "accuracy"  # what the score's val_accuracy holds (SCORE_NAMES)
+    # Regression on few sequences scores every candidate on each of several folds (_folds):
+    # which fold this is, 1-based, of how many.
+    fold: int = 1
+    folds: int = 1
 
 
 def auto_window(max_length: int) -> int:
@@ -227,8 +231,9 @@ def choose(
     own = None if plan is None else [  # per step: each candidate's epochs within the budget
         dataclasses.replace(shared, epochs=c.epochs, average_epochs=c.averaged)
         for c in plan.trained]
-    per_split = [_score_all(data, each, candidates, shared, on_progress, n_jobs, own)
-                 for each in all_parts]
+    per_split = [_score_all(data, each, candidates, shared,
+                            _in_fold(on_progress, fold, len(all_parts)), n_jobs, own)
+                 for fold, each in enumerate(all_parts, start=1)]
     scores, best, top, errors = _pick(per_split, len(candidates))
     held_out_count = sum(len(each.held_out) for each in all_parts if each.held_out is not None)
     winner = scores[best]
@@ -338,6 +343,16 @@ def _step_plan(train: SequenceSet | RowSubset, fixed_model: dict[str, Any], epoc
     return plan_steps(lengths, {**_BASE_MODEL, "summary": "last", **task}, fixed_model,
                       window=window, max_epochs=MAX_EPOCHS, swa_epochs=SWA_EPOCHS,
                       epochs_given=epochs)
+
+
+def _in_fold(on_progress: Callable[[SearchProgress], Any] | None, fold: int, folds: int
+             ) -> Callable[[SearchProgress], Any] | None:
+    """`on_progress` told which fold each candidate's progress is on (several folds run every
+    candidate again: without it the same candidates would be reported twice, as if anew)."""
+    if on_progress is None or folds == 1:
+        return on_progress
+    report = on_progress
+    return lambda progress: report(dataclasses.replace(progress, fold=fold, folds=folds))
 
 
 def _folds(data: SequenceSet, config: TrainConfig, val_fraction: float) -> list[Split]:
