@@ -224,15 +224,16 @@ def test_numpy_labels_padded_with_nan_end_each_sequence():
         rt.read("hole.npz", task="steps")
 
 
-def test_a_search_with_nothing_held_out_says_it_scored_the_training_data():
+def test_a_search_with_nothing_held_out_says_it_scored_the_training_data(capsys):
     """One long stream, --val-fraction 0 (the fix the too-few-sequences error names): the
-    no-flag search scores its candidates on the stream they trained on. Its reason said 'best
-    held-out frame accuracy … on 1 training sequence held out'; now it names the training
-    data, and counts no sequence as held out."""
+    no-flag search scores its candidates on the stream they trained on. The terminal and the
+    page said 'held-out frame accuracy … on 1 training sequence held out'; now they name the
+    training data, and count no sequence as held out."""
     stream = _streams(1, 10, lengths=(300, 300))
     stream.to_csv("stream.csv", index=False)
-    rt.train_from_files("stream.csv", id="series", time="t", task="steps", val_fraction=0,
-                        epochs=2, out="run")
+    assert main(["train", "stream.csv", "--id", "series", "--time", "t", "--task", "steps",
+                 "--val-fraction", "0", "--epochs", "2", "--out", "run"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
     choice = json.loads(Path("run/trace.json").read_text())["choice"]
     reason = " ".join(choice["reason"].split())
     assert len(choice["candidates"]) > 1 and choice["held_out"] == 0
@@ -242,6 +243,15 @@ def test_a_search_with_nothing_held_out_says_it_scored_the_training_data():
     winner = next(c for c in choice["candidates"] if c["name"] == choice["chosen"])
     assert f"training frame accuracy {winner['val_accuracy']:.3f}" in reason
     assert f"on the {n} training sequence it trained on (--val-fraction 0" in reason
+    searched = said[: said.index("Why:")]
+    assert "Choosing settings on the training data (--val-fraction 0" in searched
+    assert "held-out" not in searched
+    assert searched.count(": training frame accuracy") == len(choice["candidates"])
+    page = Path("run/report.html").read_text()
+    section = page[page.index('<section id="choice"'):]
+    section = section[: section.index("</section>")]
+    assert "held-out" not in section.lower()
+    assert "Settings chosen on the training data (nothing held out)" in section
 
 
 def _led_streams(n: int, seed: int) -> pd.DataFrame:

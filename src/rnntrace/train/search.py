@@ -149,6 +149,7 @@ class SearchProgress:
     # which fold this is, 1-based, of how many.
     fold: int = 1
     folds: int = 1
+    scored: str = "held-out"  # what the score is on: "training" when nothing was held out
 
 
 def auto_window(max_length: int) -> int:
@@ -204,6 +205,9 @@ def choose(
     on_training = parts.held_out is None
     if on_training:  # val_fraction 0: score on the training data itself, and say so
         parts = dataclasses.replace(parts, held_out=parts.train)
+        if on_progress is not None:
+            told = on_progress
+            on_progress = lambda p: told(dataclasses.replace(p, scored="training"))  # noqa: E731
     held_out = parts.held_out
     assert held_out is not None
     batch_size = int(fixed_train.get("batch_size", auto_batch_size(len(parts.train))))
