@@ -229,7 +229,9 @@ def train(
 
     def on_search(progress: Any) -> None:
         if not started:
-            console.print("Choosing settings on held-out training data (the test file is not read)")
+            where = ("the training data (--val-fraction 0: nothing held out)"
+                     if val is None and val_fraction == 0 else "held-out training data")
+            console.print(f"Choosing settings on {where} (the test file is not read)")
             started.append(True)
         if show_search is not None:
             show_search(progress)

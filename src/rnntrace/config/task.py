@@ -110,15 +110,23 @@ def task_spec(name: str) -> TaskSpec:
                       "steps: a label per step)")
 
 
-def direction_note(spec: TaskSpec, bidirectional: bool, window: int = 1) -> str:
+def direction_note(spec: TaskSpec, bidirectional: bool, window: int = 1, ahead: int = 0) -> str:
     """Whether the model may be used online; true of a model with these settings (`window`:
-    the input steps each recurrent step reads, whose labels all come from that step)."""
+    the input steps each recurrent step reads, whose labels all come from that step; `ahead`:
+    the recurrent steps past its own that a front end's centred convolutions read)."""
     if not spec.per_step:
         return ""
     if bidirectional:
         return ("bidirectional: each step's label reads the steps after it too, so the model "
                 "labels whole recorded sequences (offline segmentation), not a stream as it "
                 "arrives")
+    late = steps_ahead(window, ahead)
+    if ahead:
+        over = f" over windows of {window} steps" if window > 1 else ""
+        return (f"one direction{over}, after convolutions that read {ahead} "
+                f"{'windows' if window > 1 else 'steps'} ahead: each step's label reads the "
+                f"steps before it and up to {late} after it, so the model could label a stream "
+                f"as it arrives only {late} steps late")
     if window > 1:
         return (f"one direction over windows of {window} steps: each step's label reads the "
                 f"steps before it and the rest of its window (up to {window - 1} steps ahead), "
@@ -126,3 +134,9 @@ def direction_note(spec: TaskSpec, bidirectional: bool, window: int = 1) -> str:
                 "at a time")
     return ("one direction: each step's label reads only that step and the ones before it, so "
             "the model can label a stream as it arrives (online)")
+
+
+def steps_ahead(window: int, ahead: int) -> int:
+    """Input steps past its own that a one-direction model's label of a step may read: the
+    rest of its window, and the `ahead` windows its front end's convolutions reach."""
+    return (ahead + 1) * window - 1

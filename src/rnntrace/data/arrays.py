@@ -399,12 +399,13 @@ def _encode(
 def _ignored_as_padding(
     y: npt.NDArray[Any], lengths: npt.NDArray[Any] | None, source: str
 ) -> npt.NDArray[Any] | None:
-    """Step labels of -100 (PyTorch's ignore_index, and PADDING_LABEL here) are padding after
-    a sequence's end, so with no lengths given each length ends at its last labelled step;
-    a -100 before that would be a step with no label, which is refused, not made a class:
+    """Step labels of -100 (PyTorch's ignore_index, and PADDING_LABEL here) or NaN (a float y
+    padded as pandas and np.full(..., np.nan) pad) are padding after a sequence's end, so
+    with no lengths given each length ends at its last labelled step; one before that would
+    be a step with no label, which is refused, not made a class ('-100' or 'nan'):
 
         y[0]  [ 2  0  0  1  1]          length 5
-        y[1]  [ 1  1  2 -100 -100]      length 3
+        y[1]  [ 1  1  2 -100 -100]      length 3   (or [1. 1. 2. nan nan])
         y[2]  [ 0 -100 1 -100 -100]     an error: step 1 has no label
     """
     from rnntrace.config.task import PADDING_LABEL
@@ -412,6 +413,8 @@ def _ignored_as_padding(
     if y.dtype.kind not in "iuf":
         return lengths
     ignored = np.asarray(y == PADDING_LABEL)  # (N, T)
+    if y.dtype.kind == "f":
+        ignored |= np.isnan(y)
     if not ignored.any():
         return lengths
     t_max = y.shape[1]
@@ -419,18 +422,23 @@ def _ignored_as_padding(
         labelled = ~ignored
         lengths = t_max - np.argmax(labelled[:, ::-1], axis=1)  # one past the last label
         if (empty := np.flatnonzero(~labelled.any(axis=1))).size:
-            raise DataError(f"{source}: every step of y[{int(empty[0])}] is {PADDING_LABEL} "
-                            "(padding, PyTorch's ignore_index): the sequence has no labelled "
-                            "step; leave it out")
+            i = int(empty[0])
+            raise DataError(f"{source}: every step of y[{i}] is {_padding_value(y[i, 0])} "
+                            "(padding): the sequence has no labelled step; leave it out")
     inside = np.argwhere(ignored & (np.arange(t_max)[None, :] <
                                     np.asarray(lengths, dtype=np.int64)[:, None]))
     if inside.size:
         i, t = (int(v) for v in inside[0])
-        raise DataError(f"{source}: y[{i}, {t}] is {PADDING_LABEL} (PyTorch's ignore_index) "
-                        f"inside sequence {i}, before its last step; {PADDING_LABEL} marks "
-                        "padding after a sequence's end: give every step up to the length a "
-                        "label")
+        raise DataError(f"{source}: y[{i}, {t}] is {_padding_value(y[i, t])} inside sequence "
+                        f"{i}, before its last step; {PADDING_LABEL} (PyTorch's ignore_index) "
+                        "or NaN marks padding after a sequence's end: give every step up to "
+                        "the length a label")
     return np.asarray(lengths, dtype=np.int64)
+
+
+def _padding_value(value: Any) -> str:
+    """-100 or nan, as the error names a padded step's label."""
+    return "nan" if np.isnan(value) else str(int(value))
 
 
 def _from_step_arrays(

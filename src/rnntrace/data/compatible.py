@@ -58,4 +58,5 @@ def check_compatible(train: SequenceSet, other: SequenceSet, what: str = "test")
     return SequenceSet(values=other.values, lengths=other.lengths, labels=remap[other.labels],
                        class_names=list(train.class_names),
                        feature_names=list(other.feature_names), ids=list(other.ids),
-                       source=other.source, dropped=other.dropped, step_labels=steps)
+                       source=other.source, dropped=other.dropped, step_labels=steps,
+                       step_times=other.step_times, time_column=other.time_column)

@@ -170,6 +170,8 @@ def read(
             data.task_note = note.reason
     elif wanted is None and labelled and data.task == "classify":
         data.task_note = targets.infer_task(data).reason
+    elif wanted == "steps" and labelled:
+        data.task_note = targets.step_numbers_note(data)
     elif wanted == "classify" and data.task == "regress":
         raise DataError(f"{data.source}: @targetLabel true marks numeric targets; "
                         "read it with task='regress' (--task regress)")

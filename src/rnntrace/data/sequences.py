@@ -47,6 +47,11 @@ class SequenceSet:
     # A label per step: (N, T_max) codes into class_names, task.PADDING_LABEL past each length;
     # `labels` then hold each sequence's most frequent step label (for splits and counts).
     step_labels: IntArray | None = None
+    # A label per step read from a table with a time column: (N, T_max) each real step's value
+    # in that column as the file holds it (numbers, or dates as text), and the column's name,
+    # so predictions can be joined back to the file; None: steps are positions 0..T_i-1.
+    step_times: npt.NDArray[Any] | None = None
+    time_column: str = ""
     # What the reader inferred about the task when none was given, and why (readers.read).
     task_note: str = ""
 
@@ -75,6 +80,9 @@ class SequenceSet:
             raise DataError(f"{self._where()}labels must index the {len(self.class_names)} classes")
         if self.step_labels is not None:
             self._check_step_labels(n, t_max)
+        if self.step_times is not None and self.step_times.shape != (n, t_max):
+            raise DataError(f"{self._where()}step times of shape {self.step_times.shape} for "
+                            f"values of {n} sequences × {t_max} steps")
         if not self.feature_names:
             self.feature_names = [f"f{i}" for i in range(f)]
         if len(self.feature_names) != f:
@@ -118,6 +126,12 @@ class SequenceSet:
         steps[~real] = PADDING_LABEL  # whatever was there, padding is never a label
         self.step_labels = steps
 
+    def step_time(self, i: int) -> list[Any]:
+        """Sequence i's steps as the file named them: its time values, else 0..T_i-1."""
+        if self.step_times is None:
+            return list(range(int(self.lengths[i])))
+        return list(self.step_times[i, : self.lengths[i]].tolist())
+
     @property
     def task(self) -> str:
         """What the labels ask for: classify, regress or steps (task.py)."""
@@ -142,6 +156,8 @@ class SequenceSet:
             part.update(targets=self.targets[idx], target_names=list(self.target_names))
         if self.step_labels is not None:
             part["step_labels"] = self.step_labels[idx]
+        if self.step_times is not None:
+            part.update(step_times=self.step_times[idx], time_column=self.time_column)
         return part
 
     def __len__(self) -> int:

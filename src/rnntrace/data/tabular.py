@@ -250,8 +250,11 @@ def read_table(
 
     several = len(targets) > 1 and labelled
     per_id = _target_table(frame, [label, *others], ids, places) if several else None
+    written = _written_times(frame[time], pd) if per_step and time is not None else None
     data = _assemble(_Coded(frame[label], pd), ids, times, feats, rows, names, places,
-                     time_of, nan, 1 if several else min_classes, per_step)
+                     time_of, nan, 1 if several else min_classes, per_step, written)
+    if written is not None:
+        data.time_column = str(time)
     if per_id is None:
         return data
     from rnntrace.data.targets import strata
@@ -262,6 +265,15 @@ def read_table(
                        class_names=[], feature_names=list(data.feature_names),
                        ids=list(data.ids), source=data.source, dropped=list(data.dropped),
                        targets=kept, target_names=[label, *others])
+
+
+def _written_times(column: Any, pd: Any) -> npt.NDArray[Any]:
+    """The time column's values as a reader of the file sees them (rows,): numbers as numbers,
+    text as written, a Parquet timestamp as its ISO text; what a prediction's step column
+    holds, so that it joins back to the file on (id, time)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return np.asarray(column.map(lambda t: t.isoformat()).to_numpy(), dtype=object)
+    return np.asarray(column.to_numpy())
 
 
 def _target_table(frame: Any, names: list[str], ids: _Coded, places: _Places
@@ -311,8 +323,10 @@ def _assemble(
     nan: str,
     min_classes: int,
     per_step: bool = False,
+    written: npt.NDArray[Any] | None = None,
 ) -> SequenceSet:
-    """Group rows by id, sort each group by time and scatter them into the padded array."""
+    """Group rows by id, sort each group by time and scatter them into the padded array;
+    `written`, each row's time as the file holds it, is kept per step (SequenceSet.step_times)."""
     source = places.source
     order = np.lexsort((times, ids.codes))  # by sequence (in order of first appearance), time
     seq, times, feats, rows = ids.codes[order], times[order], feats[order], rows[order]
@@ -345,8 +359,12 @@ def _assemble(
 
     if per_step:
         row_names = np.array(raw_labels.names)[label_of]  # (rows,) each row's own label
+        step_times = None
+        if written is not None:
+            step_times = np.zeros(values.shape[:2], dtype=written.dtype)  # (N, T)
+            step_times[seq, step] = written[order]
         return _per_step(values, lengths, seq, step, row_names, seq_ids, names, source, nan,
-                         describe, min_classes)
+                         describe, min_classes, step_times)
     return finish(values, lengths, seq_labels, seq_ids, feature_names=names, source=source,
                   nan=nan, describe=describe, encode=label_codes.encode, min_classes=min_classes)
 
@@ -363,6 +381,7 @@ def _per_step(
     nan: str,
     describe: Callable[[int, int, int], str],
     min_classes: int,
+    step_times: npt.NDArray[Any] | None = None,
 ) -> SequenceSet:
     """A label per row: step labels (N, T) coded in one natural order, padding PADDING_LABEL.
 
@@ -389,4 +408,5 @@ def _per_step(
     label_codes.require_classes([class_names[c] for c in present], min_classes, source)
     return SequenceSet(values=data.values, lengths=data.lengths, labels=data.labels,
                        class_names=class_names, feature_names=names, ids=data.ids,
-                       source=source, dropped=data.dropped, step_labels=step_labels[kept])
+                       source=source, dropped=data.dropped, step_labels=step_labels[kept],
+                       step_times=None if step_times is None else step_times[kept])

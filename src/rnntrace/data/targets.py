@@ -73,6 +73,18 @@ def infer_task(data: SequenceSet) -> Inferred:
         "classes; --task regress predicts them as numbers"))
 
 
+def step_numbers_note(data: SequenceSet) -> str:
+    """With --task steps, step labels that read as a quantity (infer_task's rule): each of
+    their values becomes a class of its own, which is said, for a number per step is not a
+    task here; "" for labels that are words or a few codes."""
+    if data.step_labels is None or infer_task(data).task != "regress":
+        return ""
+    return (f"the step labels are {len(data.class_names)} distinct numbers (e.g. "
+            f"{_examples(data.class_names)}): --task steps reads each value as a class of its "
+            "own; a number per step is not predicted as a quantity (--task regress predicts "
+            "one number per sequence)")
+
+
 def _examples(names: list[str], n: int = 3) -> str:
     shown = ", ".join(names[:n])
     return shown + (", …" if len(names) > n else "")

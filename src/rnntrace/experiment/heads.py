@@ -17,12 +17,13 @@ from torch import Tensor
 
 from rnntrace.attribution.heads import explain_head
 from rnntrace.config.settings import RunConfig
-from rnntrace.config.task import direction_note
+from rnntrace.config.task import direction_note, steps_ahead
 from rnntrace.data.batching import batch_order
 from rnntrace.data.sequences import SequenceSet
 from rnntrace.data.streaming import RowSubset, batch_source
 from rnntrace.experiment.assemble import _stages_sample, model_inputs
 from rnntrace.model.classifier import SequenceClassifier
+from rnntrace.model.frontends import conv_reach
 from rnntrace.model.modes import eval_mode
 from rnntrace.quiz.heads import head_quiz
 from rnntrace.records import History, Stage, Trace
@@ -153,8 +154,10 @@ def _example(model: SequenceClassifier, data: SequenceSet) -> HeadExample:
                            [float(v) for v in predicted[0]], [float(v) for v in one.targets[0]])
     labels, confidence = predict_steps(model, one)
     truth = step_truth(one)[0]
+    times = [str(v) for v in one.step_time(0)] if one.step_times is not None else []
     return HeadExample(one.ids[0], int(one.lengths[0]), [int(v) for v in labels[0]],
-                       [int(v) for v in truth], [round(float(v), 4) for v in confidence[0]])
+                       [int(v) for v in truth], [round(float(v), 4) for v in confidence[0]],
+                       times)
 
 
 def head_stages(model: SequenceClassifier, x: Tensor, lengths: Tensor | None) -> list[Stage]:
@@ -240,8 +243,9 @@ def assemble_head_trace(
         report.target_std = [float(v) for v in model.target_scale.std]
     else:
         report.class_names = list(data.class_names)
+        report.time_column = shown.time_column if shown.step_times is not None else ""
         report.direction = direction_note(model.config.task_spec, model.config.bidirectional,
-                                          model.config.window)
+                                          model.config.window, conv_reach(model.config.front_end))
     why = explain_head(model, shown, 0)
     report.attribution = [[_kept(v) for v in row] for row in why.values]
     report.attribution_rows, report.attribution_holds = why.rows, why.holds
@@ -254,6 +258,7 @@ def assemble_head_trace(
         training=records,
         prediction=None,
         insight=head_insight(report, model.config.bidirectional, model.config.window,
+                             conv_reach(model.config.front_end),
                              train_score=_train_score(history)),
         module_calls=trace_modules(model, x, lengths),
         steps=steps,
@@ -292,11 +297,12 @@ def _worse_than_mean(name: str, mean_r2: float, train_score: float | None) -> st
     return said
 
 
-def head_insight(report: HeadReport, bidirectional: bool, window: int = 1,
+def head_insight(report: HeadReport, bidirectional: bool, window: int = 1, ahead: int = 0,
                  train_score: float | None = None) -> str:
     """The run's key insight, from its own figures: how far above its chance line it is.
-    `train_score`: the model's score on its training data (R² for regression), which tells
-    a model that learned nothing from one whose learning does not carry over."""
+    `ahead`: the windows a front end's convolutions read past each one; `train_score`: the
+    model's score on its training data (R² for regression), which tells a model that learned
+    nothing from one whose learning does not carry over."""
     scored = report.sets[-1]
     model = scored.line("model")
     assert model is not None
@@ -331,9 +337,20 @@ def head_insight(report: HeadReport, bidirectional: bool, window: int = 1,
                "recurrent steps; each window's output goes through one Linear layer and its "
                f"labels go to each of its {window} steps, so a boundary is placed to within a "
                "window. ")
-            + ("Being bidirectional, each step's label also reads the steps after it: fine for "
-               "recorded sequences, not for labelling a live stream." if bidirectional else
-               "Reading one direction, each step's label depends only on the past"
-               + ("" if window == 1 else f" and the rest of its window (up to {window - 1} "
-                  "steps ahead)") + ": it can label a live stream"
-               + ("." if window == 1 else f", {window - 1} steps late at most.")))
+            + _online(bidirectional, window, ahead))
+
+
+def _online(bidirectional: bool, window: int, ahead: int) -> str:
+    """The insight's sentence on live use, true of this model's direction and front end."""
+    if bidirectional:
+        return ("Being bidirectional, each step's label also reads the steps after it: fine for "
+                "recorded sequences, not for labelling a live stream.")
+    late = steps_ahead(window, ahead)
+    if ahead:
+        return (f"The layer reads one direction, but the convolutions before it read {ahead} "
+                f"{'windows' if window > 1 else 'steps'} ahead, so each step's label reads up to "
+                f"{late} steps after it: it can label a live stream only {late} steps late.")
+    return ("Reading one direction, each step's label depends only on the past"
+            + ("" if window == 1 else f" and the rest of its window (up to {window - 1} "
+               "steps ahead)") + ": it can label a live stream"
+            + ("." if window == 1 else f", {window - 1} steps late at most."))

@@ -1,7 +1,12 @@
 """Predictions of a saved regression or per-step run: a number per sequence, or a label per step.
 
     regress   id,predicted_<target>            one row per sequence, in the target's units
-    steps     id,step,predicted,probability     one row per real step (the long format it read)
+    steps     id,TIME,predicted,probability     one row per real step (the long format it read)
+
+A per-step table's TIME column is named and valued as the file's own time column (10, 20, 30 or
+dates, not positions after sorting), so the predictions join back to the file on (id, time);
+data with no time column (NumPy, or a table read in file order) numbers the steps from 0 as
+`step`.
 """
 
 from __future__ import annotations
@@ -53,6 +58,12 @@ def predict_head(saved: Run, data: SequenceSet, batch_size: int = 512) -> HeadPr
     labels, confidence = predict_steps(model, data, batch_size)
     names = saved.config.data.class_names
     rows = [[i, t, names[int(label)], round(float(p), 6)]
-            for i, seq, probs in zip(data.ids, labels, confidence, strict=True)
-            for t, (label, p) in enumerate(zip(seq, probs, strict=True))]
-    return HeadPredictions(["id", "step", "predicted", "probability"], rows)
+            for n, (i, seq, probs) in enumerate(zip(data.ids, labels, confidence, strict=True))
+            for t, label, p in zip(data.step_time(n), seq, probs, strict=True)]
+    return HeadPredictions(["id", _step_column(data), "predicted", "probability"], rows)
+
+
+def _step_column(data: SequenceSet) -> str:
+    """The step column's name: the file's time column, unless it would repeat another."""
+    name = data.time_column
+    return name if name and name not in ("id", "predicted", "probability") else "step"

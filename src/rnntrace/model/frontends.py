@@ -38,10 +38,17 @@ from torch import Tensor, nn
 
 from rnntrace.config.settings import FRONT_ENDS
 
-__all__ = ["FRONT_ENDS", "FrontEnd", "MaskedBatchNorm1d", "resample", "statistics_across_ranks",
-           "to_windows", "window_lengths"]
+__all__ = ["FRONT_ENDS", "FrontEnd", "MaskedBatchNorm1d", "conv_reach", "resample",
+           "statistics_across_ranks", "to_windows", "window_lengths"]
 CONV_CHANNELS = 64
 CONV_KERNELS = (7, 5, 3)
+
+
+def conv_reach(kind: str) -> int:
+    """Steps past its own that the front end's output at a step has read: each centred
+    convolution reaches kernel // 2 further (7, 5, 3: 3 + 2 + 1 = 6); 0 without convolutions.
+    A one-direction model behind it is not online to within those steps (config/task.py)."""
+    return sum(k // 2 for k in CONV_KERNELS) if kind == "conv" else 0
 
 
 def resample(z: Tensor, lengths: Tensor | None, steps: int) -> Tensor:

@@ -37,6 +37,9 @@ class HeadExample:
     truth: list[float] | None  # the same shape; None when unknown
     # steps: the predicted label's probability at each step, (T,)
     confidence: list[float] = field(default_factory=list)
+    # steps: each step's value in the file's time column, as text (T,); empty when the data
+    # had none (NumPy, a table in file order), and in older traces
+    times: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class HeadReport:
     # steps: a few sequences of the last scored set as label strips, truth and prediction
     strips: list[HeadExample] = field(default_factory=list)
     direction: str = ""  # steps: what the direction of the layer means for online use
+    time_column: str = ""  # steps: the file's time column, which the example's `times` hold
     # regress: whether the last-value line is shown (a series in the target's units)
     last_value: bool = False
     # Why the example was predicted so (attribution/heads.py): regress (T, F) shares of the

@@ -29,7 +29,8 @@ def search_progress(out: Console) -> Callable[[Any], None]:
             out.print(f" held-out fold {progress.fold} of {folds}:")
         if progress.score is not None:
             s = progress.score
-            out.print(f"  [{progress.index}/{progress.total}] {escape(s.name)}: held-out "
+            scored = getattr(progress, "scored", "held-out")
+            out.print(f"  [{progress.index}/{progress.total}] {escape(s.name)}: {scored} "
                       f"{progress.score_name} {s.val_accuracy:.3f}, loss {s.val_loss:.3f}, "
                       "best epoch "
                       f"{s.best_epoch} of {s.epochs_run} ({s.seconds:.0f} s)")
@@ -40,9 +41,12 @@ def search_progress(out: Console) -> Callable[[Any], None]:
 
 
 def choice_table(choice: Choice) -> Table:
-    table = Table(title="Settings chosen on held-out training data", title_justify="left")
+    # held_out 0: nothing was held out (val_fraction 0), the candidates scored on what they fit
+    where = "held-out training data" if choice.held_out else "the training data (nothing held out)"
+    scored = "held-out" if choice.held_out else "training"
+    table = Table(title=f"Settings chosen on {where}", title_justify="left")
     score = {"accuracy": "acc"}.get(choice.score, choice.score)
-    for column in ("candidate", f"held-out {score}", "held-out loss", "best epoch", "seconds"):
+    for column in ("candidate", f"{scored} {score}", f"{scored} loss", "best epoch", "seconds"):
         table.add_column(column, justify="left" if column == "candidate" else "right")
     for s in choice.candidates:
         mark = "  ← chosen" if s.name == choice.chosen else ""

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from rnntrace.config.task import task_spec
 from rnntrace.render.head_plots import (
-    LABEL_COLOURS,
     attribution_figure,
+    label_colours,
     regression_figures,
     strips_figure,
 )
@@ -37,7 +37,7 @@ def head_view(
                                  if report.last_value else ""),
         "columns": [(key, heading) for key, heading, _ in _COLUMNS[report.task]],
         "example": str(example_text(report, report.example)) if report.example else "",
-        "colours": LABEL_COLOURS,
+        "colours": label_colours(len(report.class_names)),
         "why": attribution_lines(report),
         "scored": _scored(report),
         "pooled": " ".join(n for n in (pooled_note(report), single_note(report)) if n),

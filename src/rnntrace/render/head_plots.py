@@ -75,12 +75,32 @@ def _to_svg(fig: Figure, key: str, title: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-# Label colours: Okabe–Ito first, then a wider qualitative palette (tab20), so up to 27 labels
-# keep colours of their own.
+# Label colours: Okabe–Ito first, then a wider qualitative palette (tab20); past those 27,
+# label_colours spreads more hues, so every label keeps a colour of its own.
 _TAB20 = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728",
           "#ff9896", "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2",
           "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"]
 LABEL_COLOURS = _COLOURS + _TAB20
+_GOLDEN = 0.381966  # of a turn: consecutive hues land far apart, and never on one another
+
+
+def label_colours(n: int) -> list[str]:
+    """`n` different colours, one per label: the palette above, then hues a golden angle
+    apart at three lightnesses (a run may have 70 labels; the palette alone has 27)."""
+    import colorsys
+
+    colours = list(LABEL_COLOURS[:n])
+    seen = set(colours)
+    k = 0
+    while len(colours) < n:
+        lightness = (0.35, 0.55, 0.72)[k % 3]
+        red, green, blue = colorsys.hls_to_rgb((k * _GOLDEN) % 1.0, lightness, 0.65)
+        colour = f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+        k += 1
+        if colour not in seen:  # rounding to 8 bits could meet an earlier colour
+            seen.add(colour)
+            colours.append(colour)
+    return colours
 
 
 def regression_figures(report: HeadReport) -> tuple[str, str]:
@@ -133,7 +153,7 @@ def strips_figure(report: HeadReport) -> str:
     from matplotlib.figure import Figure
 
     strips = report.strips
-    cmap = ListedColormap(LABEL_COLOURS[: max(1, len(report.class_names))])
+    cmap = ListedColormap(label_colours(max(1, len(report.class_names))))
     with rc_context(_RC | {"axes.grid": False}):
         fig = Figure(figsize=(7.5, 0.5 + 0.55 * len(strips)))
         # room at the left for a sequence id beside the truth/predicted ticks

@@ -24,6 +24,7 @@ _COLUMNS = {
 }
 STRIP_WIDTH = 60  # steps per strip line; longer sequences are read every k-th step
 _SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_UNNAMED = "?"  # a label past the characters there are
 
 
 def scores_table(report: HeadReport) -> Table:
@@ -64,27 +65,51 @@ def pooled_note(report: HeadReport) -> str:
             "number of all of them, each in its own units; R² is the mean of their R²s.")
 
 
-def symbol(code: int) -> str:
-    return _SYMBOLS[code % len(_SYMBOLS)]
+def strip_symbols(report: HeadReport) -> dict[int, str]:
+    """Each label's character: its own for every label while there are enough characters;
+    with more labels than that, the labels the strips show, in label order (a character
+    never stands for two labels)."""
+    codes: list[int] = list(range(len(report.class_names)))
+    if len(codes) > len(_SYMBOLS):
+        codes = sorted({int(v) for s in report.strips for v in (*s.predicted, *(s.truth or []))})
+    return dict(zip(codes, _SYMBOLS, strict=False))
 
 
-def strip(labels: list[float] | list[int], width: int = STRIP_WIDTH) -> str:
-    """One character per step (every k-th step when longer than `width`)."""
+def strip(labels: list[float] | list[int], symbols: dict[int, str],
+          width: int = STRIP_WIDTH) -> str:
+    """One character per step (every k-th step when longer than `width`); `?` for a label
+    left without a character."""
     every = max(1, -(-len(labels) // width))
-    return "".join(symbol(int(v)) for v in labels[::every])
+    return "".join(symbols.get(int(v), _UNNAMED) for v in labels[::every])
+
+
+def _every(k: int) -> str:
+    """'every 2nd step', 'every 11th step'."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"every {k}{suffix} step"
+
+
+def steps_count(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
 
 
 def strips_section(report: HeadReport) -> Group:
-    """Truth above prediction for a few sequences, with the label key."""
-    key = "  ".join(f"{symbol(i)} = {name}" for i, name in enumerate(report.class_names))
-    parts: list[Text] = [Text("Label strips: truth above prediction, one character per step",
-                              style="bold"), Text(key)]
+    """Truth above prediction for a few sequences of the last scored set, with the key."""
+    symbols = strip_symbols(report)
+    key = "  ".join(f"{ch} = {report.class_names[c]}" for c, ch in symbols.items())
+    shown = {int(v) for s in report.strips for v in (*s.predicted, *(s.truth or []))}
+    if unnamed := len(shown - symbols.keys()):
+        key += f"  {_UNNAMED} = one of {unnamed} other labels"
+    where = f" of the {report.sets[-1].name} set" if report.sets else ""
+    parts: list[Text] = [Text(f"Label strips{where}: truth above prediction, one character "
+                              "per step", style="bold"), Text(key)]
     for example in report.strips:
         every = max(1, -(-example.length // STRIP_WIDTH))
-        note = f" (every {every}th step)" if every > 1 else ""
-        parts.append(Text(f"sequence {example.sequence_id}, {example.length} steps{note}"))
-        parts.append(Text(f"  truth      {strip(example.truth or [])}"))
-        parts.append(Text(f"  predicted  {strip(example.predicted)}"))
+        note = f" ({_every(every)})" if every > 1 else ""
+        parts.append(Text(f"sequence {example.sequence_id}, {steps_count(example.length)}"
+                          f"{note}"))
+        parts.append(Text(f"  truth      {strip(example.truth or [], symbols)}"))
+        parts.append(Text(f"  predicted  {strip(example.predicted, symbols)}"))
     return Group(*parts)
 
 
@@ -147,11 +172,20 @@ def attribution_lines(report: HeadReport) -> list[str]:
         return lines
     names = report.class_names
     predicted = report.example.predicted if report.example is not None else []
+    times = report.example.times if report.example is not None else []
+
+    def in_file(t: int) -> str:
+        """Where step t + 1 (steps count from 1) is in the file: its own time value."""
+        return (f"{report.time_column} {times[t]} in the file"
+                if report.time_column and t < len(times) else "")
+
     for s, row in zip(report.attribution_rows, report.attribution, strict=True):
         total = sum(abs(v) for v in row) or 1.0
         past = sum(abs(v) for v in row[: s + 1]) / total
         peak = max(range(len(row)), key=lambda t: abs(row[t]))
         label = names[int(predicted[s])] if s < len(predicted) else "?"
-        lines.append(f"output step {s + 1} ({label}): reads most from step {peak + 1}; "
+        output = "; ".join(filter(None, (label, in_file(s))))
+        source = f" ({in_file(peak)})" if in_file(peak) else ""
+        lines.append(f"output step {s + 1} ({output}): reads most from step {peak + 1}{source}; "
                      f"{past:.0%} of its attribution at or before step {s + 1}")
     return lines

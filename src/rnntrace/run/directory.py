@@ -129,18 +129,20 @@ class Run:
     explanation: Explanation | None = None  # also in <path>/explain.json
 
 
-def load_config(path: Path) -> RunConfig:
+def load_config(path: Path | str) -> RunConfig:
+    path = Path(path)  # rt.load_run("runs/train-1"): a path as text, as users write one
     if not path.is_dir():
         raise RunError(f"{path} is not a run directory")
     config: RunConfig = run_schema.load_config(_read_json(path / CONFIG), path / CONFIG)
     return config
 
 
-def load_run(path: Path, with_trace: bool = True) -> Run:
+def load_run(path: Path | str, with_trace: bool = True) -> Run:
     """Read a run directory back; weights are loaded without executing code.
 
     with_trace=False leaves trace.json unread (predict needs only the model).
     """
+    path = Path(path)
     config = load_config(path)
     model = SequenceClassifier.from_config(config.model)
     with torch.no_grad():

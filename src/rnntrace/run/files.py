@@ -74,8 +74,9 @@ def trace_from_json(raw: Any, path: Path) -> Trace:
     return trace
 
 
-def read_trace(path: Path) -> Trace:
+def read_trace(path: Path | str) -> Trace:
     """The Trace of a run directory (its trace.json) or of a trace.json file; no torch needed."""
+    path = Path(path)  # rt.read_trace("runs/train-1"), as users write a path
     if path.is_dir():
         if not (path / TRACE).exists():
             raise RunError(f"{path} has no {TRACE}: nothing to report")

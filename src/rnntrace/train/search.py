@@ -149,6 +149,7 @@ class SearchProgress:
     # which fold this is, 1-based, of how many.
     fold: int = 1
     folds: int = 1
+    scored: str = "held-out"  # what the score is on: "training" when nothing was held out
 
 
 def auto_window(max_length: int) -> int:
@@ -201,8 +202,12 @@ def choose(
         patience=PATIENCE, checkpoint=False, lr_schedule=schedule, **engine,
     )
     parts = split(data, val, search_config)
-    if parts.held_out is None:  # val_fraction 0: score on the training data itself
+    on_training = parts.held_out is None
+    if on_training:  # val_fraction 0: score on the training data itself, and say so
         parts = dataclasses.replace(parts, held_out=parts.train)
+        if on_progress is not None:
+            told = on_progress
+            on_progress = lambda p: told(dataclasses.replace(p, scored="training"))  # noqa: E731
     held_out = parts.held_out
     assert held_out is not None
     batch_size = int(fixed_train.get("batch_size", auto_batch_size(len(parts.train))))
@@ -254,6 +259,8 @@ def choose(
                                val_fraction=0.0 if val is None else val_fraction,
                                lr_schedule=schedule, average_epochs=averaged, **engine)
     keys = MODEL_KEYS + (STEP_KEYS if data.task == "steps" else ())
+    if data.task == "steps":  # every step is labelled: no summary of the sequence is read
+        keys = tuple(k for k in keys if k != "summary")
     settings = {k: getattr(model_config, k) for k in keys} | {
         "lr": lr, "lr_schedule": schedule, "batch_size": batch_size, "epochs": epochs,
         "averaged_epochs": averaged, "averaging_lr": SWA_LR}
@@ -262,10 +269,11 @@ def choose(
         settings=settings,
         user_settings=dict(user),
         candidates=scores,
-        held_out=held_out_count,
+        held_out=0 if on_training else held_out_count,
         reason=_reason(scores, best, held_out_count, epochs, val is None,
                        "epochs" in fixed_train, SCORE_NAMES[data.task], averaged,
-                       len(all_parts), top, errors[top], _alone(plan, fixed_model), share)
+                       len(all_parts), top, errors[top], _alone(plan, fixed_model), share,
+                       on_training)
         + (plan.note() if plan is not None else ""),
         seconds=round(time.perf_counter() - started, 2),
         score=SCORE_NAMES[data.task],
@@ -681,16 +689,24 @@ def _reason(
     epochs_given: bool, score_name: str = "accuracy", averaged: int = SWA_EPOCHS,
     splits: int = 1, top: int | None = None, error: float = 0.0, alone: str = "",
     share: tuple[int, int] | None = None,
+    on_training: bool = False,
 ) -> str:
+    """Why the winner won, in words. `on_training`: nothing was held out (val_fraction 0), so
+    `held_out` counts the training sequences the candidates were scored on, having fit them."""
     winner = scores[best]
+    sequences = "sequence" if held_out == 1 else "sequences"
+    scored = "held-out"
+    where = f"on {held_out} training {sequences} held out"
+    if on_training:
+        scored = "training"
+        where = (f"on the {held_out} training {sequences} it trained on (--val-fraction 0: "
+                 "nothing held out, so this favours the candidate that fits the training data "
+                 "best, not the one that generalises)")
     if len(scores) == 1 and alone:
-        sequences = "sequence" if held_out == 1 else "sequences"
-        why = (f"{alone}; held-out {score_name} {winner.val_accuracy:.3f} on {held_out} "
-               f"training {sequences} held out")
+        why = f"{alone}; {scored} {score_name} {winner.val_accuracy:.3f} {where}"
     elif len(scores) == 1:
         why = "your flags fixed every setting the search varies"
     elif top is not None and top != best:
-        sequences = "sequence" if held_out == 1 else "sequences"
         why = (f"held-out {score_name} {winner.val_accuracy:.3f} on {held_out} training "
                f"{sequences} held out over {splits} folds, within one standard error "
                f"({error:.3f}) of the best, {scores[top].name}'s {scores[top].val_accuracy:.3f}: "
@@ -700,9 +716,7 @@ def _reason(
         others = [s for i, s in enumerate(scores) if i != best]
         runner = max(others, key=lambda s: s.val_accuracy)  # the first of the best others
         tie = runner.val_accuracy == winner.val_accuracy
-        sequences = "sequence" if held_out == 1 else "sequences"
-        why = (f"best held-out {score_name} {winner.val_accuracy:.3f} on {held_out} training "
-               f"{sequences} held out"
+        why = (f"best {scored} {score_name} {winner.val_accuracy:.3f} {where}"
                + (f", the mean over {splits} folds (no sequence held out twice)"
                   if splits > 1 else "")
                + f" (next: {runner.name} {runner.val_accuracy:.3f}"

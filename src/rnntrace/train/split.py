@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnntrace.config.settings import TrainConfig
-from rnntrace.data.sequences import FloatArray, SequenceSet, stratified_folds, stratified_split
+from rnntrace.data.sequences import (
+    FloatArray,
+    IntArray,
+    SequenceSet,
+    stratified_folds,
+    stratified_split,
+)
 from rnntrace.data.streaming import RowSubset, feature_stats, is_memory_mapped
 from rnntrace.errors import DataError
 
@@ -21,14 +27,29 @@ def split_validation(
     """
     if val is not None or config.val_fraction == 0:
         return data, val
-    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
+    train_idx, val_idx = stratified_split(strata(data), config.val_fraction, config.seed)
     if len(val_idx) == 0:
-        raise DataError(f"{data.source}: too few sequences ({len(data)}) to hold out "
-                        f"{config.val_fraction:.0%}; give a validation file (--val), or train on "
-                        "every sequence with --val-fraction 0 (val_fraction=0 in Python)")
+        alone = data.step_labels is None and len(data) > 1  # several, each its class's only one
+        why = (f"each of the {len(data)} sequences is the only one of its class, and a class "
+               "is never held out whole" if alone else f"too few sequences ({len(data)})")
+        raise DataError(f"{data.source}: {why} to hold out {config.val_fraction:.0%}; give a "
+                        "validation file (--val), or train on every sequence with "
+                        "--val-fraction 0 (val_fraction=0 in Python)")
     if is_memory_mapped(data.values):
         return RowSubset(data, train_idx), RowSubset(data, val_idx)
     return data.subset(train_idx), data.subset(val_idx)
+
+
+def strata(data: SequenceSet) -> IntArray:
+    """What a held-out split keeps in proportion: each sequence's class; per step, its most
+    frequent label, where the labels that are the most frequent of one sequence only share one
+    stratum. Alone, such a sequence is never held out (a class is not held out whole), so 30
+    streams each led by its own label held none out; holding one out still leaves its labels
+    in the other streams."""
+    if data.step_labels is None:
+        return data.labels
+    single = np.bincount(data.labels)[data.labels] == 1  # (N,)
+    return np.where(single, -1, data.labels)
 
 
 @dataclass
@@ -69,7 +90,7 @@ def fold_splits(data: SequenceSet, config: TrainConfig, count: int) -> list[Spli
     validation): disjoint held-out parts of about val_fraction each, so no sequence is scored
     twice while another is never scored; each with its training part's statistics."""
     k = max(2, round(1 / config.val_fraction))
-    held_parts = stratified_folds(data.labels, k, config.seed)[:count]
+    held_parts = stratified_folds(strata(data), k, config.seed)[:count]
     everything = np.arange(len(data))
     out = []
     for held in held_parts:
