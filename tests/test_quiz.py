@@ -185,6 +185,10 @@ def right_by_running(q: Question) -> list[int]:
         x, truths = padded(layer, lengths)
         scope = {"layer": layer, "x": x, "lengths": torch.tensor(lengths)}
         return matching(q, lambda o: execute(o, scope), truths)
+    if t == "rnn_equation" and "nn.GRU(" in q.prompt:
+        return _gru_update_by_hand(q)
+    if t == "rnn_equation" and "nn.LSTM(" in q.prompt:
+        return _lstm_cell_by_hand(q)
     if t == "rnn_equation":
         f, h = (int(v) for v in re.search(r"nn\.RNN\((\d+), (\d+)\)", q.prompt).groups())  # type: ignore[union-attr]
         layer, x = nn.RNN(f, h), torch.randn(7, f)
@@ -226,6 +230,47 @@ def check(q: Question) -> None:
         assert key not in [o for i, o in enumerate(q.options) if i != q.answer]
     else:
         assert right_by_running(q) == [q.answer], (q.template, q.options)
+
+
+def _gru_update_by_hand(q: Question) -> list[int]:
+    """PyTorch's documented GRU equations (torch.nn.GRU's docstring), written out here and
+    checked against nn.GRU; the option that states its update."""
+    f, h = (int(v) for v in re.search(r"nn\.GRU\((\d+), (\d+)\)", q.prompt).groups())  # type: ignore[union-attr]
+    layer, x = nn.GRU(f, h), torch.randn(7, f)
+    output, _, _ = run(layer, x.unsqueeze(1))
+    w_ir, w_iz, w_in = layer.weight_ih_l0.chunk(3)
+    w_hr, w_hz, w_hn = layer.weight_hh_l0.chunk(3)
+    b_ir, b_iz, b_in = layer.bias_ih_l0.chunk(3)
+    b_hr, b_hz, b_hn = layer.bias_hh_l0.chunk(3)
+    state = torch.zeros(h)
+    with torch.no_grad():
+        for step in range(7):
+            r = torch.sigmoid(w_ir @ x[step] + b_ir + w_hr @ state + b_hr)
+            z = torch.sigmoid(w_iz @ x[step] + b_iz + w_hz @ state + b_hz)
+            n = torch.tanh(w_in @ x[step] + b_in + r * (w_hn @ state + b_hn))
+            state = (1 - z) * n + z * state
+            assert torch.allclose(state, output[step, 0], atol=1e-5)
+    return [i for i, o in enumerate(q.options) if o == "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}"]
+
+
+def _lstm_cell_by_hand(q: Question) -> list[int]:
+    """PyTorch's documented LSTM equations, written out here and checked against nn.LSTM's
+    h_t and c_n; the option that states its cell update."""
+    f, h = (int(v) for v in re.search(r"nn\.LSTM\((\d+), (\d+)\)", q.prompt).groups())  # type: ignore[union-attr]
+    layer, x = nn.LSTM(f, h), torch.randn(7, 1, f)
+    with torch.no_grad():
+        output, (_, c_n) = layer(x)
+        gates = [w.chunk(4) for w in (layer.weight_ih_l0, layer.weight_hh_l0,
+                                      layer.bias_ih_l0, layer.bias_hh_l0)]
+        state, cell = torch.zeros(h), torch.zeros(h)
+        for step in range(7):
+            i, f_, g, o = (w_i @ x[step, 0] + b_i + w_h @ state + b_h
+                           for w_i, w_h, b_i, b_h in zip(*gates, strict=True))
+            cell = torch.sigmoid(f_) * cell + torch.sigmoid(i) * torch.tanh(g)
+            state = torch.sigmoid(o) * torch.tanh(cell)
+            assert torch.allclose(state, output[step, 0], atol=1e-5)
+        assert torch.allclose(cell, c_n[0, 0], atol=1e-5)
+    return [i for i, o in enumerate(q.options) if o == "c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t"]
 
 
 # ---- the properties -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from rnntrace.config.cells import RNN
+from rnntrace.config.cells import GRU, LSTM, RNN
 from rnntrace.config.settings import ModelConfig
 from rnntrace.quiz.draft import Draft, four_options, steps
 from rnntrace.quiz.setting import Setting
@@ -18,6 +18,12 @@ Step = Callable[[Tensor, Tensor], Tensor]  # (x_t (F,), h_{t-1} (H,)) -> h_t (H,
 
 
 def rnn_equation(s: Setting, rng: random.Random) -> Draft:
+    """What the model's own cell computes at each step: nn.RNN's state, nn.GRU's update, or
+    nn.LSTM's cell state; every option recomputed step by step against the real layer."""
+    if s.model.cell == GRU.name:
+        return _gru_update(s, rng)
+    if s.model.cell == LSTM.name:
+        return _lstm_cell(s, rng)
     f, h = s.model.n_features, s.model.hidden_size
     # float64, so that "no tanh" cannot pass for tanh on small values by float32 rounding.
     layer = build(ModelConfig(n_features=f, hidden_size=h, cell=RNN.name)).double()
@@ -68,6 +74,132 @@ def rnn_equation(s: Setting, rng: random.Random) -> Draft:
         ),
         verified_by=f"recomputed every option step by step with the weights of a real "
         f"nn.RNN({f}, {h}) on a random sequence; only the key reproduced its output",
+    )
+
+
+Gates = dict[str, Tensor]  # a step's gate values by name, each (H,)
+
+
+def _gate_values(layer: torch.nn.RNNBase, names: str, x: Tensor, prev: Tensor) -> Gates:
+    """Each gate's pre-activation W_i·x_t + b_i + W_h·h_{t−1} + b_h, in PyTorch's row order
+    (GRU: r, z, n; LSTM: i, f, g, o), split per gate; n keeps its two halves apart, for
+    r_t multiplies only the hidden half."""
+    w_ih, w_hh = layer.get_parameter("weight_ih_l0"), layer.get_parameter("weight_hh_l0")
+    b_ih, b_hh = layer.get_parameter("bias_ih_l0"), layer.get_parameter("bias_hh_l0")
+    from_x = (w_ih @ x + b_ih).chunk(len(names))  # (G·H,) → G × (H,)
+    from_h = (w_hh @ prev + b_hh).chunk(len(names))
+    out = {name: a + b for name, a, b in zip(names, from_x, from_h, strict=True)}
+    out.update({f"{name}_x": a for name, a in zip(names, from_x, strict=True)})
+    out.update({f"{name}_h": b for name, b in zip(names, from_h, strict=True)})
+    return out
+
+
+def _four_of(key: str, mistakes: list[str], rng: random.Random) -> tuple[list[str], int]:
+    """The key and three of the mistakes, drawn by `rng` so that quizzes vary."""
+    return four_options(key, rng.sample(mistakes, 3), rng)
+
+
+def _gru_update(s: Setting, rng: random.Random) -> Draft:
+    f, h = s.model.n_features, s.model.hidden_size
+    layer = build(ModelConfig(n_features=f, hidden_size=h, cell=GRU.name)).double()
+    Update = Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]  # (r, z, n, h_{t−1}) → h_t
+    candidates: dict[str, Update] = {
+        "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}": lambda r, z, n, p: (1 - z) * n + z * p,
+        # The other convention for z (Chung et al. 2014): right there, not in PyTorch.
+        "h_t = z_t ⊙ n_t + (1 − z_t) ⊙ h_{t−1}": lambda r, z, n, p: z * n + (1 - z) * p,
+        "h_t = n_t": lambda r, z, n, p: n,
+        "h_t = h_{t−1} + z_t ⊙ n_t": lambda r, z, n, p: p + z * n,
+        "h_t = (1 − r_t) ⊙ n_t + r_t ⊙ h_{t−1}": lambda r, z, n, p: (1 - r) * n + r * p,
+    }
+    key, *mistakes = candidates
+    options, answer = _four_of(key, mistakes, rng)
+    with seeded():
+        x = 2 * torch.randn(1, 6, f, dtype=torch.float64)  # (B=1, T=6, F)
+    with torch.no_grad():
+        output, _ = layer(x)  # (1, T, H)
+
+        def reproduces(formula: str) -> bool:
+            prev = torch.zeros(h, dtype=torch.float64)
+            for t in range(x.size(1)):
+                g = _gate_values(layer, "rzn", x[0, t], prev)
+                r, z = torch.sigmoid(g["r"]), torch.sigmoid(g["z"])
+                n = torch.tanh(g["n_x"] + r * g["n_h"])
+                prev = candidates[formula](r, z, n, prev)
+                if not torch.allclose(prev, output[0, t], rtol=0, atol=1e-10):
+                    return False
+            return True
+
+        agree("updates that reproduce nn.GRU", [answer],
+              [i for i, o in enumerate(options) if reproduces(o)])
+    return Draft(
+        prompt=(f"At each step t, `nn.GRU({f}, {h})` computes the reset gate r_t and the update "
+                "gate z_t (sigmoids of W_i·x_t + b_i + W_h·h_{t−1} + b_h) and the candidate "
+                "n_t = tanh(W_in·x_t + b_in + r_t ⊙ (W_hn·h_{t−1} + b_hn)). Which update gives "
+                "its new state h_t?"),
+        options=options,
+        answer=answer,
+        hint="In PyTorch z_t is the share of the old state that is kept.",
+        solution=steps(
+            "z_t near 1 keeps h_{t−1} (the unit remembers); z_t near 0 takes the candidate n_t.",
+            "So h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}: a per-unit blend, no squashing after it.",
+            "Some texts (Chung et al. 2014) swap z_t and 1 − z_t; PyTorch's is the one above. "
+            "r_t acts inside n_t only, on the old state's contribution.",
+            final=key,
+        ),
+        verified_by=f"recomputed every option step by step with the weights of a real "
+        f"nn.GRU({f}, {h}) on a random sequence; only the key reproduced its output",
+    )
+
+
+def _lstm_cell(s: Setting, rng: random.Random) -> Draft:
+    f, h = s.model.n_features, s.model.hidden_size
+    layer = build(ModelConfig(n_features=f, hidden_size=h, cell=LSTM.name)).double()
+    Cell = Callable[[Gates, Tensor], Tensor]  # (gates after σ/tanh, c_{t−1}) → c_t
+    candidates: dict[str, Cell] = {
+        "c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t": lambda a, c: a["f"] * c + a["i"] * a["g"],
+        "c_t = i_t ⊙ c_{t−1} + f_t ⊙ g_t": lambda a, c: a["i"] * c + a["f"] * a["g"],
+        # The 1997 LSTM had no forget gate: the cell only adds.
+        "c_t = c_{t−1} + i_t ⊙ g_t": lambda a, c: c + a["i"] * a["g"],
+        "c_t = f_t ⊙ c_{t−1} + g_t": lambda a, c: a["f"] * c + a["g"],
+        "c_t = o_t ⊙ c_{t−1} + i_t ⊙ g_t": lambda a, c: a["o"] * c + a["i"] * a["g"],
+    }
+    key, *mistakes = candidates
+    options, answer = _four_of(key, mistakes, rng)
+    with seeded():
+        x = 2 * torch.randn(1, 6, f, dtype=torch.float64)  # (B=1, T=6, F)
+    with torch.no_grad():
+        output, (_, c_n) = layer(x)  # (1, T, H), c_n (1, 1, H)
+
+        def reproduces(formula: str) -> bool:
+            prev = torch.zeros(h, dtype=torch.float64)
+            cell = torch.zeros(h, dtype=torch.float64)
+            for t in range(x.size(1)):
+                g = _gate_values(layer, "ifgo", x[0, t], prev)
+                after = {k: torch.sigmoid(g[k]) for k in "ifo"} | {"g": torch.tanh(g["g"])}
+                cell = candidates[formula](after, cell)
+                prev = after["o"] * torch.tanh(cell)
+                if not torch.allclose(prev, output[0, t], rtol=0, atol=1e-10):
+                    return False
+            return bool(torch.allclose(cell, c_n[0, 0], rtol=0, atol=1e-10))
+
+        agree("cell updates that reproduce nn.LSTM", [answer],
+              [i for i, o in enumerate(options) if reproduces(o)])
+    return Draft(
+        prompt=(f"At each step t, `nn.LSTM({f}, {h})` computes the gates i_t, f_t, o_t "
+                "(sigmoids) and g_t (tanh), each of W_i·x_t + b_i + W_h·h_{t−1} + b_h, and "
+                "returns h_t = o_t ⊙ tanh(c_t). Which update gives its cell state c_t?"),
+        options=options,
+        answer=answer,
+        hint="One gate decides what of the old cell stays, another what of the new input enters.",
+        solution=steps(
+            "The forget gate f_t scales the old cell c_{t−1}: what is kept.",
+            "The input gate i_t scales the candidate g_t: what is written.",
+            "Their sum is c_t; the output gate o_t then reads it through tanh into h_t. The "
+            "sum, not a product, is what lets the gradient pass back through many steps.",
+            final=key,
+        ),
+        verified_by=f"recomputed every option step by step with the weights of a real "
+        f"nn.LSTM({f}, {h}) on a random sequence (h_t and c_n); only the key reproduced them",
     )
 
 
