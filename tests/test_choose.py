@@ -249,3 +249,20 @@ def test_regression_progress_names_the_fold_of_each_candidate() -> None:
     printed = console.export_text()
     for fold in range(1, heard[0].folds + 1):
         assert printed.count(f"held-out fold {fold} of {heard[0].folds}:") == 1
+
+
+def test_a_taken_out_is_refused_before_the_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out naming a folder that holds files is one error line before any work: it came only
+    after the search and the training had run (BasicMotions per step: 87 s)."""
+    os.chdir(tmp_path)
+    _write(tmp_path / "train.npz", _bumps(30, 12, seed=0))
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    assert main(["train", "train.npz", "--epochs", "2", "--out", "taken"]) == 2
+    out, err = capsys.readouterr()
+    assert "Choosing settings" not in out and "candidate" not in out
+    assert err.strip().splitlines() == [
+        "rnntrace: error: taken already exists and is not empty: choose another --out"]
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["notes.txt"]

@@ -29,7 +29,7 @@ from rnntrace.errors import ConfigError, note
 from rnntrace.experiment.live import link_report
 from rnntrace.experiment.pipeline import run_experiment
 from rnntrace.records import Choice, EpochEnd
-from rnntrace.run.directory import Run
+from rnntrace.run.directory import Run, check_out
 from rnntrace.run.files import REPORT
 from rnntrace.run.report import write_report
 from rnntrace.train import checkpoint
@@ -102,6 +102,8 @@ def train_from_files(
     val_path, test_path = (None if p is None else Path(p) for p in (val, test))
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}: choose {' or '.join(PRESETS)}")
+    if out is not None and resume is None:
+        check_out(out)  # before minutes of search and training, not after them
     if is_text_source(data, text):
         if not isinstance(label, str):
             raise ConfigError("text is classified by one label column; name one with --label")

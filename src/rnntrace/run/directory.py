@@ -39,13 +39,20 @@ from rnntrace.run.files import read_json as _read_json
 FORMAT = "rnntrace-run"  # in the weights' metadata, so a foreign file is recognised
 
 
+def check_out(out: Path) -> None:
+    """A ConfigError unless `out` can be a new run's directory: absent, or an empty folder.
+    Called before a run's work as well, so a taken --out is said at once, not after a search
+    of minutes."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file: --out names the run directory to create")
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out} already exists and is not empty: choose another --out")
+
+
 def new_run_path(out: Path | None, command: str, root: Path = Path("runs")) -> Path:
     """The directory a run will be written to: `out`, or runs/<command>-<time> (never reused)."""
     if out is not None:
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"{out} is a file: --out names the run directory to create")
-        if out.exists() and any(out.iterdir()):
-            raise ConfigError(f"{out} already exists and is not empty: choose another --out")
+        check_out(out)
         return out
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = root / f"{command}-{stamp}"
