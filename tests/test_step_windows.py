@@ -254,12 +254,12 @@ def test_the_budget_counts_recurrent_steps_and_leaves_starved_candidates_out():
     assert [c.name for c in plan.trained] == ["conv(k=17)+bigru"]
     for c in plan.trained:
         assert c.settings["window"] == 17 and c.recurrent_steps == windows == 3_894
-        assert c.epochs == STEP_WORK // windows == 38 and c.averaged == 7
+        assert c.epochs == STEP_WORK // windows == 25 and c.averaged == 5  # 25 // 5
     assert [c.name for c in plan.skipped] == ["conv+bigru"]
     for c in plan.skipped:
         assert c.recurrent_steps == every and c.epochs == STEP_WORK // every < MIN_STEP_EPOCHS
     note = plan.note()
-    assert f"conv+bigru (2 epochs of {every:,} recurrent steps)" in note
+    assert f"conv+bigru (1 epoch of {every:,} recurrent steps)" in note
     assert "not trained" in note and f"{STEP_WORK:,} recurrent step-epochs" in note
     from rnntrace.train.search import _alone
 
@@ -276,11 +276,14 @@ def test_short_streams_have_no_windowed_candidate_and_huge_ones_still_train_one(
     short = plan_steps(np.full(30, 100), _BASE, {}, window=1, max_epochs=100, swa_epochs=20)
     assert [c.name for c in short.trained] == ["conv+bigru"] and not short.skipped
     assert all(c.epochs == min(100, STEP_WORK // 3_000) for c in short.trained)
-    huge = plan_steps(np.full(400, 20_000), _BASE, {}, window=157, max_epochs=100,
+    huge = plan_steps(np.full(200, 20_000), _BASE, {}, window=157, max_epochs=100,
                       swa_epochs=20)
     assert [c.name for c in huge.trained] == ["conv(k=157)+bigru"]
-    assert huge.trained[0].epochs == STEP_WORK // (400 * 128) == 2  # ceil(20,000 / 157)
-    assert "trained all the same, for 2 epochs" in huge.note()
+    assert huge.trained[0].epochs == STEP_WORK // (200 * 128) == 3  # ceil(20,000 / 157)
+    assert "trained all the same, for 3 epochs" in huge.note()
+    one = plan_steps(np.full(800, 20_000), _BASE, {}, window=157, max_epochs=100,
+                     swa_epochs=20)
+    assert "trained all the same, for 1 epoch," in one.note()
     # A window the user fixes holds for every candidate; duplicates are trained once.
     fixed = plan_steps(np.full(30, 500), _BASE, {"window": 5}, window=4, max_epochs=100,
                        swa_epochs=20)

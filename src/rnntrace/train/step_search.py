@@ -39,10 +39,12 @@ import numpy as np
 import numpy.typing as npt
 
 # The work each candidate may take, in recurrent step-epochs: Σ over the training part's streams
-# of its recurrent steps (ceil(T / window)), times the epochs. Measured on the shared 2-core
-# machine, the whole no-flag run of four candidates, their averaging, the final model and the
-# trace stays under 360 CPU seconds on the three shared per-step sets (benchmarks/heads.py).
-STEP_WORK = 150_000
+# of its recurrent steps (ceil(T / window)), times the epochs. At 150,000 the whole no-flag run
+# (two candidates, the final model on every stream for the best epoch's count, the trace) took
+# 213 s on the idle 2-core machine for BasicMotions seed 0, whose every-step candidate used its
+# whole budget (62 s) and whose final model trained 57 + 12 epochs (82 s): past 3 minutes.
+# Two thirds of it leave the search and the final model two thirds of their time.
+STEP_WORK = 100_000
 # Fewer epochs than this in STEP_WORK and a candidate is not trained: with a few streams per
 # batch, the handful of updates it would get leave it at the majority label (the plain BiGRU
 # tagger of ../shared/data/segmentation does exactly that on OSULeaf in its 8-9 epochs).
@@ -87,8 +89,9 @@ class StepPlan:
                     f"{each}")
         short = [c for c in self.trained if c.epochs < MIN_STEP_EPOCHS]
         if short:
-            note += (f"; {short[0].name} trained all the same, for {short[0].epochs} epochs, "
-                     "as the candidate that reads the fewest steps")
+            n = short[0].epochs
+            note += (f"; {short[0].name} trained all the same, for {n} "
+                     f"epoch{'s' if n != 1 else ''}, as the candidate that reads the fewest steps")
         return note
 
 
