@@ -17,6 +17,18 @@ from rnntrace.quiz.verify import agree, build, seeded
 Step = Callable[[Tensor, Tensor], Tensor]  # (x_t (F,), h_{t-1} (H,)) -> h_t (H,)
 
 
+# How every step-equation question's options were checked (each against a real layer).
+RECOMPUTED = "recomputed every option step by step with the weights of a real "
+
+
+def _check_sequence(features: int) -> Tensor:
+    """The seeded sequence every option is recomputed on, (1, 6, F) in float64, so that "no
+    tanh" cannot pass for tanh on small values by float32 rounding; scaled by 2 so that the
+    nonlinearities bend."""
+    with seeded():
+        return 2 * torch.randn(1, 6, features, dtype=torch.float64)
+
+
 def rnn_equation(s: Setting, rng: random.Random) -> Draft:
     """What the model's own cell computes at each step: nn.RNN's state, nn.GRU's update, or
     nn.LSTM's cell state; every option recomputed step by step against the real layer."""
@@ -45,8 +57,7 @@ def rnn_equation(s: Setting, rng: random.Random) -> Draft:
     }
     key = next(iter(candidates))
     options, answer = four_options(key, list(candidates)[1:], rng)
-    with seeded():
-        x = 2 * torch.randn(1, 6, f, dtype=torch.float64)  # (B=1, T=6, F)
+    x = _check_sequence(f)  # (B=1, T=6, F)
     with torch.no_grad():
         output, _ = layer(x)  # (1, T, H)
 
@@ -72,8 +83,8 @@ def rnn_equation(s: Setting, rng: random.Random) -> Draft:
             "Without W_hh·h_{t−1} there is no memory; without tanh the state can grow unbounded.",
             final=key,
         ),
-        verified_by=f"recomputed every option step by step with the weights of a real "
-        f"nn.RNN({f}, {h}) on a random sequence; only the key reproduced its output",
+        verified_by=RECOMPUTED
+        + f"nn.RNN({f}, {h}) on a random sequence; only the key reproduced its output",
     )
 
 
@@ -113,8 +124,7 @@ def _gru_update(s: Setting, rng: random.Random) -> Draft:
     }
     key, *mistakes = candidates
     options, answer = _four_of(key, mistakes, rng)
-    with seeded():
-        x = 2 * torch.randn(1, 6, f, dtype=torch.float64)  # (B=1, T=6, F)
+    x = _check_sequence(f)  # (B=1, T=6, F)
     with torch.no_grad():
         output, _ = layer(x)  # (1, T, H)
 
@@ -146,8 +156,8 @@ def _gru_update(s: Setting, rng: random.Random) -> Draft:
             "r_t acts inside n_t only, on the old state's contribution.",
             final=key,
         ),
-        verified_by=f"recomputed every option step by step with the weights of a real "
-        f"nn.GRU({f}, {h}) on a random sequence; only the key reproduced its output",
+        verified_by=RECOMPUTED
+        + f"nn.GRU({f}, {h}) on a random sequence; only the key reproduced its output",
     )
 
 
@@ -165,8 +175,7 @@ def _lstm_cell(s: Setting, rng: random.Random) -> Draft:
     }
     key, *mistakes = candidates
     options, answer = _four_of(key, mistakes, rng)
-    with seeded():
-        x = 2 * torch.randn(1, 6, f, dtype=torch.float64)  # (B=1, T=6, F)
+    x = _check_sequence(f)  # (B=1, T=6, F)
     with torch.no_grad():
         output, (_, c_n) = layer(x)  # (1, T, H), c_n (1, 1, H)
 
@@ -198,8 +207,8 @@ def _lstm_cell(s: Setting, rng: random.Random) -> Draft:
             "sum, not a product, is what lets the gradient pass back through many steps.",
             final=key,
         ),
-        verified_by=f"recomputed every option step by step with the weights of a real "
-        f"nn.LSTM({f}, {h}) on a random sequence (h_t and c_n); only the key reproduced them",
+        verified_by=RECOMPUTED
+        + f"nn.LSTM({f}, {h}) on a random sequence (h_t and c_n); only the key reproduced them",
     )
 
 
