@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnntrace.data.labels import encode, label_strings, natural_order, require_classes
+from rnntrace.data.readers import read
 from rnntrace.errors import DataError
 
 
@@ -21,6 +24,30 @@ def test_integral_floats_name_the_same_class_as_integers() -> None:
     assert label_strings(np.array([1.0, 2.0])).tolist() == ["1", "2"]
     assert label_strings(np.array([1.5, 2.0])).tolist() == ["1.5", "2.0"]
     assert label_strings(np.array([True, False])).tolist() == ["1", "0"]
+
+
+def test_integral_float_text_names_the_classes_as_the_numbers_do() -> None:
+    assert label_strings(np.array(["0.0", "1.0", "1"])).tolist() == ["0", "1", "1"]
+    assert label_strings(np.array(["-1.0", "2e0"])).tolist() == ["-1", "2"]
+    # Text that is not such a number is kept as written, and so is the rest with it.
+    assert label_strings(np.array(["007", "1.5"])).tolist() == ["007", "1.5"]
+    assert label_strings(np.array(["1.0", "a"])).tolist() == ["1.0", "a"]
+
+
+def test_a_float_label_column_names_the_same_classes_from_csv_and_parquet(tmp_path: Path
+                                                                        ) -> None:
+    # pandas writes a float column to CSV as "0.0"/"1.0" and to Parquet as float64: the same
+    # data must be the same classes whichever file the user has.
+    pd = pytest.importorskip("pandas")
+    rows = [{"id": i, "time": t, "a": float(i + t), "label": float(i % 2)}
+            for i in range(6) for t in range(3)]
+    frame = pd.DataFrame(rows)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    assert "0.0" in (tmp_path / "d.csv").read_text()
+    from_csv, from_parquet = read(tmp_path / "d.csv"), read(tmp_path / "d.parquet")
+    assert from_csv.class_names == from_parquet.class_names == ["0", "1"]
+    assert from_csv.labels.tolist() == from_parquet.labels.tolist() == [0, 1, 0, 1, 0, 1]
 
 
 def test_encode_with_and_without_a_given_order() -> None:

@@ -44,13 +44,28 @@ def natural_order(names: Sequence[str]) -> list[str]:
 
 
 def label_strings(raw: npt.ArrayLike) -> npt.NDArray[np.str_]:
-    """Raw labels as text: integral floats lose their ".0" so 1.0 and 1 name the same class."""
+    """Raw labels as text: integral floats lose their ".0" so 1.0 and 1 name the same class.
+
+    Text counts too when every label is such a number: a CSV written from a float column
+    ("0.0", "1.0") names its classes as the same data read from Parquet or NumPy does ("0",
+    "1"). Text such as "007" or "1.5" is kept as written.
+    """
     array = np.asarray(raw)
     if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
         array = array.astype(np.int64)
     if array.dtype.kind == "b":
         array = array.astype(np.int64)
-    return array.astype(str)
+    text = array.astype(str)
+    if text.dtype.kind != "U" or not text.size:
+        return text
+    uniques, inverse = np.unique(text, return_inverse=True)
+    numbers = [_as_number(str(u)) for u in uniques]
+    written = [str(u).lstrip("+-").isdigit() for u in uniques]  # "007" stays "007"
+    if all(v is not None and v == round(v) for v in numbers) and not all(written):
+        whole = [str(u) if digits else str(int(v or 0))
+                 for u, v, digits in zip(uniques, numbers, written, strict=True)]
+        text = np.asarray(whole, dtype=str)[inverse.reshape(-1)].reshape(text.shape)
+    return text
 
 
 def encode(

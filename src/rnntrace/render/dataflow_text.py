@@ -41,9 +41,9 @@ def module_calls_table(flow: ModuleCalls) -> Table:
         title_justify="left",
     )
     table.add_column("#", justify="right")
-    table.add_column("module")
-    table.add_column("in")
-    table.add_column("out")
+    table.add_column("module", overflow="fold")  # a dotted name cut short names no module
+    table.add_column("in", overflow="fold")
+    table.add_column("out", overflow="fold")
     table.add_column("params", justify="right")
     for call, times in grouped_calls(flow.calls):
         name = "  " * call.depth + (call.name or "(model)")
