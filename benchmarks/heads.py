@@ -20,6 +20,10 @@ seeds, and shows its frame accuracy and edit score beside ours.
 `--unseen [DIR]` also runs every regression set in DIR (default: the TSER sets aeon ships in its
 wheel, CardanoSentiment and Covid3Month) that nothing in rnntrace was tuned on, beside the
 training mean (from the run) and the plain GRU script of ../shared/data/regression run on them.
+`--unseen-steps [DIR]` builds per-step streams, as ../shared/data/segmentation's make_tagging.py
+built the shared ones, from the classification sets of DIR (default: aeon's wheel: ACSF1,
+ArrowHead, GunPoint, ItalyPowerDemand, JapaneseVowels) and runs them beside the majority label
+and the BiGRU tagger.
 """
 
 from __future__ import annotations
@@ -151,6 +155,69 @@ def unseen(folder: Path | None, references: Path, seeds: list[int]) -> None:
     print()
 
 
+# Classification sets aeon ships in its wheel that the shared per-step sets were not built from;
+# ACSF1's 1,460-step cases make streams of up to 8,760 steps.
+UNSEEN_STEPS = ("ACSF1", "ArrowHead", "GunPoint", "ItalyPowerDemand", "JapaneseVowels")
+
+
+def unseen_steps(folder: Path | None, segmentation: Path, seeds: list[int]) -> None:
+    """The no-flag per-step run on streams built from classification sets nothing was tuned
+    on, by the shared data's own recipe (make_tagging.py, 3-6 cases a stream, seed 0), beside
+    the majority label and the plain BiGRU tagger (≤ 100 epochs and ≤ 180 s, as its README
+    runs it)."""
+    script = segmentation / "make_tagging.py"
+    if folder is None or not folder.is_dir() or not script.is_file():
+        print("skipped: no folder of unseen sets (is aeon installed?) or no make_tagging.py")
+        return
+    from bigru_tagger import run as tagger_run
+
+    print(f"Unseen per-step sets (streams built from {folder}): test frame accuracy / edit")
+    print("| set | streams train/test, longest | rnntrace acc (per seed) | rnntrace edit | "
+          "majority acc / edit | BiGRU acc | BiGRU edit | both above | wall max s | chosen |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in UNSEEN_STEPS:
+            source = folder / name
+            if not (source / f"{name}_TRAIN.ts").is_file():
+                continue
+            built = Path(tmp) / name
+            subprocess.run([sys.executable, str(script), str(source / f"{name}_TRAIN.ts"),
+                            str(source / f"{name}_TEST.ts"), str(built), "--kmin", "3",
+                            "--kmax", "6", "--seed", "0"], check=True, capture_output=True)
+            shape = _streams(built)
+            command = [str(built / "train.csv"), "--test", str(built / "test.csv"), "--id",
+                       "series", "--time", "step", "--task", "steps"]
+            runs = [run_one(command, seed) for seed in seeds]
+            theirs = [tagger_run(built, seed, 100, 180.0) for seed in seeds]
+            acc = [r[0]["frame_accuracy"] for r in runs]
+            edit = [r[0]["edit"] for r in runs]
+            their_acc = [t["frame_accuracy"] for t in theirs]
+            their_edit = [t["edit"] for t in theirs]
+            above = statistics.mean(acc) > statistics.mean(their_acc) and \
+                statistics.mean(edit) > statistics.mean(their_edit)
+            print(f"| {name} | {shape} | {_mean_std(acc)} ({', '.join(f'{a:.3f}' for a in acc)})"
+                  f" | {_mean_std(edit)} | {runs[0][4]['frame_accuracy']:.3g} / "
+                  f"{runs[0][4]['edit']:.3g} | {_mean_std(their_acc)} | {_mean_std(their_edit)}"
+                  f" | {'yes' if above else 'no'} | {max(r[1] for r in runs):.0f} | "
+                  f"{'; '.join(r[3] for r in runs)} |")
+    print()
+
+
+def _streams(built: Path) -> str:
+    """'11/33, 900': the streams of the train and test files and the longest one's steps."""
+    counts, longest = [], 0
+    for part in ("train", "test"):
+        lengths: dict[str, int] = {}
+        with (built / f"{part}.csv").open() as rows:
+            next(rows)
+            for row in rows:
+                series = row.split(",", 1)[0]
+                lengths[series] = lengths.get(series, 0) + 1
+        counts.append(str(len(lengths)))
+        longest = max(longest, *lengths.values())
+    return f"{'/'.join(counts)}, {longest}"
+
+
 def _mean_std(values: list[float]) -> str:
     spread = statistics.pstdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.4g} ± {spread:.2g}"
@@ -165,9 +232,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the plain BiGRU tagger for its edit score (slow)")
     parser.add_argument("--unseen", type=Path, nargs="?", const=AEON_DATA, default=None,
                         help="also the regression sets of this folder (default: aeon's)")
+    parser.add_argument("--unseen-steps", type=Path, nargs="?", const=AEON_DATA, default=None,
+                        help="also per-step streams built from this folder's classification "
+                        "sets (default: aeon's)")
     args = parser.parse_args(argv)
     if args.unseen is not None:
         unseen(args.unseen, args.data / "regression", args.seeds)
+    if args.unseen_steps is not None:
+        unseen_steps(args.unseen_steps, args.data / "segmentation", args.seeds)
     if not (args.data / "regression").is_dir():
         print(f"skipped: no data folder {args.data / 'regression'}")
         return 0

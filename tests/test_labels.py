@@ -57,6 +57,9 @@ def test_encode_with_and_without_a_given_order() -> None:
     assert names == ["b", "a", "c"] and codes.tolist() == [0, 1]
     with pytest.raises(ValueError, match="'d'"):
         encode(np.array(["d"]), order=["a"])
+    # A run saved with classes named "0.0", "1.0" still reads such labels, under its own names.
+    codes, names = encode(np.array(["1.0", "0.0", "1"]), order=["0.0", "1.0"])
+    assert names == ["0.0", "1.0"] and codes.tolist() == [1, 0, 1]
 
 
 def test_require_classes() -> None:

@@ -75,14 +75,15 @@ def encode(
     text = label_strings(raw)
     uniques, codes = np.unique(text, return_inverse=True)
     names = [str(u) for u in uniques]
-    if order is None:
-        class_names = natural_order(names)
-    else:
-        class_names = [str(c) for c in order]
-        unknown = sorted(set(names) - set(class_names))
-        if unknown:
-            raise ValueError(f"labels {unknown} are not among {class_names}")
-    position = {name: i for i, name in enumerate(class_names)}
+    class_names = natural_order(names) if order is None else [str(c) for c in order]
+    # A run saved before integral float text was read as numbers may name its classes "0.0",
+    # "1.0": its names are compared as label_strings reads them now, and kept as they are.
+    spelled = class_names if order is None else \
+        [str(t) for t in label_strings(np.asarray(class_names, dtype=str))]
+    unknown = sorted(set(names) - set(spelled))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among {class_names}")
+    position = {name: i for i, name in enumerate(spelled)}
     remap = np.array([position[n] for n in names], dtype=np.int64)
     return remap[codes.reshape(-1)], class_names
 
